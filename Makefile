@@ -1,0 +1,72 @@
+# Two commands matter: `make run` and `make test`. Everything they need is installed here,
+# from the lock file, on the machine's own Python 3.11 (no Python downloads).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+export UV_PROJECT_ENVIRONMENT := .venv
+VENV_PY := .venv/bin/python
+PYTEST_WORKERS ?= 2
+
+.PHONY: help install run test lint typecheck test-unit test-integration supergraph supergraph-check bench seed token clean node-deps
+
+help:
+	@echo "make run        start database, subgraphs and gateway (Ctrl-C stops all)"
+	@echo "make test       lint, type-check, supergraph check and the whole test suite"
+	@echo "make bench      throughput and latency through the gateway and at the subgraphs"
+	@echo "make supergraph compose supergraph.graphql from the subgraphs' SDL"
+	@echo "make seed       load the demo catalog into a running stack"
+	@echo "make token SUB=alice ROLE=customer   print a dev JWT"
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
+
+.venv/.synced: $(UV) uv.lock pyproject.toml */pyproject.toml
+	$(UV) sync --frozen --all-packages
+	@touch $@
+
+install: .venv/.synced
+
+node-deps: tools/compose/node_modules/.installed
+
+tools/compose/node_modules/.installed: tools/compose/package.json tools/compose/package-lock.json
+	cd tools/compose && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+run: install
+	$(VENV_PY) tools/devstack.py $(if $(SEED),--seed,)
+
+lint: install
+	$(VENV_PY) -m ruff check .
+	$(VENV_PY) -m ruff format --check .
+
+typecheck: install
+	$(VENV_PY) -m mypy
+
+supergraph: install node-deps
+	$(VENV_PY) tools/supergraph.py write
+
+supergraph-check: install node-deps
+	$(VENV_PY) tools/supergraph.py check
+
+test: lint typecheck supergraph-check
+	$(VENV_PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q $(PYTEST_ARGS)
+
+test-unit: install
+	$(VENV_PY) -m pytest -q -m "not slow" $(PYTEST_ARGS) */tests/unit
+
+bench: install
+	$(VENV_PY) tools/bench.py
+
+seed: install
+	$(VENV_PY) tools/seed.py
+
+token: install
+	@$(VENV_PY) -m platform_kit.devtoken --sub "$(or $(SUB),dev-user)" --role "$(or $(ROLE),customer)"
+
+clean:
+	rm -rf .venv $(TOOLS) .data .pytest_cache .mypy_cache .ruff_cache tools/compose/node_modules

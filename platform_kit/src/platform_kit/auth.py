@@ -1,0 +1,103 @@
+"""Identity: HS256 bearer tokens with `sub`, `role` and `exp` (contract, Identity).
+
+The gateway verifies the caller's token and forwards it unchanged; every subgraph verifies
+it again with the same secret, so no service trusts a caller's say-so. Services calling
+each other mint a short-lived token with the `service` role.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import jwt
+
+__all__ = [
+    "ALGORITHM",
+    "InvalidToken",
+    "Principal",
+    "Role",
+    "bearer_token",
+    "issue_token",
+    "verify_token",
+]
+
+ALGORITHM = "HS256"
+DEFAULT_TTL_SECONDS = 3600
+SERVICE_TOKEN_TTL_SECONDS = 300
+
+
+class Role(StrEnum):
+    CUSTOMER = "customer"
+    ADMIN = "admin"
+    SERVICE = "service"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    sub: str
+    role: Role
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    @property
+    def is_service(self) -> bool:
+        return self.role is Role.SERVICE
+
+
+class InvalidToken(Exception):
+    """A token was sent but cannot be trusted: expired, malformed, unsigned or forged."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def issue_token(
+    sub: str, role: Role | str, secret: str, ttl_seconds: int = DEFAULT_TTL_SECONDS
+) -> str:
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": sub,
+        "role": str(Role(role)),
+        "iat": now,
+        "exp": now + ttl_seconds,
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def verify_token(token: str, secret: str) -> Principal:
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            options={"require": ["exp", "sub", "role"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise InvalidToken("token expired") from None
+    except jwt.InvalidTokenError as exc:
+        raise InvalidToken(f"invalid token: {exc}") from None
+    sub, role = claims.get("sub"), claims.get("role")
+    if not isinstance(sub, str) or not sub:
+        raise InvalidToken("invalid token: `sub` must be a non-empty string")
+    try:
+        return Principal(sub=sub, role=Role(role))
+    except ValueError:
+        raise InvalidToken(f"invalid token: unknown role {role!r}") from None
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header; None when there is no header.
+
+    A header in any other form is an invalid credential, not an anonymous request."""
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken("expected `Authorization: Bearer <token>`")
+    return token.strip()

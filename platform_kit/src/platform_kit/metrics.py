@@ -1,0 +1,52 @@
+"""Prometheus metrics every service exposes at /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from pymongo import monitoring
+
+__all__ = [
+    "CONTENT_TYPE_LATEST",
+    "HTTP_REQUESTS",
+    "HTTP_REQUEST_SECONDS",
+    "MONGO_COMMAND_SECONDS",
+    "MongoCommandTimer",
+    "render_metrics",
+]
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+HTTP_REQUESTS = Counter(
+    "http_requests_total", "HTTP requests served", ["service", "method", "route", "status"]
+)
+HTTP_REQUEST_SECONDS = Histogram(
+    "http_request_duration_seconds",
+    "HTTP request latency",
+    ["service", "method", "route"],
+    buckets=LATENCY_BUCKETS,
+)
+MONGO_COMMAND_SECONDS = Histogram(
+    "mongodb_command_duration_seconds",
+    "MongoDB command latency",
+    ["command", "outcome"],
+    buckets=LATENCY_BUCKETS,
+)
+
+
+def render_metrics() -> bytes:
+    return generate_latest()
+
+
+class MongoCommandTimer(monitoring.CommandListener):
+    """Times every database command through PyMongo's command monitoring."""
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        pass
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        MONGO_COMMAND_SECONDS.labels(event.command_name, "ok").observe(event.duration_micros / 1e6)
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        MONGO_COMMAND_SECONDS.labels(event.command_name, "error").observe(
+            event.duration_micros / 1e6
+        )

@@ -1,0 +1,122 @@
+"""ASGI middleware shared by every service: request id, access log and metrics, identity.
+
+Plain ASGI rather than BaseHTTPMiddleware so streaming and context variables behave.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from platform_kit.auth import InvalidToken, Principal, bearer_token, verify_token
+from platform_kit.metrics import HTTP_REQUEST_SECONDS, HTTP_REQUESTS
+from platform_kit.problems import problem_response
+from platform_kit.request_context import (
+    REQUEST_ID_HEADER,
+    current_authorization,
+    current_request_id,
+    sanitize_request_id,
+)
+
+__all__ = ["AuthMiddleware", "RequestContextMiddleware", "principal_of"]
+
+access_log = logging.getLogger("access")
+_UNLOGGED_PATHS = frozenset({"/healthz", "/metrics"})
+
+
+class RequestContextMiddleware:
+    """Takes or makes the request id, echoes it, logs the request and records its metrics."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = sanitize_request_id(Headers(scope=scope).get(REQUEST_ID_HEADER))
+        token = current_request_id.set(request_id)
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = _route_template(scope)
+            HTTP_REQUESTS.labels(self.service, scope["method"], route, str(status)).inc()
+            HTTP_REQUEST_SECONDS.labels(self.service, scope["method"], route).observe(elapsed)
+            if scope["path"] not in _UNLOGGED_PATHS:
+                access_log.info(
+                    "request",
+                    extra={
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                    },
+                )
+            current_request_id.reset(token)
+
+
+def _route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else "unmatched"
+
+
+class AuthMiddleware:
+    """Verifies a bearer token when one is sent; a bad one is a 401 on every route.
+
+    No token means an anonymous request: what anonymous callers may do is each use case's
+    decision, not this middleware's."""
+
+    def __init__(self, app: ASGIApp, secret: Callable[[], str]) -> None:
+        self.app = app
+        self.secret = secret
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        authorization = Headers(scope=scope).get("authorization")
+        try:
+            token = bearer_token(authorization)
+            principal = verify_token(token, self.secret()) if token else None
+        except InvalidToken as exc:
+            response = problem_response(
+                401,
+                exc.reason,
+                slug="unauthenticated",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                code="UNAUTHENTICATED",
+            )
+            await response(scope, receive, send)
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        token_var = current_authorization.set(authorization if principal else None)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            current_authorization.reset(token_var)
+
+
+def principal_of(scope_or_state: Any) -> Principal | None:
+    """The verified caller of a request (a Starlette `Request` or its scope)."""
+    scope = getattr(scope_or_state, "scope", scope_or_state)
+    principal = scope.get("state", {}).get("principal")
+    return principal if isinstance(principal, Principal) else None

@@ -1,0 +1,91 @@
+"""Fixtures every suite shares: a real SecantusDB server over the wire, an isolated database
+per test, a JWT secret and tokens, and uvicorn processes for the services.
+
+With TEST_MONGODB_URI set, the tests use that server (a real mongod, say) instead.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from pymongo import MongoClient
+
+from platform_kit.auth import Role, issue_token
+from platform_kit.processes import LocalMongo, free_port
+
+TokenFactory = Callable[..., str]
+
+
+@pytest.fixture(scope="session")
+def mongo_server_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    configured = os.environ.get("TEST_MONGODB_URI")
+    if configured:
+        yield configured
+        return
+    log_path = tmp_path_factory.mktemp("secantus") / "secantusd.log"
+    with LocalMongo(free_port(), ":memory:", log_path=log_path) as server:
+        yield server.uri
+
+
+def _with_database(server_uri: str, name: str) -> str:
+    base, _, query = server_uri.partition("?")
+    return f"{base.rstrip('/')}/{name}" + (f"?{query}" if query else "")
+
+
+@pytest.fixture
+def mongo_uri_factory(mongo_server_uri: str) -> Iterator[Callable[[str], str]]:
+    """URIs naming fresh databases, dropped after the test, so tests never share state."""
+    created: list[str] = []
+
+    def make(prefix: str = "test") -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        created.append(name)
+        return _with_database(mongo_server_uri, name)
+
+    yield make
+    client: MongoClient[dict[str, object]] = MongoClient(
+        mongo_server_uri, serverSelectionTimeoutMS=2000
+    )
+    try:
+        for name in created:
+            client.drop_database(name)
+    except Exception:  # noqa: S110 - a dead server was the point of some tests
+        pass
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def mongo_uri(mongo_uri_factory: Callable[[str], str]) -> str:
+    return mongo_uri_factory("test")
+
+
+@pytest.fixture(scope="session")
+def jwt_secret() -> str:
+    return secrets.token_urlsafe(48)
+
+
+@pytest.fixture(scope="session")
+def make_token(jwt_secret: str) -> TokenFactory:
+    def make(sub: str = "alice", role: Role | str = Role.CUSTOMER, ttl: int = 3600) -> str:
+        return issue_token(sub, role, jwt_secret, ttl_seconds=ttl)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def service_env(jwt_secret: str) -> dict[str, str]:
+    """Environment every service process under test gets."""
+    return {"AUTH_JWT_SECRET": jwt_secret, "LOG_LEVEL": "INFO"}
+
+
+@pytest.fixture
+def logs_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "logs"
+    path.mkdir()
+    return path
