@@ -35,6 +35,9 @@ class Role(StrEnum):
     SERVICE = "service"
 
 
+_ROLES = frozenset(role.value for role in Role)
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     sub: str
@@ -85,10 +88,9 @@ def verify_token(token: str, secret: str) -> Principal:
     sub, role = claims.get("sub"), claims.get("role")
     if not isinstance(sub, str) or not sub:
         raise InvalidToken("invalid token: `sub` must be a non-empty string")
-    try:
-        return Principal(sub=sub, role=Role(role))
-    except ValueError:
-        raise InvalidToken(f"invalid token: unknown role {role!r}") from None
+    if not isinstance(role, str) or role not in _ROLES:
+        raise InvalidToken(f"invalid token: unknown role {role!r}")
+    return Principal(sub=sub, role=Role(role))
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -62,8 +62,10 @@ class ManagedProcess:
         env: Mapping[str, str] | None = None,
         log_path: Path | None = None,
         cwd: Path | None = None,
+        inherit_output: bool = False,
     ) -> None:
         self.name = name
+        self.inherit_output = inherit_output
         self.argv = list(argv)
         self.env = {**os.environ, **(env or {})}
         self.log_path = log_path
@@ -72,8 +74,10 @@ class ManagedProcess:
         self._log: IO[bytes] | None = None
 
     def start(self) -> Self:
-        output: IO[bytes] | int
-        if self.log_path is not None:
+        output: IO[bytes] | int | None
+        if self.inherit_output:
+            output = None
+        elif self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = self.log_path.open("ab")
             output = self._log
@@ -156,6 +160,7 @@ class LocalMongo(ManagedProcess):
         *,
         log_path: Path | None = None,
         host: str = "127.0.0.1",
+        inherit_output: bool = False,
     ) -> None:
         super().__init__(
             "database",
@@ -171,6 +176,7 @@ class LocalMongo(ManagedProcess):
                 "WARNING",
             ],
             log_path=log_path,
+            inherit_output=inherit_output,
         )
         self.host = host
         self.port = port
@@ -217,6 +223,7 @@ class ServiceProcess(ManagedProcess):
         log_path: Path | None = None,
         host: str = "127.0.0.1",
         extra_args: Sequence[str] = (),
+        inherit_output: bool = False,
     ) -> None:
         super().__init__(
             name,
@@ -237,9 +244,11 @@ class ServiceProcess(ManagedProcess):
             ],
             env=env,
             log_path=log_path,
+            inherit_output=inherit_output,
         )
         self.port = port
-        self.base_url = f"http://{host}:{port}"
+        connect_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        self.base_url = f"http://{connect_host}:{port}"
 
     def start(self, timeout: float = 60.0) -> Self:
         super().start()

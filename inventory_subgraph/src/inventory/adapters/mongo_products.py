@@ -1,0 +1,232 @@
+"""Products in MongoDB: prices as Decimal128, soft delete, sku unique among live products."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from bson import Decimal128, ObjectId
+from bson.errors import InvalidId
+from pymongo import ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from inventory.adapters.ports import ProductRepository, StockBook, TakeOutcome
+from inventory.adapters.product_queries import LIVE, listing_query, sort_spec
+from inventory.domain.errors import DuplicateSku
+from inventory.domain.listing import PageRequest, ProductFilter, ProductSort
+from inventory.domain.product import NewProduct, Product, ProductChanges
+from inventory.domain.reservation import ReservationLine, ReservedLine
+
+__all__ = ["MongoProductRepository", "MongoStockBook", "object_id"]
+
+Document = dict[str, Any]
+_PUBLIC_FIELDS = {"holds": 0}
+
+
+def object_id(product_id: str) -> ObjectId | None:
+    """Our ids are ObjectId hex strings; anything else names no product."""
+    try:
+        return ObjectId(product_id) if len(product_id) == 24 else None
+    except (InvalidId, TypeError):
+        return None
+
+
+def to_product(doc: Document) -> Product:
+    return Product(
+        id=str(doc["_id"]),
+        sku=doc.get("sku"),
+        name=doc["name"],
+        description=doc.get("description"),
+        category=doc.get("category"),
+        price=doc["price"].to_decimal(),
+        currency=doc["currency"],
+        stock=doc["stock"],
+        created_at=doc["created_at"],
+        updated_at=doc["updated_at"],
+    )
+
+
+def _stored_fields(values: dict[str, Any]) -> Document:
+    stored: Document = {}
+    for name, value in values.items():
+        if name == "price":
+            stored["price"] = Decimal128(value)
+        elif name == "name":
+            stored["name"] = value
+            stored["name_key"] = value.casefold()
+        else:
+            stored[name] = value
+    return stored
+
+
+def _duplicate_sku(error: DuplicateKeyError, sku: str | None) -> DuplicateSku:
+    return DuplicateSku(sku or str((error.details or {}).get("keyValue", {}).get("sku", "")))
+
+
+class MongoProductRepository(ProductRepository):
+    def __init__(self, products: AsyncCollection[Document]) -> None:
+        self.products = products
+
+    async def add(self, product: NewProduct, now: datetime) -> Product:
+        doc: Document = {
+            "_id": ObjectId(),
+            **_stored_fields(
+                {
+                    "name": product.name,
+                    "price": product.price,
+                    "description": product.description,
+                    "category": product.category,
+                    "currency": product.currency,
+                    "stock": product.stock,
+                }
+            ),
+            "holds": [],
+            "created_at": now,
+            "updated_at": now,
+            "deleted_at": None,
+        }
+        if product.sku is not None:
+            doc["sku"] = product.sku
+        try:
+            await self.products.insert_one(doc)
+        except DuplicateKeyError as error:
+            raise _duplicate_sku(error, product.sku) from None
+        return to_product(doc)
+
+    async def get(self, product_id: str) -> Product | None:
+        oid = object_id(product_id)
+        if oid is None:
+            return None
+        doc = await self.products.find_one({"_id": oid, **LIVE}, _PUBLIC_FIELDS)
+        return to_product(doc) if doc else None
+
+    async def get_many(self, product_ids: Iterable[str]) -> dict[str, Product]:
+        oids = {oid for oid in map(object_id, product_ids) if oid is not None}
+        if not oids:
+            return {}
+        cursor = self.products.find({"_id": {"$in": list(oids)}, **LIVE}, _PUBLIC_FIELDS)
+        return {str(doc["_id"]): to_product(doc) async for doc in cursor}
+
+    async def update(
+        self, product_id: str, changes: ProductChanges, now: datetime
+    ) -> Product | None:
+        oid = object_id(product_id)
+        if oid is None:
+            return None
+        values = dict(changes.values)
+        unset = {name: "" for name, value in values.items() if value is None}
+        update: Document = {
+            "$set": {
+                **_stored_fields({k: v for k, v in values.items() if v is not None}),
+                "updated_at": now,
+            }
+        }
+        if unset:
+            update["$unset"] = unset
+        try:
+            doc = await self.products.find_one_and_update(
+                {"_id": oid, **LIVE},
+                update,
+                projection=_PUBLIC_FIELDS,
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError as error:
+            raise _duplicate_sku(error, values.get("sku")) from None
+        return to_product(doc) if doc else None
+
+    async def delete(self, product_id: str, now: datetime) -> bool:
+        """Soft delete: orders keep their own snapshot, and a pending reservation can still
+        give its units back. The sku moves aside so a new product may take it."""
+        oid = object_id(product_id)
+        if oid is None:
+            return False
+        doc = await self.products.find_one({"_id": oid, **LIVE}, {"sku": 1})
+        if doc is None:
+            return False
+        update: Document = {"$set": {"deleted_at": now, "updated_at": now}}
+        if "sku" in doc:
+            update["$set"]["deleted_sku"] = doc["sku"]
+            update["$unset"] = {"sku": ""}
+        result = await self.products.update_one({"_id": oid, **LIVE}, update)
+        return result.modified_count == 1
+
+    async def list(
+        self, product_filter: ProductFilter, sort: ProductSort, page: PageRequest
+    ) -> tuple[list[Product], int]:
+        query = listing_query(product_filter, sort, page.cursor)
+        find = self.products.find(query, _PUBLIC_FIELDS).sort(sort_spec(sort)).limit(page.limit)
+        if page.cursor is None and page.offset:
+            find = find.skip(page.offset)
+        docs = await find.to_list()
+        total = await self.products.count_documents(listing_query(product_filter, sort, None))
+        return [to_product(doc) for doc in docs], total
+
+
+class MongoStockBook(StockBook):
+    """Stock moves as single-document atomic updates. `holds` lists the reservation ids that
+    hold units of the product, which makes every move idempotent per reservation."""
+
+    def __init__(self, products: AsyncCollection[Document]) -> None:
+        self.products = products
+
+    async def take(self, reservation_id: str, line: ReservationLine) -> TakeOutcome:
+        oid = object_id(line.product_id)
+        if oid is None:
+            return TakeOutcome(unknown=True)
+        doc = await self.products.find_one_and_update(
+            {
+                "_id": oid,
+                **LIVE,
+                "stock": {"$gte": line.quantity},
+                "holds": {"$ne": reservation_id},
+            },
+            {"$inc": {"stock": -line.quantity}, "$push": {"holds": reservation_id}},
+            projection={"name": 1, "price": 1, "currency": 1},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            doc = await self.products.find_one(
+                {"_id": oid},
+                {"name": 1, "price": 1, "currency": 1, "stock": 1, "deleted_at": 1, "holds": 1},
+            )
+            if doc is None:
+                return TakeOutcome(unknown=True)
+            if reservation_id not in doc.get("holds", ()):
+                if doc.get("deleted_at") is not None:
+                    return TakeOutcome(unknown=True)
+                return TakeOutcome(available=int(doc["stock"]))
+        return TakeOutcome(
+            taken=ReservedLine(
+                product_id=line.product_id,
+                name=doc["name"],
+                unit_price=doc["price"].to_decimal(),
+                currency=doc["currency"],
+                quantity=line.quantity,
+            )
+        )
+
+    async def give_back(self, reservation_id: str, line: ReservationLine) -> bool:
+        oid = object_id(line.product_id)
+        if oid is None:
+            return False
+        result = await self.products.update_one(
+            {"_id": oid, "holds": reservation_id},
+            {"$inc": {"stock": line.quantity}, "$pull": {"holds": reservation_id}},
+        )
+        return result.modified_count == 1
+
+    async def forget(self, reservation_id: str, product_id: str) -> None:
+        oid = object_id(product_id)
+        if oid is not None:
+            await self.products.update_one(
+                {"_id": oid, "holds": reservation_id}, {"$pull": {"holds": reservation_id}}
+            )
+
+    async def available(self, product_id: str) -> int | None:
+        oid = object_id(product_id)
+        if oid is None:
+            return None
+        doc = await self.products.find_one({"_id": oid, **LIVE}, {"stock": 1})
+        return int(doc["stock"]) if doc else None

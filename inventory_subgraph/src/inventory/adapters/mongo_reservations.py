@@ -1,0 +1,167 @@
+"""Reservation records in MongoDB: the write-ahead log of every stock reservation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from datetime import datetime, timedelta
+from typing import Any
+
+from bson import Decimal128
+from pymongo import ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from inventory.adapters.ports import ReservationStore
+from inventory.domain.clock import utcnow
+from inventory.domain.reservation import (
+    ReservationFailure,
+    ReservationLine,
+    ReservationRecord,
+    ReservationState,
+    ReservedLine,
+)
+
+__all__ = ["MongoReservationStore"]
+
+Document = dict[str, Any]
+RELEASING_GRACE = timedelta(seconds=5)
+
+
+def _to_document(record: ReservationRecord, now: datetime) -> Document:
+    return {
+        "_id": record.id,
+        "state": record.state.value,
+        "lines": [
+            {"product_id": line.product_id, "quantity": line.quantity} for line in record.lines
+        ],
+        "reserved": [],
+        "failure": None,
+        "lease_owner": record.lease_owner,
+        "lease_until": record.lease_until,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _reserved_document(line: ReservedLine) -> Document:
+    return {
+        "product_id": line.product_id,
+        "name": line.name,
+        "unit_price": Decimal128(line.unit_price),
+        "currency": line.currency,
+        "quantity": line.quantity,
+    }
+
+
+def _failure_document(failure: ReservationFailure) -> Document:
+    return {
+        "kind": failure.kind,
+        "shortages": [list(s) for s in failure.shortages],
+        "unknown_products": list(failure.unknown_products),
+    }
+
+
+def _to_record(doc: Document) -> ReservationRecord:
+    failure = doc.get("failure")
+    return ReservationRecord(
+        id=doc["_id"],
+        state=ReservationState(doc["state"]),
+        lines=tuple(
+            ReservationLine(line["product_id"], line["quantity"]) for line in doc.get("lines", [])
+        ),
+        reserved=tuple(
+            ReservedLine(
+                product_id=line["product_id"],
+                name=line["name"],
+                unit_price=line["unit_price"].to_decimal(),
+                currency=line["currency"],
+                quantity=line["quantity"],
+            )
+            for line in doc.get("reserved", [])
+        ),
+        failure=ReservationFailure(
+            kind=failure["kind"],
+            shortages=tuple((s[0], int(s[1]), int(s[2])) for s in failure["shortages"]),
+            unknown_products=tuple(failure["unknown_products"]),
+        )
+        if failure
+        else None,
+        lease_owner=doc.get("lease_owner"),
+        lease_until=doc.get("lease_until"),
+    )
+
+
+class MongoReservationStore(ReservationStore):
+    def __init__(
+        self, reservations: AsyncCollection[Document], clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        self.reservations = reservations
+        self._now = clock
+
+    async def insert(self, record: ReservationRecord) -> ReservationRecord | None:
+        try:
+            await self.reservations.insert_one(_to_document(record, self._now()))
+        except DuplicateKeyError:
+            return await self.get(record.id)
+        return None
+
+    async def get(self, reservation_id: str) -> ReservationRecord | None:
+        doc = await self.reservations.find_one({"_id": reservation_id})
+        return _to_record(doc) if doc else None
+
+    async def transition(
+        self,
+        reservation_id: str,
+        *,
+        from_states: Collection[ReservationState],
+        to_state: ReservationState,
+        owner: str | None = None,
+        reserved: tuple[ReservedLine, ...] | None = None,
+        failure: ReservationFailure | None = None,
+    ) -> ReservationRecord | None:
+        query: Document = {
+            "_id": reservation_id,
+            "state": {"$in": [state.value for state in from_states]},
+        }
+        if owner is not None:
+            query["lease_owner"] = owner
+        changes: Document = {"state": to_state.value, "updated_at": self._now()}
+        if reserved is not None:
+            changes["reserved"] = [_reserved_document(line) for line in reserved]
+        if failure is not None:
+            changes["failure"] = _failure_document(failure)
+        if to_state is not ReservationState.RESERVING:
+            changes["lease_owner"] = None
+            changes["lease_until"] = None
+        doc = await self.reservations.find_one_and_update(
+            query, {"$set": changes}, return_document=ReturnDocument.AFTER
+        )
+        return _to_record(doc) if doc else None
+
+    async def take_over(
+        self, reservation_id: str, *, now: datetime, new_owner: str, lease_until: datetime
+    ) -> ReservationRecord | None:
+        doc = await self.reservations.find_one_and_update(
+            {
+                "_id": reservation_id,
+                "state": ReservationState.RESERVING.value,
+                "lease_until": {"$lte": now},
+            },
+            {"$set": {"lease_owner": new_owner, "lease_until": lease_until, "updated_at": now}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return _to_record(doc) if doc else None
+
+    async def stale(self, now: datetime) -> list[ReservationRecord]:
+        cursor = self.reservations.find(
+            {
+                "$or": [
+                    {"state": ReservationState.RESERVING.value, "lease_until": {"$lte": now}},
+                    {
+                        "state": ReservationState.RELEASING.value,
+                        "updated_at": {"$lte": now - RELEASING_GRACE},
+                    },
+                ]
+            }
+        ).limit(500)
+        return [_to_record(doc) async for doc in cursor]

@@ -1,0 +1,50 @@
+"""The composition root: one Mongo client, the repositories and the use cases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from pymongo import AsyncMongoClient
+
+from inventory.adapters.indexes import PRODUCTS, RESERVATIONS, ensure_indexes
+from inventory.adapters.mongo_products import MongoProductRepository, MongoStockBook
+from inventory.adapters.mongo_reservations import MongoReservationStore
+from inventory.service_layer.products import Products
+from inventory.service_layer.reservations import Reservations
+from inventory.settings import InventorySettings
+from platform_kit.mongo import create_mongo_client, database_name
+
+__all__ = ["Inventory", "bootstrap"]
+
+
+@dataclass
+class Inventory:
+    settings: InventorySettings
+    client: AsyncMongoClient[dict[str, Any]]
+    products: Products
+    reservations: Reservations
+
+    async def start(self) -> None:
+        db = self.client[database_name(self.settings.mongodb_uri, self.settings.default_database)]
+        await ensure_indexes(db)
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+def bootstrap(settings: InventorySettings) -> Inventory:
+    client = create_mongo_client(settings.mongodb_uri, app_name="inventory-subgraph")
+    db = client[database_name(settings.mongodb_uri, settings.default_database)]
+    products = db[PRODUCTS]
+    return Inventory(
+        settings=settings,
+        client=client,
+        products=Products(MongoProductRepository(products)),
+        reservations=Reservations(
+            MongoReservationStore(db[RESERVATIONS]),
+            MongoStockBook(products),
+            lease=timedelta(seconds=settings.reservation_lease_seconds),
+        ),
+    )

@@ -1,0 +1,13 @@
+"""The one clock of the service: UTC, millisecond precision (what MongoDB stores), so a
+timestamp read back equals the one written and cursors round-trip exactly."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+__all__ = ["utcnow"]
+
+
+def utcnow() -> datetime:
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)

@@ -1,0 +1,100 @@
+"""Stock reservations: a set of (product, quantity) lines taken all together or not at all,
+under an id the caller chooses so that every call is idempotent."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from inventory.domain.errors import InvalidInput
+
+__all__ = [
+    "ReservationFailure",
+    "ReservationLine",
+    "ReservationRecord",
+    "ReservationState",
+    "ReservedLine",
+    "validate_lines",
+    "validate_reservation_id",
+]
+
+_RESERVATION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MAX_LINES = 100
+MAX_QUANTITY = 1_000_000
+
+
+class ReservationState(StrEnum):
+    RESERVING = "reserving"  # being applied; a lease names the worker applying it
+    RESERVED = "reserved"
+    FAILED = "failed"  # nothing taken; the failure is kept so a repeat answers the same
+    RELEASING = "releasing"  # units on their way back
+    RELEASED = "released"
+    COMMITTED = "committed"
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationLine:
+    product_id: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReservedLine:
+    product_id: str
+    name: str
+    unit_price: Decimal
+    currency: str
+    quantity: int
+
+
+def validate_reservation_id(value: str) -> str:
+    if not _RESERVATION_ID.match(value):
+        raise InvalidInput("reservation_id", "must be 1 to 64 letters, digits, '-' or '_'")
+    return value
+
+
+def validate_lines(lines: list[Any]) -> list[ReservationLine]:
+    """Lines in product-id order, so every worker touches products in the same order."""
+    if not lines:
+        raise InvalidInput("lines", "must not be empty")
+    if len(lines) > MAX_LINES:
+        raise InvalidInput("lines", f"at most {MAX_LINES} lines")
+    seen: set[str] = set()
+    for index, line in enumerate(lines):
+        if not isinstance(line, ReservationLine):
+            raise InvalidInput(f"lines[{index}]", "must be a reservation line")
+        if line.product_id in seen:
+            raise InvalidInput(f"lines[{index}].product_id", "repeats an earlier line")
+        if isinstance(line.quantity, bool) or not 1 <= line.quantity <= MAX_QUANTITY:
+            raise InvalidInput(
+                f"lines[{index}].quantity", f"must be a whole number from 1 to {MAX_QUANTITY}"
+            )
+        seen.add(line.product_id)
+    return sorted(lines, key=lambda line: line.product_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationFailure:
+    """Why a reservation took nothing: kept so a repeat answers as the first call did."""
+
+    kind: str  # "insufficient_stock" | "unknown_products"
+    shortages: tuple[tuple[str, int, int], ...] = ()  # (product_id, requested, available)
+    unknown_products: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationRecord:
+    id: str
+    state: ReservationState
+    lines: tuple[ReservationLine, ...]
+    reserved: tuple[ReservedLine, ...] = ()
+    failure: ReservationFailure | None = None
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
+
+    def same_request(self, lines: list[ReservationLine]) -> bool:
+        return list(self.lines) == lines

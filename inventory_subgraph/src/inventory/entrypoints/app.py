@@ -1,0 +1,134 @@
+"""The inventory subgraph's app: `uvicorn inventory.entrypoints.app:create_app --factory`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.responses import JSONResponse
+from strawberry.fastapi import GraphQLRouter
+
+from inventory.bootstrap import Inventory, bootstrap
+from inventory.domain.errors import DomainError
+from inventory.entrypoints.errors import DATABASE_UNAVAILABLE, HTTP_STATUS, classify
+from inventory.entrypoints.graphql.context import InventoryContext
+from inventory.entrypoints.graphql.schema import schema
+from inventory.entrypoints.reservations_http import reservations_router
+from inventory.settings import InventorySettings
+from platform_kit.app import install_platform
+from platform_kit.logging import configure_logging
+from platform_kit.middleware import principal_of
+from platform_kit.mongo import ping
+from platform_kit.problems import problem_response
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("inventory")
+RETRY_SECONDS = 2.0
+
+
+async def _maintain(inventory: Inventory) -> None:
+    """Create the indexes (retrying while the database is away), then sweep abandoned
+    reservations at start-up and on a period."""
+    while True:
+        try:
+            await inventory.start()
+            break
+        except DATABASE_UNAVAILABLE:
+            log.warning("database unavailable at start-up; retrying")
+            await asyncio.sleep(RETRY_SECONDS)
+    while True:
+        try:
+            settled = await inventory.reservations.sweep()
+            if settled:
+                log.info("settled abandoned reservations", extra={"count": settled})
+        except DATABASE_UNAVAILABLE:
+            log.warning("reservation sweep skipped: database unavailable")
+        await asyncio.sleep(inventory.settings.sweep_interval_seconds)
+
+
+def create_app(settings: InventorySettings | None = None) -> FastAPI:
+    settings = settings or InventorySettings()
+    configure_logging("inventory", settings.log_level)
+    secret = settings.jwt_secret()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        inventory = bootstrap(settings)
+        app.state.inventory = inventory
+        maintenance = asyncio.create_task(_maintain(inventory))
+        try:
+            yield
+        finally:
+            maintenance.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await maintenance
+            await inventory.close()
+
+    app = FastAPI(title="Inventory subgraph", version="0.1.0", lifespan=lifespan)
+
+    async def context_getter(request: Request) -> InventoryContext:
+        return InventoryContext(request.app.state.inventory, principal_of(request))
+
+    app.include_router(GraphQLRouter(schema, context_getter=context_getter), prefix="/graphql")
+    app.include_router(reservations_router())
+    install_platform(
+        app,
+        service="inventory",
+        jwt_secret=lambda: secret,
+        readiness=lambda: {"database": lambda: ping(app.state.inventory.client)},
+    )
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, error: DomainError) -> JSONResponse:
+        return _problem(error)
+
+    for failure in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(failure, _problem_handler)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        return problem_response(
+            422,
+            "the request body is invalid",
+            code="BAD_USER_INPUT",
+            errors=[
+                {"field": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in error.errors()
+            ],
+        )
+
+    return app
+
+
+async def _problem_handler(_: Request, error: Exception) -> JSONResponse:
+    return _problem(error)
+
+
+def _problem(error: BaseException) -> JSONResponse:
+    code, message, extra = classify(error)
+    return problem_response(
+        HTTP_STATUS[code], message, slug=code.value.lower(), code=code.value, **_snake(extra)
+    )
+
+
+def _snake(extra: dict[str, Any]) -> dict[str, Any]:
+    renamed = {"unknownProducts": "unknown_products"}
+    result: dict[str, Any] = {}
+    for key, value in extra.items():
+        if key == "shortages":
+            value = [
+                {
+                    "product_id": s["productId"],
+                    "requested": s["requested"],
+                    "available": s["available"],
+                }
+                for s in value
+            ]
+        result[renamed.get(key, key)] = value
+    return result

@@ -1,0 +1,113 @@
+"""The inventory subgraph's schema (Federation v2). Resolvers only translate: GraphQL inputs
+to domain values, use-case results to GraphQL types. Errors get their codes in
+entrypoints/errors.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.types import ExecutionContext
+
+from inventory.domain.listing import ProductFilter
+from inventory.domain.product import NewProduct, ProductChanges
+from inventory.entrypoints.errors import TranslateErrors
+from inventory.entrypoints.graphql.context import InventoryContext
+from inventory.entrypoints.graphql.types import (
+    CreateProductInput,
+    ProductFilterInput,
+    ProductPage,
+    ProductSort,
+    ProductType,
+    UpdateProductInput,
+)
+
+__all__ = ["schema"]
+
+Info = strawberry.Info[InventoryContext, Any]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="A product by id; null when unknown or deleted.")
+    async def product(self, info: Info, id: strawberry.ID) -> ProductType | None:
+        product = await info.context.product_loader.load(str(id))
+        return ProductType.from_domain(product) if product else None
+
+    @strawberry.field(description="A page of products, filtered and sorted.")
+    async def products(
+        self,
+        info: Info,
+        filter: ProductFilterInput | None = None,
+        sort: ProductSort = ProductSort.CREATED_AT_DESC,
+        limit: int = 20,
+        offset: int | None = None,
+        cursor: str | None = None,
+    ) -> ProductPage:
+        given = filter or ProductFilterInput()
+        product_filter = ProductFilter.create(
+            q=given.q,
+            category=given.category,
+            min_price=given.min_price,
+            max_price=given.max_price,
+            in_stock=given.in_stock,
+        )
+        page = await info.context.inventory.products.list(
+            product_filter, sort.to_domain(), limit=limit, offset=offset, cursor=cursor
+        )
+        return ProductPage(
+            items=[ProductType.from_domain(p) for p in page.items],
+            total=page.total,
+            limit=page.limit,
+            offset=page.offset,
+            next_cursor=page.next_cursor,
+        )
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create a product (admin).")
+    async def create_product(self, info: Info, input: CreateProductInput) -> ProductType:
+        new = NewProduct.create(
+            name=input.name,
+            price=input.price,
+            sku=input.sku,
+            description=input.description,
+            category=input.category,
+            currency=input.currency,
+            stock=input.stock,
+        )
+        product = await info.context.inventory.products.create(info.context.principal, new)
+        return ProductType.from_domain(product)
+
+    @strawberry.mutation(description="Change some fields of a product (admin).")
+    async def update_product(
+        self, info: Info, id: strawberry.ID, input: UpdateProductInput
+    ) -> ProductType:
+        changes = ProductChanges.create(input.provided())
+        product = await info.context.inventory.products.update(
+            info.context.principal, str(id), changes
+        )
+        return ProductType.from_domain(product)
+
+    @strawberry.mutation(description="Delete a product (admin). Orders keep their copy.")
+    async def delete_product(self, info: Info, id: strawberry.ID) -> bool:
+        await info.context.inventory.products.delete(info.context.principal, str(id))
+        return True
+
+
+class InventorySchema(strawberry.federation.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Expected errors are answers, not incidents: TranslateErrors logs the unexpected."""
+
+
+schema = InventorySchema(
+    query=Query,
+    mutation=Mutation,
+    types=[ProductType],
+    extensions=[TranslateErrors],
+    federation_version="2.7",
+)

@@ -1,0 +1,123 @@
+"""GraphQL types of the inventory subgraph."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Self
+
+import strawberry
+
+from inventory.domain.listing import ProductSort as DomainSort
+from inventory.domain.product import Product
+from platform_kit.graphql import Money
+
+if TYPE_CHECKING:
+    from inventory.entrypoints.graphql.context import InventoryContext
+
+__all__ = [
+    "CreateProductInput",
+    "ProductFilterInput",
+    "ProductPage",
+    "ProductSort",
+    "ProductType",
+    "UpdateProductInput",
+]
+
+
+@strawberry.federation.type(keys=["id"], name="Product")
+class ProductType:
+    id: strawberry.ID
+    sku: str | None
+    name: str
+    description: str | None
+    category: str | None
+    price: Money
+    currency: str
+    stock: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_domain(cls, product: Product) -> Self:
+        return cls(
+            id=strawberry.ID(product.id),
+            sku=product.sku,
+            name=product.name,
+            description=product.description,
+            category=product.category,
+            price=product.price,
+            currency=product.currency,
+            stock=product.stock,
+            created_at=product.created_at,
+            updated_at=product.updated_at,
+        )
+
+    @classmethod
+    async def resolve_reference(
+        cls, info: strawberry.Info[InventoryContext, Any], id: strawberry.ID
+    ) -> Self | None:
+        """Batched: every representation of one request is loaded with one query."""
+        product = await info.context.product_loader.load(str(id))
+        return cls.from_domain(product) if product is not None else None
+
+
+@strawberry.enum(name="ProductSort")
+class ProductSort(Enum):
+    NAME = "NAME"
+    NAME_DESC = "NAME_DESC"
+    PRICE = "PRICE"
+    PRICE_DESC = "PRICE_DESC"
+    CREATED_AT = "CREATED_AT"
+    CREATED_AT_DESC = "CREATED_AT_DESC"
+
+    def to_domain(self) -> DomainSort:
+        return DomainSort[self.name]
+
+
+@strawberry.type
+class ProductPage:
+    items: list[ProductType]
+    total: int
+    limit: int
+    offset: int
+    next_cursor: str | None
+
+
+@strawberry.input(name="ProductFilter")
+class ProductFilterInput:
+    q: str | None = None
+    category: str | None = None
+    min_price: Money | None = None
+    max_price: Money | None = None
+    in_stock: bool | None = None
+
+
+@strawberry.input
+class CreateProductInput:
+    name: str
+    price: Money
+    sku: str | None = None
+    description: str | None = None
+    category: str | None = None
+    currency: str = "USD"
+    stock: int = 0
+
+
+@strawberry.input(description="Partial update: fields left out are unchanged.")
+class UpdateProductInput:
+    sku: str | None = strawberry.UNSET
+    name: str | None = strawberry.UNSET
+    description: str | None = strawberry.UNSET
+    category: str | None = strawberry.UNSET
+    price: Money | None = strawberry.UNSET
+    currency: str | None = strawberry.UNSET
+    stock: int | None = strawberry.UNSET
+
+    def provided(self) -> dict[str, Any]:
+        names = ("sku", "name", "description", "category", "price", "currency", "stock")
+        return {
+            name: getattr(self, name)
+            for name in names
+            if getattr(self, name) is not strawberry.UNSET
+        }

@@ -1,0 +1,91 @@
+"""Product use cases: read for anyone, write for admins."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from inventory.adapters.ports import ProductRepository
+from inventory.domain.clock import utcnow
+from inventory.domain.errors import InvalidInput, ProductNotFound
+from inventory.domain.listing import Cursor, PageRequest, ProductFilter, ProductSort, SortKey
+from inventory.domain.product import NewProduct, Product, ProductChanges
+from inventory.service_layer.auth import require_admin
+from platform_kit.auth import Principal
+
+__all__ = ["ProductPage", "Products"]
+
+
+@dataclass(frozen=True, slots=True)
+class ProductPage:
+    items: list[Product]
+    total: int
+    limit: int
+    offset: int
+    next_cursor: str | None
+
+
+def _cursor_key(product: Product, sort: ProductSort) -> Any:
+    if sort.key is SortKey.NAME:
+        return product.name.casefold()
+    if sort.key is SortKey.PRICE:
+        return product.price
+    return product.created_at
+
+
+class Products:
+    def __init__(
+        self, repository: ProductRepository, clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        self.repository = repository
+        self.clock = clock
+
+    async def get(self, product_id: str) -> Product | None:
+        return await self.repository.get(product_id)
+
+    async def get_many(self, product_ids: Iterable[str]) -> dict[str, Product]:
+        return await self.repository.get_many(product_ids)
+
+    async def list(
+        self,
+        product_filter: ProductFilter,
+        sort: ProductSort,
+        *,
+        limit: int | None,
+        offset: int | None,
+        cursor: str | None,
+    ) -> ProductPage:
+        page = PageRequest.create(limit=limit, offset=offset, cursor=cursor, sort=sort)
+        items, total = await self.repository.list(product_filter, sort, page)
+        next_offset = page.offset + len(items)
+        next_cursor = None
+        if items and len(items) == page.limit and next_offset < total:
+            last = items[-1]
+            next_cursor = Cursor(
+                sort=sort.name, key=_cursor_key(last, sort), last_id=last.id, offset=next_offset
+            ).encode()
+        return ProductPage(
+            items=items, total=total, limit=page.limit, offset=page.offset, next_cursor=next_cursor
+        )
+
+    async def create(self, principal: Principal | None, product: NewProduct) -> Product:
+        require_admin(principal)
+        return await self.repository.add(product, self.clock())
+
+    async def update(
+        self, principal: Principal | None, product_id: str, changes: ProductChanges
+    ) -> Product:
+        require_admin(principal)
+        if not changes.values:
+            raise InvalidInput("input", "give at least one field to change")
+        product = await self.repository.update(product_id, changes, self.clock())
+        if product is None:
+            raise ProductNotFound(product_id)
+        return product
+
+    async def delete(self, principal: Principal | None, product_id: str) -> None:
+        require_admin(principal)
+        if not await self.repository.delete(product_id, self.clock()):
+            raise ProductNotFound(product_id)
