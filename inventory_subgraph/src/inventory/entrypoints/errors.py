@@ -86,8 +86,8 @@ class TranslateErrors(SchemaExtension):
             return error
         original = error.original_error
         extra: dict[str, Any] = {}
-        coercion = isinstance(original, ValueError | TypeError) and error.path is None
-        if original is None or coercion:
+        if original is None or error.path is None:  # the request itself: syntax, validation,
+            # variable coercion (a resolver's error always has a path)
             code, message = ErrorCode.BAD_USER_INPUT, error.message
         else:
             code, message, extra = classify(original)

@@ -1,0 +1,75 @@
+"""Who may call what: anonymous and customers read, admins write, bad tokens are 401."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import jwt
+import pytest
+
+from platform_kit.processes import ServiceProcess
+
+from .conftest import GraphQL, error_code
+
+CREATE = 'mutation { createProduct(input: {name: "x", price: "1.00"}) { id } }'
+
+
+def test_anonymous_callers_cannot_write(gql: GraphQL) -> None:
+    assert error_code(gql(CREATE)) == "UNAUTHENTICATED"
+
+
+@pytest.mark.parametrize("role", ["customer", "service"])
+def test_only_admins_write_products(
+    gql: GraphQL, make_token: Callable[..., str], role: str
+) -> None:
+    assert error_code(gql(CREATE, token=make_token("u1", role))) == "FORBIDDEN"
+
+
+def _bad_tokens(make_token: Callable[..., str], secret: str) -> dict[str, str]:
+    return {
+        "expired": make_token("u1", "admin", ttl=-10),
+        "forged": jwt.encode(
+            {"sub": "u1", "role": "admin", "exp": 2**33}, "w" * 40, algorithm="HS256"
+        ),
+        "unsigned": jwt.encode(
+            {"sub": "u1", "role": "admin", "exp": 2**33}, None, algorithm="none"
+        ),
+        "malformed": "not.a.jwt",
+        "unknown role": jwt.encode(
+            {"sub": "u1", "role": "root", "exp": 2**33}, secret, algorithm="HS256"
+        ),
+        "no exp": jwt.encode({"sub": "u1", "role": "admin"}, secret, algorithm="HS256"),
+    }
+
+
+@pytest.mark.parametrize(
+    "kind", ["expired", "forged", "unsigned", "malformed", "unknown role", "no exp"]
+)
+@pytest.mark.parametrize("path", ["/graphql", "/internal/reservations/r1"])
+def test_a_bad_token_is_401_with_www_authenticate_everywhere(
+    inventory: ServiceProcess,
+    make_token: Callable[..., str],
+    jwt_secret: str,
+    kind: str,
+    path: str,
+) -> None:
+    token = _bad_tokens(make_token, jwt_secret)[kind]
+    response = httpx.post(
+        inventory.base_url + path,
+        json={"query": "{ __typename }"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == 401
+
+
+def test_a_non_bearer_authorization_header_is_401(inventory: ServiceProcess) -> None:
+    response = httpx.post(
+        inventory.base_url + "/graphql",
+        json={"query": "{ __typename }"},
+        headers={"Authorization": "Basic dXNlcjpwYXNz"},
+    )
+    assert response.status_code == 401

@@ -1,0 +1,67 @@
+"""Pages, sorts and the opaque cursor, pure."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from inventory.domain.errors import InvalidInput
+from inventory.domain.listing import Cursor, PageRequest, ProductFilter, ProductSort
+
+ID = "0123456789abcdef01234567"
+
+
+@pytest.mark.parametrize(
+    ("sort", "key"),
+    [
+        (ProductSort.NAME, "mug"),
+        (ProductSort.PRICE_DESC, Decimal("12.50")),
+        (ProductSort.CREATED_AT_DESC, datetime(2026, 1, 2, 3, 4, 5, 6000, tzinfo=UTC)),
+    ],
+)
+def test_a_cursor_round_trips_exactly(sort: ProductSort, key: object) -> None:
+    cursor = Cursor(sort=sort.name, key=key, last_id=ID, offset=40)  # type: ignore[arg-type]
+    assert Cursor.decode(cursor.encode(), sort) == cursor
+
+
+@pytest.mark.parametrize("token", ["", "not-base64!", "e30", "eyJzIjoxfQ"])
+def test_a_forged_cursor_is_bad_input(token: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        Cursor.decode(token, ProductSort.NAME)
+    assert raised.value.field == "cursor"
+
+
+def test_a_cursor_of_another_sort_is_bad_input() -> None:
+    token = Cursor(sort="NAME", key="a", last_id=ID, offset=1).encode()
+    with pytest.raises(InvalidInput):
+        Cursor.decode(token, ProductSort.PRICE)
+
+
+def test_a_cursor_page_reports_the_offset_it_carries() -> None:
+    token = Cursor(sort="NAME", key="a", last_id=ID, offset=60).encode()
+    page = PageRequest.create(limit=20, offset=None, cursor=token, sort=ProductSort.NAME)
+    assert page.offset == 60 and page.cursor is not None
+
+
+@pytest.mark.parametrize(
+    ("limit", "offset", "cursor", "field"),
+    [
+        (0, None, None, "limit"),
+        (101, None, None, "limit"),
+        (10, -1, None, "offset"),
+        (10, 0, "x", "cursor"),
+    ],
+)
+def test_bad_page_parameters_are_named(
+    limit: int, offset: int | None, cursor: str | None, field: str
+) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        PageRequest.create(limit=limit, offset=offset, cursor=cursor, sort=ProductSort.NAME)
+    assert raised.value.field == field
+
+
+def test_a_price_range_must_be_ordered() -> None:
+    with pytest.raises(InvalidInput):
+        ProductFilter.create(min_price=Decimal("5"), max_price=Decimal("1"))
