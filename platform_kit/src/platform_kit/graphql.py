@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, NewType
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
 from platform_kit.errors import ErrorCode
 
-__all__ = ["Money", "format_money", "graphql_error", "parse_money"]
+__all__ = [
+    "Money",
+    "SubgraphSchema",
+    "error_translation",
+    "format_money",
+    "graphql_error",
+    "parse_money",
+]
 
 TWO_PLACES = Decimal("0.01")
 
@@ -49,3 +60,53 @@ else:
 
 def graphql_error(code: ErrorCode, message: str, **extensions: Any) -> GraphQLError:
     return GraphQLError(message, extensions={"code": code.value, **extensions})
+
+
+Classifier = Callable[[BaseException], tuple[ErrorCode, str, dict[str, Any]]]
+_log = logging.getLogger("graphql.errors")
+
+
+def error_translation(classify: Classifier) -> type[SchemaExtension]:
+    """A schema extension giving every error an `extensions.code` from the service's own
+    `classify` (its one mapping of domain errors), and hiding unexpected internals."""
+
+    def translate(error: GraphQLError) -> GraphQLError:
+        if error.extensions and "code" in error.extensions:
+            return error
+        original = error.original_error
+        extra: dict[str, Any] = {}
+        # Errors of the request itself (syntax, validation, variables) have no path.
+        if original is None or error.path is None:
+            code, message = ErrorCode.BAD_USER_INPUT, error.message
+        else:
+            code, message, extra = classify(original)
+            if code is ErrorCode.INTERNAL_SERVER_ERROR:
+                _log.error("unexpected error in resolver", exc_info=original)
+        return GraphQLError(
+            message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            original_error=original,
+            extensions={**(error.extensions or {}), "code": code.value, **extra},
+        )
+
+    class TranslateErrors(SchemaExtension):
+        def on_operation(self) -> Iterator[None]:
+            yield
+            result = self.execution_context.result
+            if result is not None and result.errors:
+                result.errors = [translate(error) for error in result.errors]
+
+    return TranslateErrors
+
+
+class SubgraphSchema(strawberry.federation.Schema):
+    """A federation schema that does not log expected errors as incidents (the error
+    translation logs the unexpected ones)."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        return None

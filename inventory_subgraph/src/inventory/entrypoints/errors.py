@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from typing import Any
 
-from graphql import GraphQLError
 from pymongo.errors import ConnectionFailure, ExecutionTimeout, WTimeoutError
-from strawberry.extensions import SchemaExtension
 
 from inventory.domain.errors import (
     DomainError,
@@ -23,10 +19,10 @@ from inventory.domain.errors import (
     UnknownProducts,
 )
 from platform_kit.errors import ErrorCode
+from platform_kit.graphql import error_translation
 
 __all__ = ["HTTP_STATUS", "TranslateErrors", "classify"]
 
-log = logging.getLogger(__name__)
 
 DATABASE_UNAVAILABLE = (ConnectionFailure, ExecutionTimeout, WTimeoutError)
 
@@ -71,34 +67,4 @@ def classify(error: BaseException) -> tuple[ErrorCode, str, dict[str, Any]]:
     return ErrorCode.INTERNAL_SERVER_ERROR, "internal server error", {}
 
 
-class TranslateErrors(SchemaExtension):
-    """Gives every GraphQL error an `extensions.code`; hides unexpected internals."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if result is not None and result.errors:
-            result.errors = [self._translate(error) for error in result.errors]
-
-    @staticmethod
-    def _translate(error: GraphQLError) -> GraphQLError:
-        if error.extensions and "code" in error.extensions:
-            return error
-        original = error.original_error
-        extra: dict[str, Any] = {}
-        if original is None or error.path is None:  # the request itself: syntax, validation,
-            # variable coercion (a resolver's error always has a path)
-            code, message = ErrorCode.BAD_USER_INPUT, error.message
-        else:
-            code, message, extra = classify(original)
-            if code is ErrorCode.INTERNAL_SERVER_ERROR:
-                log.error("unexpected error in resolver", exc_info=original)
-        return GraphQLError(
-            message,
-            nodes=error.nodes,
-            source=error.source,
-            positions=error.positions,
-            path=error.path,
-            original_error=original,
-            extensions={**(error.extensions or {}), "code": code.value, **extra},
-        )
+TranslateErrors = error_translation(classify)

@@ -7,8 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
-from strawberry.types import ExecutionContext
 
 from inventory.domain.listing import ProductFilter
 from inventory.domain.product import NewProduct, ProductChanges
@@ -22,6 +20,7 @@ from inventory.entrypoints.graphql.types import (
     ProductType,
     UpdateProductInput,
 )
+from platform_kit.graphql import SubgraphSchema
 
 __all__ = ["schema"]
 
@@ -97,14 +96,7 @@ class Mutation:
         return True
 
 
-class InventorySchema(strawberry.federation.Schema):
-    def process_errors(
-        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
-    ) -> None:
-        """Expected errors are answers, not incidents: TranslateErrors logs the unexpected."""
-
-
-schema = InventorySchema(
+schema = SubgraphSchema(
     query=Query,
     mutation=Mutation,
     types=[ProductType],

@@ -1,0 +1,169 @@
+"""Orders in MongoDB: money as Decimal128, status changes as compare-and-set updates."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from datetime import datetime
+from typing import Any
+
+from bson import Decimal128
+from pymongo import ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from orders.adapters.ports import OrderRepository
+from orders.domain.listing import OrderPageRequest
+from orders.domain.order import Order, OrderLine, OrderStatus, RequestedLine
+
+__all__ = ["MongoOrderRepository"]
+
+Document = dict[str, Any]
+
+
+def _line_document(line: OrderLine) -> Document:
+    return {
+        "product_id": line.product_id,
+        "name": line.name,
+        "unit_price": Decimal128(line.unit_price),
+        "quantity": line.quantity,
+        "line_total": Decimal128(line.line_total),
+        "currency": line.currency,
+    }
+
+
+def _to_document(order: Order) -> Document:
+    doc: Document = {
+        "_id": order.id,
+        "user_id": order.user_id,
+        "status": order.status.value,
+        "requested": [
+            {"product_id": r.product_id, "quantity": r.quantity} for r in order.requested
+        ],
+        "fingerprint": order.fingerprint,
+        "items": [_line_document(line) for line in order.items],
+        "total": Decimal128(order.total),
+        "created_at": order.created_at,
+        "updated_at": order.updated_at,
+    }
+    if order.idempotency_key is not None:
+        doc["idempotency_key"] = order.idempotency_key
+    return doc
+
+
+def _to_order(doc: Document) -> Order:
+    return Order(
+        id=doc["_id"],
+        user_id=doc["user_id"],
+        status=OrderStatus(doc["status"]),
+        requested=tuple(RequestedLine(r["product_id"], r["quantity"]) for r in doc["requested"]),
+        fingerprint=doc["fingerprint"],
+        created_at=doc["created_at"],
+        updated_at=doc["updated_at"],
+        items=tuple(
+            OrderLine(
+                product_id=i["product_id"],
+                name=i["name"],
+                unit_price=i["unit_price"].to_decimal(),
+                quantity=i["quantity"],
+                currency=i["currency"],
+            )
+            for i in doc["items"]
+        ),
+        idempotency_key=doc.get("idempotency_key"),
+    )
+
+
+class MongoOrderRepository(OrderRepository):
+    def __init__(self, orders: AsyncCollection[Document]) -> None:
+        self.orders = orders
+
+    async def insert(self, order: Order) -> Order | None:
+        try:
+            await self.orders.insert_one(_to_document(order))
+        except DuplicateKeyError:
+            if order.idempotency_key is None:
+                raise
+            existing = await self.find_by_key(order.user_id, order.idempotency_key)
+            if existing is None:  # freed between the insert and the read: try again
+                return await self.insert(order)
+            return existing
+        return None
+
+    async def find_by_key(self, user_id: str, key: str) -> Order | None:
+        doc = await self.orders.find_one({"user_id": user_id, "idempotency_key": {"$eq": key}})
+        return _to_order(doc) if doc else None
+
+    async def get(self, order_id: str) -> Order | None:
+        doc = await self.orders.find_one({"_id": {"$eq": order_id}})
+        return _to_order(doc) if doc else None
+
+    async def get_many(self, order_ids: Iterable[str]) -> dict[str, Order]:
+        ids = [oid for oid in set(order_ids) if isinstance(oid, str)]
+        if not ids:
+            return {}
+        return {doc["_id"]: _to_order(doc) async for doc in self.orders.find({"_id": {"$in": ids}})}
+
+    async def transition(
+        self,
+        order_id: str,
+        *,
+        from_statuses: Collection[OrderStatus],
+        to_status: OrderStatus,
+        now: datetime,
+        items: tuple[OrderLine, ...] | None = None,
+    ) -> Order | None:
+        update: Document = {"$set": {"status": to_status.value, "updated_at": now}}
+        if items is not None:
+            update["$set"]["items"] = [_line_document(line) for line in items]
+            update["$set"]["total"] = Decimal128(
+                Order(
+                    id="",
+                    user_id="",
+                    status=to_status,
+                    requested=(),
+                    fingerprint="",
+                    created_at=now,
+                    updated_at=now,
+                    items=items,
+                ).total
+            )
+        if to_status is OrderStatus.FAILED:
+            update["$unset"] = {"idempotency_key": ""}
+        doc = await self.orders.find_one_and_update(
+            {"_id": {"$eq": order_id}, "status": {"$in": [s.value for s in from_statuses]}},
+            update,
+            return_document=ReturnDocument.AFTER,
+        )
+        return _to_order(doc) if doc else None
+
+    async def find_page(
+        self, *, user_id: str | None, statuses: Collection[OrderStatus], page: OrderPageRequest
+    ) -> tuple[list[Order], int]:
+        query: Document = {"status": {"$in": [s.value for s in statuses]}}
+        if user_id is not None:
+            query["user_id"] = {"$eq": user_id}
+        total = await self.orders.count_documents(query)
+        if page.cursor is not None:
+            at, last = page.cursor.created_at, page.cursor.last_id
+            query = {
+                "$and": [
+                    query,
+                    {
+                        "$or": [
+                            {"created_at": {"$lt": at}},
+                            {"created_at": {"$eq": at}, "_id": {"$lt": last}},
+                        ]
+                    },
+                ]
+            }
+        find = self.orders.find(query).sort([("created_at", -1), ("_id", -1)])
+        if page.cursor is None and page.offset:
+            find = find.skip(page.offset)
+        docs = await find.limit(page.limit).to_list()
+        return [_to_order(doc) for doc in docs], total
+
+    async def stuck(self, statuses: Collection[OrderStatus], before: datetime) -> list[Order]:
+        cursor = self.orders.find(
+            {"status": {"$in": [s.value for s in statuses]}, "updated_at": {"$lt": before}}
+        ).limit(500)
+        return [_to_order(doc) async for doc in cursor]

@@ -1,0 +1,67 @@
+"""What the order use cases need from the outside: order storage and the inventory."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Iterable
+from datetime import datetime
+
+from orders.domain.listing import OrderPageRequest
+from orders.domain.order import Order, OrderLine, OrderStatus, RequestedLine
+
+__all__ = ["InventoryPort", "OrderRepository"]
+
+
+class OrderRepository(ABC):
+    @abstractmethod
+    async def insert(self, order: Order) -> Order | None:
+        """Insert; when the user already has a live order with the same idempotency key,
+        insert nothing and return that order."""
+
+    @abstractmethod
+    async def find_by_key(self, user_id: str, key: str) -> Order | None: ...
+
+    @abstractmethod
+    async def get(self, order_id: str) -> Order | None: ...
+
+    @abstractmethod
+    async def get_many(self, order_ids: Iterable[str]) -> dict[str, Order]: ...
+
+    @abstractmethod
+    async def transition(
+        self,
+        order_id: str,
+        *,
+        from_statuses: Collection[OrderStatus],
+        to_status: OrderStatus,
+        now: datetime,
+        items: tuple[OrderLine, ...] | None = None,
+    ) -> Order | None:
+        """Compare-and-set on the status; a move to FAILED also frees the idempotency key.
+        None when the order was not in one of `from_statuses`."""
+
+    @abstractmethod
+    async def find_page(
+        self, *, user_id: str | None, statuses: Collection[OrderStatus], page: OrderPageRequest
+    ) -> tuple[list[Order], int]: ...
+
+    @abstractmethod
+    async def stuck(self, statuses: Collection[OrderStatus], before: datetime) -> list[Order]:
+        """Orders left in one of `statuses` since before `before`."""
+
+
+class InventoryPort(ABC):
+    """The inventory subgraph's reservation API; the reservation id is the order id."""
+
+    @abstractmethod
+    async def reserve(self, reservation_id: str, lines: list[RequestedLine]) -> list[OrderLine]: ...
+
+    @abstractmethod
+    async def release(self, reservation_id: str) -> None: ...
+
+    @abstractmethod
+    async def commit(self, reservation_id: str) -> None: ...
+
+    @abstractmethod
+    async def ready(self) -> None:
+        """Raises when the inventory does not answer."""

@@ -1,0 +1,148 @@
+"""The order: lines copied from the products at ordering time, exact totals, and the status
+machine of the contract, plus the internal states that make crash recovery possible."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from orders.domain.errors import InvalidInput, TransitionNotAllowed
+
+__all__ = [
+    "Order",
+    "OrderLine",
+    "OrderStatus",
+    "RequestedLine",
+    "fingerprint",
+    "merge_lines",
+    "validate_idempotency_key",
+]
+
+MAX_LINES = 100
+MAX_QUANTITY = 10_000
+_PRODUCT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+CENTS = Decimal("0.01")
+
+
+class OrderStatus(StrEnum):
+    RESERVING = "reserving"  # written before the inventory is asked; never shown
+    PENDING = "pending"
+    COMPLETED = "completed"
+    CANCELLING = "cancelling"  # cancel accepted, units on their way back; shown as pending
+    CANCELLED = "cancelled"
+    FAILED = "failed"  # the attempt took nothing; never shown
+
+    @property
+    def visible(self) -> bool:
+        return self in _VISIBLE
+
+    @property
+    def public(self) -> OrderStatus:
+        return OrderStatus.PENDING if self is OrderStatus.CANCELLING else self
+
+
+_VISIBLE = frozenset(
+    {OrderStatus.PENDING, OrderStatus.COMPLETED, OrderStatus.CANCELLING, OrderStatus.CANCELLED}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestedLine:
+    product_id: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    product_id: str
+    name: str
+    unit_price: Decimal
+    quantity: int
+    currency: str
+
+    @property
+    def line_total(self) -> Decimal:
+        return (self.unit_price * self.quantity).quantize(CENTS)
+
+
+def merge_lines(lines: list[Any]) -> list[RequestedLine]:
+    """Repeated lines of one product become one; the result is in product order."""
+    if not lines:
+        raise InvalidInput("items", "an order needs at least one item")
+    if len(lines) > MAX_LINES:
+        raise InvalidInput("items", f"at most {MAX_LINES} items")
+    merged: dict[str, int] = {}
+    for index, line in enumerate(lines):
+        product_id, quantity = line.product_id, line.quantity
+        if not isinstance(product_id, str) or not _PRODUCT_ID.match(product_id):
+            raise InvalidInput(f"items[{index}].product_id", "is not a product id")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+            raise InvalidInput(f"items[{index}].quantity", "must be a whole number >= 1")
+        merged[product_id] = merged.get(product_id, 0) + quantity
+        if merged[product_id] > MAX_QUANTITY:
+            raise InvalidInput(f"items[{index}].quantity", f"at most {MAX_QUANTITY} per product")
+    return [RequestedLine(pid, qty) for pid, qty in sorted(merged.items())]
+
+
+def fingerprint(lines: list[RequestedLine]) -> str:
+    """What makes two create requests "the same" for idempotency: the merged lines."""
+    canonical = ";".join(f"{line.product_id}x{line.quantity}" for line in lines)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def validate_idempotency_key(key: str | None) -> str | None:
+    if key is None:
+        return None
+    if not _IDEMPOTENCY_KEY.match(key):
+        raise InvalidInput("idempotency_key", "must be 1 to 255 visible ASCII characters")
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    id: str
+    user_id: str
+    status: OrderStatus
+    requested: tuple[RequestedLine, ...]
+    fingerprint: str
+    created_at: datetime
+    updated_at: datetime
+    items: tuple[OrderLine, ...] = ()
+    idempotency_key: str | None = None
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.line_total for line in self.items), Decimal("0.00")).quantize(CENTS)
+
+    @property
+    def currency(self) -> str:
+        return self.items[0].currency if self.items else "USD"
+
+    def visible_to(self, user_id: str, is_admin: bool) -> bool:
+        return self.status.visible and (is_admin or self.user_id == user_id)
+
+    def priced(self, items: list[OrderLine]) -> Order:
+        """The order once the inventory reserved its lines and told their names and prices."""
+        currencies = {line.currency for line in items}
+        if len(currencies) > 1:
+            raise InvalidInput(
+                "items",
+                "all items of an order must share one currency; "
+                f"got {', '.join(sorted(currencies))}",
+            )
+        return replace(self, items=tuple(sorted(items, key=lambda line: line.product_id)))
+
+    def check_transition(self, target: OrderStatus) -> None:
+        """pending -> completed | cancelled; cancelling may finish as cancelled."""
+        allowed = {
+            OrderStatus.PENDING: {OrderStatus.COMPLETED, OrderStatus.CANCELLED},
+            OrderStatus.CANCELLING: {OrderStatus.CANCELLED},
+        }.get(self.status, set())
+        if target not in allowed:
+            raise TransitionNotAllowed(self.status.public.value, target.value)

@@ -1,0 +1,84 @@
+"""The order subgraph's app: `uvicorn orders.entrypoints.app:create_app --factory`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from strawberry.fastapi import GraphQLRouter
+
+from orders.bootstrap import OrderService, bootstrap
+from orders.domain.errors import DomainError
+from orders.entrypoints.errors import DATABASE_UNAVAILABLE
+from orders.entrypoints.graphql.context import OrderContext
+from orders.entrypoints.graphql.schema import schema
+from orders.settings import OrderSettings
+from platform_kit.app import install_platform
+from platform_kit.logging import configure_logging
+from platform_kit.middleware import principal_of
+from platform_kit.mongo import ping
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("orders")
+RETRY_SECONDS = 2.0
+
+
+async def _maintain(service: OrderService) -> None:
+    """Indexes (retrying while the database is away), then reconciliation at start-up and on
+    a period."""
+    while True:
+        try:
+            await service.start()
+            break
+        except DATABASE_UNAVAILABLE:
+            log.warning("database unavailable at start-up; retrying")
+            await asyncio.sleep(RETRY_SECONDS)
+    while True:
+        try:
+            settled = await service.reconcile()
+            if settled:
+                log.info("reconciled orders", extra={"count": settled})
+        except (DomainError, *DATABASE_UNAVAILABLE) as error:
+            log.warning("reconciliation skipped", extra={"error": str(error)})
+        await asyncio.sleep(service.settings.reconcile_interval_seconds)
+
+
+def create_app(settings: OrderSettings | None = None) -> FastAPI:
+    settings = settings or OrderSettings()
+    configure_logging("orders", settings.log_level)
+    secret = settings.jwt_secret()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service = bootstrap(settings, secret)
+        app.state.service = service
+        maintenance = asyncio.create_task(_maintain(service))
+        try:
+            yield
+        finally:
+            maintenance.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await maintenance
+            await service.close()
+
+    app = FastAPI(title="Order subgraph", version="0.1.0", lifespan=lifespan)
+
+    async def context_getter(request: Request) -> OrderContext:
+        return OrderContext(request.app.state.service, principal_of(request))
+
+    app.include_router(GraphQLRouter(schema, context_getter=context_getter), prefix="/graphql")
+    install_platform(
+        app,
+        service="orders",
+        jwt_secret=lambda: secret,
+        readiness=lambda: {
+            "database": lambda: ping(app.state.service.client),
+            "inventory": app.state.service.inventory.ready,
+        },
+    )
+    return app

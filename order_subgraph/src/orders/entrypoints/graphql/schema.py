@@ -1,0 +1,96 @@
+"""The order subgraph's schema (Federation v2). Resolvers only translate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+
+from orders.domain.order import RequestedLine
+from orders.entrypoints.errors import TranslateErrors
+from orders.entrypoints.graphql.context import OrderContext
+from orders.entrypoints.graphql.types import (
+    CreateOrderInput,
+    OrderPage,
+    OrderStatus,
+    OrderType,
+    ProductRef,
+)
+from platform_kit.graphql import SubgraphSchema
+
+__all__ = ["schema"]
+
+Info = strawberry.Info[OrderContext, Any]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        description="An order of the caller's (any order for an admin); "
+        "null when unknown or not visible."
+    )
+    async def order(self, info: Info, id: strawberry.ID) -> OrderType | None:
+        order = await info.context.service.orders.get(info.context.principal, str(id))
+        return OrderType.from_domain(order) if order else None
+
+    @strawberry.field(
+        description="The caller's orders, newest first (admins: everyone's, "
+        "or one user's with userId)."
+    )
+    async def orders(
+        self,
+        info: Info,
+        status: OrderStatus | None = None,
+        user_id: strawberry.ID | None = None,
+        limit: int = 20,
+        offset: int | None = None,
+        cursor: str | None = None,
+    ) -> OrderPage:
+        page = await info.context.service.orders.page(
+            info.context.principal,
+            status=status.to_domain() if status else None,
+            user_id=str(user_id) if user_id is not None else None,
+            limit=limit,
+            offset=offset,
+            cursor=cursor,
+        )
+        return OrderPage(
+            items=[OrderType.from_domain(o) for o in page.items],
+            total=page.total,
+            limit=page.limit,
+            offset=page.offset,
+            next_cursor=page.next_cursor,
+        )
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="Order products for the caller; takes the stock of every line or of none."
+    )
+    async def create_order(
+        self, info: Info, input: CreateOrderInput, idempotency_key: str | None = None
+    ) -> OrderType:
+        lines = [RequestedLine(str(line.product_id), line.quantity) for line in input.items]
+        order = await info.context.service.orders.create(
+            info.context.principal, lines, idempotency_key
+        )
+        return OrderType.from_domain(order)
+
+    @strawberry.mutation(description="pending -> completed (admin) or cancelled (owner, admin).")
+    async def update_order_status(
+        self, info: Info, id: strawberry.ID, status: OrderStatus
+    ) -> OrderType:
+        order = await info.context.service.orders.update_status(
+            info.context.principal, str(id), status.to_domain()
+        )
+        return OrderType.from_domain(order)
+
+
+schema = SubgraphSchema(
+    query=Query,
+    mutation=Mutation,
+    types=[OrderType, ProductRef],
+    extensions=[TranslateErrors],
+    federation_version="2.7",
+)

@@ -1,0 +1,301 @@
+"""Order use cases.
+
+The order of writes, and why every crash leaves something the reconciler can settle:
+1. create: the order is written first as `reserving` (id = reservation id) -> the inventory
+   reserves under that id -> the order becomes `pending` with the copied names and prices.
+   A crash after 1 leaves a `reserving` order, hidden from clients; the reconciler releases
+   its reservation at the inventory (a no-op or a tombstone if nothing was reserved) and
+   marks it `failed`. No units are ever held without an order record naming them.
+2. cancel: `pending` -> `cancelling` (compare-and-set, so one caller wins) -> the inventory
+   releases (idempotent: units back exactly once) -> `cancelled`. A crash in between leaves
+   `cancelling`, which any later cancel or the reconciler finishes.
+3. complete: `pending` -> `completed`, then the reservation is committed (best effort: a
+   committed and an uncommitted reservation hold the same units; commit only forbids a
+   later release).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bson import ObjectId
+
+from orders.adapters.ports import InventoryPort, OrderRepository
+from orders.domain.clock import utcnow
+from orders.domain.errors import (
+    DomainError,
+    Forbidden,
+    IdempotencyKeyReused,
+    InventoryUnavailable,
+    OrderNotFound,
+    TransitionNotAllowed,
+    Unauthenticated,
+)
+from orders.domain.listing import OrderCursor, OrderPageRequest
+from orders.domain.order import (
+    Order,
+    OrderStatus,
+    RequestedLine,
+    fingerprint,
+    merge_lines,
+    validate_idempotency_key,
+)
+from platform_kit.auth import Principal, Role
+
+__all__ = ["FaultHook", "OrderPage", "Orders"]
+
+log = logging.getLogger(__name__)
+S = OrderStatus
+FaultHook = Callable[[str], None]
+WAIT_POLL_SECONDS = 0.05
+
+
+def _no_fault(_: str) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPage:
+    items: list[Order]
+    total: int
+    limit: int
+    offset: int
+    next_cursor: str | None
+
+
+def _caller(principal: Principal | None) -> Principal:
+    if principal is None:
+        raise Unauthenticated()
+    if principal.role not in (Role.CUSTOMER, Role.ADMIN):
+        raise Forbidden("orders are for customers and admins")
+    return principal
+
+
+class Orders:
+    def __init__(
+        self,
+        repository: OrderRepository,
+        inventory: InventoryPort,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        fault: FaultHook = _no_fault,
+        in_flight_wait: timedelta = timedelta(seconds=10),
+    ) -> None:
+        self.repository = repository
+        self.inventory = inventory
+        self.clock = clock
+        self.fault = fault
+        self.in_flight_wait = in_flight_wait
+
+    async def create(
+        self,
+        principal: Principal | None,
+        lines: list[RequestedLine],
+        idempotency_key: str | None = None,
+    ) -> Order:
+        user = _caller(principal)
+        merged = merge_lines(lines)
+        key = validate_idempotency_key(idempotency_key)
+        print_ = fingerprint(merged)
+        while True:
+            if key is not None:
+                earlier = await self.repository.find_by_key(user.sub, key)
+                if earlier is not None:
+                    return await self._replay(earlier, print_)
+            now = self.clock()
+            order = Order(
+                id=str(ObjectId()),
+                user_id=user.sub,
+                status=S.RESERVING,
+                requested=tuple(merged),
+                fingerprint=print_,
+                created_at=now,
+                updated_at=now,
+                idempotency_key=key,
+            )
+            if await self.repository.insert(order) is None:
+                return await self._reserve(order)
+            # A concurrent request with the same key won the insert: replay its outcome.
+
+    async def _replay(self, earlier: Order, print_: str) -> Order:
+        if earlier.fingerprint != print_:
+            raise IdempotencyKeyReused()
+        deadline = self.clock() + self.in_flight_wait
+        order: Order | None = earlier
+        while order is not None and order.status is S.RESERVING:
+            if self.clock() > deadline:
+                raise InventoryUnavailable()
+            await asyncio.sleep(WAIT_POLL_SECONDS)
+            order = await self.repository.get(earlier.id)
+        if order is None or order.status is S.FAILED:
+            # The first attempt took nothing; the key is free again.
+            raise InventoryUnavailable()
+        return order
+
+    async def _reserve(self, order: Order) -> Order:
+        try:
+            reserved = await self.inventory.reserve(order.id, list(order.requested))
+            priced = order.priced(reserved)
+        except InventoryUnavailable as unavailable:
+            if not unavailable.maybe_reserved or await self._release_quietly(order.id):
+                await self._fail(order)
+            raise
+        except DomainError:
+            await self._release_quietly(order.id)
+            await self._fail(order)
+            raise
+        self.fault("after_reserve")
+        pending = await self.repository.transition(
+            order.id,
+            from_statuses={S.RESERVING},
+            to_status=S.PENDING,
+            now=self.clock(),
+            items=priced.items,
+        )
+        if pending is None:  # the reconciler judged us dead and released the units
+            raise InventoryUnavailable()
+        return pending
+
+    async def _release_quietly(self, order_id: str) -> bool:
+        try:
+            await self.inventory.release(order_id)
+        except DomainError as error:
+            log.warning(
+                "release failed; the reconciler will retry",
+                extra={"order_id": order_id, "error": str(error)},
+            )
+            return False
+        return True
+
+    async def _fail(self, order: Order) -> None:
+        await self.repository.transition(
+            order.id, from_statuses={S.RESERVING}, to_status=S.FAILED, now=self.clock()
+        )
+
+    async def get(self, principal: Principal | None, order_id: str) -> Order | None:
+        user = _caller(principal)
+        order = await self.repository.get(order_id)
+        if order is None or not order.visible_to(user.sub, user.is_admin):
+            return None
+        return order
+
+    async def get_many(
+        self, principal: Principal | None, order_ids: Iterable[str]
+    ) -> dict[str, Order]:
+        user = _caller(principal)
+        found = await self.repository.get_many(order_ids)
+        return {oid: o for oid, o in found.items() if o.visible_to(user.sub, user.is_admin)}
+
+    async def page(
+        self,
+        principal: Principal | None,
+        *,
+        status: OrderStatus | None,
+        user_id: str | None,
+        limit: int | None,
+        offset: int | None,
+        cursor: str | None,
+    ) -> OrderPage:
+        user = _caller(principal)
+        if not user.is_admin:
+            if user_id is not None and user_id != user.sub:
+                raise Forbidden("customers may list only their own orders")
+            user_id = user.sub
+        statuses = _listed(status)
+        page = OrderPageRequest.create(limit=limit, offset=offset, cursor=cursor)
+        items, total = await self.repository.find_page(
+            user_id=user_id, statuses=statuses, page=page
+        )
+        next_offset = page.offset + len(items)
+        next_cursor = None
+        if items and len(items) == page.limit and next_offset < total:
+            last = items[-1]
+            next_cursor = OrderCursor(last.created_at, last.id, next_offset).encode()
+        return OrderPage(
+            items=items, total=total, limit=page.limit, offset=page.offset, next_cursor=next_cursor
+        )
+
+    async def update_status(
+        self, principal: Principal | None, order_id: str, target: OrderStatus
+    ) -> Order:
+        user = _caller(principal)
+        order = await self.repository.get(order_id)
+        if order is None or not order.visible_to(user.sub, user.is_admin):
+            raise OrderNotFound(order_id)
+        if target is S.COMPLETED:
+            if not user.is_admin:
+                raise Forbidden("only an admin may complete an order")
+            return await self._complete(order)
+        if target is S.CANCELLED:
+            return await self._cancel(order)
+        raise TransitionNotAllowed(order.status.public.value, target.value)
+
+    async def _complete(self, order: Order) -> Order:
+        order.check_transition(S.COMPLETED)
+        completed = await self.repository.transition(
+            order.id, from_statuses={S.PENDING}, to_status=S.COMPLETED, now=self.clock()
+        )
+        if completed is None:
+            return await self._complete(await self._reload(order.id))
+        try:
+            await self.inventory.commit(order.id)
+        except DomainError as error:
+            log.warning(
+                "commit failed; units stay sold", extra={"order_id": order.id, "error": str(error)}
+            )
+        return completed
+
+    async def _cancel(self, order: Order) -> Order:
+        order.check_transition(S.CANCELLED)
+        if order.status is S.PENDING:
+            marked = await self.repository.transition(
+                order.id, from_statuses={S.PENDING}, to_status=S.CANCELLING, now=self.clock()
+            )
+            if marked is None:  # someone else moved it first: decide again on what it is now
+                return await self._cancel(await self._reload(order.id))
+            self.fault("after_cancel_mark")
+        return await self._finish_cancel(order.id)
+
+    async def _finish_cancel(self, order_id: str) -> Order:
+        await self.inventory.release(order_id)
+        cancelled = await self.repository.transition(
+            order_id, from_statuses={S.CANCELLING}, to_status=S.CANCELLED, now=self.clock()
+        )
+        return cancelled or await self._reload(order_id)
+
+    async def _reload(self, order_id: str) -> Order:
+        order = await self.repository.get(order_id)
+        if order is None:
+            raise OrderNotFound(order_id)
+        return order
+
+    async def reconcile(self, grace: timedelta) -> int:
+        """Bring orders and inventory back into agreement after a crash (see module doc).
+        Only orders stuck for longer than `grace` are touched, so live requests finish first.
+        Returns how many orders it settled."""
+        settled = 0
+        before = self.clock() - grace
+        for order in await self.repository.stuck({S.RESERVING, S.CANCELLING}, before):
+            try:
+                await self.inventory.release(order.id)
+            except DomainError as error:
+                log.warning("reconcile: inventory unavailable", extra={"error": str(error)})
+                return settled
+            target = S.FAILED if order.status is S.RESERVING else S.CANCELLED
+            if await self.repository.transition(
+                order.id, from_statuses={order.status}, to_status=target, now=self.clock()
+            ):
+                settled += 1
+        return settled
+
+
+def _listed(status: OrderStatus | None) -> set[OrderStatus]:
+    if status is None:
+        return {S.PENDING, S.CANCELLING, S.COMPLETED, S.CANCELLED}
+    if status is S.PENDING:
+        return {S.PENDING, S.CANCELLING}
+    return {status}
