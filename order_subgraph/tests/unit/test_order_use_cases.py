@@ -1,0 +1,130 @@
+"""Order use cases against in-memory ports."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from orders.domain.errors import (
+    Forbidden,
+    IdempotencyKeyReused,
+    InsufficientStock,
+    InventoryUnavailable,
+    OrderNotFound,
+    TransitionNotAllowed,
+    Unauthenticated,
+)
+from orders.domain.order import OrderStatus, RequestedLine
+from orders.service_layer.orders import Orders
+from platform_kit.auth import Principal, Role
+
+from .fakes import FakeInventory, FakeOrders
+
+ALICE = Principal("alice", Role.CUSTOMER)
+BOB = Principal("bob", Role.CUSTOMER)
+ADMIN = Principal("root", Role.ADMIN)
+
+
+@pytest.fixture
+def inventory() -> FakeInventory:
+    return FakeInventory({"p1": 10, "p2": 1}, {"p1": "2.50"})
+
+
+@pytest.fixture
+def repository() -> FakeOrders:
+    return FakeOrders()
+
+
+@pytest.fixture
+def orders(repository: FakeOrders, inventory: FakeInventory) -> Orders:
+    return Orders(repository, inventory)
+
+
+async def test_a_created_order_is_pending_with_copied_prices(
+    orders: Orders, inventory: FakeInventory
+) -> None:
+    order = await orders.create(ALICE, [RequestedLine("p1", 2)])
+    assert order.status is OrderStatus.PENDING and order.user_id == "alice"
+    assert str(order.total) == "5.00"
+    assert inventory.stock["p1"] == 8
+
+
+async def test_a_refused_reservation_leaves_a_failed_invisible_attempt(
+    orders: Orders, repository: FakeOrders
+) -> None:
+    with pytest.raises(InsufficientStock):
+        await orders.create(ALICE, [RequestedLine("p2", 5)])
+    assert [o.status for o in repository.orders.values()] == [OrderStatus.FAILED]
+    assert (
+        await orders.page(ALICE, status=None, user_id=None, limit=None, offset=None, cursor=None)
+    ).total == 0
+
+
+async def test_an_unreachable_inventory_fails_the_attempt(
+    orders: Orders, inventory: FakeInventory, repository: FakeOrders
+) -> None:
+    inventory.down = True
+    with pytest.raises(InventoryUnavailable):
+        await orders.create(ALICE, [RequestedLine("p1", 1)])
+    assert [o.status for o in repository.orders.values()] == [OrderStatus.FAILED]
+
+
+async def test_idempotency_replays_and_refuses_other_bodies(
+    orders: Orders, inventory: FakeInventory
+) -> None:
+    first = await orders.create(ALICE, [RequestedLine("p1", 2)], "k")
+    assert (
+        await orders.create(ALICE, [RequestedLine("p1", 1), RequestedLine("p1", 1)], "k") == first
+    )
+    with pytest.raises(IdempotencyKeyReused):
+        await orders.create(ALICE, [RequestedLine("p1", 3)], "k")
+    assert (await orders.create(BOB, [RequestedLine("p1", 2)], "k")).id != first.id
+    assert inventory.stock["p1"] == 6
+
+
+async def test_anonymous_and_service_callers_cannot_order(orders: Orders) -> None:
+    with pytest.raises(Unauthenticated):
+        await orders.create(None, [RequestedLine("p1", 1)])
+    with pytest.raises(Forbidden):
+        await orders.create(Principal("svc", Role.SERVICE), [RequestedLine("p1", 1)])
+
+
+async def test_visibility_and_status_rules(orders: Orders, inventory: FakeInventory) -> None:
+    order = await orders.create(ALICE, [RequestedLine("p1", 4)])
+    assert await orders.get(BOB, order.id) is None
+    assert await orders.get(ADMIN, order.id) == order
+    with pytest.raises(OrderNotFound):
+        await orders.update_status(BOB, order.id, OrderStatus.CANCELLED)
+    with pytest.raises(Forbidden):
+        await orders.update_status(ALICE, order.id, OrderStatus.COMPLETED)
+    with pytest.raises(Forbidden):
+        await orders.page(ALICE, status=None, user_id="bob", limit=None, offset=None, cursor=None)
+    cancelled = await orders.update_status(ALICE, order.id, OrderStatus.CANCELLED)
+    assert cancelled.status is OrderStatus.CANCELLED and inventory.stock["p1"] == 10
+    with pytest.raises(TransitionNotAllowed):
+        await orders.update_status(ADMIN, order.id, OrderStatus.COMPLETED)
+
+
+async def test_reconciliation_settles_stuck_orders(
+    orders: Orders, repository: FakeOrders, inventory: FakeInventory
+) -> None:
+    stuck_cancel = await orders.create(ALICE, [RequestedLine("p1", 2)])
+    await repository.transition(
+        stuck_cancel.id,
+        from_statuses={OrderStatus.PENDING},
+        to_status=OrderStatus.CANCELLING,
+        now=stuck_cancel.created_at,
+    )
+    stuck_reserve = await orders.create(ALICE, [RequestedLine("p1", 3)])
+    await repository.transition(
+        stuck_reserve.id,
+        from_statuses={OrderStatus.PENDING},
+        to_status=OrderStatus.RESERVING,
+        now=stuck_reserve.created_at,
+    )
+    assert inventory.stock["p1"] == 5
+    assert await orders.reconcile(timedelta(seconds=-1)) == 2
+    assert inventory.stock["p1"] == 10
+    assert repository.orders[stuck_cancel.id].status is OrderStatus.CANCELLED
+    assert repository.orders[stuck_reserve.id].status is OrderStatus.FAILED
