@@ -50,5 +50,5 @@ async def _run_check(check: ReadinessCheck) -> str:
     except TimeoutError:
         return "timeout"
     except Exception as exc:
-        return f"error: {type(exc).__name__}"
+        return f"error: {type(exc).__name__}: {str(exc)[:200]}"
     return "ok"

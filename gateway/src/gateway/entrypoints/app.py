@@ -1,0 +1,103 @@
+"""The gateway's app: `uvicorn gateway.entrypoints.app:create_app --factory`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from starlette.responses import JSONResponse, Response
+
+from gateway.federation.executor import Executor
+from gateway.federation.pipeline import Gateway, RequestError
+from gateway.federation.supergraph import Supergraph
+from gateway.settings import GatewaySettings
+from platform_kit.app import install_platform
+from platform_kit.auth import Role
+from platform_kit.logging import configure_logging
+from platform_kit.middleware import principal_of
+from platform_kit.problems import problem_response
+
+__all__ = ["create_app"]
+
+
+def build_gateway(settings: GatewaySettings) -> Gateway:
+    supergraph = Supergraph.parse(settings.supergraph_path.read_text())
+    urls = {
+        graph: settings.subgraph_url(sub.name, sub.url)
+        for graph, sub in supergraph.subgraphs.items()
+    }
+    return Gateway(
+        supergraph, Executor(supergraph.subgraphs, urls, settings.subgraph_timeout_seconds)
+    )
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+    configure_logging("gateway", settings.log_level)
+    secret = settings.jwt_secret()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        gateway = build_gateway(settings)
+        app.state.gateway = gateway
+        try:
+            yield
+        finally:
+            await gateway.executor.close()
+
+    app = FastAPI(title="Orders and Inventory gateway", version="0.1.0", lifespan=lifespan)
+
+    async def subgraph_ready(client: httpx.AsyncClient, graphql_url: str) -> None:
+        url = httpx.URL(graphql_url).copy_with(path="/healthz")
+        (await client.get(url)).raise_for_status()
+
+    def readiness() -> dict[str, Any]:
+        gateway: Gateway = app.state.gateway
+        executor = gateway.executor
+        return {
+            gateway.supergraph.subgraphs[graph].name: (
+                lambda graph=graph: subgraph_ready(executor.clients[graph], executor.urls[graph])
+            )
+            for graph in executor.clients
+        }
+
+    @app.post("/graphql")
+    async def graphql(request: Request) -> Response:
+        principal = principal_of(request)
+        if principal is not None and principal.role is Role.SERVICE:
+            return problem_response(
+                403, "service tokens are for calls between services", code="FORBIDDEN"
+            )
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return _bad_request("the body is not valid JSON")
+        if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+            return _bad_request("expected a JSON object with a `query` string")
+        variables = body.get("variables")
+        operation_name = body.get("operationName")
+        if variables is not None and not isinstance(variables, dict):
+            return _bad_request("`variables` must be an object")
+        if operation_name is not None and not isinstance(operation_name, str):
+            return _bad_request("`operationName` must be a string")
+        gateway: Gateway = request.app.state.gateway
+        try:
+            result = await gateway.execute(body["query"], variables, operation_name)
+        except RequestError as error:
+            return JSONResponse({"errors": error.errors}, status_code=400)
+        return JSONResponse(result)
+
+    install_platform(app, service="gateway", jwt_secret=lambda: secret, readiness=readiness)
+    _ = asyncio  # the readiness checks run concurrently (platform_kit.health)
+    return app
+
+
+def _bad_request(message: str) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}, status_code=400
+    )

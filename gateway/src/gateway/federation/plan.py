@@ -1,0 +1,72 @@
+"""A query plan is data: fetches to subgraphs, each with the fetches that depend on it.
+
+`Fetch` nodes of a query's root run in parallel, a mutation's root fetches in sequence;
+children of a fetch run (in parallel) once it has answered. An entity fetch reads the objects
+found at `path` in the merged response, sends their representations to `_entities`, and
+merges the answers back into those objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["Fetch", "KeyField", "QueryPlan", "internal_alias"]
+
+INTERNAL_PREFIX = "_fed_"
+
+
+def internal_alias(field_name: str) -> str:
+    """Fields the planner adds for itself (keys, required fields) travel under their own
+    aliases, so they never collide with what the client asked for."""
+    return INTERNAL_PREFIX + field_name
+
+
+@dataclass(frozen=True)
+class KeyField:
+    """One field of a representation: read from the object under `alias`, sent as `name`."""
+
+    name: str
+    alias: str
+    children: tuple[KeyField, ...] = ()
+
+
+@dataclass
+class Fetch:
+    graph: str
+    operation: str
+    variables: tuple[str, ...] = ()
+    entity_type: str | None = None  # set for `_entities` fetches
+    path: tuple[str, ...] = ()
+    representation: tuple[KeyField, ...] = ()
+    children: list[Fetch] = field(default_factory=list)
+
+    def describe(self, indent: int = 0) -> str:
+        pad = "  " * indent
+        head = (
+            f"{pad}Fetch({self.graph}"
+            + (
+                f", entities {self.entity_type} at {'.'.join(self.path) or '<root>'}"
+                if self.entity_type
+                else ""
+            )
+            + ")"
+        )
+        body = "\n".join(pad + "  " + line for line in self.operation.splitlines())
+        children = "".join("\n" + child.describe(indent + 1) for child in self.children)
+        return f"{head}\n{body}{children}"
+
+
+@dataclass
+class QueryPlan:
+    kind: str  # "query" | "mutation"
+    fetches: list[Fetch]
+
+    def describe(self) -> str:
+        mode = "Sequence" if self.kind == "mutation" else "Parallel"
+        return f"{mode}:\n" + "\n".join(f.describe(1) for f in self.fetches)
+
+    def fetch_count(self) -> int:
+        def count(fetch: Fetch) -> int:
+            return 1 + sum(count(child) for child in fetch.children)
+
+        return sum(count(f) for f in self.fetches)

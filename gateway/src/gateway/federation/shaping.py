@@ -1,0 +1,51 @@
+"""Stage 5: the merged subgraph data shaped by the client's own operation.
+
+graphql-core executes the operation against the API schema with resolvers that only read
+the merged data by response key. That gives aliases, field order, __typename, @skip and
+@include, introspection and null propagation exactly as the spec says."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLAbstractType,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    execute,
+)
+
+__all__ = ["shape"]
+
+
+def _read(source: Any, info: GraphQLResolveInfo[Any], **_: Any) -> Any:
+    if isinstance(source, Mapping):
+        return source.get(info.path.key)
+    return None
+
+
+def _type_of(value: Any, info: GraphQLResolveInfo[Any], abstract: GraphQLAbstractType) -> Any:
+    return value.get("__typename") if isinstance(value, Mapping) else None
+
+
+def shape(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    data: dict[str, Any],
+    variables: Mapping[str, Any] | None,
+    operation_name: str | None,
+) -> ExecutionResult:
+    result = execute(
+        schema,
+        document,
+        root_value=data,
+        variable_values=dict(variables or {}),
+        operation_name=operation_name,
+        field_resolver=_read,
+        type_resolver=_type_of,
+    )
+    assert isinstance(result, ExecutionResult)  # no resolver is async
+    return result

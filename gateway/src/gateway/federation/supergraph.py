@@ -1,0 +1,281 @@
+"""Stage 1: the supergraph SDL (link v1.0, join v0.3-v0.5) parsed into an immutable model of
+subgraphs, types, keys and fields, plus the API schema clients see (no join or link
+machinery, no @inaccessible elements)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    DirectiveNode,
+    DocumentNode,
+    EnumTypeDefinitionNode,
+    EnumValueDefinitionNode,
+    FieldDefinitionNode,
+    GraphQLSchema,
+    InputObjectTypeDefinitionNode,
+    InputValueDefinitionNode,
+    InterfaceTypeDefinitionNode,
+    ObjectTypeDefinitionNode,
+    ScalarTypeDefinitionNode,
+    SchemaDefinitionNode,
+    TypeDefinitionNode,
+    UnionTypeDefinitionNode,
+    build_ast_schema,
+    parse,
+    value_from_ast_untyped,
+)
+from graphql.language import DirectiveDefinitionNode, SchemaExtensionNode
+
+__all__ = ["FieldInfo", "Subgraph", "Supergraph", "SupergraphError", "TypeInfo"]
+
+_MACHINERY_PREFIXES = ("join__", "link__")
+
+
+class SupergraphError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Subgraph:
+    enum_value: str  # e.g. INVENTORY, as named in join__Graph
+    name: str
+    url: str
+
+
+@dataclass
+class FieldInfo:
+    name: str
+    # graph -> how that graph knows the field
+    graphs: set[str] = field(default_factory=set)  # graphs that resolve it
+    external: set[str] = field(default_factory=set)
+    requires: dict[str, str] = field(default_factory=dict)
+    provides: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class TypeInfo:
+    name: str
+    kind: str  # object | interface | union | ...
+    graphs: set[str] = field(default_factory=set)
+    keys: dict[str, list[str]] = field(default_factory=dict)  # resolvable keys per graph
+    interface_object_graphs: set[str] = field(default_factory=set)
+    fields: dict[str, FieldInfo] = field(default_factory=dict)
+
+    def resolvers_of(self, field_name: str) -> set[str]:
+        info = self.fields.get(field_name)
+        return set(info.graphs) if info is not None else set()
+
+
+def _arguments(node: DirectiveNode) -> dict[str, Any]:
+    return {arg.name.value: value_from_ast_untyped(arg.value) for arg in node.arguments or ()}
+
+
+def _directives(node: Any, name: str) -> list[dict[str, Any]]:
+    return [_arguments(d) for d in (node.directives or ()) if d.name.value == name]
+
+
+@dataclass
+class Supergraph:
+    subgraphs: dict[str, Subgraph]  # by enum value
+    types: dict[str, TypeInfo]
+    api_schema: GraphQLSchema
+    query_type: str = "Query"
+    mutation_type: str | None = None
+
+    def subgraph(self, graph: str) -> Subgraph:
+        return self.subgraphs[graph]
+
+    @classmethod
+    def parse(cls, sdl: str) -> Supergraph:
+        document = parse(sdl)
+        imports = _link_names(document)
+        join, inaccessible = imports.get("join", "join"), imports.get("inaccessible")
+        subgraphs = _subgraphs(document)
+        types: dict[str, TypeInfo] = {}
+        for definition in document.definitions:
+            if isinstance(definition, TypeDefinitionNode) and not _machinery(definition):
+                types[definition.name.value] = _type_info(definition, join, subgraphs)
+        api = _api_schema(document, inaccessible)
+        mutation = api.mutation_type.name if api.mutation_type else None
+        query = api.query_type.name if api.query_type else "Query"
+        return cls(
+            subgraphs=subgraphs,
+            types=types,
+            api_schema=api,
+            query_type=query,
+            mutation_type=mutation,
+        )
+
+
+def _link_names(document: DocumentNode) -> dict[str, str]:
+    """Spec name -> local name of its directives (link's `as:` and `import:` renames)."""
+    names: dict[str, str] = {}
+    for definition in document.definitions:
+        if not isinstance(definition, SchemaDefinitionNode | SchemaExtensionNode):
+            continue
+        for link in _directives(definition, "link"):
+            url = str(link.get("url", ""))
+            spec = url.rstrip("/").split("/")[-2] if "/v" in url else url
+            names[spec] = str(link.get("as") or spec)
+            for item in link.get("import") or ():
+                if isinstance(item, str) and item.lstrip("@") == "inaccessible":
+                    names["inaccessible"] = "inaccessible"
+                elif isinstance(item, dict) and str(item.get("name", "")).lstrip("@") == (
+                    "inaccessible"
+                ):
+                    names["inaccessible"] = str(item.get("as", "@inaccessible")).lstrip("@")
+            if spec == "inaccessible" and "inaccessible" not in names:
+                names["inaccessible"] = f"{names[spec]}"
+    return names
+
+
+def _subgraphs(document: DocumentNode) -> dict[str, Subgraph]:
+    for definition in document.definitions:
+        if isinstance(definition, EnumTypeDefinitionNode) and (
+            definition.name.value == "join__Graph"
+        ):
+            graphs = {}
+            for value in definition.values or ():
+                for graph in _directives(value, "join__graph"):
+                    graphs[value.name.value] = Subgraph(
+                        value.name.value, str(graph["name"]), str(graph["url"])
+                    )
+            return graphs
+    raise SupergraphError("not a supergraph: no join__Graph enum")
+
+
+def _machinery(definition: TypeDefinitionNode) -> bool:
+    return definition.name.value.startswith(_MACHINERY_PREFIXES)
+
+
+def _type_info(
+    definition: TypeDefinitionNode, join: str, subgraphs: dict[str, Subgraph]
+) -> TypeInfo:
+    kind = {
+        ObjectTypeDefinitionNode: "object",
+        InterfaceTypeDefinitionNode: "interface",
+        UnionTypeDefinitionNode: "union",
+        EnumTypeDefinitionNode: "enum",
+        InputObjectTypeDefinitionNode: "input",
+        ScalarTypeDefinitionNode: "scalar",
+    }.get(type(definition), "other")
+    info = TypeInfo(definition.name.value, kind)
+    for joined in _directives(definition, f"{join}__type"):
+        graph = str(joined["graph"])
+        info.graphs.add(graph)
+        if joined.get("isInterfaceObject"):
+            info.interface_object_graphs.add(graph)
+        key = joined.get("key")
+        if key and joined.get("resolvable", True) is not False:
+            info.keys.setdefault(graph, []).append(str(key))
+    if not info.graphs:
+        info.graphs = set(subgraphs)
+    fields: Iterable[FieldDefinitionNode] = getattr(definition, "fields", None) or ()
+    for field_node in fields:
+        info.fields[field_node.name.value] = _field_info(field_node, join, info.graphs)
+    return info
+
+
+def _field_info(node: FieldDefinitionNode, join: str, type_graphs: set[str]) -> FieldInfo:
+    info = FieldInfo(node.name.value)
+    joins = _directives(node, f"{join}__field")
+    if not joins:
+        info.graphs = set(type_graphs)
+        return info
+    for joined in joins:
+        graph = joined.get("graph")
+        if graph is None:
+            continue
+        graph = str(graph)
+        if joined.get("usedOverridden"):
+            continue
+        if joined.get("external"):
+            info.external.add(graph)
+            continue
+        info.graphs.add(graph)
+        if joined.get("requires"):
+            info.requires[graph] = str(joined["requires"])
+        if joined.get("provides"):
+            info.provides[graph] = str(joined["provides"])
+    if not info.graphs and not info.external:
+        info.graphs = set(type_graphs)
+    return info
+
+
+def _api_schema(document: DocumentNode, inaccessible: str | None) -> GraphQLSchema:
+    """The supergraph without federation machinery and without @inaccessible elements."""
+
+    def hidden(node: Any) -> bool:
+        return inaccessible is not None and any(
+            d.name.value == inaccessible for d in (getattr(node, "directives", None) or ())
+        )
+
+    def strip(node: Any, **changes: Any) -> Any:
+        kept = tuple(d for d in (node.directives or ()) if _kept_directive(d))
+        return _replace(node, directives=kept, **changes)
+
+    definitions = []
+    for definition in document.definitions:
+        if isinstance(definition, DirectiveDefinitionNode):
+            continue
+        if isinstance(definition, SchemaDefinitionNode | SchemaExtensionNode):
+            definitions.append(strip(definition))
+            continue
+        if not isinstance(definition, TypeDefinitionNode) or _machinery(definition):
+            continue
+        if hidden(definition):
+            continue
+        changes: dict[str, Any] = {}
+        if isinstance(
+            definition,
+            ObjectTypeDefinitionNode | InterfaceTypeDefinitionNode | InputObjectTypeDefinitionNode,
+        ):
+            changes["fields"] = tuple(
+                _strip_field(f, hidden, strip) for f in definition.fields or () if not hidden(f)
+            )
+        if isinstance(definition, EnumTypeDefinitionNode):
+            changes["values"] = tuple(strip(v) for v in definition.values or () if not hidden(v))
+        definitions.append(strip(definition, **changes))
+    hidden_types = {
+        d.name.value
+        for d in document.definitions
+        if isinstance(d, TypeDefinitionNode) and hidden(d)
+    }
+    definitions = [_without_types(d, hidden_types) for d in definitions]
+    return build_ast_schema(DocumentNode(definitions=tuple(definitions)), assume_valid_sdl=True)
+
+
+def _kept_directive(directive: DirectiveNode) -> bool:
+    return directive.name.value in ("deprecated", "specifiedBy", "oneOf")
+
+
+def _replace(node: Any, **changes: Any) -> Any:
+    return node.__class__(**{**{k: getattr(node, k) for k in node.keys}, **changes})
+
+
+def _strip_field(node: Any, hidden: Any, strip: Any) -> Any:
+    if isinstance(node, FieldDefinitionNode):
+        return strip(node, arguments=tuple(strip(a) for a in node.arguments or () if not hidden(a)))
+    return strip(node)
+
+
+def _without_types(definition: Any, hidden_types: set[str]) -> Any:
+    """Unions and implements lists lose members that are inaccessible."""
+    if isinstance(definition, UnionTypeDefinitionNode) and definition.types:
+        return _replace(
+            definition, types=tuple(t for t in definition.types if t.name.value not in hidden_types)
+        )
+    if isinstance(definition, ObjectTypeDefinitionNode | InterfaceTypeDefinitionNode) and (
+        definition.interfaces
+    ):
+        return _replace(
+            definition,
+            interfaces=tuple(i for i in definition.interfaces if i.name.value not in hidden_types),
+        )
+    return definition
+
+
+_ = (EnumValueDefinitionNode, InputValueDefinitionNode)

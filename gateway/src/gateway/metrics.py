@@ -1,0 +1,19 @@
+"""The gateway's own metrics: per-subgraph fetch latency and errors."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+from platform_kit.metrics import LATENCY_BUCKETS
+
+__all__ = ["SUBGRAPH_ERRORS", "SUBGRAPH_FETCH_SECONDS"]
+
+SUBGRAPH_FETCH_SECONDS = Histogram(
+    "gateway_subgraph_fetch_duration_seconds",
+    "Latency of requests to subgraphs",
+    ["subgraph"],
+    buckets=LATENCY_BUCKETS,
+)
+SUBGRAPH_ERRORS = Counter(
+    "gateway_subgraph_errors_total", "Failed or erroring subgraph requests", ["subgraph", "kind"]
+)
