@@ -74,9 +74,15 @@ class RequestContextMiddleware:
 
 
 def _route_template(scope: Scope) -> str:
+    """The matched route's template (low cardinality). A router mounted at a prefix with an
+    empty inner path (Strawberry's GraphQLRouter) is named by its mount path."""
     route = scope.get("route")
+    if route is None:
+        return "unmatched"
     path = getattr(route, "path", None)
-    return path if isinstance(path, str) else "unmatched"
+    if isinstance(path, str) and path:
+        return path
+    return str(scope.get("path", "unmatched"))
 
 
 class AuthMiddleware:

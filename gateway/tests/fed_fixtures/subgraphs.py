@@ -1,0 +1,306 @@
+"""Three subgraphs, "accounts", "products" and "reviews", over fixed in-memory data."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import strawberry
+from fastapi import FastAPI, Request
+from strawberry.fastapi import GraphQLRouter
+from strawberry.federation.schema_directives import Key
+from strawberry.federation.types import FieldSet
+
+COUNTS = {"graphql": 0}
+
+USERS = {"1": {"name": "Ada", "username": "@ada"}, "2": {"name": "Alan", "username": "@alan"}}
+PRODUCTS = {
+    "p1": {"sku": "S1", "variation": "v1", "name": "Table", "price": 100, "weight": 10},
+    "p2": {"sku": "S2", "variation": "v2", "name": "Chair", "price": 40, "weight": 3},
+    "p3": {"sku": "S3", "variation": "v3", "name": "Lamp", "price": 25, "weight": 1},
+}
+REVIEWS = [
+    {"id": "r1", "body": "Sturdy", "author": "1", "upc": "p1"},
+    {"id": "r2", "body": "Wobbly", "author": "2", "upc": "p1"},
+    {"id": "r3", "body": "Bright", "author": "1", "upc": "p3"},
+]
+BOOKS = {"b1": "Dune", "b2": "Emma"}
+MOVIES = {"m1": "Alien"}
+
+
+def _app(schema: strawberry.federation.Schema) -> FastAPI:
+    app = FastAPI()
+
+    @app.middleware("http")
+    async def count(request: Request, call_next: Any) -> Any:
+        if request.url.path == "/graphql" and request.method == "POST":
+            COUNTS["graphql"] += 1
+            delay = request.headers.get("x-test-delay")
+            if delay:
+                await asyncio.sleep(float(delay))
+        return await call_next(request)
+
+    @app.get("/count")
+    async def get_count() -> dict[str, int]:
+        return COUNTS
+
+    @app.post("/reset")
+    async def reset() -> dict[str, int]:
+        COUNTS["graphql"] = 0
+        return COUNTS
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(GraphQLRouter(schema), prefix="/graphql")
+    return app
+
+
+# -- accounts ----------------------------------------------------------------------------
+@strawberry.federation.type(keys=["id"], name="User")
+class AccountsUser:
+    id: strawberry.ID
+    name: str
+    username: str = strawberry.federation.field(shareable=True)
+    nickname: str = strawberry.federation.field(shareable=False)
+
+    @classmethod
+    def resolve_reference(cls, id: strawberry.ID) -> AccountsUser | None:
+        user = USERS.get(str(id))
+        return _account(str(id)) if user else None
+
+
+def _account(user_id: str) -> AccountsUser:
+    user = USERS[user_id]
+    return AccountsUser(
+        id=strawberry.ID(user_id),
+        name=user["name"],
+        username=user["username"],
+        nickname="from-accounts",
+    )
+
+
+@strawberry.type(name="Query")
+class AccountsQuery:
+    @strawberry.field
+    def me(self) -> AccountsUser:
+        return _account("1")
+
+    @strawberry.field
+    def users(self) -> list[AccountsUser]:
+        return [_account(uid) for uid in USERS]
+
+
+def create_accounts() -> FastAPI:
+    return _app(
+        strawberry.federation.Schema(
+            query=AccountsQuery, types=[AccountsUser], federation_version="2.7"
+        )
+    )
+
+
+# -- products ----------------------------------------------------------------------------
+@strawberry.type(name="Variation")
+class Variation:
+    id: strawberry.ID
+
+
+@strawberry.federation.interface(name="Media")
+class Media:
+    id: strawberry.ID
+    title: str
+
+
+@strawberry.federation.type(keys=["id"], name="Book")
+class Book(Media):
+    @classmethod
+    def resolve_reference(cls, id: strawberry.ID) -> Book:
+        return Book(id=id, title=BOOKS[str(id)])
+
+
+@strawberry.federation.type(name="Movie")
+class Movie(Media):
+    pass
+
+
+@strawberry.federation.type(keys=["upc", "sku variation { id }"], name="Product")
+class ProductsProduct:
+    upc: str
+    sku: str
+    variation: Variation
+    name: str
+    price: int
+    weight: int
+    secret: str = strawberry.federation.field(inaccessible=True, default="hidden")
+
+    @classmethod
+    def resolve_reference(cls, **representation: Any) -> ProductsProduct | None:
+        upc = representation.get("upc")
+        if upc is None:
+            sku = representation.get("sku")
+            upc = next((u for u, p in PRODUCTS.items() if p["sku"] == sku), None)
+        return _product(str(upc)) if upc in PRODUCTS else None
+
+
+def _product(upc: str) -> ProductsProduct:
+    p = PRODUCTS[upc]
+    return ProductsProduct(
+        upc=upc,
+        sku=p["sku"],
+        variation=Variation(id=p["variation"]),
+        name=p["name"],
+        price=p["price"],
+        weight=p["weight"],
+    )
+
+
+SearchResult = Annotated[ProductsProduct | Book | Movie, strawberry.union("SearchResult")]
+
+
+@strawberry.type(name="Query")
+class ProductsQuery:
+    @strawberry.field
+    def top_products(self, first: int = 5) -> list[ProductsProduct]:
+        return [_product(upc) for upc in list(PRODUCTS)[:first]]
+
+    @strawberry.field
+    def product(self, upc: str) -> ProductsProduct | None:
+        return _product(upc) if upc in PRODUCTS else None
+
+    @strawberry.field
+    def media(self) -> list[Media]:
+        return [
+            *(Book(id=strawberry.ID(i), title=t) for i, t in BOOKS.items()),
+            *(Movie(id=strawberry.ID(i), title=t) for i, t in MOVIES.items()),
+        ]
+
+    @strawberry.field
+    def search(self) -> list[SearchResult]:
+        return [
+            _product("p2"),
+            Book(id=strawberry.ID("b1"), title=BOOKS["b1"]),
+            Movie(id=strawberry.ID("m1"), title=MOVIES["m1"]),
+        ]
+
+
+def create_products() -> FastAPI:
+    return _app(
+        strawberry.federation.Schema(
+            query=ProductsQuery, types=[ProductsProduct, Book, Movie], federation_version="2.7"
+        )
+    )
+
+
+# -- reviews -----------------------------------------------------------------------------
+@strawberry.federation.type(keys=["id"], name="User")
+class ReviewsUser:
+    id: strawberry.ID
+    username: str = strawberry.federation.field(external=True)
+    nickname: str = strawberry.federation.field(override="accounts")
+
+    @strawberry.field
+    def reviews(self) -> list[ReviewType]:
+        return [_review(r) for r in REVIEWS if r["author"] == str(self.id)]
+
+    @classmethod
+    def resolve_reference(cls, id: strawberry.ID) -> ReviewsUser:
+        return ReviewsUser(id=id, username="", nickname="from-reviews")
+
+
+@strawberry.type(name="Review")
+class ReviewType:
+    id: strawberry.ID
+    body: str
+    upc: strawberry.Private[str]
+    author_id: strawberry.Private[str]
+
+    @strawberry.federation.field(provides=["username"])
+    def author(self) -> ReviewsUser:
+        return ReviewsUser(
+            id=strawberry.ID(self.author_id),
+            username=USERS[self.author_id]["username"] + " (provided)",
+            nickname="from-reviews",
+        )
+
+    @strawberry.field
+    def product(self) -> ReviewsProduct:
+        return ReviewsProduct(upc=self.upc, price=0, weight=0)
+
+
+def _review(review: dict[str, str]) -> ReviewType:
+    return ReviewType(
+        id=strawberry.ID(review["id"]),
+        body=review["body"],
+        upc=review["upc"],
+        author_id=review["author"],
+    )
+
+
+@strawberry.federation.type(keys=["upc"], name="Product")
+class ReviewsProduct:
+    upc: str
+    price: int = strawberry.federation.field(external=True)
+    weight: int = strawberry.federation.field(external=True)
+
+    @strawberry.field
+    def reviews(self) -> list[ReviewType]:
+        return [_review(r) for r in REVIEWS if r["upc"] == self.upc]
+
+    @strawberry.federation.field(requires=["price weight"])
+    def shipping_estimate(self) -> int:
+        return 0 if self.price > 50 else self.weight * 2
+
+    @classmethod
+    def resolve_reference(cls, upc: str, price: int = 0, weight: int = 0) -> ReviewsProduct:
+        return ReviewsProduct(upc=upc, price=price, weight=weight)
+
+
+@strawberry.federation.type(keys=["id"], name="Book")
+class ReviewsBook:
+    id: strawberry.ID
+
+    @strawberry.field
+    def review_count(self) -> int:
+        return {"b1": 7, "b2": 0}.get(str(self.id), 0)
+
+    @classmethod
+    def resolve_reference(cls, id: strawberry.ID) -> ReviewsBook:
+        return ReviewsBook(id=id)
+
+
+ADDED: list[str] = []
+
+
+@strawberry.type(name="Query")
+class ReviewsQuery:
+    @strawberry.field
+    def latest_reviews(self) -> list[ReviewType]:
+        return [_review(r) for r in REVIEWS]
+
+
+@strawberry.type(name="Mutation")
+class ReviewsMutation:
+    @strawberry.mutation
+    def add_review(self, body: str) -> ReviewType:
+        ADDED.append(body)
+        return ReviewType(
+            id=strawberry.ID(f"new{len(ADDED)}"),
+            body=f"{len(ADDED)}:{body}",
+            upc="p1",
+            author_id="1",
+        )
+
+
+def create_reviews() -> FastAPI:
+    return _app(
+        strawberry.federation.Schema(
+            query=ReviewsQuery,
+            mutation=ReviewsMutation,
+            types=[ReviewsUser, ReviewsProduct, ReviewsBook],
+            federation_version="2.7",
+        )
+    )
+
+
+_ = (Key, FieldSet)

@@ -1,0 +1,150 @@
+"""Federation 2 features through a real gateway over three tiny subgraphs."""
+
+from __future__ import annotations
+
+from .conftest import World
+
+
+def test_a_root_field_and_an_entity_join(world: World) -> None:
+    data = world.data("{ topProducts(first: 2) { upc name reviews { body } } }")
+    assert data == {
+        "topProducts": [
+            {"upc": "p1", "name": "Table", "reviews": [{"body": "Sturdy"}, {"body": "Wobbly"}]},
+            {"upc": "p2", "name": "Chair", "reviews": []},
+        ]
+    }
+
+
+def test_a_list_of_entities_costs_one_request_per_subgraph(world: World) -> None:
+    world.reset_counts()
+    world.data("{ topProducts { name reviews { body author { name } } } }")
+    assert world.counts() == {"products": 1, "reviews": 1, "accounts": 1}
+
+
+def test_requires_sends_the_required_fields(world: World) -> None:
+    data = world.data("{ topProducts { upc shippingEstimate } }")
+    assert data["topProducts"] == [
+        {"upc": "p1", "shippingEstimate": 0},
+        {"upc": "p2", "shippingEstimate": 6},
+        {"upc": "p3", "shippingEstimate": 2},
+    ]
+
+
+def test_provides_reads_the_provided_field_without_another_fetch(world: World) -> None:
+    world.reset_counts()
+    data = world.data("{ latestReviews { author { username } } }")
+    assert data["latestReviews"][0]["author"]["username"] == "@ada (provided)"
+    assert world.counts()["accounts"] == 0
+
+
+def test_a_field_not_provided_goes_to_its_owner(world: World) -> None:
+    data = world.data("{ latestReviews { author { name } } }")
+    assert [r["author"]["name"] for r in data["latestReviews"]] == ["Ada", "Alan", "Ada"]
+
+
+def test_override_routes_the_field_to_the_overriding_subgraph(world: World) -> None:
+    assert world.data("{ me { nickname } }") == {"me": {"nickname": "from-reviews"}}
+
+
+def test_shareable_fields_stay_in_the_current_subgraph(world: World) -> None:
+    world.reset_counts()
+    assert world.data("{ users { username } }")["users"][0] == {"username": "@ada"}
+    assert world.counts() == {"accounts": 1, "products": 0, "reviews": 0}
+
+
+def test_inaccessible_fields_are_absent_and_refused(world: World) -> None:
+    world.reset_counts()
+    response = world.query("{ topProducts { secret } }")
+    assert response.status_code == 400
+    assert "secret" in response.json()["errors"][0]["message"]
+    fields = world.data('{ __type(name: "Product") { fields { name } } }')
+    assert "secret" not in {f["name"] for f in fields["__type"]["fields"]}
+    assert world.counts() == {"accounts": 0, "products": 0, "reviews": 0}
+
+
+def test_an_interface_across_subgraphs(world: World) -> None:
+    data = world.data("{ media { __typename title ... on Book { reviewCount } } }")
+    assert data["media"] == [
+        {"__typename": "Book", "title": "Dune", "reviewCount": 7},
+        {"__typename": "Book", "title": "Emma", "reviewCount": 0},
+        {"__typename": "Movie", "title": "Alien"},
+    ]
+
+
+def test_a_union_with_fragments_named_and_inline(world: World) -> None:
+    query = """
+      query Search { search { __typename ...P ... on Book { title reviewCount } } }
+      fragment P on Product { name reviews { body } }
+    """
+    data = world.data(query)
+    assert data["search"] == [
+        {"__typename": "Product", "name": "Chair", "reviews": []},
+        {"__typename": "Book", "title": "Dune", "reviewCount": 7},
+        {"__typename": "Movie"},
+    ]
+
+
+def test_aliases_and_arguments(world: World) -> None:
+    data = world.data(
+        '{ a: product(upc: "p1") { n: name } b: product(upc: "p3") '
+        "{ n: name shipping: shippingEstimate } }"
+    )
+    assert data == {"a": {"n": "Table"}, "b": {"n": "Lamp", "shipping": 2}}
+
+
+def test_variables_defaults_skip_and_include(world: World) -> None:
+    query = """query($first: Int = 1, $withReviews: Boolean!, $noName: Boolean = true) {
+      topProducts(first: $first) { upc name @skip(if: $noName)
+                                   reviews @include(if: $withReviews) { body } } }"""
+    assert world.data(query, {"withReviews": False}) == {"topProducts": [{"upc": "p1"}]}
+    assert world.data(query, {"withReviews": True, "first": 1, "noName": False}) == {
+        "topProducts": [
+            {"upc": "p1", "name": "Table", "reviews": [{"body": "Sturdy"}, {"body": "Wobbly"}]}
+        ]
+    }
+
+
+def test_typename_and_introspection(world: World) -> None:
+    data = world.data("{ __typename me { __typename id } __schema { queryType { name } } }")
+    assert data == {
+        "__typename": "Query",
+        "me": {"__typename": "User", "id": "1"},
+        "__schema": {"queryType": {"name": "Query"}},
+    }
+
+
+def test_mutations_run_in_order(world: World) -> None:
+    data = world.data(
+        'mutation { first: addReview(body: "x") { body } '
+        'second: addReview(body: "y") { body author { name } } }'
+    )
+    first = int(data["first"]["body"].split(":")[0])
+    assert data["second"]["body"] == f"{first + 1}:y"
+    assert data["second"]["author"] == {"name": "Ada"}
+
+
+def test_an_invalid_operation_gets_spec_errors_and_reaches_no_subgraph(world: World) -> None:
+    world.reset_counts()
+    for query in [
+        "{ nope }",
+        "{ topProducts { upc",
+        "query($x: Int) { me { id } }",
+        "{ product { name } }",
+    ]:
+        response = world.query(query)
+        assert response.status_code == 400, query
+        assert response.json()["errors"][0]["message"]
+    assert world.counts() == {"accounts": 0, "products": 0, "reviews": 0}
+
+
+def test_operation_name_selects_the_operation(world: World) -> None:
+    document = "query A { me { name } } query B { me { id } }"
+    assert world.query(document, operation_name="B").json() == {"data": {"me": {"id": "1"}}}
+    assert world.query(document).status_code == 400
+
+
+def test_a_bad_variable_value_is_a_400(world: World) -> None:
+    response = world.query(
+        "query($first: Int) { topProducts(first: $first) { upc } }", {"first": "many"}
+    )
+    assert response.status_code == 400
