@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +11,7 @@ import httpx
 from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse, Response
 
+from gateway.entrypoints.playground import install_playground
 from gateway.federation.executor import Executor
 from gateway.federation.pipeline import Gateway, RequestError
 from gateway.federation.supergraph import Supergraph
@@ -92,8 +92,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             return JSONResponse({"errors": error.errors}, status_code=400)
         return JSONResponse(result)
 
+    install_playground(app)
     install_platform(app, service="gateway", jwt_secret=lambda: secret, readiness=readiness)
-    _ = asyncio  # the readiness checks run concurrently (platform_kit.health)
     return app
 
 
