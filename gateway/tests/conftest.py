@@ -16,7 +16,7 @@ from composer import SubgraphSource, compose
 from platform_kit.processes import ServiceProcess, free_port
 
 HERE = Path(__file__).resolve().parent
-NAMES = ("accounts", "products", "reviews")
+NAMES = ("accounts", "products", "reviews", "ratings", "warehouse")
 
 
 @dataclass

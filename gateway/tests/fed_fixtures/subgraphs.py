@@ -101,15 +101,24 @@ def create_accounts() -> FastAPI:
 
 
 # -- products ----------------------------------------------------------------------------
-@strawberry.type(name="Variation")
+@strawberry.federation.type(name="Variation", shareable=True)
 class Variation:
     id: strawberry.ID
 
 
-@strawberry.federation.interface(name="Media")
+@strawberry.federation.interface(keys=["id"], name="Media")
 class Media:
     id: strawberry.ID
     title: str
+
+    @classmethod
+    def resolve_reference(cls, id: strawberry.ID) -> Media | None:
+        """An entity interface: a bare `Media` reference resolves to its concrete type."""
+        if str(id) in BOOKS:
+            return Book(id=id, title=BOOKS[str(id)])
+        if str(id) in MOVIES:
+            return Movie(id=id, title=MOVIES[str(id)])
+        return None
 
 
 @strawberry.federation.type(keys=["id"], name="Book")
@@ -119,9 +128,11 @@ class Book(Media):
         return Book(id=id, title=BOOKS[str(id)])
 
 
-@strawberry.federation.type(name="Movie")
+@strawberry.federation.type(keys=["id"], name="Movie")
 class Movie(Media):
-    pass
+    @classmethod
+    def resolve_reference(cls, id: strawberry.ID) -> Movie:
+        return Movie(id=id, title=MOVIES[str(id)])
 
 
 @strawberry.federation.type(keys=["upc", "sku variation { id }"], name="Product")
@@ -299,6 +310,80 @@ def create_reviews() -> FastAPI:
             mutation=ReviewsMutation,
             types=[ReviewsUser, ReviewsProduct, ReviewsBook],
             federation_version="2.7",
+        )
+    )
+
+
+# -- ratings: sees Media as an object (@interfaceObject) ---------------------------------
+RATINGS = {"b1": 4, "b2": 5, "m1": 3}
+
+
+@strawberry.federation.interface_object(keys=["id"], name="Media")
+class RatedMedia:
+    id: strawberry.ID
+    rating: int
+
+    @classmethod
+    def resolve_reference(cls, id: strawberry.ID) -> RatedMedia:
+        return RatedMedia(id=id, rating=RATINGS.get(str(id), 0))
+
+
+@strawberry.type(name="Query")
+class RatingsQuery:
+    @strawberry.field
+    def top_rated(self) -> list[RatedMedia]:
+        return [
+            RatedMedia(id=strawberry.ID(i), rating=r)
+            for i, r in sorted(RATINGS.items(), key=lambda item: -item[1])
+        ]
+
+
+def create_ratings() -> FastAPI:
+    return _app(
+        strawberry.federation.Schema(
+            query=RatingsQuery, types=[RatedMedia], federation_version="2.7"
+        )
+    )
+
+
+# -- warehouse: knows products only by their compound, nested key ------------------------
+@strawberry.federation.type(name="Variation", shareable=True)
+class WarehouseVariation:
+    id: strawberry.ID
+
+
+@strawberry.federation.type(keys=["sku variation { id }"], name="Product")
+class WarehouseProduct:
+    sku: str
+    variation: WarehouseVariation
+    stock_level: int
+
+    @classmethod
+    def resolve_reference(cls, sku: str, variation: dict[str, Any]) -> WarehouseProduct:
+        return WarehouseProduct(
+            sku=sku,
+            variation=WarehouseVariation(id=variation["id"]),
+            stock_level=len(sku) * 10 + int(str(variation["id"])[1:]),
+        )
+
+
+@strawberry.type(name="Query")
+class WarehouseQuery:
+    @strawberry.field
+    def restock(self) -> list[WarehouseProduct]:
+        return [
+            WarehouseProduct(
+                sku=p["sku"], variation=WarehouseVariation(id=p["variation"]), stock_level=0
+            )
+            for upc, p in PRODUCTS.items()
+            if upc != "p1"
+        ]
+
+
+def create_warehouse() -> FastAPI:
+    return _app(
+        strawberry.federation.Schema(
+            query=WarehouseQuery, types=[WarehouseProduct], federation_version="2.7"
         )
     )
 

@@ -101,10 +101,9 @@ class Executor:
         index_of: dict[str, int] = {}
         owners: list[list[tuple[Json, tuple[Any, ...]]]] = []
         for obj, obj_path in targets:
-            typename = obj.get("__typename")
-            if typename != fetch.entity_type:
+            if obj.get("__typename") not in fetch.accepts:
                 continue
-            representation = _representation(str(typename), obj, fetch.representation)
+            representation = _representation(str(fetch.entity_type), obj, fetch.representation)
             if representation is None:
                 continue
             fingerprint = json.dumps(representation, sort_keys=True, default=str)

@@ -35,8 +35,9 @@ class Fetch:
     graph: str
     operation: str
     variables: tuple[str, ...] = ()
-    entity_type: str | None = None  # set for `_entities` fetches
+    entity_type: str | None = None  # set for `_entities` fetches; the representations' type
     path: tuple[str, ...] = ()
+    accepts: tuple[str, ...] = ()  # __typenames of the objects at `path` this fetch is for
     representation: tuple[KeyField, ...] = ()
     children: list[Fetch] = field(default_factory=list)
 

@@ -86,6 +86,7 @@ class FetchBuilder:
     entity_type: str | None = None
     path: tuple[str, ...] = ()
     representation: tuple[KeyField, ...] = ()
+    accepts: set[str] = field(default_factory=set)
     children: list[FetchBuilder] = field(default_factory=list)
 
     def entity_child(
@@ -94,9 +95,12 @@ class FetchBuilder:
         type_name: str,
         path: tuple[str, ...],
         representation: tuple[KeyField, ...],
+        accepts: Iterable[str] = (),
     ) -> FetchBuilder:
+        wanted = set(accepts) or {type_name}
         for child in self.children:
             if (child.graph, child.entity_type, child.path) == (graph, type_name, path):
+                child.accepts |= wanted
                 return child
         child = FetchBuilder(
             graph=graph,
@@ -104,6 +108,7 @@ class FetchBuilder:
             entity_type=type_name,
             path=path,
             representation=representation,
+            accepts=wanted,
         )
         self.children.append(child)
         return child
@@ -174,6 +179,9 @@ class Planner:
         provided: frozenset[str],
     ) -> None:
         type_info = self.supergraph.types.get(type_name)
+        if type_info is not None and fetch.graph in type_info.interface_object_graphs:
+            self._interface_object(type_info, selections, fetch, target, path, provided)
+            return
         abstract = type_info is not None and type_info.kind in ("interface", "union")
         if abstract:
             target.leaf("__typename", "__typename")
@@ -206,6 +214,50 @@ class Planner:
                 self._fragment(
                     type_name, condition, inner, directives, fetch, target, path, provided
                 )
+
+    def _interface_object(
+        self,
+        type_info: TypeInfo,
+        selections: Sequence[SelectionNode],
+        fetch: FetchBuilder,
+        target: Selection,
+        path: tuple[str, ...],
+        provided: frozenset[str],
+    ) -> None:
+        """This subgraph sees the interface as an object (@interfaceObject): it answers its
+        own fields, and the interface's owner answers the real __typename and the rest."""
+        owner_graphs = sorted(
+            g for g in type_info.keys if g not in type_info.interface_object_graphs
+        )
+        if not owner_graphs:
+            raise PlanningError(f"no subgraph owns the interface {type_info.name}")
+        owner = self._entity_fetch(type_info, owner_graphs[0], fetch, target, path, provided)
+        owner.root.leaf("__typename", "__typename")
+        rest: list[SelectionNode] = []
+        for selection in selections:
+            if (
+                isinstance(selection, FieldNode)
+                and not selection.name.value.startswith("__")
+                and self._resolves(type_info.name, selection.name.value, fetch.graph, provided)
+            ):
+                self._emit(type_info.name, selection, fetch, target, path, provided)
+            else:
+                rest.append(selection)
+        if rest:
+            self._selections(type_info.name, rest, owner, owner.root, path, frozenset())
+
+    def _via_interface_object(self, type_name: str, field_name: str) -> tuple[TypeInfo, str] | None:
+        """The interface of `type_name`, and the @interfaceObject subgraph, that resolve a
+        field the implementations only inherit."""
+        named = self.schema.get_type(type_name)
+        for interface in getattr(named, "interfaces", ()) or ():
+            info = self.supergraph.types.get(interface.name)
+            if info is None:
+                continue
+            graphs = info.resolvers_of(field_name) & info.interface_object_graphs
+            if graphs:
+                return info, sorted(graphs)[0]
+        return None
 
     def _fragment(
         self,
@@ -269,7 +321,15 @@ class Planner:
             return
         graphs = sorted(info.graphs)
         if not graphs:
-            raise PlanningError(f"no subgraph resolves {type_name}.{name}")
+            via = self._via_interface_object(type_name, name)
+            if via is None:
+                raise PlanningError(f"no subgraph resolves {type_name}.{name}")
+            interface, graph = via
+            entity = self._entity_fetch(
+                interface, graph, fetch, target, path, provided, accepts=(type_name,)
+            )
+            self._emit(interface.name, node, entity, entity.root, path, frozenset())
+            return
         if local:  # resolvable here but needs @requires fields: back to this graph by key
             graph = fetch.graph
         else:
@@ -321,6 +381,7 @@ class Planner:
         target: Selection,
         path: tuple[str, ...],
         provided: frozenset[str],
+        accepts: Iterable[str] = (),
     ) -> FetchBuilder:
         keys = type_info.keys.get(graph)
         if not keys:
@@ -355,7 +416,7 @@ class Planner:
                 representation.append(key_field)
                 if owner is not fetch:
                     parent = owner
-        return parent.entity_child(graph, type_info.name, path, tuple(representation))
+        return parent.entity_child(graph, type_info.name, path, tuple(representation), accepts)
 
     def _add_fields(
         self,
@@ -464,6 +525,7 @@ class Planner:
             entity_type=builder.entity_type,
             path=builder.path,
             representation=builder.representation,
+            accepts=tuple(sorted(builder.accepts)),
             children=[self._finish(child, "query") for child in builder.children],
         )
 

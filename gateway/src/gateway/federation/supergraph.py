@@ -200,8 +200,8 @@ def _field_info(node: FieldDefinitionNode, join: str, type_graphs: set[str]) -> 
             info.requires[graph] = str(joined["requires"])
         if joined.get("provides"):
             info.provides[graph] = str(joined["provides"])
-    if not info.graphs and not info.external:
-        info.graphs = set(type_graphs)
+    # A join__field without a graph (a field an @interfaceObject adds to the implementations)
+    # leaves `graphs` empty: the planner reaches it through the interface.
     return info
 
 
