@@ -192,3 +192,11 @@ def test_an_interface_object_root_gets_real_types_from_the_interface_owner(
         {"__typename": "Book", "id": "b1", "rating": 4, "title": "Dune", "reviewCount": 7},
         {"__typename": "Movie", "id": "m1", "rating": 3, "title": "Alien"},
     ]
+
+
+def test_requires_with_arguments(world: World) -> None:
+    data = world.data("{ topProducts(first: 2) { upc euroLabel } }")
+    assert data["topProducts"] == [
+        {"upc": "p1", "euroLabel": "EUR 200"},
+        {"upc": "p2", "euroLabel": "EUR 80"},
+    ]

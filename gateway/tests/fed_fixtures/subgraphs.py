@@ -145,6 +145,10 @@ class ProductsProduct:
     weight: int
     secret: str = strawberry.federation.field(inaccessible=True, default="hidden")
 
+    @strawberry.field
+    def price_in(self, currency: str) -> int:
+        return self.price * (2 if currency == "EUR" else 1)
+
     @classmethod
     def resolve_reference(cls, **representation: Any) -> ProductsProduct | None:
         upc = representation.get("upc")
@@ -258,13 +262,28 @@ class ReviewsProduct:
     def reviews(self) -> list[ReviewType]:
         return [_review(r) for r in REVIEWS if r["upc"] == self.upc]
 
+    euro_price: strawberry.Private[int] = 0
+
+    @strawberry.federation.field(external=True)
+    def price_in(self, currency: str) -> int:
+        return 0
+
     @strawberry.federation.field(requires=["price weight"])
     def shipping_estimate(self) -> int:
         return 0 if self.price > 50 else self.weight * 2
 
+    @strawberry.federation.field(requires=['priceIn(currency: "EUR")'])
+    def euro_label(self) -> str:
+        return f"EUR {self.euro_price}"
+
     @classmethod
-    def resolve_reference(cls, upc: str, price: int = 0, weight: int = 0) -> ReviewsProduct:
-        return ReviewsProduct(upc=upc, price=price, weight=weight)
+    def resolve_reference(cls, upc: str, **required: Any) -> ReviewsProduct:
+        return ReviewsProduct(
+            upc=upc,
+            price=required.get("price", 0),
+            weight=required.get("weight", 0),
+            euro_price=required.get("priceIn", 0),
+        )
 
 
 @strawberry.federation.type(keys=["id"], name="Book")

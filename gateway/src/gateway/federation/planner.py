@@ -334,7 +334,7 @@ class Planner:
             graph = fetch.graph
         else:
             graph = next((g for g in graphs if g in type_info.keys), graphs[0])
-        entity = self._entity_fetch(type_info, graph, fetch, target, path, provided)
+        entity = self._entity_fetch(type_info, graph, fetch, target, path, provided, for_field=name)
         self._emit(type_name, node, entity, entity.root, path, frozenset())
 
     def _emit(
@@ -382,7 +382,10 @@ class Planner:
         path: tuple[str, ...],
         provided: frozenset[str],
         accepts: Iterable[str] = (),
+        for_field: str | None = None,
     ) -> FetchBuilder:
+        """The entity fetch into `graph` for objects at `path`, keyed by a key the current
+        fetch can provide, carrying the fields `for_field` @requires."""
         keys = type_info.keys.get(graph)
         if not keys:
             raise PlanningError(f"{type_info.name} is not an entity in {graph}")
@@ -404,19 +407,18 @@ class Planner:
         target.leaf("__typename", "__typename")
         representation = list(self._add_fields(type_info.name, key, fetch, target, provided))
         parent = fetch
-        requires = [
-            type_info.fields[f].requires[graph]
-            for f in type_info.fields
-            if graph in type_info.fields[f].requires
-        ]
-        for required in requires:
+        field_info = type_info.fields.get(for_field) if for_field else None
+        if field_info is not None and graph in field_info.requires:
             for key_field, owner in self._add_required(
-                type_info, required, fetch, target, path, provided
+                type_info, field_info.requires[graph], fetch, target, path, provided
             ):
                 representation.append(key_field)
                 if owner is not fetch:
                     parent = owner
-        return parent.entity_child(graph, type_info.name, path, tuple(representation), accepts)
+        child = parent.entity_child(graph, type_info.name, path, tuple(representation), accepts)
+        known = {key_field.alias for key_field in child.representation}
+        child.representation += tuple(f for f in representation if f.alias not in known)
+        return child
 
     def _add_fields(
         self,
@@ -432,10 +434,13 @@ class Planner:
     def _key_field(self, type_name: str, node: FieldNode, target: Selection) -> KeyField:
         name = node.name.value
         alias = internal_alias(name)
+        arguments = ""
+        if node.arguments:  # @requires(fields: "price(currency: EUR)")
+            arguments = "(" + ", ".join(print_ast(a) for a in node.arguments) + ")"
         if node.selection_set is None:
-            target.leaf(alias, f"{alias}: {name}")
+            target.leaf(alias, f"{alias}: {name}{arguments}")
             return KeyField(name, alias)
-        sub = target.field(alias, f"{alias}: {name}")
+        sub = target.field(alias, f"{alias}: {name}{arguments}")
         field_def = self._field_def(type_name, name)
         child_type = get_named_type(field_def.type).name if field_def else type_name
         children = []
