@@ -15,6 +15,10 @@ from gateway.entrypoints.playground import install_playground
 from gateway.federation.executor import Executor
 from gateway.federation.pipeline import Gateway, RequestError
 from gateway.federation.supergraph import Supergraph
+from gateway.rest.docs import install_docs
+from gateway.rest.limits import RequestLimits
+from gateway.rest.problems import install_problem_handlers
+from gateway.rest.routes import rest_router
 from gateway.settings import GatewaySettings
 from platform_kit.app import install_platform
 from platform_kit.auth import Role
@@ -50,7 +54,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         finally:
             await gateway.executor.close()
 
-    app = FastAPI(title="Orders and Inventory gateway", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="Orders and Inventory",
+        version="0.1.0",
+        description="REST routes of the platform; GraphQL at /graphql (GraphiQL: GET /graphql).",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
 
     async def subgraph_ready(client: httpx.AsyncClient, graphql_url: str) -> None:
         url = httpx.URL(graphql_url).copy_with(path="/healthz")
@@ -93,6 +104,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         return JSONResponse(result)
 
     install_playground(app)
+    app.include_router(rest_router())
+    install_docs(app)
+    install_problem_handlers(app)
+    app.add_middleware(RequestLimits)
     install_platform(app, service="gateway", jwt_secret=lambda: secret, readiness=readiness)
     return app
 

@@ -1,0 +1,138 @@
+"""REST shapes (contract, "REST, served by the gateway"): inputs, outputs, problems. They
+document the API in OpenAPI and check only the shape of HTTP input; the values' rules live in
+the subgraphs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "OrderCreate",
+    "OrderPublic",
+    "OrderStatusUpdate",
+    "Page",
+    "Problem",
+    "ProductCreate",
+    "ProductPublic",
+    "ProductSortParam",
+    "ProductUpdate",
+]
+
+T = TypeVar("T")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProductCreate(Strict):
+    name: str = Field(examples=["Cast iron teapot"])
+    price: Decimal = Field(
+        description='Positive, at most two decimals; "19.99" or 19.99', examples=["39.90"]
+    )
+    sku: str | None = Field(default=None, examples=["KIT-TEAPOT"])
+    description: str | None = None
+    category: str | None = Field(default=None, examples=["kitchen"])
+    currency: str = Field(default="USD", examples=["USD"])
+    stock: int = Field(default=0, examples=[25])
+
+
+class ProductUpdate(Strict):
+    """Partial: fields left out are unchanged; optional text may be cleared with null."""
+
+    name: str | None = None
+    price: Decimal | None = None
+    sku: str | None = None
+    description: str | None = None
+    category: str | None = None
+    currency: str | None = None
+    stock: int | None = None
+
+
+class ProductPublic(BaseModel):
+    id: str
+    sku: str | None
+    name: str
+    description: str | None
+    category: str | None
+    price: str = Field(examples=["19.99"])
+    currency: str
+    stock: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrderLineCreate(Strict):
+    product_id: str
+    quantity: int = Field(examples=[2])
+
+
+class OrderCreate(Strict):
+    items: list[OrderLineCreate]
+
+
+class OrderItemPublic(BaseModel):
+    product_id: str
+    name: str
+    unit_price: str
+    quantity: int
+    line_total: str
+
+
+class OrderPublic(BaseModel):
+    id: str
+    user_id: str
+    status: Literal["pending", "completed", "cancelled"]
+    items: list[OrderItemPublic]
+    total: str = Field(examples=["39.98"])
+    currency: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrderStatusUpdate(Strict):
+    status: Literal["completed", "cancelled"]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+    next_cursor: str | None
+
+
+class ProductSortParam(StrEnum):
+    NAME = "name"
+    NAME_DESC = "-name"
+    PRICE = "price"
+    PRICE_DESC = "-price"
+    CREATED_AT = "created_at"
+    CREATED_AT_DESC = "-created_at"
+
+    def to_graphql(self) -> str:
+        return {
+            "name": "NAME",
+            "-name": "NAME_DESC",
+            "price": "PRICE",
+            "-price": "PRICE_DESC",
+            "created_at": "CREATED_AT",
+            "-created_at": "CREATED_AT_DESC",
+        }[self.value]
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str | None = None
+    errors: list[dict[str, Any]] | None = None
+    shortages: list[dict[str, Any]] | None = None

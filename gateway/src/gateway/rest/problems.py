@@ -1,0 +1,102 @@
+"""GraphQL error codes become HTTP statuses and RFC 9457 problems, in this one place."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse
+
+from platform_kit.problems import problem_response
+
+__all__ = ["STATUS_BY_CODE", "RestProblem", "install_problem_handlers", "problem_from_errors"]
+
+STATUS_BY_CODE = {
+    "BAD_USER_INPUT": 422,
+    "GRAPHQL_VALIDATION_FAILED": 422,
+    "NOT_FOUND": 404,
+    "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
+    "CONFLICT": 409,
+    "INSUFFICIENT_STOCK": 409,
+    "SERVICE_UNAVAILABLE": 503,
+}
+BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+class RestProblem(Exception):
+    def __init__(
+        self, status: int, detail: str, code: str | None = None, **extensions: Any
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.code = code
+        self.extensions = extensions
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _snake_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {_snake(k): _snake_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_snake_keys(v) for v in value]
+    return value
+
+
+def problem_from_errors(errors: list[dict[str, Any]]) -> RestProblem:
+    """The first error decides the status; its extensions travel in snake_case."""
+    first = errors[0]
+    extensions = dict(first.get("extensions") or {})
+    code = str(extensions.pop("code", "INTERNAL_SERVER_ERROR"))
+    extensions.pop("serviceName", None)
+    status = STATUS_BY_CODE.get(code, 500)
+    detail = str(first.get("message", "request failed"))
+    extra: dict[str, Any] = {}
+    if "field" in extensions:
+        extra["errors"] = [{"field": _snake(str(extensions.pop("field"))), "message": detail}]
+    extra.update(_snake_keys(extensions))
+    return RestProblem(status, detail, code, **extra)
+
+
+def _response(problem: RestProblem) -> JSONResponse:
+    headers = BEARER_CHALLENGE if problem.status == 401 else None
+    return problem_response(
+        problem.status,
+        problem.detail,
+        slug=(problem.code or "error").lower().replace("_", "-"),
+        headers=headers,
+        code=problem.code,
+        **problem.extensions,
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RestProblem)
+    async def rest_problem(_: Request, problem: RestProblem) -> JSONResponse:
+        return _response(problem)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        issues = error.errors()
+        if any(issue.get("type") == "json_invalid" for issue in issues):
+            return _response(RestProblem(400, "the body is not valid JSON", "BAD_REQUEST"))
+        fields = [
+            {
+                "field": ".".join(str(p) for p in issue["loc"][1:]) or str(issue["loc"][0]),
+                "message": issue["msg"],
+            }
+            for issue in issues
+        ]
+        detail = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+        return _response(RestProblem(422, detail, "BAD_USER_INPUT", errors=fields))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        return _response(RestProblem(error.status_code, str(error.detail)))

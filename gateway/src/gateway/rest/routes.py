@@ -1,0 +1,312 @@
+"""The REST routes of the contract. Each is a thin resolver: a fixed GraphQL operation run
+in-process through the gateway's planner and executor; the answer or the error is translated
+to HTTP. No rule is checked here that a subgraph already checks."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
+from starlette.responses import JSONResponse
+
+from gateway.federation.pipeline import Gateway, RequestError
+from gateway.rest import operations as ops
+from gateway.rest.models import (
+    OrderCreate,
+    OrderPublic,
+    OrderStatusUpdate,
+    Page,
+    Problem,
+    ProductCreate,
+    ProductPublic,
+    ProductSortParam,
+    ProductUpdate,
+)
+from gateway.rest.problems import RestProblem, problem_from_errors
+from platform_kit.auth import Role
+from platform_kit.middleware import principal_of
+
+__all__ = ["rest_router"]
+
+PROBLEM = {"model": Problem, "content": {"application/problem+json": {}}}
+
+
+def _responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    described = {
+        400: "Malformed JSON",
+        401: "Missing or invalid token",
+        403: "Not allowed for this role",
+        404: "Not found",
+        409: "Conflict",
+        413: "Body over 1 MiB",
+        415: "Body is not application/json",
+        422: "Invalid values",
+        503: "A service is unavailable",
+    }
+    return {status: {**PROBLEM, "description": described[status]} for status in statuses}
+
+
+async def _run(request: Request, document: str, variables: dict[str, Any]) -> dict[str, Any]:
+    principal = principal_of(request)
+    if principal is not None and principal.role is Role.SERVICE:
+        raise RestProblem(403, "service tokens are for calls between services", "FORBIDDEN")
+    gateway: Gateway = request.app.state.gateway
+    try:
+        result = await gateway.execute(document, variables)
+    except RequestError as error:
+        raise problem_from_errors(error.errors) from None
+    if result.get("errors"):
+        raise problem_from_errors(result["errors"])
+    data: dict[str, Any] = result["data"]
+    return data
+
+
+def _product(p: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": p["id"],
+        "sku": p["sku"],
+        "name": p["name"],
+        "description": p["description"],
+        "category": p["category"],
+        "price": p["price"],
+        "currency": p["currency"],
+        "stock": p["stock"],
+        "created_at": p["createdAt"],
+        "updated_at": p["updatedAt"],
+    }
+
+
+def _order(o: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": o["id"],
+        "user_id": o["userId"],
+        "status": o["status"].lower(),
+        "items": [
+            {
+                "product_id": i["productId"],
+                "name": i["name"],
+                "unit_price": i["unitPrice"],
+                "quantity": i["quantity"],
+                "line_total": i["lineTotal"],
+            }
+            for i in o["items"]
+        ],
+        "total": o["total"],
+        "currency": o["currency"],
+        "created_at": o["createdAt"],
+        "updated_at": o["updatedAt"],
+    }
+
+
+def _page(request: Request, page: dict[str, Any], shape: Any) -> JSONResponse:
+    body = {
+        "items": [shape(item) for item in page["items"]],
+        "total": page["total"],
+        "limit": page["limit"],
+        "offset": page["offset"],
+        "next_cursor": page["nextCursor"],
+    }
+    headers = {}
+    if page["nextCursor"]:
+        params = {k: v for k, v in request.query_params.items() if k not in ("offset", "cursor")}
+        next_url = request.url.replace_query_params(**params, cursor=page["nextCursor"])
+        headers["Link"] = f'<{next_url}>; rel="next"'
+    return JSONResponse(body, headers=headers)
+
+
+def _not_found(kind: str, ident: str) -> RestProblem:
+    return RestProblem(404, f"{kind} {ident!r} not found", "NOT_FOUND")
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")
+
+
+Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1 to 100")]
+Offset = Annotated[int | None, Query(ge=0, description="Items to skip (not with cursor)")]
+Cursor = Annotated[str | None, Query(description="Opaque cursor from next_cursor")]
+
+
+def rest_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.post(
+        "/products",
+        status_code=201,
+        response_model=ProductPublic,
+        tags=["products"],
+        summary="Create a product (admin)",
+        responses=_responses(400, 401, 403, 409, 413, 415, 422, 503),
+    )
+    async def create_product(
+        request: Request, body: Annotated[ProductCreate, Body()]
+    ) -> JSONResponse:
+        values = body.model_dump(exclude_unset=True)
+        values["price"] = _money(body.price)
+        data = await _run(request, ops.CREATE_PRODUCT, {"input": values})
+        product = _product(data["createProduct"])
+        return JSONResponse(
+            product, status_code=201, headers={"Location": f"/products/{product['id']}"}
+        )
+
+    @router.get(
+        "/products/{product_id}",
+        response_model=ProductPublic,
+        tags=["products"],
+        summary="A product",
+        responses=_responses(404, 503),
+    )
+    async def get_product(request: Request, product_id: Annotated[str, Path()]) -> JSONResponse:
+        data = await _run(request, ops.GET_PRODUCT, {"id": product_id})
+        if data["product"] is None:
+            raise _not_found("product", product_id)
+        return JSONResponse(_product(data["product"]))
+
+    @router.patch(
+        "/products/{product_id}",
+        response_model=ProductPublic,
+        tags=["products"],
+        summary="Change some fields of a product (admin)",
+        responses=_responses(400, 401, 403, 404, 409, 413, 415, 422, 503),
+    )
+    async def update_product(
+        request: Request, product_id: Annotated[str, Path()], body: Annotated[ProductUpdate, Body()]
+    ) -> JSONResponse:
+        values = body.model_dump(exclude_unset=True)
+        if "price" in values:
+            values["price"] = _money(body.price)
+        data = await _run(request, ops.UPDATE_PRODUCT, {"id": product_id, "input": values})
+        return JSONResponse(_product(data["updateProduct"]))
+
+    @router.delete(
+        "/products/{product_id}",
+        status_code=204,
+        tags=["products"],
+        summary="Delete a product (admin); orders keep their copy",
+        responses=_responses(401, 403, 404, 503),
+    )
+    async def delete_product(request: Request, product_id: Annotated[str, Path()]) -> Response:
+        await _run(request, ops.DELETE_PRODUCT, {"id": product_id})
+        return Response(status_code=204)
+
+    @router.get(
+        "/products",
+        response_model=Page[ProductPublic],
+        tags=["products"],
+        summary="A page of products",
+        responses=_responses(422, 503),
+    )
+    async def list_products(
+        request: Request,
+        limit: Limit = 20,
+        offset: Offset = None,
+        cursor: Cursor = None,
+        q: Annotated[str | None, Query(description="Text in the name, taken literally")] = None,
+        category: str | None = None,
+        min_price: Annotated[Decimal | None, Query(description="Inclusive")] = None,
+        max_price: Annotated[Decimal | None, Query(description="Inclusive")] = None,
+        in_stock: bool | None = None,
+        sort: ProductSortParam = ProductSortParam.CREATED_AT_DESC,
+    ) -> JSONResponse:
+        product_filter = {
+            "q": q,
+            "category": category,
+            "minPrice": _money(min_price),
+            "maxPrice": _money(max_price),
+            "inStock": in_stock,
+        }
+        data = await _run(
+            request,
+            ops.LIST_PRODUCTS,
+            {
+                "filter": {k: v for k, v in product_filter.items() if v is not None},
+                "sort": sort.to_graphql(),
+                "limit": limit,
+                "offset": offset,
+                "cursor": cursor,
+            },
+        )
+        return _page(request, data["products"], _product)
+
+    @router.post(
+        "/orders",
+        status_code=201,
+        response_model=OrderPublic,
+        tags=["orders"],
+        summary="Order products (customer or admin), all lines or none",
+        responses=_responses(400, 401, 403, 409, 413, 415, 422, 503),
+    )
+    async def create_order(
+        request: Request,
+        body: Annotated[OrderCreate, Body()],
+        idempotency_key: Annotated[
+            str | None, Header(description="Same key and body again returns the same order")
+        ] = None,
+    ) -> JSONResponse:
+        items = [{"productId": line.product_id, "quantity": line.quantity} for line in body.items]
+        data = await _run(
+            request, ops.CREATE_ORDER, {"input": {"items": items}, "key": idempotency_key}
+        )
+        order = _order(data["createOrder"])
+        return JSONResponse(order, status_code=201, headers={"Location": f"/orders/{order['id']}"})
+
+    @router.get(
+        "/orders/{order_id}",
+        response_model=OrderPublic,
+        tags=["orders"],
+        summary="An order (owner or admin)",
+        responses=_responses(401, 404, 503),
+    )
+    async def get_order(request: Request, order_id: Annotated[str, Path()]) -> JSONResponse:
+        data = await _run(request, ops.GET_ORDER, {"id": order_id})
+        if data["order"] is None:
+            raise _not_found("order", order_id)
+        return JSONResponse(_order(data["order"]))
+
+    @router.patch(
+        "/orders/{order_id}",
+        response_model=OrderPublic,
+        tags=["orders"],
+        summary="Cancel (owner, admin) or complete (admin) a pending order",
+        responses=_responses(400, 401, 403, 404, 409, 413, 415, 422, 503),
+    )
+    async def update_order(
+        request: Request,
+        order_id: Annotated[str, Path()],
+        body: Annotated[OrderStatusUpdate, Body()],
+    ) -> JSONResponse:
+        data = await _run(
+            request, ops.UPDATE_ORDER_STATUS, {"id": order_id, "status": body.status.upper()}
+        )
+        return JSONResponse(_order(data["updateOrderStatus"]))
+
+    @router.get(
+        "/orders",
+        response_model=Page[OrderPublic],
+        tags=["orders"],
+        summary="Orders, newest first (customers: their own)",
+        responses=_responses(401, 403, 422, 503),
+    )
+    async def list_orders(
+        request: Request,
+        limit: Limit = 20,
+        offset: Offset = None,
+        cursor: Cursor = None,
+        status: Annotated[str | None, Query(pattern="^(pending|completed|cancelled)$")] = None,
+        user_id: Annotated[str | None, Query(description="Admins only")] = None,
+    ) -> JSONResponse:
+        data = await _run(
+            request,
+            ops.LIST_ORDERS,
+            {
+                "status": status.upper() if status else None,
+                "userId": user_id,
+                "limit": limit,
+                "offset": offset,
+                "cursor": cursor,
+            },
+        )
+        return _page(request, data["orders"], _order)
+
+    return router

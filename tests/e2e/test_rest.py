@@ -1,0 +1,418 @@
+"""Every REST route of the contract, with its success and each error it lists, through the
+running platform: gateway, both subgraphs, database."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from .conftest import Platform
+
+
+class Api:
+    def __init__(self, platform: Platform) -> None:
+        self.client = httpx.Client(base_url=platform.gateway.base_url, timeout=30)
+        self.make_token = platform.make_token
+        self.admin = self.auth(platform.make_token("admin-1", "admin"))
+
+    @staticmethod
+    def auth(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    def customer(self) -> dict[str, str]:
+        return self.auth(self.make_token(f"cust-{uuid.uuid4().hex[:8]}"))
+
+    def product(self, **fields: Any) -> dict[str, Any]:
+        body = {"name": f"P-{uuid.uuid4().hex[:6]}", "price": "10.00", "stock": 10, **fields}
+        response = self.client.post("/products", json=body, headers=self.admin)
+        assert response.status_code == 201, response.text
+        product: dict[str, Any] = response.json()
+        return product
+
+
+@pytest.fixture(scope="module")
+def api(platform: Platform) -> Iterator[Api]:
+    client = Api(platform)
+    yield client
+    client.client.close()
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem: dict[str, Any] = response.json()
+    assert {"type", "title", "status", "detail"} <= problem.keys()
+    assert problem["status"] == status
+    return problem
+
+
+# -- products ----------------------------------------------------------------------------
+def test_create_product_answers_201_with_location(api: Api) -> None:
+    response = api.client.post(
+        "/products",
+        headers=api.admin,
+        json={
+            "name": "Kettle",
+            "price": 24.5,
+            "sku": f"K-{uuid.uuid4().hex[:6]}",
+            "category": "kitchen",
+            "stock": 4,
+        },
+    )
+    assert response.status_code == 201
+    product = response.json()
+    assert response.headers["Location"] == f"/products/{product['id']}"
+    assert (product["price"], product["currency"], product["stock"]) == ("24.50", "USD", 4)
+    assert set(product) == {
+        "id",
+        "sku",
+        "name",
+        "description",
+        "category",
+        "price",
+        "currency",
+        "stock",
+        "created_at",
+        "updated_at",
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"price": "1.00"}, "name"),
+        ({"name": "x"}, "price"),
+        ({"name": "x", "price": "abc"}, "price"),
+        ({"name": "x", "price": "0"}, "price"),
+        ({"name": "x", "price": "1.999"}, "price"),
+        ({"name": "", "price": "1"}, "name"),
+        ({"name": "x" * 201, "price": "1"}, "name"),
+        ({"name": "x", "price": "1", "stock": -1}, "stock"),
+        ({"name": "x", "price": "1", "stock": 1.5}, "stock"),
+        ({"name": "x", "price": "1", "colour": "red"}, "colour"),
+    ],
+)
+def test_invalid_product_fields_are_422_naming_the_field(
+    api: Api, body: dict[str, Any], field: str
+) -> None:
+    problem = assert_problem(api.client.post("/products", json=body, headers=api.admin), 422)
+    assert field in {error["field"] for error in problem["errors"]}
+
+
+def test_a_duplicate_sku_is_409(api: Api) -> None:
+    sku = f"DUP-{uuid.uuid4().hex[:6]}"
+    api.product(sku=sku)
+    assert_problem(
+        api.client.post(
+            "/products", json={"name": "x", "price": "1", "sku": sku}, headers=api.admin
+        ),
+        409,
+    )
+
+
+def test_writing_products_needs_an_admin(api: Api) -> None:
+    problem = assert_problem(api.client.post("/products", json={"name": "x", "price": "1"}), 401)
+    assert problem["code"] == "UNAUTHENTICATED"
+    assert_problem(
+        api.client.post("/products", json={"name": "x", "price": "1"}, headers=api.customer()), 403
+    )
+
+
+@pytest.mark.parametrize("token", ["not-a-jwt", "e30.e30.e30"])
+def test_a_bad_token_is_401_with_a_bearer_challenge(api: Api, token: str) -> None:
+    response = api.client.get("/products", headers=api.auth(token))
+    assert_problem(response, 401)
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_get_update_and_delete_a_product(api: Api) -> None:
+    product = api.product(description="old")
+    assert api.client.get(f"/products/{product['id']}").json() == product
+    patched = api.client.patch(
+        f"/products/{product['id']}", headers=api.admin, json={"price": "11", "description": None}
+    )
+    assert patched.status_code == 200
+    assert (patched.json()["price"], patched.json()["description"]) == ("11.00", None)
+    assert api.client.delete(f"/products/{product['id']}", headers=api.admin).status_code == 204
+    assert_problem(api.client.get(f"/products/{product['id']}"), 404)
+    assert_problem(api.client.delete(f"/products/{product['id']}", headers=api.admin), 404)
+    assert_problem(
+        api.client.patch(f"/products/{product['id']}", headers=api.admin, json={"name": "x"}), 404
+    )
+
+
+@pytest.mark.parametrize("product_id", ["nope", "0123456789abcdef01234567", "%24ne"])
+def test_an_unknown_or_malformed_product_id_is_404(api: Api, product_id: str) -> None:
+    assert_problem(api.client.get(f"/products/{product_id}"), 404)
+
+
+def test_an_invalid_patch_is_422(api: Api) -> None:
+    product = api.product()
+    assert_problem(
+        api.client.patch(f"/products/{product['id']}", headers=api.admin, json={"stock": -3}), 422
+    )
+
+
+def test_listing_filters_sorts_and_pages_with_a_link_header(api: Api) -> None:
+    category = f"c-{uuid.uuid4().hex[:6]}"
+    for name, price in [("b mug", "3"), ("a mug", "1"), ("c cup", "2")]:
+        api.product(name=name, price=price, category=category)
+    first = api.client.get("/products", params={"category": category, "sort": "price", "limit": 2})
+    assert first.status_code == 200
+    page = first.json()
+    assert [p["name"] for p in page["items"]] == ["a mug", "c cup"]
+    assert (page["total"], page["limit"], page["offset"]) == (3, 2, 0)
+    assert page["next_cursor"] and 'rel="next"' in first.headers["Link"]
+    next_url = first.headers["Link"].split(";")[0].strip("<>")
+    second = api.client.get(next_url).json()
+    assert [p["name"] for p in second["items"]] == ["b mug"]
+    assert second["offset"] == 2 and second["next_cursor"] is None
+    found = api.client.get(
+        "/products", params={"category": category, "q": "MUG", "min_price": "2", "in_stock": "true"}
+    ).json()
+    assert [p["name"] for p in found["items"]] == ["b mug"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": 0},
+        {"limit": 101},
+        {"offset": -1},
+        {"sort": "colour"},
+        {"in_stock": "maybe"},
+        {"min_price": "cheap"},
+        {"offset": 0, "cursor": "abc"},
+        {"cursor": "garbage"},
+    ],
+)
+def test_bad_list_parameters_are_422(api: Api, params: dict[str, Any]) -> None:
+    assert_problem(api.client.get("/products", params=params), 422)
+
+
+# -- request limits ----------------------------------------------------------------------
+def test_malformed_json_is_400(api: Api) -> None:
+    response = api.client.post(
+        "/products", content=b'{"name": ', headers={**api.admin, "Content-Type": "application/json"}
+    )
+    assert_problem(response, 400)
+
+
+def test_a_wrong_content_type_is_415(api: Api) -> None:
+    response = api.client.post(
+        "/products",
+        content=b"name=x",
+        headers={**api.admin, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert_problem(response, 415)
+
+
+def test_a_body_over_one_mebibyte_is_413(api: Api) -> None:
+    big = b'{"name": "' + b"x" * (1024 * 1024) + b'", "price": "1"}'
+    response = api.client.post(
+        "/products", content=big, headers={**api.admin, "Content-Type": "application/json"}
+    )
+    assert_problem(response, 413)
+
+
+def test_a_chunked_body_over_one_mebibyte_is_413(api: Api) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"name": "'
+        for _ in range(20):
+            yield b"x" * 65536
+        yield b'", "price": "1"}'
+
+    response = api.client.post(
+        "/products", content=chunks(), headers={**api.admin, "Content-Type": "application/json"}
+    )
+    assert_problem(response, 413)
+
+
+# -- orders ------------------------------------------------------------------------------
+def test_an_order_takes_stock_and_a_cancel_gives_it_back(api: Api) -> None:
+    product = api.product(stock=5, price="2.50")
+    customer = api.customer()
+    response = api.client.post(
+        "/orders",
+        headers=customer,
+        json={
+            "items": [
+                {"product_id": product["id"], "quantity": 1},
+                {"product_id": product["id"], "quantity": 2},
+            ]
+        },
+    )
+    assert response.status_code == 201
+    order = response.json()
+    assert response.headers["Location"] == f"/orders/{order['id']}"
+    assert (order["status"], order["total"], order["currency"]) == ("pending", "7.50", "USD")
+    assert order["items"] == [
+        {
+            "product_id": product["id"],
+            "name": product["name"],
+            "unit_price": "2.50",
+            "quantity": 3,
+            "line_total": "7.50",
+        }
+    ]
+    assert api.client.get(f"/products/{product['id']}").json()["stock"] == 2
+    assert api.client.get(f"/orders/{order['id']}", headers=customer).json() == order
+
+    cancelled = api.client.patch(
+        f"/orders/{order['id']}", headers=customer, json={"status": "cancelled"}
+    )
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert api.client.get(f"/products/{product['id']}").json()["stock"] == 5
+    assert_problem(
+        api.client.patch(f"/orders/{order['id']}", headers=customer, json={"status": "cancelled"}),
+        409,
+    )
+
+
+def test_only_an_admin_completes_an_order(api: Api) -> None:
+    product = api.product()
+    customer = api.customer()
+    order = api.client.post(
+        "/orders", headers=customer, json={"items": [{"product_id": product["id"], "quantity": 1}]}
+    ).json()
+    assert_problem(
+        api.client.patch(f"/orders/{order['id']}", headers=customer, json={"status": "completed"}),
+        403,
+    )
+    done = api.client.patch(
+        f"/orders/{order['id']}", headers=api.admin, json={"status": "completed"}
+    )
+    assert done.json()["status"] == "completed"
+    assert_problem(
+        api.client.patch(f"/orders/{order['id']}", headers=api.admin, json={"status": "cancelled"}),
+        409,
+    )
+    assert_problem(
+        api.client.patch(f"/orders/{order['id']}", headers=api.admin, json={"status": "shipped"}),
+        422,
+    )
+
+
+def test_insufficient_stock_is_409_naming_the_shortage(api: Api) -> None:
+    product = api.product(stock=1)
+    problem = assert_problem(
+        api.client.post(
+            "/orders",
+            headers=api.customer(),
+            json={"items": [{"product_id": product["id"], "quantity": 2}]},
+        ),
+        409,
+    )
+    assert problem["code"] == "INSUFFICIENT_STOCK"
+    assert problem["shortages"] == [{"product_id": product["id"], "requested": 2, "available": 1}]
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        [],
+        [{"product_id": "0123456789abcdef01234567", "quantity": 1}],
+        [{"product_id": "x", "quantity": 0}],
+        [{"product_id": "x"}],
+        "all",
+    ],
+)
+def test_bad_items_or_unknown_products_are_422(api: Api, items: Any) -> None:
+    assert_problem(api.client.post("/orders", headers=api.customer(), json={"items": items}), 422)
+
+
+def test_ordering_needs_a_token(api: Api) -> None:
+    problem = assert_problem(
+        api.client.post("/orders", json={"items": [{"product_id": "x", "quantity": 1}]}), 401
+    )
+    assert problem["code"] == "UNAUTHENTICATED"
+
+
+def test_idempotency_key_replays_and_refuses_another_body(api: Api) -> None:
+    product = api.product(stock=10)
+    customer = api.customer()
+    key = {"Idempotency-Key": f"k-{uuid.uuid4().hex}"}
+    body = {"items": [{"product_id": product["id"], "quantity": 2}]}
+    first = api.client.post("/orders", headers={**customer, **key}, json=body)
+    again = api.client.post("/orders", headers={**customer, **key}, json=body)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert api.client.get(f"/products/{product['id']}").json()["stock"] == 8
+    other = {"items": [{"product_id": product["id"], "quantity": 3}]}
+    assert_problem(api.client.post("/orders", headers={**customer, **key}, json=other), 422)
+
+
+def test_another_users_order_is_404(api: Api) -> None:
+    product = api.product()
+    order = api.client.post(
+        "/orders",
+        headers=api.customer(),
+        json={"items": [{"product_id": product["id"], "quantity": 1}]},
+    ).json()
+    stranger = api.customer()
+    assert_problem(api.client.get(f"/orders/{order['id']}", headers=stranger), 404)
+    assert_problem(
+        api.client.patch(f"/orders/{order['id']}", headers=stranger, json={"status": "cancelled"}),
+        404,
+    )
+    assert api.client.get(f"/orders/{order['id']}", headers=api.admin).status_code == 200
+
+
+def test_listing_orders(api: Api) -> None:
+    product = api.product(stock=50)
+    me = f"lister-{uuid.uuid4().hex[:6]}"
+    customer = api.auth(api.make_token(me))
+    ids = [
+        api.client.post(
+            "/orders",
+            headers=customer,
+            json={"items": [{"product_id": product["id"], "quantity": 1}]},
+        ).json()["id"]
+        for _ in range(3)
+    ]
+    api.client.patch(f"/orders/{ids[0]}", headers=customer, json={"status": "cancelled"})
+    mine = api.client.get("/orders", headers=customer, params={"limit": 2})
+    assert [o["id"] for o in mine.json()["items"]] == ids[::-1][:2]
+    assert mine.json()["total"] == 3 and 'rel="next"' in mine.headers["Link"]
+    pending = api.client.get("/orders", headers=customer, params={"status": "pending"}).json()
+    assert {o["id"] for o in pending["items"]} == set(ids[1:])
+    for_admin = api.client.get("/orders", headers=api.admin, params={"user_id": me}).json()
+    assert for_admin["total"] == 3
+    assert_problem(
+        api.client.get("/orders", headers=customer, params={"user_id": "someone-else"}), 403
+    )
+    assert_problem(api.client.get("/orders", headers=customer, params={"status": "lost"}), 422)
+    assert_problem(api.client.get("/orders"), 401)
+
+
+# -- documents ---------------------------------------------------------------------------
+def test_the_openapi_document_lists_every_route_with_problems(api: Api) -> None:
+    document = api.client.get("/openapi.json").json()
+    routes = {(path, method) for path, methods in document["paths"].items() for method in methods}
+    assert {
+        ("/products", "post"),
+        ("/products/{product_id}", "get"),
+        ("/products/{product_id}", "patch"),
+        ("/products/{product_id}", "delete"),
+        ("/products", "get"),
+        ("/orders", "post"),
+        ("/orders/{order_id}", "get"),
+        ("/orders/{order_id}", "patch"),
+        ("/orders", "get"),
+    } <= routes
+    create = document["paths"]["/orders"]["post"]["responses"]
+    assert {"201", "401", "409", "413", "415", "422", "503"} <= create.keys()
+    assert "application/problem+json" in create["409"]["content"]
+
+
+def test_the_docs_page_is_served_offline(api: Api) -> None:
+    page = api.client.get("/docs")
+    assert page.status_code == 200
+    assert "/docs/assets/swagger-ui-bundle.js" in page.text
+    assert "cdn." not in page.text and "unpkg" not in page.text
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        assert api.client.get(f"/docs/assets/{asset}").status_code == 200
