@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from platform_kit.request_context import current_request_id
+from platform_kit.tracing import current_trace_id
 
 __all__ = ["JsonFormatter", "configure_logging"]
 
@@ -31,6 +32,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
             "request_id": current_request_id.get(),
+            "trace_id": current_trace_id(),
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
