@@ -1,0 +1,125 @@
+"""What can be checked of the compose stack and the images without a Docker engine: the
+compose file parses and wires things in order, each Dockerfile is multi-stage, slim, non-root
+and healthchecked, and each build context holds what its Dockerfile copies."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = {"inventory": "inventory_subgraph", "orders": "order_subgraph", "gateway": "gateway"}
+
+
+def _compose() -> dict[str, Any]:
+    compose: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return compose
+
+
+def _ignored(relative: str) -> bool:
+    patterns = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    ignored = False
+    for pattern in patterns:
+        negate = pattern.startswith("!")
+        pattern = pattern.lstrip("!")
+        candidates = [pattern, pattern.replace("**/", "")]
+        parts = Path(relative).parts
+        prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+        if any(
+            fnmatch.fnmatch(prefix, candidate) for prefix in prefixes for candidate in candidates
+        ) or any(fnmatch.fnmatch(part, candidates[1]) for part in parts):
+            ignored = not negate
+    return ignored
+
+
+def test_the_mongo_image_is_pinned_and_initialised_from_mongo() -> None:
+    mongo = _compose()["services"]["mongo"]
+    image = mongo["image"]
+    assert re.fullmatch(r"mongo:\d+\.\d+\.\d+", image), image
+    for volume in mongo["volumes"]:
+        source = volume.split(":")[0]
+        if source.startswith("./"):
+            assert (ROOT / source).exists(), source
+
+
+def test_each_database_user_can_touch_only_its_own_database() -> None:
+    script = (ROOT / "mongo" / "00-users.js").read_text()
+    users = re.findall(
+        r'getSiblingDB\("(\w+)"\)\.createUser\(\{\s*user: "(\w+)".*?roles: '
+        r"\[([^\]]*)\]",
+        script,
+        re.DOTALL,
+    )
+    assert {(db, user) for db, user, _ in users} == {
+        ("inventory", "inventory"),
+        ("orders", "orders"),
+    }
+    for db, _, roles in users:
+        assert re.findall(r'db: "(\w+)"', roles) == [db]
+        assert "readWrite" in roles and "root" not in roles and "Any" not in roles
+
+
+def test_only_the_gateway_publishes_a_port() -> None:
+    services = _compose()["services"]
+    assert [name for name, s in services.items() if s.get("ports")] == ["gateway"]
+
+
+@pytest.mark.parametrize("name", ["mongo", *SERVICES])
+def test_every_service_has_a_healthcheck(name: str) -> None:
+    assert _compose()["services"][name]["healthcheck"]["test"]
+
+
+def test_the_stack_comes_up_in_order() -> None:
+    services = _compose()["services"]
+    assert services["inventory"]["depends_on"] == {"mongo": {"condition": "service_healthy"}}
+    assert services["orders"]["depends_on"]["inventory"] == {"condition": "service_healthy"}
+    assert set(services["gateway"]["depends_on"]) == {"inventory", "orders"}
+    assert all(
+        dep["condition"] == "service_healthy"
+        for s in services.values()
+        for dep in s.get("depends_on", {}).values()
+    )
+
+
+def test_secrets_come_from_the_environment() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert "${AUTH_JWT_SECRET:?" in text
+    assert not (ROOT / ".env").exists() or ".env" in (ROOT / ".gitignore").read_text()
+    assert (ROOT / ".env.example").exists()
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_each_image_is_multi_stage_slim_non_root_and_healthchecked(name: str) -> None:
+    build = _compose()["services"][name]["build"]
+    dockerfile = (ROOT / build["context"] / build["dockerfile"]).read_text()
+    stages = re.findall(r"^FROM (\S+)", dockerfile, re.MULTILINE)
+    assert len(stages) >= 2 and all("slim" in image for image in stages)
+    assert re.search(r"^USER (?!root|0\b)\S+", dockerfile, re.MULTILINE)
+    assert re.search(r"^HEALTHCHECK ", dockerfile, re.MULTILINE)
+    assert "uv sync --frozen --no-dev" in dockerfile
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_each_build_context_holds_what_its_dockerfile_copies(name: str) -> None:
+    build = _compose()["services"][name]["build"]
+    context = ROOT / build["context"]
+    dockerfile = (context / build["dockerfile"]).read_text().replace("\\\n", " ")
+    copies = [
+        line.split()[1:-1]
+        for line in dockerfile.splitlines()
+        if line.startswith(("COPY ", "ADD ")) and "--from=" not in line
+    ]
+    assert copies
+    for sources in copies:
+        for source in sources:
+            assert (context / source).exists(), source
+            assert not _ignored(source), f"{source} is excluded by .dockerignore"
