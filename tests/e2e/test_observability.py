@@ -69,3 +69,19 @@ def test_a_request_carries_one_request_id_and_one_trace_through_every_service(
     for entry in gateway + orders + inventory:
         assert entry["trace_id"] == trace_id, entry
         assert {"ts", "level", "service", "message"} <= entry.keys()
+
+
+def test_metrics_cover_requests_subgraph_fetches_and_database_commands(
+    platform: Platform,
+) -> None:
+    httpx.post(platform.gateway.base_url + "/graphql", json={"query": "{ products { total } }"})
+    gateway = httpx.get(platform.gateway.base_url + "/metrics").text
+    assert (
+        'http_request_duration_seconds_count{method="POST",route="/graphql",'
+        'service="gateway"}' in gateway
+    )
+    assert 'gateway_subgraph_fetch_duration_seconds_count{subgraph="inventory"}' in gateway
+    assert "gateway_subgraph_errors_total" in gateway
+    inventory = httpx.get(platform.inventory.base_url + "/metrics").text
+    assert 'mongodb_command_duration_seconds_count{command="find",outcome="ok"}' in inventory
+    assert 'http_requests_total{method="POST",route="/graphql",service="inventory"' in inventory

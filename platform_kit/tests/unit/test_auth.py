@@ -1,0 +1,55 @@
+"""Tokens: what is trusted and what is a 401."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+
+from platform_kit.auth import InvalidToken, Principal, Role, bearer_token, issue_token, verify_token
+
+SECRET = "s" * 40
+
+
+def test_an_issued_token_verifies_to_its_principal() -> None:
+    assert verify_token(issue_token("alice", "admin", SECRET), SECRET) == Principal(
+        "alice", Role.ADMIN
+    )
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        issue_token("alice", "customer", SECRET, ttl_seconds=-1),
+        issue_token("alice", "customer", "w" * 40),
+        jwt.encode(
+            {"sub": "a", "role": "admin", "exp": int(time.time()) + 60}, None, algorithm="none"
+        ),
+        jwt.encode(
+            {"sub": "a", "role": "root", "exp": int(time.time()) + 60}, SECRET, algorithm="HS256"
+        ),
+        jwt.encode({"sub": "a", "role": "admin"}, SECRET, algorithm="HS256"),
+        jwt.encode({"role": "admin", "exp": int(time.time()) + 60}, SECRET, algorithm="HS256"),
+        jwt.encode(
+            {"sub": "", "role": "admin", "exp": int(time.time()) + 60}, SECRET, algorithm="HS256"
+        ),
+        "garbage",
+    ],
+)
+def test_untrustworthy_tokens_are_refused(token: str) -> None:
+    with pytest.raises(InvalidToken):
+        verify_token(token, SECRET)
+
+
+@pytest.mark.parametrize(
+    ("header", "token"), [(None, None), ("Bearer abc", "abc"), ("bearer  abc ", "abc")]
+)
+def test_bearer_headers(header: str | None, token: str | None) -> None:
+    assert bearer_token(header) == token
+
+
+@pytest.mark.parametrize("header", ["Basic abc", "Bearer", "Bearer   ", "abc"])
+def test_other_authorization_headers_are_invalid(header: str) -> None:
+    with pytest.raises(InvalidToken):
+        bearer_token(header)
