@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.responses import JSONResponse
 from strawberry.fastapi import GraphQLRouter
 
-from inventory.bootstrap import Inventory, bootstrap
+from inventory.bootstrap import bootstrap
 from inventory.domain.errors import DomainError
 from inventory.entrypoints.errors import DATABASE_UNAVAILABLE, HTTP_STATUS, classify
 from inventory.entrypoints.graphql.context import InventoryContext
@@ -23,34 +22,12 @@ from inventory.entrypoints.reservations_http import reservations_router
 from inventory.settings import InventorySettings
 from platform_kit.app import install_platform
 from platform_kit.logging import configure_logging
+from platform_kit.maintenance import keep_up
 from platform_kit.middleware import principal_of
 from platform_kit.mongo import ping
 from platform_kit.problems import problem_response
 
 __all__ = ["create_app"]
-
-log = logging.getLogger("inventory")
-RETRY_SECONDS = 2.0
-
-
-async def _maintain(inventory: Inventory) -> None:
-    """Create the indexes (retrying while the database is away), then sweep abandoned
-    reservations at start-up and on a period."""
-    while True:
-        try:
-            await inventory.start()
-            break
-        except DATABASE_UNAVAILABLE:
-            log.warning("database unavailable at start-up; retrying")
-            await asyncio.sleep(RETRY_SECONDS)
-    while True:
-        try:
-            settled = await inventory.reservations.sweep()
-            if settled:
-                log.info("settled abandoned reservations", extra={"count": settled})
-        except DATABASE_UNAVAILABLE:
-            log.warning("reservation sweep skipped: database unavailable")
-        await asyncio.sleep(inventory.settings.sweep_interval_seconds)
 
 
 def create_app(settings: InventorySettings | None = None) -> FastAPI:
@@ -62,7 +39,15 @@ def create_app(settings: InventorySettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         inventory = bootstrap(settings)
         app.state.inventory = inventory
-        maintenance = asyncio.create_task(_maintain(inventory))
+        maintenance = asyncio.create_task(
+            keep_up(
+                setup=inventory.start,
+                task=inventory.reservations.sweep,
+                interval=inventory.settings.sweep_interval_seconds,
+                transient=DATABASE_UNAVAILABLE,
+                name="reservation sweep",
+            )
+        )
         try:
             yield
         finally:

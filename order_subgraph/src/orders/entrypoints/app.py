@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from strawberry.fastapi import GraphQLRouter
 
-from orders.bootstrap import OrderService, bootstrap
+from orders.bootstrap import bootstrap
 from orders.domain.errors import DomainError
 from orders.entrypoints.errors import DATABASE_UNAVAILABLE
 from orders.entrypoints.graphql.context import OrderContext
@@ -19,33 +18,11 @@ from orders.entrypoints.graphql.schema import schema
 from orders.settings import OrderSettings
 from platform_kit.app import install_platform
 from platform_kit.logging import configure_logging
+from platform_kit.maintenance import keep_up
 from platform_kit.middleware import principal_of
 from platform_kit.mongo import ping
 
 __all__ = ["create_app"]
-
-log = logging.getLogger("orders")
-RETRY_SECONDS = 2.0
-
-
-async def _maintain(service: OrderService) -> None:
-    """Indexes (retrying while the database is away), then reconciliation at start-up and on
-    a period."""
-    while True:
-        try:
-            await service.start()
-            break
-        except DATABASE_UNAVAILABLE:
-            log.warning("database unavailable at start-up; retrying")
-            await asyncio.sleep(RETRY_SECONDS)
-    while True:
-        try:
-            settled = await service.reconcile()
-            if settled:
-                log.info("reconciled orders", extra={"count": settled})
-        except (DomainError, *DATABASE_UNAVAILABLE) as error:
-            log.warning("reconciliation skipped", extra={"error": str(error)})
-        await asyncio.sleep(service.settings.reconcile_interval_seconds)
 
 
 def create_app(settings: OrderSettings | None = None) -> FastAPI:
@@ -57,7 +34,15 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = bootstrap(settings, secret)
         app.state.service = service
-        maintenance = asyncio.create_task(_maintain(service))
+        maintenance = asyncio.create_task(
+            keep_up(
+                setup=service.start,
+                task=service.reconcile,
+                interval=service.settings.reconcile_interval_seconds,
+                transient=(DomainError, *DATABASE_UNAVAILABLE),
+                name="reconciliation",
+            )
+        )
         try:
             yield
         finally:

@@ -1,0 +1,40 @@
+"""A service's background upkeep: set-up that waits for the database, then a periodic task
+(a sweep, a reconciliation) that survives passing outages. Started in the lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+__all__ = ["keep_up"]
+
+log = logging.getLogger("maintenance")
+RETRY_SECONDS = 2.0
+
+
+async def keep_up(
+    *,
+    setup: Callable[[], Awaitable[None]],
+    task: Callable[[], Awaitable[int]],
+    interval: float,
+    transient: tuple[type[BaseException], ...],
+    name: str,
+) -> None:
+    """Run `setup` until it succeeds, then `task` now and every `interval` seconds. Failures
+    of the kinds in `transient` are logged and retried; anything else is a bug and raises."""
+    while True:
+        try:
+            await setup()
+            break
+        except transient as error:
+            log.warning("set-up waits for its dependencies", extra={"error": str(error)})
+            await asyncio.sleep(RETRY_SECONDS)
+    while True:
+        try:
+            settled = await task()
+            if settled:
+                log.info(f"{name} settled records", extra={"count": settled})
+        except transient as error:
+            log.warning(f"{name} skipped", extra={"error": str(error)})
+        await asyncio.sleep(interval)
