@@ -14,7 +14,8 @@ from platform_kit.tracing import current_trace_id
 __all__ = ["JsonFormatter", "configure_logging"]
 
 _STANDARD_ATTRS = frozenset(
-    logging.LogRecord("", 0, "", 0, "", (), None).__dict__.keys() | {"message", "asctime"}
+    logging.LogRecord("", 0, "", 0, "", (), None).__dict__.keys()
+    | {"message", "asctime", "color_message"}  # uvicorn's terminal-coloured duplicate
 )
 
 
