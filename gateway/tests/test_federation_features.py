@@ -200,3 +200,14 @@ def test_requires_with_arguments(world: World) -> None:
         {"upc": "p1", "euroLabel": "EUR 200"},
         {"upc": "p2", "euroLabel": "EUR 80"},
     ]
+
+
+def test_a_field_excluded_by_skip_or_include_costs_no_fetch(world: World) -> None:
+    query = """query($withReviews: Boolean = false) {
+      topProducts(first: 1) { upc reviews @include(if: $withReviews) { body } } }"""
+    world.reset_counts()
+    assert world.data(query) == {"topProducts": [{"upc": "p1"}]}
+    assert world.counts() == only(products=1)
+    world.reset_counts()
+    assert world.data(query, {"withReviews": True})["topProducts"][0]["reviews"]
+    assert world.counts() == only(products=1, reviews=1)

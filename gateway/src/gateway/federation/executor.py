@@ -229,8 +229,8 @@ def _representation(typename: str, obj: Json, fields: tuple[KeyField, ...]) -> J
     representation: Json = {"__typename": typename}
     for key_field in fields:
         value = _extract(obj.get(key_field.alias), key_field.children)
-        if value is None and key_field.alias not in obj:
-            return None
+        if value is None and not key_field.nullable:
+            return None  # a null key names no entity: nothing to fetch for this object
         representation[key_field.name] = value
     return representation
 

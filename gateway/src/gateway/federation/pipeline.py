@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
@@ -19,6 +19,7 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
+from gateway.federation.conditions import condition_variables
 from gateway.federation.executor import Executor
 from gateway.federation.plan import QueryPlan
 from gateway.federation.planner import PlanningError, plan_operation
@@ -42,7 +43,8 @@ class RequestError(Exception):
 class Prepared:
     document: DocumentNode
     operation: OperationDefinitionNode
-    plan: QueryPlan
+    condition_variables: frozenset[str]  # used by @skip/@include: the plan depends on them
+    plans: dict[tuple[tuple[str, bool], ...], QueryPlan] = field(default_factory=dict)
 
 
 def _formatted(error: GraphQLError, code: str) -> dict[str, Any]:
@@ -81,22 +83,34 @@ class Gateway:
                 else "give operationName: the document has several operations"
             )
             raise RequestError([{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}])
-        try:
-            plan = plan_operation(self.supergraph, document, operation)
-        except PlanningError as error:
-            raise RequestError(
-                [
-                    {
-                        "message": f"cannot plan this operation: {error}",
-                        "extensions": {"code": "INTERNAL_SERVER_ERROR"},
-                    }
-                ]
-            ) from None
-        prepared = Prepared(document, operation, plan)
+        prepared = Prepared(document, operation, condition_variables(document))
         self._prepared[key] = prepared
         if len(self._prepared) > CACHE_SIZE:
             self._prepared.popitem(last=False)
         return prepared
+
+    def plan(self, prepared: Prepared, variables: Mapping[str, Any]) -> QueryPlan:
+        """The plan for these @skip/@include values, made once and kept."""
+        key = tuple(
+            sorted((name, bool(variables.get(name))) for name in prepared.condition_variables)
+        )
+        plan = prepared.plans.get(key)
+        if plan is None:
+            try:
+                plan = plan_operation(
+                    self.supergraph, prepared.document, prepared.operation, variables
+                )
+            except PlanningError as error:
+                raise RequestError(
+                    [
+                        {
+                            "message": f"cannot plan this operation: {error}",
+                            "extensions": {"code": "INTERNAL_SERVER_ERROR"},
+                        }
+                    ]
+                ) from None
+            prepared.plans[key] = plan
+        return plan
 
     async def execute(
         self,
@@ -115,7 +129,7 @@ class Gateway:
         if isinstance(coerced, list):
             raise RequestError([_formatted(e, "BAD_USER_INPUT") for e in coerced])
         values: dict[str, Any] = dict(coerced.coerced)
-        state = await self.executor.execute(prepared.plan, values)
+        state = await self.executor.execute(self.plan(prepared, values), values)
         result = shape(
             self.supergraph.api_schema, prepared.document, state.data, variables, operation_name
         )

@@ -28,6 +28,7 @@ class KeyField:
     name: str
     alias: str
     children: tuple[KeyField, ...] = ()
+    nullable: bool = False  # a @requires field may be null; a key field may not
 
 
 @dataclass

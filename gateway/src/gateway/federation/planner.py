@@ -11,8 +11,9 @@ applied by the subgraphs and the final shaping, so a plan does not depend on var
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from graphql import (
     DocumentNode,
@@ -34,6 +35,7 @@ from graphql import (
 )
 from graphql.language import Visitor
 
+from gateway.federation.conditions import included
 from gateway.federation.plan import Fetch, KeyField, QueryPlan, internal_alias
 from gateway.federation.supergraph import Supergraph, TypeInfo
 
@@ -116,9 +118,14 @@ class FetchBuilder:
 
 class Planner:
     def __init__(
-        self, supergraph: Supergraph, document: DocumentNode, operation: OperationDefinitionNode
+        self,
+        supergraph: Supergraph,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        variables: Mapping[str, Any],
     ) -> None:
         self.supergraph = supergraph
+        self.variables = variables
         self.schema: GraphQLSchema = supergraph.api_schema
         self.operation = operation
         self.fragments = {
@@ -137,7 +144,7 @@ class Planner:
         roots: list[FetchBuilder] = []
         by_graph: dict[str, FetchBuilder] = {}
         for node in self._fields(root_type, self.operation.selection_set.selections):
-            if node.name.value.startswith("__"):
+            if node.name.value.startswith("__") or not included(node, self.variables):
                 continue  # introspection and __typename: answered by the final shaping
             info = self.supergraph.types[root_type].fields.get(node.name.value)
             if info is None or not info.graphs:
@@ -160,6 +167,8 @@ class Planner:
         """Fields selected on a concrete type, fragments flattened (root types only)."""
         out: list[FieldNode] = []
         for selection in selections:
+            if not included(selection, self.variables):
+                continue
             if isinstance(selection, FieldNode):
                 out.append(selection)
             elif isinstance(selection, InlineFragmentNode):
@@ -186,6 +195,8 @@ class Planner:
         if abstract:
             target.leaf("__typename", "__typename")
         for selection in selections:
+            if not included(selection, self.variables):
+                continue
             if isinstance(selection, FieldNode):
                 if (
                     abstract
@@ -235,6 +246,8 @@ class Planner:
         owner.root.leaf("__typename", "__typename")
         rest: list[SelectionNode] = []
         for selection in selections:
+            if not included(selection, self.variables):
+                continue
             if (
                 isinstance(selection, FieldNode)
                 and not selection.name.value.startswith("__")
@@ -412,7 +425,7 @@ class Planner:
             for key_field, owner in self._add_required(
                 type_info, field_info.requires[graph], fetch, target, path, provided
             ):
-                representation.append(key_field)
+                representation.append(replace(key_field, nullable=True))
                 if owner is not fetch:
                     parent = owner
         child = parent.entity_child(graph, type_info.name, path, tuple(representation), accepts)
@@ -559,6 +572,9 @@ def _variables_in(selection: str) -> set[str]:
 
 
 def plan_operation(
-    supergraph: Supergraph, document: DocumentNode, operation: OperationDefinitionNode
+    supergraph: Supergraph,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Mapping[str, Any] | None = None,
 ) -> QueryPlan:
-    return Planner(supergraph, document, operation).plan()
+    return Planner(supergraph, document, operation, variables or {}).plan()
