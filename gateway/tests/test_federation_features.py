@@ -211,3 +211,22 @@ def test_a_field_excluded_by_skip_or_include_costs_no_fetch(world: World) -> Non
     world.reset_counts()
     assert world.data(query, {"withReviews": True})["topProducts"][0]["reviews"]
     assert world.counts() == only(products=1, reviews=1)
+
+
+def test_a_shared_root_field_goes_to_the_subgraph_that_resolves_the_whole_selection(
+    world: World,
+) -> None:
+    world.reset_counts()
+    assert world.data("{ featured { title stockNote } }") == {
+        "featured": {"title": "Spring sale", "stockNote": "all in stock"}
+    }
+    assert world.counts() == only(warehouse=1)
+
+
+def test_a_requirement_that_has_requirements_of_its_own(world: World) -> None:
+    data = world.data("{ topProducts { upc restockCost } }")
+    assert data["topProducts"] == [
+        {"upc": "p1", "restockCost": 1},
+        {"upc": "p2", "restockCost": 61},
+        {"upc": "p3", "restockCost": 21},
+    ]

@@ -173,8 +173,17 @@ def _product(upc: str) -> ProductsProduct:
 SearchResult = Annotated[ProductsProduct | Book | Movie, strawberry.union("SearchResult")]
 
 
+@strawberry.federation.type(name="Featured", shareable=True)
+class ProductsFeatured:
+    title: str
+
+
 @strawberry.type(name="Query")
 class ProductsQuery:
+    @strawberry.federation.field(shareable=True)
+    def featured(self) -> ProductsFeatured:
+        return ProductsFeatured(title="Spring sale")
+
     @strawberry.field
     def top_products(self, first: int = 5) -> list[ProductsProduct]:
         return [_product(upc) for upc in list(PRODUCTS)[:first]]
@@ -376,18 +385,37 @@ class WarehouseProduct:
     sku: str
     variation: WarehouseVariation
     stock_level: int
+    shipping_estimate: int = strawberry.federation.field(external=True, default=0)
+
+    @strawberry.federation.field(requires=["shippingEstimate"])
+    def restock_cost(self) -> int:
+        """Needs a field that itself @requires fields of a third subgraph."""
+        return self.shipping_estimate * 10 + 1
 
     @classmethod
-    def resolve_reference(cls, sku: str, variation: dict[str, Any]) -> WarehouseProduct:
+    def resolve_reference(
+        cls, sku: str, variation: dict[str, Any], shippingEstimate: int = 0
+    ) -> WarehouseProduct:
         return WarehouseProduct(
             sku=sku,
             variation=WarehouseVariation(id=variation["id"]),
             stock_level=len(sku) * 10 + int(str(variation["id"])[1:]),
+            shipping_estimate=shippingEstimate,
         )
+
+
+@strawberry.federation.type(name="Featured", shareable=True)
+class WarehouseFeatured:
+    title: str
+    stock_note: str
 
 
 @strawberry.type(name="Query")
 class WarehouseQuery:
+    @strawberry.federation.field(shareable=True)
+    def featured(self) -> WarehouseFeatured:
+        return WarehouseFeatured(title="Spring sale", stock_note="all in stock")
+
     @strawberry.field
     def restock(self) -> list[WarehouseProduct]:
         return [

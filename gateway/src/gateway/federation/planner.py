@@ -149,8 +149,7 @@ class Planner:
             info = self.supergraph.types[root_type].fields.get(node.name.value)
             if info is None or not info.graphs:
                 raise PlanningError(f"no subgraph resolves {root_type}.{node.name.value}")
-            preferred = [g for g in sorted(info.graphs) if g in by_graph]
-            graph = (preferred or sorted(info.graphs))[0]
+            graph = self._best_graph(root_type, node, info.graphs, set(by_graph))
             if is_mutation or graph not in by_graph:
                 builder = FetchBuilder(graph=graph, root=Selection())
                 roots.append(builder)
@@ -259,6 +258,38 @@ class Planner:
         if rest:
             self._selections(type_info.name, rest, owner, owner.root, path, frozenset())
 
+    def _best_graph(
+        self, type_name: str, node: FieldNode, candidates: Iterable[str], used: set[str]
+    ) -> str:
+        """Among subgraphs that resolve a field, the one that resolves most of what is
+        selected under it (fewest jumps), then one already fetched from, then by name."""
+        return min(
+            sorted(candidates),
+            key=lambda graph: (self._misses(type_name, node, graph), graph not in used),
+        )
+
+    def _misses(self, type_name: str, node: FieldNode, graph: str) -> int:
+        """How many fields under `node` the subgraph cannot resolve itself."""
+        if node.selection_set is None:
+            return 0
+        field_def = self._field_def(type_name, node.name.value)
+        if field_def is None:
+            return 0
+        child_type = get_named_type(field_def.type).name
+        misses = 0
+        for child in self._fields(child_type, node.selection_set.selections):
+            if child.name.value.startswith("__"):
+                continue
+            if not self._resolves(child_type, child.name.value, graph, frozenset()):
+                possible = self._possible_types(child_type, graph)
+                if not any(
+                    self._resolves(t, child.name.value, graph, frozenset()) for t in possible
+                ):
+                    misses += 1
+                    continue
+            misses += self._misses(child_type, child, graph)
+        return misses
+
     def _via_interface_object(self, type_name: str, field_name: str) -> tuple[TypeInfo, str] | None:
         """The interface of `type_name`, and the @interfaceObject subgraph, that resolve a
         field the implementations only inherit."""
@@ -346,7 +377,8 @@ class Planner:
         if local:  # resolvable here but needs @requires fields: back to this graph by key
             graph = fetch.graph
         else:
-            graph = next((g for g in graphs if g in type_info.keys), graphs[0])
+            reachable = [g for g in graphs if g in type_info.keys] or graphs
+            graph = self._best_graph(type_name, node, reachable, set())
         entity = self._entity_fetch(type_info, graph, fetch, target, path, provided, for_field=name)
         self._emit(type_name, node, entity, entity.root, path, frozenset())
 
@@ -487,7 +519,9 @@ class Planner:
             owners = sorted(type_info.fields[name].graphs)
             if not owners:
                 raise PlanningError(f"nobody resolves required {type_info.name}.{name}")
-            other = self._entity_fetch(type_info, owners[0], fetch, target, path, provided)
+            other = self._entity_fetch(
+                type_info, owners[0], fetch, target, path, provided, for_field=name
+            )
             yield self._key_field(type_info.name, node, other.root), other
 
     # -- schema knowledge --------------------------------------------------------------
