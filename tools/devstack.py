@@ -41,8 +41,7 @@ def ensure_jwt_secret() -> None:
 
 
 class Stack:
-    def __init__(self, host: str) -> None:
-        self.host = host
+    def __init__(self) -> None:
         self.started: list[ManagedProcess] = []
 
     def start(self, process: ManagedProcess) -> None:
@@ -72,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     orders_port = _port("ORDERS_PORT", 8002)
     mongo_port = _port("MONGO_PORT", 27017)
 
-    stack = Stack(host)
+    stack = Stack()
     stopping = False
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:

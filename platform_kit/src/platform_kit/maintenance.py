@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
-__all__ = ["keep_up"]
+__all__ = ["keep_up", "upkeep"]
 
 log = logging.getLogger("maintenance")
 RETRY_SECONDS = 2.0
@@ -38,3 +40,24 @@ async def keep_up(
         except transient as error:
             log.warning(f"{name} skipped", extra={"error": str(error)})
         await asyncio.sleep(interval)
+
+
+@asynccontextmanager
+async def upkeep(
+    *,
+    setup: Callable[[], Awaitable[None]],
+    task: Callable[[], Awaitable[int]],
+    interval: float,
+    transient: tuple[type[BaseException], ...],
+    name: str,
+) -> AsyncIterator[None]:
+    """`keep_up` in the background for as long as the block runs (a lifespan's)."""
+    running = asyncio.create_task(
+        keep_up(setup=setup, task=task, interval=interval, transient=transient, name=name)
+    )
+    try:
+        yield
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running

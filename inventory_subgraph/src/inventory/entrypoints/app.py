@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,7 +20,7 @@ from inventory.entrypoints.reservations_http import reservations_router
 from inventory.settings import InventorySettings
 from platform_kit.app import install_platform
 from platform_kit.logging import configure_logging
-from platform_kit.maintenance import keep_up
+from platform_kit.maintenance import upkeep
 from platform_kit.middleware import principal_of
 from platform_kit.mongo import ping
 from platform_kit.problems import problem_response
@@ -39,21 +37,16 @@ def create_app(settings: InventorySettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         inventory = bootstrap(settings)
         app.state.inventory = inventory
-        maintenance = asyncio.create_task(
-            keep_up(
+        try:
+            async with upkeep(
                 setup=inventory.start,
                 task=inventory.reservations.sweep,
                 interval=inventory.settings.sweep_interval_seconds,
                 transient=DATABASE_UNAVAILABLE,
                 name="reservation sweep",
-            )
-        )
-        try:
-            yield
+            ):
+                yield
         finally:
-            maintenance.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await maintenance
             await inventory.close()
 
     app = FastAPI(title="Inventory subgraph", version="0.1.0", lifespan=lifespan)

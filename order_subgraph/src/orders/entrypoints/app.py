@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,7 +16,7 @@ from orders.entrypoints.graphql.schema import schema
 from orders.settings import OrderSettings
 from platform_kit.app import install_platform
 from platform_kit.logging import configure_logging
-from platform_kit.maintenance import keep_up
+from platform_kit.maintenance import upkeep
 from platform_kit.middleware import principal_of
 from platform_kit.mongo import ping
 
@@ -34,21 +32,16 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = bootstrap(settings, secret)
         app.state.service = service
-        maintenance = asyncio.create_task(
-            keep_up(
+        try:
+            async with upkeep(
                 setup=service.start,
                 task=service.reconcile,
                 interval=service.settings.reconcile_interval_seconds,
                 transient=(DomainError, *DATABASE_UNAVAILABLE),
                 name="reconciliation",
-            )
-        )
-        try:
-            yield
+            ):
+                yield
         finally:
-            maintenance.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await maintenance
             await service.close()
 
     app = FastAPI(title="Order subgraph", version="0.1.0", lifespan=lifespan)
