@@ -15,6 +15,7 @@ from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased
 
 __all__ = ["configure_tracing", "current_trace_id"]
 
@@ -43,10 +44,15 @@ def configure_tracing(service: str) -> None:
         if _configured:
             return
         os.environ.setdefault("OTEL_PYTHON_ASGI_EXCLUDED_URLS", _UNTRACED_PATHS)
-        provider = TracerProvider(
-            resource=Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service)})
-        )
         exporter = _exporter_wanted()
+        # With nowhere to export to, spans are not recorded (cheap), yet every span still
+        # carries the caller's trace id, so `traceparent` and the logs' trace_id go on.
+        provider = TracerProvider(
+            resource=Resource.create(
+                {"service.name": os.environ.get("OTEL_SERVICE_NAME", service)}
+            ),
+            sampler=ParentBased(ALWAYS_ON) if exporter else ALWAYS_OFF,
+        )
         if exporter == "otlp":
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
                 OTLPSpanExporter,
