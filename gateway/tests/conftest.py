@@ -17,6 +17,7 @@ from platform_kit.processes import ServiceProcess, free_port
 
 HERE = Path(__file__).resolve().parent
 NAMES = ("accounts", "products", "reviews", "ratings", "warehouse")
+LIBRARY_NAMES = ("catalog", "loans", "registry", "ratings")
 
 
 @dataclass
@@ -64,9 +65,9 @@ def _sdl(process: ServiceProcess) -> str:
     return str(response.json()["data"]["_service"]["sdl"])
 
 
-@pytest.fixture(scope="session")
-def world(service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    logs = tmp_path_factory.mktemp("federation")
+def _start_world(
+    module: str, names: tuple[str, ...], service_env: dict[str, str], logs: Path
+) -> Iterator[World]:
     env = {
         **service_env,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),
@@ -74,12 +75,12 @@ def world(service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory)
     subgraphs = {
         name: ServiceProcess(
             name,
-            f"fed_fixtures.subgraphs:create_{name}",
+            f"fed_fixtures.{module}:create_{name}",
             free_port(),
             env=env,
             log_path=logs / f"{name}.log",
         )
-        for name in NAMES
+        for name in names
     }
     try:
         for process in subgraphs.values():
@@ -108,3 +109,18 @@ def world(service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory)
     finally:
         for process in subgraphs.values():
             process.stop()
+
+
+@pytest.fixture(scope="session")
+def world(service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    yield from _start_world("subgraphs", NAMES, service_env, tmp_path_factory.mktemp("federation"))
+
+
+@pytest.fixture(scope="session")
+def library(
+    service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    """The fed_fixtures.library federation (see its docstring for what it is built to test)."""
+    yield from _start_world(
+        "library", LIBRARY_NAMES, service_env, tmp_path_factory.mktemp("library")
+    )

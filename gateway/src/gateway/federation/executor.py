@@ -241,7 +241,12 @@ def _extract(value: Any, children: tuple[KeyField, ...]) -> Any:
     if isinstance(value, list):
         return [_extract(item, children) for item in value]
     if isinstance(value, dict):
-        return {child.name: _extract(value.get(child.alias), child.children) for child in children}
+        typename = value.get("__typename")
+        return {
+            child.name: _extract(value.get(child.alias), child.children)
+            for child in children
+            if child.only_for is None or typename in child.only_for
+        }
     return value
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Fetch", "KeyField", "QueryPlan", "internal_alias"]
+__all__ = ["Fetch", "KeyField", "QueryPlan", "conflict_alias", "internal_alias"]
 
 INTERNAL_PREFIX = "_fed_"
 
@@ -21,6 +21,11 @@ def internal_alias(field_name: str) -> str:
     return INTERNAL_PREFIX + field_name
 
 
+def conflict_alias(key: str, type_name: str) -> str:
+    """Where a field travels when its key, on this type, conflicts with a sibling's."""
+    return f"{INTERNAL_PREFIX}{key}__{type_name}"
+
+
 @dataclass(frozen=True)
 class KeyField:
     """One field of a representation: read from the object under `alias`, sent as `name`."""
@@ -29,6 +34,8 @@ class KeyField:
     alias: str
     children: tuple[KeyField, ...] = ()
     nullable: bool = False  # a @requires field may be null; a key field may not
+    # set for fields under a type condition: the __typenames the field is sent for
+    only_for: frozenset[str] | None = None
 
 
 @dataclass

@@ -22,6 +22,7 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLSchema,
     InlineFragmentNode,
+    NameNode,
     OperationDefinitionNode,
     OperationType,
     SelectionNode,
@@ -36,10 +37,16 @@ from graphql import (
 from graphql.language import Visitor
 
 from gateway.federation.conditions import included
-from gateway.federation.plan import Fetch, KeyField, QueryPlan, internal_alias
-from gateway.federation.supergraph import Supergraph, TypeInfo
+from gateway.federation.plan import Fetch, KeyField, QueryPlan, conflict_alias, internal_alias
+from gateway.federation.supergraph import FieldInfo, Supergraph, TypeInfo
 
 __all__ = ["PlanningError", "plan_operation"]
+
+
+# What a @provides lets the current subgraph answer below a field: field name -> the same
+# for its children; "on:Type" -> what is provided only on objects of that type.
+Provided = Mapping[str, Any]
+NOTHING: Provided = {}
 
 
 class PlanningError(Exception):
@@ -52,14 +59,40 @@ class Selection:
 
     items: dict[str, Item] = field(default_factory=dict)
 
-    def field(self, key: str, text: str, node: FieldNode | None = None) -> Selection:
+    def field(
+        self, key: str, text: str, node: FieldNode | None = None, type_text: str = ""
+    ) -> Selection:
         item = self.items.get(key)
         if item is None:
-            item = self.items[key] = Item(text=text, node=node)
+            item = self.items[key] = Item(text=text, node=node, type_text=type_text)
         return item.sub
 
-    def leaf(self, key: str, text: str, node: FieldNode | None = None) -> None:
-        self.items.setdefault(key, Item(text=text, node=node, leaf=True))
+    def leaf(self, key: str, text: str, node: FieldNode | None = None, type_text: str = "") -> None:
+        self.items.setdefault(key, Item(text=text, node=node, leaf=True, type_text=type_text))
+
+    def separate_conflicts(self) -> None:
+        """Type conditions side by side may select one response key with different types
+        (`... on User { id }` ID!, `... on Admin { id }` ID): invalid in one query, so
+        later ones travel under `_fed_<key>__<Type>`, which the shaping reads back."""
+        seen: dict[str, str] = {}
+        for key, item in self.items.items():
+            if key.startswith("on:"):
+                type_name = key.split(":")[1]
+                for inner_key, inner in list(item.sub.items.items()):
+                    if inner.node is None or not inner.type_text or inner_key.startswith("on:"):
+                        continue
+                    first = seen.setdefault(inner_key, inner.type_text)
+                    if first != inner.type_text:
+                        inner.text = print_ast(
+                            FieldNode(
+                                alias=NameNode(value=conflict_alias(inner_key, type_name)),
+                                name=inner.node.name,
+                                arguments=inner.node.arguments,
+                                directives=inner.node.directives,
+                            )
+                        )
+            for child in (item.sub,):
+                child.separate_conflicts()
 
     def print(self) -> str:
         parts = []
@@ -78,7 +111,20 @@ class Item:
     text: str
     node: FieldNode | None = None
     leaf: bool = False
+    type_text: str = ""  # the field's type in the subgraph, for conflicting selections
     sub: Selection = field(default_factory=Selection)
+
+
+@dataclass(frozen=True)
+class Step:
+    """A field the walk went through: its parent type and where it was selected."""
+
+    type_name: str
+    node: FieldNode
+    fetch: FetchBuilder
+    target: Selection
+    path: tuple[str, ...]
+    provided: Provided
 
 
 @dataclass
@@ -97,12 +143,14 @@ class FetchBuilder:
         type_name: str,
         path: tuple[str, ...],
         representation: tuple[KeyField, ...],
+        touched: list[FetchBuilder],
         accepts: Iterable[str] = (),
     ) -> FetchBuilder:
         wanted = set(accepts) or {type_name}
         for child in self.children:
             if (child.graph, child.entity_type, child.path) == (graph, type_name, path):
                 child.accepts |= wanted
+                touched.append(child)
                 return child
         child = FetchBuilder(
             graph=graph,
@@ -113,6 +161,7 @@ class FetchBuilder:
             accepts=wanted,
         )
         self.children.append(child)
+        touched.append(child)
         return child
 
 
@@ -134,6 +183,14 @@ class Planner:
         self.variable_definitions = {
             v.variable.name.value: v for v in operation.variable_definitions or ()
         }
+        # every entity fetch created or joined, in order: what a requirement's planning
+        # touched is what the requiring fetch has to wait for
+        self.touched: list[FetchBuilder] = []
+        self.roots: list[FetchBuilder] = []
+        self.by_graph: dict[str, FetchBuilder] = {}
+        self.is_query = True
+        # the fields walked from the nearest root to where planning is: where to rewind to
+        self.trail: list[Step] = []
 
     # -- entry -------------------------------------------------------------------------
     def plan(self) -> QueryPlan:
@@ -141,8 +198,9 @@ class Planner:
         root_type = (
             self.supergraph.mutation_type if is_mutation else self.supergraph.query_type
         ) or "Query"
-        roots: list[FetchBuilder] = []
-        by_graph: dict[str, FetchBuilder] = {}
+        roots = self.roots
+        by_graph = self.by_graph
+        self.is_query = not is_mutation
         for node in self._fields(root_type, self.operation.selection_set.selections):
             if node.name.value.startswith("__") or not included(node, self.variables):
                 continue  # introspection and __typename: answered by the final shaping
@@ -157,7 +215,7 @@ class Planner:
                     by_graph[graph] = builder
             else:
                 builder = by_graph[graph]
-            self._field(root_type, node, builder, builder.root, (), frozenset())
+            self._field(root_type, node, builder, builder.root, (), NOTHING)
         kind = "mutation" if is_mutation else "query"
         return QueryPlan(kind=kind, fetches=[self._finish(b, kind) for b in roots])
 
@@ -184,7 +242,7 @@ class Planner:
         fetch: FetchBuilder,
         target: Selection,
         path: tuple[str, ...],
-        provided: frozenset[str],
+        provided: Provided,
     ) -> None:
         type_info = self.supergraph.types.get(type_name)
         if type_info is not None and fetch.graph in type_info.interface_object_graphs:
@@ -200,8 +258,14 @@ class Planner:
                 if (
                     abstract
                     and not selection.name.value.startswith("__")
-                    and not (self._resolves(type_name, selection.name.value, fetch.graph, provided))
+                    and not self._resolves_for_all(
+                        type_name, selection.name.value, fetch.graph, provided
+                    )
                 ):
+                    if self._through_interface_object(
+                        type_name, selection, fetch, target, path, provided
+                    ):
+                        continue
                     for concrete in self._possible_types(type_name, fetch.graph):
                         sub = target.field(f"on:{concrete}", f"... on {concrete}")
                         self._field(concrete, selection, fetch, sub, path, provided)
@@ -232,7 +296,7 @@ class Planner:
         fetch: FetchBuilder,
         target: Selection,
         path: tuple[str, ...],
-        provided: frozenset[str],
+        provided: Provided,
     ) -> None:
         """This subgraph sees the interface as an object (@interfaceObject): it answers its
         own fields, and the interface's owner answers the real __typename and the rest."""
@@ -252,11 +316,11 @@ class Planner:
                 and not selection.name.value.startswith("__")
                 and self._resolves(type_info.name, selection.name.value, fetch.graph, provided)
             ):
-                self._emit(type_info.name, selection, fetch, target, path, provided)
+                self._field(type_info.name, selection, fetch, target, path, provided)
             else:
                 rest.append(selection)
         if rest:
-            self._selections(type_info.name, rest, owner, owner.root, path, frozenset())
+            self._selections(type_info.name, rest, owner, owner.root, path, NOTHING)
 
     def _best_graph(
         self, type_name: str, node: FieldNode, candidates: Iterable[str], used: set[str]
@@ -268,26 +332,32 @@ class Planner:
             key=lambda graph: (self._misses(type_name, node, graph), graph not in used),
         )
 
-    def _misses(self, type_name: str, node: FieldNode, graph: str) -> int:
-        """How many fields under `node` the subgraph cannot resolve itself."""
+    def _misses(
+        self, type_name: str, node: FieldNode, graph: str, provided: Provided = NOTHING
+    ) -> int:
+        """How many fields under `node` the subgraph cannot resolve itself (what its
+        @provides covers counts as resolved)."""
         if node.selection_set is None:
             return 0
         field_def = self._field_def(type_name, node.name.value)
         if field_def is None:
             return 0
         child_type = get_named_type(field_def.type).name
+        info = self.supergraph.types[type_name].fields.get(node.name.value)
+        if info is not None and graph in info.provides:
+            below = _provided_tree(info.provides[graph])
+        else:
+            below = provided.get(node.name.value) or {}
         misses = 0
         for child in self._fields(child_type, node.selection_set.selections):
             if child.name.value.startswith("__"):
                 continue
-            if not self._resolves(child_type, child.name.value, graph, frozenset()):
+            if not self._resolves(child_type, child.name.value, graph, below):
                 possible = self._possible_types(child_type, graph)
-                if not any(
-                    self._resolves(t, child.name.value, graph, frozenset()) for t in possible
-                ):
+                if not any(self._resolves(t, child.name.value, graph, below) for t in possible):
                     misses += 1
                     continue
-            misses += self._misses(child_type, child, graph)
+            misses += self._misses(child_type, child, graph, below)
         return misses
 
     def _via_interface_object(self, type_name: str, field_name: str) -> tuple[TypeInfo, str] | None:
@@ -312,7 +382,7 @@ class Planner:
         fetch: FetchBuilder,
         target: Selection,
         path: tuple[str, ...],
-        provided: frozenset[str],
+        provided: Provided,
     ) -> None:
         printed = " ".join(print_ast(d) for d in directives or ())  # type: ignore[arg-type]
         if condition == type_name:
@@ -325,21 +395,37 @@ class Planner:
         condition_info = self.supergraph.types.get(condition)
         if condition_info is None:
             return
-        if fetch.graph not in condition_info.graphs:
-            if condition_info.kind in ("interface", "union"):
-                # The subgraph may not know the abstract type: narrow to the concrete ones.
-                for concrete in self._possible_types(condition, fetch.graph):
-                    if concrete in self._possible_types(type_name, fetch.graph) or (
-                        concrete == type_name
-                    ):
-                        sub = target.field(
-                            f"on:{concrete}:{printed}", f"... on {concrete} {printed}".rstrip()
-                        )
-                        self._selections(concrete, inner, fetch, sub, path, provided)
+        wrap = (lambda sel: sel.field(f"frag:{id(inner)}", f"... {printed}")) if printed else None
+        parent_abstract = self._is_abstract(type_name)
+        if condition_info.kind not in ("interface", "union"):
+            # A concrete type condition: kept only where this subgraph can return that type.
+            if parent_abstract:
+                if condition not in self.supergraph.possible_in(type_name, fetch.graph):
+                    return
+                target.leaf("__typename", "__typename")
+                sub = target.field(
+                    f"on:{condition}:{printed}", f"... on {condition} {printed}".rstrip()
+                )
+                self._selections(condition, inner, fetch, sub, path, provided)
             return
+        # Whether a fragment applies is a question about supergraph types, even where this
+        # subgraph does not declare the type condition (Oven implements Node elsewhere).
+        possible = self.supergraph.possible.get(condition, frozenset())
+        if not parent_abstract:
+            # The object is of a known type: the fragment applies to it, or never does.
+            if type_name in possible:
+                self._selections(
+                    type_name, inner, fetch, wrap(target) if wrap else target, path, provided
+                )
+            return
+        # Abstract in abstract: narrow to the object types both allow in this subgraph.
         target.leaf("__typename", "__typename")
-        sub = target.field(f"on:{condition}:{printed}", f"... on {condition} {printed}".rstrip())
-        self._selections(condition, inner, fetch, sub, path, provided)
+        for concrete in self.supergraph.possible_in(type_name, fetch.graph):
+            if concrete in possible and self.schema.get_type(concrete) is not None:
+                sub = target.field(
+                    f"on:{concrete}:{printed}", f"... on {concrete} {printed}".rstrip()
+                )
+                self._selections(concrete, inner, fetch, sub, path, provided)
 
     def _field(
         self,
@@ -348,7 +434,7 @@ class Planner:
         fetch: FetchBuilder,
         target: Selection,
         path: tuple[str, ...],
-        provided: frozenset[str],
+        provided: Provided,
     ) -> None:
         name = node.name.value
         key = node.alias.value if node.alias else name
@@ -370,17 +456,22 @@ class Planner:
                 raise PlanningError(f"no subgraph resolves {type_name}.{name}")
             interface, graph = via
             entity = self._entity_fetch(
-                interface, graph, fetch, target, path, provided, accepts=(type_name,)
+                interface, graph, fetch, target, path, provided, (type_name,), for_field=name
             )
-            self._emit(interface.name, node, entity, entity.root, path, frozenset())
+            self._emit(interface.name, node, entity, entity.root, path, NOTHING)
             return
         if local:  # resolvable here but needs @requires fields: back to this graph by key
             graph = fetch.graph
         else:
-            reachable = [g for g in graphs if g in type_info.keys] or graphs
+            reachable = [g for g in graphs if self._key_for(type_info, g, fetch, provided)]
+            if not reachable:
+                if self._rewind(type_name, node, graphs, path):
+                    return
+                reachable = [g for g in graphs if self._hop_key(type_info, g, fetch, provided)]
+                reachable = reachable or graphs  # fails below, naming the missing key
             graph = self._best_graph(type_name, node, reachable, set())
         entity = self._entity_fetch(type_info, graph, fetch, target, path, provided, for_field=name)
-        self._emit(type_name, node, entity, entity.root, path, frozenset())
+        self._emit(type_name, node, entity, entity.root, path, NOTHING)
 
     def _emit(
         self,
@@ -389,7 +480,7 @@ class Planner:
         fetch: FetchBuilder,
         target: Selection,
         path: tuple[str, ...],
-        provided: frozenset[str],
+        provided: Provided,
     ) -> None:
         name = node.name.value
         key = node.alias.value if node.alias else name
@@ -402,20 +493,50 @@ class Planner:
                 selection_set=None,
             )
         )
-        if node.selection_set is None:
-            target.leaf(f"{key}", head, node)
-            return
         field_def = self._field_def(type_name, name)
+        info = self.supergraph.types[type_name].fields.get(name)
+        type_text = ""
+        if field_def is not None:
+            type_text = info.type_strings.get(fetch.graph, "") if info else ""
+            type_text = type_text or str(field_def.type)
+        if node.selection_set is None:
+            target.leaf(f"{key}", head, node, type_text)
+            return
         return_type = get_named_type(field_def.type).name if field_def else None
         if return_type is None:
             raise PlanningError(f"unknown field {type_name}.{name}")
-        info = self.supergraph.types[type_name].fields.get(name)
-        sub_provided: frozenset[str] = frozenset()
+        sub_provided: Provided = NOTHING
         if info is not None and fetch.graph in info.provides:
-            sub_provided = frozenset(_field_names(info.provides[fetch.graph]))
-        sub = target.field(f"{key}", head, node)
+            sub_provided = _provided_tree(info.provides[fetch.graph])
+        else:  # a nested part of a @provides further up
+            sub_provided = provided.get(name) or provided.get(f"on:{type_name}", {}).get(name) or {}
+        sub = target.field(f"{key}", head, node, type_text)
+        self.trail.append(Step(type_name, node, fetch, target, path, provided))
+        try:
+            self._emit_children(type_name, node, info, return_type, fetch, sub, path, sub_provided)
+        finally:
+            self.trail.pop()
+
+    def _emit_children(
+        self,
+        type_name: str,
+        node: FieldNode,
+        info: FieldInfo | None,
+        return_type: str,
+        fetch: FetchBuilder,
+        sub: Selection,
+        path: tuple[str, ...],
+        sub_provided: Provided,
+    ) -> None:
+        assert node.selection_set is not None
+        key = node.alias.value if node.alias else node.name.value
+        # The subgraph may declare a narrower type (`Book` for the supergraph's `Media`):
+        # plan against what it declares, keeping __typename for the abstract answer.
+        local_type = info.types.get(fetch.graph, return_type) if info else return_type
+        if local_type != return_type and self._is_abstract(return_type):
+            sub.leaf("__typename", "__typename")
         self._selections(
-            return_type, node.selection_set.selections, fetch, sub, (*path, key), sub_provided
+            local_type, node.selection_set.selections, fetch, sub, (*path, key), sub_provided
         )
 
     def _entity_fetch(
@@ -425,7 +546,7 @@ class Planner:
         fetch: FetchBuilder,
         target: Selection,
         path: tuple[str, ...],
-        provided: frozenset[str],
+        provided: Provided,
         accepts: Iterable[str] = (),
         for_field: str | None = None,
     ) -> FetchBuilder:
@@ -434,36 +555,211 @@ class Planner:
         keys = type_info.keys.get(graph)
         if not keys:
             raise PlanningError(f"{type_info.name} is not an entity in {graph}")
-        key = next(
-            (
-                k
-                for k in keys
-                if all(
-                    self._resolves(type_info.name, f, fetch.graph, provided)
-                    for f in _field_names(k)
-                )
-            ),
-            None,
-        )
-        if key is None:
-            raise PlanningError(
-                f"{fetch.graph} cannot provide a key of {type_info.name} for {graph}"
-            )
-        target.leaf("__typename", "__typename")
-        representation = list(self._add_fields(type_info.name, key, fetch, target, provided))
         parent = fetch
+        key = self._key_for(type_info, graph, fetch, provided)
+        if key is not None:
+            target.leaf("__typename", "__typename")
+            representation = list(self._add_fields(type_info.name, key, fetch, target, provided))
+        else:
+            # No key here: its fields come from subgraphs reachable by a key first.
+            key = self._hop_key(type_info, graph, fetch, provided)
+            if key is None:
+                raise PlanningError(
+                    f"{fetch.graph} cannot provide a key of {type_info.name} for {graph}"
+                )
+            target.leaf("__typename", "__typename")
+            mark = len(self.touched)
+            representation = [
+                replace(
+                    self._required(type_info.name, node, fetch, target, path, provided),
+                    nullable=False,
+                )
+                for node in _parse_field_set(key)
+            ]
+            if len(self.touched) > mark:
+                parent = self.touched[-1]
         field_info = type_info.fields.get(for_field) if for_field else None
         if field_info is not None and graph in field_info.requires:
-            for key_field, owner in self._add_required(
-                type_info, field_info.requires[graph], fetch, target, path, provided
-            ):
-                representation.append(replace(key_field, nullable=True))
-                if owner is not fetch:
-                    parent = owner
-        child = parent.entity_child(graph, type_info.name, path, tuple(representation), accepts)
-        known = {key_field.alias for key_field in child.representation}
-        child.representation += tuple(f for f in representation if f.alias not in known)
+            mark = len(self.touched)
+            for node in _parse_field_set(field_info.requires[graph]):
+                representation.append(
+                    self._required(type_info.name, node, fetch, target, path, provided)
+                )
+            if len(self.touched) > mark:
+                parent = self.touched[-1]  # the last fetch the requirement needs
+        if not accepts and type_info.kind == "interface":
+            # objects of the interface may already carry their concrete __typename
+            accepts = {type_info.name, *self.supergraph.possible.get(type_info.name, ())}
+        child = parent.entity_child(
+            graph, type_info.name, path, tuple(representation), self.touched, accepts
+        )
+        child.representation = _merged(child.representation, representation)
         return child
+
+    def _key_for(
+        self, type_info: TypeInfo, graph: str, fetch: FetchBuilder, provided: Provided
+    ) -> str | None:
+        """A key of `graph` for the type whose fields the current fetch can select."""
+        for key in type_info.keys.get(graph, ()):
+            if self._selectable(type_info.name, _parse_field_set(key), fetch.graph, provided):
+                return key
+        return None
+
+    def _selectable(
+        self, type_name: str, nodes: Iterable[FieldNode], graph: str, provided: Provided
+    ) -> bool:
+        for node in nodes:
+            name = node.name.value
+            if not self._resolves(type_name, name, graph, provided):
+                return False
+            if node.selection_set is not None:
+                field_def = self._field_def(type_name, name)
+                child_type = get_named_type(field_def.type).name if field_def else type_name
+                children = [s for s in node.selection_set.selections if isinstance(s, FieldNode)]
+                if not self._selectable(child_type, children, graph, provided.get(name) or {}):
+                    return False
+        return True
+
+    def _hop_key(
+        self, type_info: TypeInfo, graph: str, fetch: FetchBuilder, provided: Provided
+    ) -> str | None:
+        """A key of `graph` whose fields the current fetch has or another subgraph, reached
+        by a key of its own, answers (a -> b for the `id` that c is keyed by)."""
+        for key in type_info.keys.get(graph, ()):
+            if all(
+                self._selectable(type_info.name, [node], fetch.graph, provided)
+                or any(
+                    self._key_for(type_info, other, fetch, provided) is not None
+                    and self._selectable(type_info.name, [node], other, NOTHING)
+                    for other in sorted(type_info.resolvers_of(node.name.value) - {graph})
+                )
+                for node in _parse_field_set(key)
+            ):
+                return key
+        return None
+
+    def _rewind(
+        self, type_name: str, node: FieldNode, graphs: Sequence[str], path: tuple[str, ...]
+    ) -> bool:
+        """A field no key leads to (its type is no entity there): go back along the path to
+        the nearest point another subgraph can be entered from (the root of a query, or an
+        entity it has a key for) and select the same path there."""
+        for depth in range(len(self.trail) - 1, -1, -1):
+            step = self.trail[depth]
+            chain = [*self.trail[depth:]]
+            for graph in graphs:
+                if graph == step.fetch.graph or not self._walkable(chain, type_name, node, graph):
+                    continue
+                if not step.path and step.fetch.entity_type is None:
+                    if not self.is_query:
+                        continue  # a mutation's root field is never run twice
+                    entry = self.by_graph.get(graph)
+                    if entry is None:
+                        entry = self.by_graph[graph] = FetchBuilder(graph=graph, root=Selection())
+                        self.roots.append(entry)
+                else:
+                    parent_info = self.supergraph.types[step.type_name]
+                    if self._key_for(parent_info, graph, step.fetch, step.provided) is None:
+                        continue
+                    entry = self._entity_fetch(
+                        parent_info, graph, step.fetch, step.target, step.path, step.provided
+                    )
+                target = entry.root
+                for index, walked in enumerate(chain):
+                    below = chain[index + 1].type_name if index + 1 < len(chain) else type_name
+                    target = self._reselect(walked, below, graph, target)
+                self._field(type_name, node, entry, target, path, NOTHING)
+                return True
+        return False
+
+    def _walkable(self, chain: list[Step], type_name: str, node: FieldNode, graph: str) -> bool:
+        for index, walked in enumerate(chain):
+            if not self._resolves(walked.type_name, walked.node.name.value, graph, NOTHING):
+                return False
+            below = chain[index + 1].type_name if index + 1 < len(chain) else type_name
+            if self._is_abstract(below):
+                continue
+            if graph not in self.supergraph.types[below].graphs:
+                return False
+        return self._resolves(type_name, node.name.value, graph, NOTHING)
+
+    def _reselect(self, step: Step, below: str, graph: str, target: Selection) -> Selection:
+        """The field of a rewound path, selected again (same key and arguments)."""
+        node = step.node
+        key = node.alias.value if node.alias else node.name.value
+        head = print_ast(
+            FieldNode(
+                alias=node.alias,
+                name=node.name,
+                arguments=node.arguments,
+                directives=node.directives,
+                selection_set=None,
+            )
+        )
+        sub = target.field(key, head, node)
+        field_def = self._field_def(step.type_name, node.name.value)
+        declared = get_named_type(field_def.type).name if field_def else below
+        info = self.supergraph.types[step.type_name].fields.get(node.name.value)
+        local_type = info.types.get(graph, declared) if info else declared
+        if self._is_abstract(declared) or self._is_abstract(local_type):
+            sub.leaf("__typename", "__typename")
+        if below != local_type and not self._is_abstract(below):
+            return sub.field(f"on:{below}:", f"... on {below}")
+        return sub
+
+    def _required(
+        self,
+        type_name: str,
+        node: FieldNode,
+        fetch: FetchBuilder,
+        target: Selection,
+        path: tuple[str, ...],
+        provided: Provided,
+    ) -> KeyField:
+        """A @requires field is planned like a client's field (it may live in other
+        subgraphs, have arguments, fragments, abstract types), under an internal alias."""
+        alias = internal_alias(node.name.value)
+        aliased = FieldNode(
+            alias=NameNode(value=alias),
+            name=node.name,
+            arguments=node.arguments,
+            directives=(),
+            selection_set=node.selection_set,
+        )
+        self._field(type_name, aliased, fetch, target, path, provided)
+        field_def = self._field_def(type_name, node.name.value)
+        child_type = get_named_type(field_def.type).name if field_def else type_name
+        children: tuple[KeyField, ...] = ()
+        if node.selection_set is not None:
+            children = tuple(self._shape_of(child_type, node.selection_set.selections, None))
+        return KeyField(node.name.value, alias, children, nullable=True)
+
+    def _shape_of(
+        self, type_name: str, selections: Sequence[SelectionNode], only_for: frozenset[str] | None
+    ) -> Iterable[KeyField]:
+        """How to read a requirement's value back out of the response."""
+        if self._is_abstract(type_name):
+            yield KeyField("__typename", "__typename", nullable=True, only_for=only_for)
+        for selection in selections:
+            if isinstance(selection, FieldNode):
+                name = selection.name.value
+                children: tuple[KeyField, ...] = ()
+                if selection.selection_set is not None:
+                    field_def = self._field_def(type_name, name)
+                    child_type = get_named_type(field_def.type).name if field_def else type_name
+                    children = tuple(
+                        self._shape_of(child_type, selection.selection_set.selections, None)
+                    )
+                key = selection.alias.value if selection.alias else name
+                yield KeyField(name, key, children, nullable=True, only_for=only_for)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = (
+                    selection.type_condition.name.value if selection.type_condition else type_name
+                )
+                allowed = frozenset(self.supergraph.possible.get(condition, {condition}))
+                if only_for is not None:
+                    allowed &= only_for
+                yield from self._shape_of(condition, selection.selection_set.selections, allowed)
 
     def _add_fields(
         self,
@@ -471,7 +767,7 @@ class Planner:
         field_set: str,
         fetch: FetchBuilder,
         target: Selection,
-        provided: frozenset[str],
+        provided: Provided,
     ) -> Iterable[KeyField]:
         for node in _parse_field_set(field_set):
             yield self._key_field(type_name, node, target)
@@ -500,53 +796,67 @@ class Planner:
                     children.append(nested)
         return KeyField(name, alias, tuple(children))
 
-    def _add_required(
-        self,
-        type_info: TypeInfo,
-        required: str,
-        fetch: FetchBuilder,
-        target: Selection,
-        path: tuple[str, ...],
-        provided: frozenset[str],
-    ) -> Iterable[tuple[KeyField, FetchBuilder]]:
-        """Required fields come from the current fetch when it resolves them, else from an
-        entity fetch of their own, which then has to answer first."""
-        for node in _parse_field_set(required):
-            name = node.name.value
-            if self._resolves(type_info.name, name, fetch.graph, provided):
-                yield self._key_field(type_info.name, node, target), fetch
-                continue
-            owners = sorted(type_info.fields[name].graphs)
-            if not owners:
-                raise PlanningError(f"nobody resolves required {type_info.name}.{name}")
-            other = self._entity_fetch(
-                type_info, owners[0], fetch, target, path, provided, for_field=name
-            )
-            yield self._key_field(type_info.name, node, other.root), other
-
     # -- schema knowledge --------------------------------------------------------------
-    def _resolves(
-        self, type_name: str, field_name: str, graph: str, provided: frozenset[str]
-    ) -> bool:
+    def _resolves(self, type_name: str, field_name: str, graph: str, provided: Provided) -> bool:
         info = self.supergraph.types.get(type_name)
         if info is None:
             return False
-        if field_name in provided:
+        if field_name in provided or field_name in provided.get(f"on:{type_name}", ()):
             return True
         field_info = info.fields.get(field_name)
         if field_info is None:
             return field_name.startswith("__")
         return graph in field_info.graphs
 
+    def _resolves_for_all(
+        self, type_name: str, field_name: str, graph: str, provided: Provided
+    ) -> bool:
+        """An abstract type's field a subgraph answers whatever the object's type: not when
+        an implementation has it @external or overridden elsewhere."""
+        if not self._resolves(type_name, field_name, graph, provided):
+            return False
+        for concrete in self.supergraph.possible_in(type_name, graph):
+            info = self.supergraph.types[concrete]
+            if field_name in info.fields and not self._resolves(
+                concrete, field_name, graph, provided
+            ):
+                return False
+        return True
+
+    def _through_interface_object(
+        self,
+        type_name: str,
+        node: FieldNode,
+        fetch: FetchBuilder,
+        target: Selection,
+        path: tuple[str, ...],
+        provided: Provided,
+    ) -> bool:
+        """An interface's field that an @interfaceObject subgraph answers for every
+        implementation: one entity fetch there, whatever the concrete types are."""
+        info = self.supergraph.types[type_name]
+        field_info = info.fields.get(node.name.value)
+        if field_info is None:
+            return False
+        for graph in sorted(field_info.graphs & info.interface_object_graphs):
+            if self._key_for(info, graph, fetch, provided) is not None:
+                entity = self._entity_fetch(
+                    info, graph, fetch, target, path, provided, for_field=node.name.value
+                )
+                self._emit(type_name, node, entity, entity.root, path, NOTHING)
+                return True
+        return False
+
     def _possible_types(self, type_name: str, graph: str) -> list[str]:
+        """Object types of an abstract type that `graph` may return and clients may see."""
         named = self.schema.get_type(type_name)
         if named is None or not is_abstract_type(named):
             return [type_name]
-        return sorted(
-            t.name
-            for t in self.schema.get_possible_types(named)
-            if graph in self.supergraph.types.get(t.name, TypeInfo(t.name, "")).graphs
-        )
+        return [t for t in self.supergraph.possible_in(type_name, graph) if self.schema.get_type(t)]
+
+    def _is_abstract(self, type_name: str) -> bool:
+        info = self.supergraph.types.get(type_name)
+        return info is not None and info.kind in ("interface", "union")
 
     def _field_def(self, type_name: str, field_name: str):  # type: ignore[no-untyped-def]
         named = self.schema.get_type(type_name)
@@ -555,6 +865,7 @@ class Planner:
 
     # -- output ------------------------------------------------------------------------
     def _finish(self, builder: FetchBuilder, kind: str) -> Fetch:
+        builder.root.separate_conflicts()
         used = _variables_in(builder.root.print()) & set(self.variable_definitions)
         definitions = " ".join(
             print_ast(self.variable_definitions[v])
@@ -580,6 +891,45 @@ class Planner:
             accepts=tuple(sorted(builder.accepts)),
             children=[self._finish(child, "query") for child in builder.children],
         )
+
+
+def _merged(known: tuple[KeyField, ...], more: Iterable[KeyField]) -> tuple[KeyField, ...]:
+    """Representation fields of one fetch, several requirements' selections merged."""
+    fields = list(known)
+    for extra in more:
+        for index, existing in enumerate(fields):
+            if (existing.alias, existing.only_for) == (extra.alias, extra.only_for):
+                if extra.children:
+                    children = _merged(existing.children, extra.children)
+                    fields[index] = replace(existing, children=children)
+                break
+        else:
+            fields.append(extra)
+    return tuple(fields)
+
+
+def _provided_tree(field_set: str) -> Provided:
+    """`a { b ... on T { c } }` as {"a": {"b": {}, "on:T": {"c": {}}}}."""
+
+    def tree(selections: Iterable[SelectionNode]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for selection in selections:
+            if isinstance(selection, FieldNode):
+                inner = selection.selection_set.selections if selection.selection_set else ()
+                out[selection.name.value] = tree(inner)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                inner_tree = tree(selection.selection_set.selections)
+                if condition is None:
+                    out.update(inner_tree)
+                else:
+                    out.setdefault(f"on:{condition.name.value}", {}).update(inner_tree)
+        return out
+
+    document = parse(f"{{ {field_set} }}")
+    operation = document.definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    return tree(operation.selection_set.selections)
 
 
 def _field_names(field_set: str) -> list[str]:

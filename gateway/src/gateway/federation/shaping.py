@@ -18,12 +18,20 @@ from graphql import (
     execute,
 )
 
+from gateway.federation.plan import conflict_alias
+
 __all__ = ["shape"]
+
+
+_MISSING = object()
 
 
 def _read(source: Any, info: GraphQLResolveInfo[Any], **_: Any) -> Any:
     if isinstance(source, Mapping):
-        return source.get(info.path.key)
+        value = source.get(info.path.key, _MISSING)
+        if value is _MISSING:  # maybe sent under another alias (planner: conflicts)
+            return source.get(conflict_alias(str(info.path.key), info.parent_type.name))
+        return value
     return None
 
 

@@ -53,6 +53,10 @@ class FieldInfo:
     external: set[str] = field(default_factory=set)
     requires: dict[str, str] = field(default_factory=dict)
     provides: dict[str, str] = field(default_factory=dict)
+    # graph -> the named type the field has there, when it differs from the supergraph's
+    # (a subgraph may return `Book` where the supergraph says `Media`)
+    types: dict[str, str] = field(default_factory=dict)
+    type_strings: dict[str, str] = field(default_factory=dict)  # the same, wrappers kept
 
 
 @dataclass
@@ -63,6 +67,10 @@ class TypeInfo:
     keys: dict[str, list[str]] = field(default_factory=dict)  # resolvable keys per graph
     interface_object_graphs: set[str] = field(default_factory=set)
     fields: dict[str, FieldInfo] = field(default_factory=dict)
+    interfaces: set[str] = field(default_factory=set)  # what it implements, all graphs
+    implements: dict[str, set[str]] = field(default_factory=dict)  # per graph (join__implements)
+    members: set[str] = field(default_factory=set)  # a union's members, all graphs
+    union_members: dict[str, set[str]] = field(default_factory=dict)  # per graph
 
     def resolvers_of(self, field_name: str) -> set[str]:
         info = self.fields.get(field_name)
@@ -84,9 +92,31 @@ class Supergraph:
     api_schema: GraphQLSchema
     query_type: str = "Query"
     mutation_type: str | None = None
+    # abstract type -> its object types in the whole supergraph, @inaccessible ones too
+    possible: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def subgraph(self, graph: str) -> Subgraph:
         return self.subgraphs[graph]
+
+    def possible_in(self, abstract: str, graph: str) -> list[str]:
+        """The object types a subgraph may return for an abstract type, as that subgraph
+        declares them (a union or interface can have other members in other subgraphs)."""
+        info = self.types.get(abstract)
+        if info is None or info.kind not in ("interface", "union"):
+            return [abstract]
+        out = []
+        for name in self.possible.get(abstract, ()):
+            concrete = self.types[name]
+            if graph not in concrete.graphs:
+                continue
+            # join__unionMember / join__implements, when the supergraph has them, say per graph
+            if info.kind == "union":
+                if info.union_members and name not in info.union_members.get(graph, ()):
+                    continue
+            elif concrete.implements and abstract not in concrete.implements.get(graph, ()):
+                continue
+            out.append(name)
+        return sorted(out)
 
     @classmethod
     def parse(cls, sdl: str) -> Supergraph:
@@ -107,7 +137,22 @@ class Supergraph:
             api_schema=api,
             query_type=query,
             mutation_type=mutation,
+            possible=_possible_types(types),
         )
+
+
+def _possible_types(types: dict[str, TypeInfo]) -> dict[str, frozenset[str]]:
+    found: dict[str, set[str]] = {}
+    for info in types.values():
+        if info.kind == "union":
+            found.setdefault(info.name, set()).update(info.members)
+        elif info.kind == "interface":
+            found.setdefault(info.name, set())
+    for info in types.values():
+        if info.kind == "object":
+            for interface in info.interfaces:
+                found.setdefault(interface, set()).add(info.name)
+    return {name: frozenset(objects) for name, objects in found.items()}
 
 
 def _link_names(document: DocumentNode) -> dict[str, str]:
@@ -173,6 +218,13 @@ def _type_info(
             info.keys.setdefault(graph, []).append(str(key))
     if not info.graphs:
         info.graphs = set(subgraphs)
+    info.interfaces = {i.name.value for i in getattr(definition, "interfaces", None) or ()}
+    for joined in _directives(definition, f"{join}__implements"):
+        info.implements.setdefault(str(joined["graph"]), set()).add(str(joined["interface"]))
+    if isinstance(definition, UnionTypeDefinitionNode):
+        info.members = {t.name.value for t in definition.types or ()}
+        for joined in _directives(definition, f"{join}__unionMember"):
+            info.union_members.setdefault(str(joined["graph"]), set()).add(str(joined["member"]))
     fields: Iterable[FieldDefinitionNode] = getattr(definition, "fields", None) or ()
     for field_node in fields:
         info.fields[field_node.name.value] = _field_info(field_node, join, info.graphs)
@@ -200,6 +252,9 @@ def _field_info(node: FieldDefinitionNode, join: str, type_graphs: set[str]) -> 
             info.requires[graph] = str(joined["requires"])
         if joined.get("provides"):
             info.provides[graph] = str(joined["provides"])
+        if joined.get("type"):
+            info.types[graph] = str(joined["type"]).strip("[]!")
+            info.type_strings[graph] = str(joined["type"])
     # A join__field without a graph (a field an @interfaceObject adds to the implementations)
     # leaves `graphs` empty: the planner reaches it through the interface.
     return info
