@@ -2,11 +2,15 @@
 
 Walks the client's selections type by type. A field the current subgraph resolves stays in
 the current fetch; any other field makes (or joins) an entity fetch to a subgraph that
-resolves it, keyed by a key that the current subgraph can provide. `@requires` fields are
-added to the representation, `@provides` lets a subgraph answer external fields along a
-path, shareable fields stay where the walk already is, abstract types are planned per
-possible type. Named fragments are inlined; @skip/@include travel with their fields and are
-applied by the subgraphs and the final shaping, so a plan does not depend on variables.
+resolves it, keyed by a key that the current subgraph can provide, or, failing that, by a
+key whose fields a third subgraph supplies first. Where no key leads to the field at all,
+the walk goes back along its path to the root of a query or the nearest entity and selects
+the path again in a subgraph that has the field. `@requires` selections are planned like
+the client's own (under internal aliases) and read back into the representation;
+`@provides` lets a subgraph answer external fields along a path; shareable fields stay
+where the walk already is; abstract types are planned per object type the subgraph itself
+declares. Named fragments are inlined; @skip/@include are decided while planning (the
+pipeline keeps one plan per set of condition values).
 """
 
 from __future__ import annotations
