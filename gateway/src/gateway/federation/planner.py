@@ -95,8 +95,7 @@ class Selection:
                                 directives=inner.node.directives,
                             )
                         )
-            for child in (item.sub,):
-                child.separate_conflicts()
+            item.sub.separate_conflicts()
 
     def print(self) -> str:
         parts = []
