@@ -42,7 +42,7 @@ from graphql.language import Visitor
 
 from gateway.federation.conditions import included
 from gateway.federation.plan import Fetch, KeyField, QueryPlan, conflict_alias, internal_alias
-from gateway.federation.supergraph import FieldInfo, Supergraph, TypeInfo
+from gateway.federation.supergraph import Supergraph, TypeInfo
 
 __all__ = ["PlanningError", "plan_operation"]
 
@@ -87,14 +87,7 @@ class Selection:
                         continue
                     first = seen.setdefault(inner_key, inner.type_text)
                     if first != inner.type_text:
-                        inner.text = print_ast(
-                            FieldNode(
-                                alias=NameNode(value=conflict_alias(inner_key, type_name)),
-                                name=inner.node.name,
-                                arguments=inner.node.arguments,
-                                directives=inner.node.directives,
-                            )
-                        )
+                        inner.text = _head(inner.node, conflict_alias(inner_key, type_name))
             item.sub.separate_conflicts()
 
     def print(self) -> str:
@@ -487,15 +480,7 @@ class Planner:
     ) -> None:
         name = node.name.value
         key = node.alias.value if node.alias else name
-        head = print_ast(
-            FieldNode(
-                alias=node.alias,
-                name=node.name,
-                arguments=node.arguments,
-                directives=node.directives,
-                selection_set=None,
-            )
-        )
+        head = _head(node)
         field_def = self._field_def(type_name, name)
         info = self.supergraph.types[type_name].fields.get(name)
         type_text = ""
@@ -508,39 +493,23 @@ class Planner:
         return_type = get_named_type(field_def.type).name if field_def else None
         if return_type is None:
             raise PlanningError(f"unknown field {type_name}.{name}")
-        sub_provided: Provided = NOTHING
         if info is not None and fetch.graph in info.provides:
             sub_provided = _provided_tree(info.provides[fetch.graph])
         else:  # a nested part of a @provides further up
             sub_provided = provided.get(name) or provided.get(f"on:{type_name}", {}).get(name) or {}
         sub = target.field(f"{key}", head, node, type_text)
-        self.trail.append(Step(type_name, node, fetch, target, path, provided))
-        try:
-            self._emit_children(type_name, node, info, return_type, fetch, sub, path, sub_provided)
-        finally:
-            self.trail.pop()
-
-    def _emit_children(
-        self,
-        type_name: str,
-        node: FieldNode,
-        info: FieldInfo | None,
-        return_type: str,
-        fetch: FetchBuilder,
-        sub: Selection,
-        path: tuple[str, ...],
-        sub_provided: Provided,
-    ) -> None:
-        assert node.selection_set is not None
-        key = node.alias.value if node.alias else node.name.value
         # The subgraph may declare a narrower type (`Book` for the supergraph's `Media`):
         # plan against what it declares, keeping __typename for the abstract answer.
         local_type = info.types.get(fetch.graph, return_type) if info else return_type
         if local_type != return_type and self._is_abstract(return_type):
             sub.leaf("__typename", "__typename")
-        self._selections(
-            local_type, node.selection_set.selections, fetch, sub, (*path, key), sub_provided
-        )
+        self.trail.append(Step(type_name, node, fetch, target, path, provided))
+        try:
+            self._selections(
+                local_type, node.selection_set.selections, fetch, sub, (*path, key), sub_provided
+            )
+        finally:
+            self.trail.pop()
 
     def _entity_fetch(
         self,
@@ -616,8 +585,7 @@ class Planner:
             if not self._resolves(type_name, name, graph, provided):
                 return False
             if node.selection_set is not None:
-                field_def = self._field_def(type_name, name)
-                child_type = get_named_type(field_def.type).name if field_def else type_name
+                child_type = self._named_return(type_name, name) or type_name
                 children = [s for s in node.selection_set.selections if isinstance(s, FieldNode)]
                 if not self._selectable(child_type, children, graph, provided.get(name) or {}):
                     return False
@@ -690,18 +658,9 @@ class Planner:
         """The field of a rewound path, selected again (same key and arguments)."""
         node = step.node
         key = node.alias.value if node.alias else node.name.value
-        head = print_ast(
-            FieldNode(
-                alias=node.alias,
-                name=node.name,
-                arguments=node.arguments,
-                directives=node.directives,
-                selection_set=None,
-            )
-        )
+        head = _head(node)
         sub = target.field(key, head, node)
-        field_def = self._field_def(step.type_name, node.name.value)
-        declared = get_named_type(field_def.type).name if field_def else below
+        declared = self._named_return(step.type_name, node.name.value) or below
         info = self.supergraph.types[step.type_name].fields.get(node.name.value)
         local_type = info.types.get(graph, declared) if info else declared
         if self._is_abstract(declared) or self._is_abstract(local_type):
@@ -730,8 +689,7 @@ class Planner:
             selection_set=node.selection_set,
         )
         self._field(type_name, aliased, fetch, target, path, provided)
-        field_def = self._field_def(type_name, node.name.value)
-        child_type = get_named_type(field_def.type).name if field_def else type_name
+        child_type = self._named_return(type_name, node.name.value) or type_name
         children: tuple[KeyField, ...] = ()
         if node.selection_set is not None:
             children = tuple(self._shape_of(child_type, node.selection_set.selections, None))
@@ -748,8 +706,7 @@ class Planner:
                 name = selection.name.value
                 children: tuple[KeyField, ...] = ()
                 if selection.selection_set is not None:
-                    field_def = self._field_def(type_name, name)
-                    child_type = get_named_type(field_def.type).name if field_def else type_name
+                    child_type = self._named_return(type_name, name) or type_name
                     children = tuple(
                         self._shape_of(child_type, selection.selection_set.selections, None)
                     )
@@ -785,8 +742,7 @@ class Planner:
             target.leaf(alias, f"{alias}: {name}{arguments}")
             return KeyField(name, alias)
         sub = target.field(alias, f"{alias}: {name}{arguments}")
-        field_def = self._field_def(type_name, name)
-        child_type = get_named_type(field_def.type).name if field_def else type_name
+        child_type = self._named_return(type_name, name) or type_name
         children = []
         for child in node.selection_set.selections:
             if isinstance(child, FieldNode):
@@ -861,6 +817,10 @@ class Planner:
         info = self.supergraph.types.get(type_name)
         return info is not None and info.kind in ("interface", "union")
 
+    def _named_return(self, type_name: str, field_name: str) -> str | None:
+        field_def = self._field_def(type_name, field_name)
+        return get_named_type(field_def.type).name if field_def else None
+
     def _field_def(self, type_name: str, field_name: str):  # type: ignore[no-untyped-def]
         named = self.schema.get_type(type_name)
         fields = getattr(named, "fields", None)
@@ -894,6 +854,18 @@ class Planner:
             accepts=tuple(sorted(builder.accepts)),
             children=[self._finish(child, "query") for child in builder.children],
         )
+
+
+def _head(node: FieldNode, alias: str | None = None) -> str:
+    """`alias: name(arguments) @directives`: a field as selected, without its children."""
+    return print_ast(
+        FieldNode(
+            alias=NameNode(value=alias) if alias else node.alias,
+            name=node.name,
+            arguments=node.arguments,
+            directives=node.directives,
+        )
+    )
 
 
 def _merged(known: tuple[KeyField, ...], more: Iterable[KeyField]) -> tuple[KeyField, ...]:
