@@ -8,6 +8,7 @@ from gateway.federation.executor import Executor
 from gateway.federation.pipeline import Gateway
 from gateway.federation.planner import plan_operation
 from gateway.federation.supergraph import Supergraph
+from gateway.federation.transport import SubgraphTransport
 
 from .conftest import World
 
@@ -46,7 +47,9 @@ def test_a_mutation_plan_is_a_sequence(world: World) -> None:
 async def test_a_repeated_operation_is_planned_once(world: World) -> None:
     supergraph = Supergraph.parse(world.supergraph)
     executor = Executor(
-        supergraph.subgraphs, {g: s.url for g, s in supergraph.subgraphs.items()}, timeout=2
+        supergraph.subgraphs,
+        {g: s.url for g, s in supergraph.subgraphs.items()},
+        SubgraphTransport(timeout=2),
     )
     gateway = Gateway(supergraph, executor)
     try:

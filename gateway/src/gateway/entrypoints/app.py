@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
+import orjson
 from fastapi import FastAPI, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from gateway.entrypoints.playground import install_playground
 from gateway.federation.executor import Executor
 from gateway.federation.pipeline import Gateway, RequestError
 from gateway.federation.supergraph import Supergraph
+from gateway.federation.transport import SubgraphTransport
 from gateway.rest.docs import install_docs
 from gateway.rest.limits import RequestLimits
 from gateway.rest.problems import install_problem_handlers
@@ -35,9 +36,10 @@ def build_gateway(settings: GatewaySettings) -> Gateway:
         graph: settings.subgraph_url(sub.name, sub.url)
         for graph, sub in supergraph.subgraphs.items()
     }
-    return Gateway(
-        supergraph, Executor(supergraph.subgraphs, urls, settings.subgraph_timeout_seconds)
+    transport = SubgraphTransport(
+        settings.subgraph_timeout_seconds, deduplicate=settings.deduplicate_subgraph_requests
     )
+    return Gateway(supergraph, Executor(supergraph.subgraphs, urls, transport))
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -63,18 +65,20 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         redoc_url=None,
     )
 
-    async def subgraph_ready(client: httpx.AsyncClient, graphql_url: str) -> None:
-        url = httpx.URL(graphql_url).copy_with(path="/healthz")
-        (await client.get(url)).raise_for_status()
+    async def subgraph_ready(transport: SubgraphTransport, graphql_url: str) -> None:
+        url = urlsplit(graphql_url)._replace(path="/healthz", query="").geturl()
+        status = await transport.status_of(url)
+        if status != 200:
+            raise RuntimeError(f"/healthz answered {status}")
 
     def readiness() -> dict[str, Any]:
         gateway: Gateway = app.state.gateway
         executor = gateway.executor
         return {
             gateway.supergraph.subgraphs[graph].name: (
-                lambda graph=graph: subgraph_ready(executor.clients[graph], executor.urls[graph])
+                lambda url=url: subgraph_ready(executor.transport, url)
             )
-            for graph in executor.clients
+            for graph, url in executor.urls.items()
         }
 
     @app.post("/graphql")
@@ -85,8 +89,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 403, "service tokens are for calls between services", code="FORBIDDEN"
             )
         try:
-            body = json.loads(await request.body())
-        except ValueError:
+            body = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
             return _bad_request("the body is not valid JSON")
         if not isinstance(body, dict) or not isinstance(body.get("query"), str):
             return _bad_request("expected a JSON object with a `query` string")
@@ -100,8 +104,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         try:
             result = await gateway.execute(body["query"], variables, operation_name)
         except RequestError as error:
-            return JSONResponse({"errors": error.errors}, status_code=400)
-        return JSONResponse(result)
+            return _json({"errors": error.errors}, status_code=400)
+        return _json(result)
 
     install_playground(app)
     app.include_router(rest_router())
@@ -112,7 +116,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     return app
 
 
-def _bad_request(message: str) -> JSONResponse:
-    return JSONResponse(
+def _json(content: Any, status_code: int = 200) -> Response:
+    return Response(orjson.dumps(content), status_code, media_type="application/json")
+
+
+def _bad_request(message: str) -> Response:
+    return _json(
         {"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}, status_code=400
     )

@@ -1,34 +1,31 @@
-"""Stage 4: run a plan. Knows plan nodes and HTTP, nothing about any particular schema.
+"""Stage 4b: run a staged plan. Knows plan nodes and HTTP, nothing about any schema.
 
-Root fetches of a query run concurrently, a mutation's one after another; an entity fetch
-runs once its parent has answered, with every representation found at its path in ONE
-`_entities` request (identical representations sent once)."""
+Steps run one after another, the requests of a step concurrently. Each entity call carries
+every representation found at its fetches' paths (identical ones sent once); a fetch whose
+parent failed is not sent. Subgraph answers are merged into one response tree."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import orjson
 
-from gateway.federation.plan import Fetch, KeyField, QueryPlan
+from gateway.federation.plan import KeyField
+from gateway.federation.stages import EntityCall, StagedPlan, SubgraphRequest
 from gateway.federation.supergraph import Subgraph
+from gateway.federation.transport import SubgraphTransport, SubgraphUnreachable
 from gateway.metrics import SUBGRAPH_ERRORS, SUBGRAPH_FETCH_SECONDS
-from platform_kit.request_context import (
-    REQUEST_ID_HEADER,
-    current_authorization,
-    current_request_id,
-)
 
 __all__ = ["ExecutionState", "Executor"]
 
 log = logging.getLogger(__name__)
 Json = dict[str, Any]
+Owners = list[list[tuple[Json, tuple[Any, ...]]]]  # per representation: objects and paths
 
 
 @dataclass
@@ -42,129 +39,121 @@ class SubgraphFailure(Exception):
         super().__init__(message)
 
 
+@dataclass
+class _Run:
+    """One execution: the merged data, errors, and which fetches have answered."""
+
+    state: ExecutionState
+    answered: list[bool]
+    variables: Mapping[str, Any]
+
+
 class Executor:
     def __init__(
-        self, subgraphs: Mapping[str, Subgraph], urls: Mapping[str, str], timeout: float
+        self,
+        subgraphs: Mapping[str, Subgraph],
+        urls: Mapping[str, str],
+        transport: SubgraphTransport,
     ) -> None:
         self.subgraphs = subgraphs
         self.urls = dict(urls)
-        self.clients = {
-            graph: httpx.AsyncClient(
-                timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
-                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-            )
-            for graph in subgraphs
-        }
+        self.transport = transport
 
     async def close(self) -> None:
-        await asyncio.gather(*(client.aclose() for client in self.clients.values()))
+        await self.transport.close()
 
-    async def execute(self, plan: QueryPlan, variables: Mapping[str, Any]) -> ExecutionState:
-        state = ExecutionState()
-        if plan.kind == "mutation":
-            for fetch in plan.fetches:
-                await self._run(fetch, variables, state)
+    async def execute(self, plan: StagedPlan, variables: Mapping[str, Any]) -> ExecutionState:
+        run = _Run(ExecutionState(), [False] * len(plan.fetches), variables)
+        for stage in plan.stages:
+            if len(stage.requests) == 1:
+                await self._request(stage.requests[0], run)
+            else:
+                await asyncio.gather(*(self._request(request, run) for request in stage.requests))
+        return run.state
+
+    async def _request(self, request: SubgraphRequest, run: _Run) -> None:
+        if request.root is not None:
+            await self._root(request, run)
         else:
-            await asyncio.gather(*(self._run(fetch, variables, state) for fetch in plan.fetches))
-        return state
+            await self._entities(request, run)
 
-    async def _run(self, fetch: Fetch, variables: Mapping[str, Any], state: ExecutionState) -> None:
-        if fetch.entity_type is None:
-            ok = await self._root(fetch, variables, state)
-        else:
-            ok = await self._entities(fetch, variables, state)
-        if ok and fetch.children:
-            await asyncio.gather(*(self._run(child, variables, state) for child in fetch.children))
-
-    async def _root(
-        self, fetch: Fetch, variables: Mapping[str, Any], state: ExecutionState
-    ) -> bool:
-        used = {name: variables[name] for name in fetch.variables if name in variables}
+    async def _root(self, request: SubgraphRequest, run: _Run) -> None:
+        assert request.root is not None
         try:
-            body = await self._post(fetch.graph, fetch.operation, used)
+            body = await self._post(request, _used(request, run.variables))
         except SubgraphFailure as failure:
-            state.errors.append(self._failure(fetch.graph, str(failure), None))
-            return False
+            run.state.errors.append(self._failure(request.graph, str(failure), None))
+            return
         for error in body.get("errors") or ():
-            state.errors.append(self._tagged(fetch.graph, error, None))
+            run.state.errors.append(self._tagged(request.graph, error, None))
         data = body.get("data")
         if isinstance(data, dict):
-            _merge(state.data, data)
-            return True
-        return False
+            _merge(run.state.data, data)
+            run.answered[request.root.index] = True
 
-    async def _entities(
-        self, fetch: Fetch, variables: Mapping[str, Any], state: ExecutionState
-    ) -> bool:
-        targets = list(_objects_at(state.data, fetch.path, ()))
-        representations: list[Json] = []
-        index_of: dict[str, int] = {}
-        owners: list[list[tuple[Json, tuple[Any, ...]]]] = []
-        for obj, obj_path in targets:
-            if obj.get("__typename") not in fetch.accepts:
-                continue
-            representation = _representation(str(fetch.entity_type), obj, fetch.representation)
-            if representation is None:
-                continue
-            fingerprint = json.dumps(representation, sort_keys=True, default=str)
-            if fingerprint not in index_of:
-                index_of[fingerprint] = len(representations)
-                representations.append(representation)
-                owners.append([])
-            owners[index_of[fingerprint]].append((obj, obj_path))
-        if not representations:
-            return True
-        used: Json = {name: variables[name] for name in fetch.variables if name in variables}
-        used["representations"] = representations
+    async def _entities(self, request: SubgraphRequest, run: _Run) -> None:
+        variables = _used(request, run.variables)
+        owners_of: dict[str, Owners] = {}
+        sent: list[EntityCall] = []
+        for call in request.entity_calls:
+            representations, owners = _representations(call, run)
+            variables[call.variable] = representations
+            owners_of[call.alias] = owners
+            if representations:
+                sent.append(call)
+            else:  # nothing to resolve is an answer too: what follows finds nothing
+                for staged in call.fetches:
+                    run.answered[staged.index] = _parent_answered(staged.parent, run)
+        if not sent:
+            return
         try:
-            body = await self._post(fetch.graph, fetch.operation, used)
+            body = await self._post(request, variables)
         except SubgraphFailure as failure:
-            first_path = list(owners[0][0][1]) if owners else None
-            state.errors.append(self._failure(fetch.graph, str(failure), first_path))
-            return False
-        entities = (body.get("data") or {}).get("_entities")
+            for call in sent:
+                first = owners_of[call.alias][0][0][1]
+                run.state.errors.append(self._failure(request.graph, str(failure), list(first)))
+            return
         for error in body.get("errors") or ():
-            state.errors.append(self._tagged(fetch.graph, error, owners))
-        if not isinstance(entities, list):
-            return False
-        for position, entity in enumerate(entities[: len(owners)]):
-            if isinstance(entity, dict):
-                for obj, _ in owners[position]:
-                    _merge(obj, entity)
-        return True
+            run.state.errors.append(self._tagged(request.graph, error, owners_of))
+        data = body.get("data")
+        if not isinstance(data, dict):
+            return
+        for call in sent:
+            entities = data.get(call.alias)
+            if not isinstance(entities, list):
+                continue
+            owners = owners_of[call.alias]
+            for position, entity in enumerate(entities[: len(owners)]):
+                if isinstance(entity, dict):
+                    for obj, _ in owners[position]:
+                        _merge(obj, entity)
+            for staged in call.fetches:
+                run.answered[staged.index] = _parent_answered(staged.parent, run)
 
-    async def _post(self, graph: str, query: str, variables: Json) -> Json:
-        headers = {}
-        authorization = current_authorization.get()
-        if authorization:
-            headers["Authorization"] = authorization
-        request_id = current_request_id.get()
-        if request_id:
-            headers[REQUEST_ID_HEADER] = request_id
-        name = self.subgraphs[graph].name
+    async def _post(self, request: SubgraphRequest, variables: Json) -> Json:
+        name = self.subgraphs[request.graph].name
+        payload = orjson.dumps({"query": request.operation, "variables": variables})
         started = time.perf_counter()
         try:
-            response = await self.clients[graph].post(
-                self.urls[graph], json={"query": query, "variables": variables}, headers=headers
+            reply = await self.transport.post(
+                self.urls[request.graph], payload, shareable=request.shareable
             )
-        except httpx.HTTPError as error:
+        except SubgraphUnreachable as error:
             SUBGRAPH_ERRORS.labels(name, "transport").inc()
-            raise SubgraphFailure(
-                f"subgraph {name} did not answer: {type(error).__name__}"
-            ) from None
+            raise SubgraphFailure(f"subgraph {name} did not answer: {error}") from None
         finally:
             SUBGRAPH_FETCH_SECONDS.labels(name).observe(time.perf_counter() - started)
         try:
-            body = response.json()
-        except ValueError:
+            body = orjson.loads(reply.body)
+        except orjson.JSONDecodeError:
             SUBGRAPH_ERRORS.labels(name, "invalid_response").inc()
             raise SubgraphFailure(
-                f"subgraph {name} answered {response.status_code} without GraphQL JSON"
+                f"subgraph {name} answered {reply.status} without GraphQL JSON"
             ) from None
         if not isinstance(body, dict) or ("data" not in body and "errors" not in body):
             SUBGRAPH_ERRORS.labels(name, "invalid_response").inc()
             raise SubgraphFailure(
-                f"subgraph {name} answered {response.status_code} without a GraphQL result"
+                f"subgraph {name} answered {reply.status} without a GraphQL result"
             )
         if body.get("errors"):
             SUBGRAPH_ERRORS.labels(name, "graphql").inc()
@@ -182,9 +171,9 @@ class Executor:
             error["path"] = path
         return error
 
-    def _tagged(
-        self, graph: str, error: Any, owners: list[list[tuple[Json, tuple[Any, ...]]]] | None
-    ) -> Json:
+    def _tagged(self, graph: str, error: Any, owners_of: dict[str, Owners] | None) -> Json:
+        """A subgraph's error, named by service, its path made a path of the client's
+        response (an entity's error lands on the first object it was fetched for)."""
         if not isinstance(error, dict):
             error = {"message": str(error)}
         tagged: Json = {"message": str(error.get("message", "subgraph error"))}
@@ -193,18 +182,47 @@ class Executor:
         tagged["extensions"] = extensions
         path = error.get("path")
         if isinstance(path, list) and path:
-            if (
-                owners is not None
-                and path[0] == "_entities"
-                and len(path) > 1
-                and isinstance(path[1], int)
-                and path[1] < len(owners)
-                and owners[path[1]]
-            ):
-                tagged["path"] = [*owners[path[1]][0][1], *path[2:]]
-            elif owners is None:
+            if owners_of is None:
                 tagged["path"] = path
+            elif len(path) > 1 and isinstance(path[1], int):
+                owners = owners_of.get(path[0])
+                if owners is not None and 0 <= path[1] < len(owners) and owners[path[1]]:
+                    tagged["path"] = [*owners[path[1]][0][1], *path[2:]]
         return tagged
+
+
+def _used(request: SubgraphRequest, variables: Mapping[str, Any]) -> Json:
+    return {name: variables[name] for name in request.variables if name in variables}
+
+
+def _parent_answered(parent: int | None, run: _Run) -> bool:
+    return parent is None or run.answered[parent]
+
+
+def _representations(call: EntityCall, run: _Run) -> tuple[list[Json], Owners]:
+    """The call's representations, each sent once, with the objects each one answers."""
+    representations: list[Json] = []
+    owners: Owners = []
+    index_of: dict[bytes, int] = {}
+    for staged in call.fetches:
+        if not _parent_answered(staged.parent, run):
+            continue  # its parent failed: what it would read is not there
+        fetch = staged.fetch
+        accepts = fetch.accepts
+        for obj, obj_path in _objects_at(run.state.data, fetch.path, ()):
+            if obj.get("__typename") not in accepts:
+                continue
+            representation = _representation(str(fetch.entity_type), obj, fetch.representation)
+            if representation is None:
+                continue
+            fingerprint = orjson.dumps(representation, option=orjson.OPT_SORT_KEYS)
+            position = index_of.get(fingerprint)
+            if position is None:
+                position = index_of[fingerprint] = len(representations)
+                representations.append(representation)
+                owners.append([])
+            owners[position].append((obj, obj_path))
+    return representations, owners
 
 
 def _objects_at(

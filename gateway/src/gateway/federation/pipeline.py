@@ -1,5 +1,6 @@
 """The request pipeline: parse (cached) -> validate against the API schema (cached) ->
-plan (cached by document and operation name) -> execute -> shape."""
+plan, stage and compile the response shape (cached by document, operation name and
+@skip/@include values) -> execute -> shape."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from graphql import (
     DocumentNode,
     GraphQLError,
     OperationDefinitionNode,
+    OperationType,
     get_operation_ast,
     parse,
     validate,
@@ -23,7 +25,8 @@ from gateway.federation.conditions import condition_variables
 from gateway.federation.executor import Executor
 from gateway.federation.plan import QueryPlan
 from gateway.federation.planner import PlanningError, plan_operation
-from gateway.federation.shaping import shape
+from gateway.federation.shaping import ResponseShape, shape
+from gateway.federation.stages import StagedPlan, stage_plan
 from gateway.federation.supergraph import Supergraph
 
 __all__ = ["Gateway", "RequestError"]
@@ -40,11 +43,24 @@ class RequestError(Exception):
 
 
 @dataclass(frozen=True)
+class Compiled:
+    """What an operation needs per request, made once: the plan, its steps, its shape."""
+
+    plan: QueryPlan
+    staged: StagedPlan
+    shape: ResponseShape
+
+
+@dataclass(frozen=True)
 class Prepared:
     document: DocumentNode
     operation: OperationDefinitionNode
     condition_variables: frozenset[str]  # used by @skip/@include: the plan depends on them
-    plans: dict[tuple[tuple[str, bool], ...], QueryPlan] = field(default_factory=dict)
+    plans: dict[tuple[tuple[str, bool], ...], Compiled] = field(default_factory=dict)
+
+    @property
+    def is_query(self) -> bool:
+        return self.operation.operation == OperationType.QUERY
 
 
 def _formatted(error: GraphQLError, code: str) -> dict[str, Any]:
@@ -89,13 +105,13 @@ class Gateway:
             self._prepared.popitem(last=False)
         return prepared
 
-    def plan(self, prepared: Prepared, variables: Mapping[str, Any]) -> QueryPlan:
+    def plan(self, prepared: Prepared, variables: Mapping[str, Any]) -> Compiled:
         """The plan for these @skip/@include values, made once and kept."""
         key = tuple(
             sorted((name, bool(variables.get(name))) for name in prepared.condition_variables)
         )
-        plan = prepared.plans.get(key)
-        if plan is None:
+        compiled = prepared.plans.get(key)
+        if compiled is None:
             try:
                 plan = plan_operation(
                     self.supergraph, prepared.document, prepared.operation, variables
@@ -109,8 +125,15 @@ class Gateway:
                         }
                     ]
                 ) from None
-            prepared.plans[key] = plan
-        return plan
+            compiled = Compiled(
+                plan,
+                stage_plan(plan),
+                ResponseShape.compile(
+                    self.supergraph.api_schema, prepared.document, prepared.operation, variables
+                ),
+            )
+            prepared.plans[key] = compiled
+        return compiled
 
     async def execute(
         self,
@@ -129,7 +152,11 @@ class Gateway:
         if isinstance(coerced, list):
             raise RequestError([_formatted(e, "BAD_USER_INPUT") for e in coerced])
         values: dict[str, Any] = dict(coerced.coerced)
-        state = await self.executor.execute(self.plan(prepared, values), values)
+        compiled = self.plan(prepared, values)
+        state = await self.executor.execute(compiled.staged, values)
+        data = compiled.shape.shape(state.data)
+        if data is not None:  # the regular case, compiled; otherwise graphql-core, below
+            return {"data": data, "errors": state.errors} if state.errors else {"data": data}
         result = shape(
             self.supergraph.api_schema, prepared.document, state.data, variables, operation_name
         )

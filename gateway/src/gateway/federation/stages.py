@@ -1,0 +1,211 @@
+"""Stage 4a: a plan's fetch tree as steps, each step's fetches to one subgraph merged into
+one request. Made once per plan and cached with it.
+
+A fetch runs at the step after its parent (depth in the tree). A fetch that nothing depends
+on is moved to a later step when that step already calls the same subgraph, so it travels
+in that request instead of one of its own. In one step, every entity fetch to a subgraph
+goes in one operation, one aliased `_entities` field per distinct selection: fetches with
+the same selection (at different paths) share one field and one list of representations.
+Root fetches keep a request each (their fields are the client's and must not be renamed).
+A mutation's root fetches stay in order, each followed by the steps of its own subtree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from graphql import (
+    FieldNode,
+    ListTypeNode,
+    NamedTypeNode,
+    NameNode,
+    NonNullTypeNode,
+    OperationDefinitionNode,
+    VariableDefinitionNode,
+    VariableNode,
+    parse,
+    print_ast,
+)
+
+from gateway.federation.plan import Fetch, QueryPlan
+
+__all__ = ["EntityCall", "Stage", "StagedFetch", "StagedPlan", "SubgraphRequest", "stage_plan"]
+
+
+@dataclass(frozen=True)
+class StagedFetch:
+    fetch: Fetch
+    index: int  # position in StagedPlan.fetches
+    parent: int | None  # the fetch whose answer this one reads; None for a root fetch
+
+
+@dataclass(frozen=True)
+class EntityCall:
+    """One `_entities` field of a request: its alias and representations variable, and the
+    fetches (same selection, any path) whose representations it carries."""
+
+    alias: str
+    variable: str
+    fetches: tuple[StagedFetch, ...]
+
+
+@dataclass(frozen=True)
+class SubgraphRequest:
+    graph: str
+    operation: str
+    variables: tuple[str, ...]  # the client's variables the operation uses
+    shareable: bool  # a query: an identical request in flight may answer it
+    root: StagedFetch | None = None  # a root fetch, merged at the response's root
+    entity_calls: tuple[EntityCall, ...] = ()
+
+
+@dataclass(frozen=True)
+class Stage:
+    requests: tuple[SubgraphRequest, ...]
+
+
+@dataclass(frozen=True)
+class StagedPlan:
+    kind: str
+    fetches: tuple[StagedFetch, ...]
+    stages: tuple[Stage, ...]
+
+    def request_count(self) -> int:
+        return sum(len(stage.requests) for stage in self.stages)
+
+    def describe(self) -> str:
+        lines = []
+        for number, stage in enumerate(self.stages):
+            lines.append(f"Step {number}:")
+            for request in stage.requests:
+                lines.append(f"  {request.graph}: {request.operation}")
+        return "\n".join(lines)
+
+
+def stage_plan(plan: QueryPlan) -> StagedPlan:
+    fetches: list[StagedFetch] = []
+    children: dict[int, list[int]] = {}
+
+    def flatten(fetch: Fetch, parent: int | None) -> int:
+        staged = StagedFetch(fetch, len(fetches), parent)
+        fetches.append(staged)
+        children[staged.index] = [flatten(child, staged.index) for child in fetch.children]
+        return staged.index
+
+    roots = [flatten(fetch, None) for fetch in plan.fetches]
+    if plan.kind == "mutation":
+        steps: list[list[int]] = []
+        for root in roots:  # in order: each mutation and what follows from it
+            steps += _steps([root], children, fetches)
+    else:
+        steps = _steps(roots, children, fetches)
+    stages = tuple(
+        Stage(_requests([fetches[i] for i in step], plan.kind)) for step in steps if step
+    )
+    return StagedPlan(plan.kind, tuple(fetches), stages)
+
+
+def _steps(
+    roots: list[int], children: dict[int, list[int]], fetches: list[StagedFetch]
+) -> list[list[int]]:
+    depth: dict[int, int] = {}
+    pending = [(root, 0) for root in roots]
+    while pending:
+        index, level = pending.pop()
+        depth[index] = level
+        pending += [(child, level + 1) for child in children[index]]
+    steps: list[list[int]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
+    for index in sorted(depth):
+        steps[depth[index]].append(index)
+    # leaves ride along with a later call to the same subgraph; deepest first, so a leaf
+    # can follow another leaf that has moved
+    for level in range(len(steps) - 2, -1, -1):
+        for index in list(steps[level]):
+            fetch = fetches[index].fetch
+            if children[index] or fetch.entity_type is None:
+                continue
+            for later in range(level + 1, len(steps)):
+                if any(
+                    fetches[other].fetch.graph == fetch.graph
+                    and fetches[other].fetch.entity_type is not None
+                    for other in steps[later]
+                ):
+                    steps[level].remove(index)
+                    steps[later].append(index)
+                    break
+    return steps
+
+
+def _requests(step: list[StagedFetch], kind: str) -> tuple[SubgraphRequest, ...]:
+    requests: list[SubgraphRequest] = []
+    entity_fetches: dict[str, list[StagedFetch]] = {}
+    for staged in step:
+        fetch = staged.fetch
+        if fetch.entity_type is None:
+            requests.append(
+                SubgraphRequest(
+                    fetch.graph,
+                    fetch.operation,
+                    fetch.variables,
+                    shareable=kind != "mutation",
+                    root=staged,
+                )
+            )
+        else:
+            entity_fetches.setdefault(fetch.graph, []).append(staged)
+    for graph, staged_fetches in entity_fetches.items():
+        requests.append(_merged_entities(graph, staged_fetches))
+    return tuple(requests)
+
+
+def _merged_entities(graph: str, staged_fetches: list[StagedFetch]) -> SubgraphRequest:
+    """One operation with an aliased `_entities` field per distinct selection."""
+    by_operation: dict[str, list[StagedFetch]] = {}
+    for staged in staged_fetches:
+        by_operation.setdefault(staged.fetch.operation, []).append(staged)
+    calls: list[EntityCall] = []
+    fields: list[FieldNode] = []
+    definitions: dict[str, VariableDefinitionNode] = {}
+    for number, (operation, sharing) in enumerate(by_operation.items()):
+        alias, variable = f"_e{number}", f"r{number}"
+        calls.append(EntityCall(alias, variable, tuple(sharing)))
+        node = parse(operation).definitions[0]
+        assert isinstance(node, OperationDefinitionNode)
+        for definition in node.variable_definitions or ():
+            if definition.variable.name.value != "representations":
+                definitions[definition.variable.name.value] = definition
+        definitions[variable] = _representations_variable(variable)
+        (entities,) = node.selection_set.selections
+        assert isinstance(entities, FieldNode)
+        fields.append(_renamed_entities(entities, alias, variable))
+    head = " ".join(print_ast(definitions[name]) for name in definitions)
+    body = " ".join(print_ast(field) for field in fields)
+    return SubgraphRequest(
+        graph,
+        f"query({head}) {{ {' '.join(body.split())} }}",
+        tuple(sorted({v for s in staged_fetches for v in s.fetch.variables})),
+        shareable=True,
+        entity_calls=tuple(calls),
+    )
+
+
+def _representations_variable(name: str) -> VariableDefinitionNode:
+    any_type = NamedTypeNode(name=NameNode(value="_Any"))
+    return VariableDefinitionNode(
+        variable=VariableNode(name=NameNode(value=name)),
+        type=NonNullTypeNode(type=ListTypeNode(type=NonNullTypeNode(type=any_type))),
+        directives=(),
+    )
+
+
+def _renamed_entities(field: FieldNode, alias: str, variable: str) -> FieldNode:
+    (argument,) = field.arguments or ()
+    renamed = argument.__class__(
+        name=argument.name, value=VariableNode(name=NameNode(value=variable))
+    )
+    return FieldNode(
+        alias=NameNode(value=alias),
+        name=field.name,
+        arguments=(renamed,),
+        directives=field.directives,
+        selection_set=field.selection_set,
+    )
