@@ -7,13 +7,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
-import orjson
-from fastapi import FastAPI, Request
-from starlette.responses import Response
+from fastapi import FastAPI
+from starlette.routing import Route
 
+from gateway.entrypoints.graphql_endpoint import GraphQLEndpoint
 from gateway.entrypoints.playground import install_playground
 from gateway.federation.executor import Executor
-from gateway.federation.pipeline import Gateway, RequestError
+from gateway.federation.pipeline import Gateway
 from gateway.federation.supergraph import Supergraph
 from gateway.federation.transport import SubgraphTransport
 from gateway.rest.docs import install_docs
@@ -22,10 +22,7 @@ from gateway.rest.problems import install_problem_handlers
 from gateway.rest.routes import rest_router
 from gateway.settings import GatewaySettings
 from platform_kit.app import install_platform
-from platform_kit.auth import Role
 from platform_kit.logging import configure_logging
-from platform_kit.middleware import principal_of
-from platform_kit.problems import problem_response
 
 __all__ = ["create_app"]
 
@@ -81,32 +78,15 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             for graph, url in executor.urls.items()
         }
 
-    @app.post("/graphql")
-    async def graphql(request: Request) -> Response:
-        principal = principal_of(request)
-        if principal is not None and principal.role is Role.SERVICE:
-            return problem_response(
-                403, "service tokens are for calls between services", code="FORBIDDEN"
-            )
-        try:
-            body = orjson.loads(await request.body())
-        except orjson.JSONDecodeError:
-            return _bad_request("the body is not valid JSON")
-        if not isinstance(body, dict) or not isinstance(body.get("query"), str):
-            return _bad_request("expected a JSON object with a `query` string")
-        variables = body.get("variables")
-        operation_name = body.get("operationName")
-        if variables is not None and not isinstance(variables, dict):
-            return _bad_request("`variables` must be an object")
-        if operation_name is not None and not isinstance(operation_name, str):
-            return _bad_request("`operationName` must be a string")
-        gateway: Gateway = request.app.state.gateway
-        try:
-            result = await gateway.execute(body["query"], variables, operation_name)
-        except RequestError as error:
-            return _json({"errors": error.errors}, status_code=400)
-        return _json(result)
-
+    # a plain Starlette route to a plain ASGI app: the hot path skips FastAPI's handler
+    app.router.routes.append(
+        Route(
+            "/graphql",
+            GraphQLEndpoint(deduplicate=settings.deduplicate_inbound_requests),
+            methods=["POST"],
+            include_in_schema=False,
+        )
+    )
     install_playground(app)
     app.include_router(rest_router())
     install_docs(app)
@@ -114,13 +94,3 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_middleware(RequestLimits)
     install_platform(app, service="gateway", jwt_secret=lambda: secret, readiness=readiness)
     return app
-
-
-def _json(content: Any, status_code: int = 200) -> Response:
-    return Response(orjson.dumps(content), status_code, media_type="application/json")
-
-
-def _bad_request(message: str) -> Response:
-    return _json(
-        {"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}, status_code=400
-    )

@@ -25,7 +25,7 @@ __all__ = ["ExecutionState", "Executor"]
 
 log = logging.getLogger(__name__)
 Json = dict[str, Any]
-Owners = list[list[tuple[Json, tuple[Any, ...]]]]  # per representation: objects and paths
+Owners = list[list[tuple[Json, "PathLink"]]]  # per representation: objects and paths
 
 
 @dataclass
@@ -110,8 +110,8 @@ class Executor:
             body = await self._post(request, variables)
         except SubgraphFailure as failure:
             for call in sent:
-                first = owners_of[call.alias][0][0][1]
-                run.state.errors.append(self._failure(request.graph, str(failure), list(first)))
+                first = _path(owners_of[call.alias][0][0][1])
+                run.state.errors.append(self._failure(request.graph, str(failure), first))
             return
         for error in body.get("errors") or ():
             run.state.errors.append(self._tagged(request.graph, error, owners_of))
@@ -187,7 +187,7 @@ class Executor:
             elif len(path) > 1 and isinstance(path[1], int):
                 owners = owners_of.get(path[0])
                 if owners is not None and 0 <= path[1] < len(owners) and owners[path[1]]:
-                    tagged["path"] = [*owners[path[1]][0][1], *path[2:]]
+                    tagged["path"] = [*_path(owners[path[1]][0][1]), *path[2:]]
         return tagged
 
 
@@ -209,7 +209,7 @@ def _representations(call: EntityCall, run: _Run) -> tuple[list[Json], Owners]:
             continue  # its parent failed: what it would read is not there
         fetch = staged.fetch
         accepts = fetch.accepts
-        for obj, obj_path in _objects_at(run.state.data, fetch.path, ()):
+        for obj, obj_path in _objects_at(run.state.data, fetch.path):
             if obj.get("__typename") not in accepts:
                 continue
             representation = _representation(str(fetch.entity_type), obj, fetch.representation)
@@ -225,22 +225,42 @@ def _representations(call: EntityCall, run: _Run) -> tuple[list[Json], Owners]:
     return representations, owners
 
 
-def _objects_at(
-    value: Any, path: tuple[str, ...], at: tuple[Any, ...]
-) -> list[tuple[Json, tuple[Any, ...]]]:
-    """The objects found at `path`, lists flattened, with their response paths."""
-    if value is None:
-        return []
-    if isinstance(value, list):
-        found = []
-        for index, item in enumerate(value):
-            found += _objects_at(item, path, (*at, index))
-        return found
-    if not isinstance(value, dict):
-        return []
-    if not path:
-        return [(value, at)]
-    return _objects_at(value.get(path[0]), path[1:], (*at, path[0]))
+# A response path as a chain of (parent, key) pairs: cheap to extend for every object
+# visited, turned into a list only for the rare error that needs it.
+PathLink = tuple[Any, Any] | None
+
+
+def _path(link: PathLink) -> list[Any]:
+    keys: list[Any] = []
+    while link is not None:
+        link, key = link
+        keys.append(key)
+    keys.reverse()
+    return keys
+
+
+def _objects_at(root: Json, path: tuple[str, ...]) -> list[tuple[Json, PathLink]]:
+    """The objects found at `path`, lists flattened, in response order, with their paths."""
+    found: list[tuple[Json, PathLink]] = []
+    _collect(root, path, 0, None, found)
+    return found
+
+
+def _collect(
+    value: Any, path: tuple[str, ...], depth: int, at: PathLink, found: list[tuple[Json, PathLink]]
+) -> None:
+    while True:
+        if type(value) is list:
+            for index, item in enumerate(value):
+                _collect(item, path, depth, (at, index), found)
+            return
+        if type(value) is not dict:
+            return
+        if depth == len(path):
+            found.append((value, at))
+            return
+        key = path[depth]
+        value, depth, at = value.get(key), depth + 1, (at, key)
 
 
 def _representation(typename: str, obj: Json, fields: tuple[KeyField, ...]) -> Json | None:

@@ -1,0 +1,108 @@
+"""POST /graphql as a plain ASGI endpoint: the gateway's hot path, so it skips FastAPI's
+request parsing and dependency machinery (the platform middleware still runs around it).
+
+With inbound deduplication on, identical queries in flight (same document, operation name,
+variables and Authorization header) run once and every caller gets the same encoded answer.
+Mutations never share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.types import Receive, Scope, Send
+
+from gateway.federation.inflight import InflightDeduplicator
+from gateway.federation.pipeline import Gateway, RequestError
+from platform_kit.auth import Role
+from platform_kit.middleware import principal_of
+from platform_kit.problems import problem_response
+
+__all__ = ["GraphQLEndpoint"]
+
+Answer = tuple[int, bytes]
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+class GraphQLEndpoint:
+    def __init__(self, *, deduplicate: bool) -> None:
+        self.deduplicate = deduplicate
+        self.inflight: InflightDeduplicator[Answer] = InflightDeduplicator()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        principal = principal_of(scope)
+        if principal is not None and principal.role is Role.SERVICE:
+            response = problem_response(
+                403, "service tokens are for calls between services", code="FORBIDDEN"
+            )
+            await response(scope, receive, send)
+            return
+        gateway: Gateway = scope["app"].state.gateway
+        status, payload = await self.answer(gateway, await _body(receive), _authorization(scope))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
+
+    async def answer(self, gateway: Gateway, raw: bytes, authorization: bytes | None) -> Answer:
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return _bad_request("the body is not valid JSON")
+        if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+            return _bad_request("expected a JSON object with a `query` string")
+        query: str = body["query"]
+        variables = body.get("variables")
+        operation_name = body.get("operationName")
+        if variables is not None and not isinstance(variables, dict):
+            return _bad_request("`variables` must be an object")
+        if operation_name is not None and not isinstance(operation_name, str):
+            return _bad_request("`operationName` must be a string")
+        if self.deduplicate:
+            try:
+                shareable = gateway.prepare(query, operation_name).is_query
+            except RequestError as error:
+                return 400, orjson.dumps({"errors": error.errors})
+            if shareable:
+                variables_key = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
+                key = (query, operation_name, variables_key, authorization)
+                return await self.inflight.run(
+                    key, lambda: _execute(gateway, query, variables, operation_name)
+                )
+        return await _execute(gateway, query, variables, operation_name)
+
+
+async def _execute(
+    gateway: Gateway, query: str, variables: dict[str, Any] | None, operation_name: str | None
+) -> Answer:
+    try:
+        result = await gateway.execute(query, variables, operation_name)
+    except RequestError as error:
+        return 400, orjson.dumps({"errors": error.errors})
+    return 200, orjson.dumps(result)
+
+
+async def _body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _authorization(scope: Scope) -> bytes | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return bytes(value)
+    return None
+
+
+def _bad_request(message: str) -> Answer:
+    return 400, orjson.dumps(
+        {"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}
+    )
