@@ -12,6 +12,7 @@ from strawberry.federation.schema_directives import Key
 from strawberry.federation.types import FieldSet
 
 COUNTS = {"graphql": 0}
+DELAY = {"seconds": 0.0}
 
 USERS = {"1": {"name": "Ada", "username": "@ada"}, "2": {"name": "Alan", "username": "@alan"}}
 PRODUCTS = {
@@ -35,7 +36,7 @@ def _app(schema: strawberry.federation.Schema) -> FastAPI:
     async def count(request: Request, call_next: Any) -> Any:
         if request.url.path == "/graphql" and request.method == "POST":
             COUNTS["graphql"] += 1
-            delay = request.headers.get("x-test-delay")
+            delay = request.headers.get("x-test-delay") or DELAY["seconds"]
             if delay:
                 await asyncio.sleep(float(delay))
         return await call_next(request)
@@ -48,6 +49,12 @@ def _app(schema: strawberry.federation.Schema) -> FastAPI:
     async def reset() -> dict[str, int]:
         COUNTS["graphql"] = 0
         return COUNTS
+
+    @app.post("/delay")
+    async def delay(seconds: float) -> dict[str, float]:
+        """Every GraphQL answer waits this long from now on: requests overlap in tests."""
+        DELAY["seconds"] = seconds
+        return DELAY
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -8,7 +8,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from gateway.entrypoints.graphql_endpoint import GraphQLEndpoint
 from gateway.entrypoints.playground import install_playground
@@ -80,7 +81,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     # a plain Starlette route to a plain ASGI app: the hot path skips FastAPI's handler
     app.router.routes.append(
-        Route(
+        _NamedRoute(
             "/graphql",
             GraphQLEndpoint(deduplicate=settings.deduplicate_inbound_requests),
             methods=["POST"],
@@ -94,3 +95,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_middleware(RequestLimits)
     install_platform(app, service="gateway", jwt_secret=lambda: secret, readiness=readiness)
     return app
+
+
+class _NamedRoute(Route):
+    """A Starlette route that names itself in the scope, as FastAPI's routes do, so metrics
+    and logs label the request with its route template."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        if match is not Match.NONE:
+            child_scope["route"] = self
+        return match, child_scope
