@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -49,6 +50,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         gateway = build_gateway(settings)
         app.state.gateway = gateway
+        # Everything made so far (modules, the schema, the supergraph's AST) lives as long
+        # as the process: moved out of the collector's reach, a full collection no longer
+        # walks it under load. Measured on the gateway bench (50 connections): 175 -> 311
+        # req/s; raising the collection thresholds as well changed nothing measurable.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

@@ -25,7 +25,6 @@ __all__ = ["ExecutionState", "Executor"]
 
 log = logging.getLogger(__name__)
 Json = dict[str, Any]
-Owners = list[list[tuple[Json, "PathLink"]]]  # per representation: objects and paths
 
 
 @dataclass
@@ -93,13 +92,13 @@ class Executor:
 
     async def _entities(self, request: SubgraphRequest, run: _Run) -> None:
         variables = _used(request, run.variables)
-        owners_of: dict[str, Owners] = {}
+        batches: dict[str, _Batch] = {}
         sent: list[EntityCall] = []
         for call in request.entity_calls:
-            representations, owners = _representations(call, run)
-            variables[call.variable] = representations
-            owners_of[call.alias] = owners
-            if representations:
+            batch = _representations(call, run)
+            variables[call.variable] = batch.representations
+            batches[call.alias] = batch
+            if batch.representations:
                 sent.append(call)
             else:  # nothing to resolve is an answer too: what follows finds nothing
                 for staged in call.fetches:
@@ -110,11 +109,11 @@ class Executor:
             body = await self._post(request, variables)
         except SubgraphFailure as failure:
             for call in sent:
-                first = _path(owners_of[call.alias][0][0][1])
+                first = batches[call.alias].path_of(0, run.state.data)
                 run.state.errors.append(self._failure(request.graph, str(failure), first))
             return
         for error in body.get("errors") or ():
-            run.state.errors.append(self._tagged(request.graph, error, owners_of))
+            run.state.errors.append(self._tagged(request.graph, error, batches, run.state.data))
         data = body.get("data")
         if not isinstance(data, dict):
             return
@@ -122,10 +121,10 @@ class Executor:
             entities = data.get(call.alias)
             if not isinstance(entities, list):
                 continue
-            owners = owners_of[call.alias]
+            owners = batches[call.alias].owners
             for position, entity in enumerate(entities[: len(owners)]):
-                if isinstance(entity, dict):
-                    for obj, _ in owners[position]:
+                if type(entity) is dict:
+                    for obj in owners[position]:
                         _merge(obj, entity)
             for staged in call.fetches:
                 run.answered[staged.index] = _parent_answered(staged.parent, run)
@@ -171,7 +170,13 @@ class Executor:
             error["path"] = path
         return error
 
-    def _tagged(self, graph: str, error: Any, owners_of: dict[str, Owners] | None) -> Json:
+    def _tagged(
+        self,
+        graph: str,
+        error: Any,
+        batches: dict[str, _Batch] | None = None,
+        data: Json | None = None,
+    ) -> Json:
         """A subgraph's error, named by service, its path made a path of the client's
         response (an entity's error lands on the first object it was fetched for)."""
         if not isinstance(error, dict):
@@ -182,12 +187,13 @@ class Executor:
         tagged["extensions"] = extensions
         path = error.get("path")
         if isinstance(path, list) and path:
-            if owners_of is None:
+            if batches is None:
                 tagged["path"] = path
-            elif len(path) > 1 and isinstance(path[1], int):
-                owners = owners_of.get(path[0])
-                if owners is not None and 0 <= path[1] < len(owners) and owners[path[1]]:
-                    tagged["path"] = [*_path(owners[path[1]][0][1]), *path[2:]]
+            elif len(path) > 1 and isinstance(path[1], int) and data is not None:
+                batch = batches.get(path[0])
+                found = batch.path_of(path[1], data) if batch is not None else None
+                if found is not None:
+                    tagged["path"] = [*found, *path[2:]]
         return tagged
 
 
@@ -199,68 +205,96 @@ def _parent_answered(parent: int | None, run: _Run) -> bool:
     return parent is None or run.answered[parent]
 
 
-def _representations(call: EntityCall, run: _Run) -> tuple[list[Json], Owners]:
-    """The call's representations, each sent once, with the objects each one answers."""
-    representations: list[Json] = []
-    owners: Owners = []
-    index_of: dict[bytes, int] = {}
+@dataclass
+class _Batch:
+    """One entity call's representations (each sent once), with the objects each answers
+    and the fetch path they were found at (to name a response path for an error)."""
+
+    representations: list[Json] = field(default_factory=list)
+    owners: list[list[Json]] = field(default_factory=list)
+    found_at: list[tuple[str, ...]] = field(default_factory=list)
+
+    def path_of(self, position: int, data: Json) -> list[Any] | None:
+        if not 0 <= position < len(self.owners):
+            return None
+        return _path_to(data, self.found_at[position], self.owners[position][0])
+
+
+def _representations(call: EntityCall, run: _Run) -> _Batch:
+    batch = _Batch()
+    index_of: dict[Any, int] = {}
     for staged in call.fetches:
         if not _parent_answered(staged.parent, run):
             continue  # its parent failed: what it would read is not there
         fetch = staged.fetch
         accepts = fetch.accepts
-        for obj, obj_path in _objects_at(run.state.data, fetch.path):
+        entity_type = str(fetch.entity_type)
+        for obj in _objects_at(run.state.data, fetch.path):
             if obj.get("__typename") not in accepts:
                 continue
-            representation = _representation(str(fetch.entity_type), obj, fetch.representation)
+            representation = _representation(entity_type, obj, fetch.representation)
             if representation is None:
                 continue
-            fingerprint = orjson.dumps(representation, option=orjson.OPT_SORT_KEYS)
+            fingerprint = _fingerprint(representation)
             position = index_of.get(fingerprint)
             if position is None:
-                position = index_of[fingerprint] = len(representations)
-                representations.append(representation)
-                owners.append([])
-            owners[position].append((obj, obj_path))
-    return representations, owners
+                position = index_of[fingerprint] = len(batch.representations)
+                batch.representations.append(representation)
+                batch.owners.append([])
+                batch.found_at.append(fetch.path)
+            batch.owners[position].append(obj)
+    return batch
 
 
-# A response path as a chain of (parent, key) pairs: cheap to extend for every object
-# visited, turned into a list only for the rare error that needs it.
-PathLink = tuple[Any, Any] | None
+def _fingerprint(representation: Json) -> Any:
+    """Equal for equal representations (built in one field order): the items themselves
+    when all are plain values, else the canonical JSON."""
+    items = tuple(representation.items())
+    try:
+        hash(items)
+    except TypeError:
+        return orjson.dumps(representation, option=orjson.OPT_SORT_KEYS)
+    return items
 
 
-def _path(link: PathLink) -> list[Any]:
-    keys: list[Any] = []
-    while link is not None:
-        link, key = link
-        keys.append(key)
-    keys.reverse()
-    return keys
+def _objects_at(root: Json, path: tuple[str, ...]) -> list[Json]:
+    """The objects found at `path`, lists flattened, in response order."""
+    level: list[Json] = [root]
+    for key in path:
+        found: list[Json] = []
+        for obj in level:
+            child = obj.get(key)
+            if type(child) is dict:
+                found.append(child)
+            elif type(child) is list:
+                _flatten(child, found)
+        level = found
+    return level
 
 
-def _objects_at(root: Json, path: tuple[str, ...]) -> list[tuple[Json, PathLink]]:
-    """The objects found at `path`, lists flattened, in response order, with their paths."""
-    found: list[tuple[Json, PathLink]] = []
-    _collect(root, path, 0, None, found)
-    return found
+def _flatten(items: list[Any], into: list[Json]) -> None:
+    for item in items:
+        if type(item) is dict:
+            into.append(item)
+        elif type(item) is list:
+            _flatten(item, into)
 
 
-def _collect(
-    value: Any, path: tuple[str, ...], depth: int, at: PathLink, found: list[tuple[Json, PathLink]]
-) -> None:
-    while True:
-        if type(value) is list:
-            for index, item in enumerate(value):
-                _collect(item, path, depth, (at, index), found)
-            return
-        if type(value) is not dict:
-            return
-        if depth == len(path):
-            found.append((value, at))
-            return
-        key = path[depth]
-        value, depth, at = value.get(key), depth + 1, (at, key)
+def _path_to(value: Any, path: tuple[str, ...], target: Json) -> list[Any] | None:
+    """The response path of `target` (found at `path`): only errors need one, so it is
+    searched for then rather than carried for every object."""
+    if value is target:
+        return []
+    if type(value) is list:
+        for index, item in enumerate(value):
+            found = _path_to(item, path, target)
+            if found is not None:
+                return [index, *found]
+        return None
+    if type(value) is not dict or not path:
+        return None
+    found = _path_to(value.get(path[0]), path[1:], target)
+    return None if found is None else [path[0], *found]
 
 
 def _representation(typename: str, obj: Json, fields: tuple[KeyField, ...]) -> Json | None:
@@ -291,13 +325,18 @@ def _extract(value: Any, children: tuple[KeyField, ...]) -> Any:
 def _merge(target: Json, source: Json) -> None:
     for key, value in source.items():
         existing = target.get(key)
-        if isinstance(existing, dict) and isinstance(value, dict):
+        if existing is None:
+            target[key] = value
+        elif type(existing) is dict and type(value) is dict:
             _merge(existing, value)
-        elif isinstance(existing, list) and isinstance(value, list) and len(existing) == len(value):
+        elif type(existing) is list and type(value) is list and len(existing) == len(value):
+            plain = False
             for left, right in zip(existing, value, strict=True):
-                if isinstance(left, dict) and isinstance(right, dict):
+                if type(left) is dict and type(right) is dict:
                     _merge(left, right)
-            if not all(isinstance(v, dict) for v in value):
+                elif type(right) is not dict:
+                    plain = True
+            if plain:
                 target[key] = value
         else:
             target[key] = value

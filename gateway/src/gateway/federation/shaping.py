@@ -46,6 +46,7 @@ from gateway.federation.plan import conflict_alias
 __all__ = ["ResponseShape", "shape"]
 
 _MISSING = object()
+_MIN_INT, _MAX_INT = -(2**31), 2**31 - 1  # GraphQL's Int
 _INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
 
 
@@ -96,12 +97,16 @@ class _Leaf:
 
     def __init__(self, named: GraphQLScalarType | GraphQLEnumType) -> None:
         self.serialize = named.serialize
-        self.exact: type | None = {"String": str, "ID": str, "Boolean": bool}.get(named.name)
+        self.exact: type | None = {"String": str, "ID": str, "Boolean": bool, "Int": int}.get(
+            named.name
+        )
         if isinstance(named, GraphQLScalarType) and named.serialize is GraphQLScalarType.serialize:
             self.exact = object  # a custom scalar without a serializer passes values through
 
     def complete(self, value: Any) -> Any:
         if self.exact is object or type(value) is self.exact:
+            return value
+        if self.exact is int and type(value) is int and _MIN_INT <= value <= _MAX_INT:
             return value
         try:
             serialized = self.serialize(value)
@@ -149,14 +154,26 @@ class _Completion:
         return self.object.shape(value)
 
 
-class _Field:
-    __slots__ = ("completion", "conflict_key", "key", "typename")
+# One field of a concrete type's response, as a tuple for a fast loop: response key, the
+# key it may travel under instead (planner conflicts), its completion (None for
+# `__typename`), the Python type a value may have to be passed as it is (plain strings and
+# booleans; None when every value goes through the completion), and the type's name for a
+# `__typename` field.
+_Field = tuple[str, str, "_Completion | None", "type | None", "str | None"]
 
-    def __init__(self, key: str, parent: str, completion: _Completion | None) -> None:
-        self.key = key
-        self.conflict_key = conflict_alias(key, parent)
-        self.completion = completion
-        self.typename = parent if completion is None else None  # a `__typename` field
+
+def _field(key: str, parent: str, completion: _Completion | None) -> _Field:
+    exact = None
+    leaf = completion.leaf if completion is not None else None
+    if leaf is not None and leaf.exact in (str, bool):
+        exact = leaf.exact
+    return (
+        key,
+        conflict_alias(key, parent),
+        completion,
+        exact,
+        parent if completion is None else None,
+    )
 
 
 class _ObjectShape:
@@ -192,15 +209,14 @@ class _ObjectShape:
             if fields is None:
                 fields = self.fields_for(self._compiler.runtime_type(static, value))
         out: dict[str, Any] = {}
-        for field in fields:
-            completion = field.completion
+        for key, conflict_key, completion, exact, typename in fields:
             if completion is None:
-                out[field.key] = field.typename
+                out[key] = typename
                 continue
-            found = value.get(field.key, _MISSING)
+            found = value.get(key, _MISSING)
             if found is _MISSING:
-                found = value.get(field.conflict_key)
-            out[field.key] = completion.complete(found)
+                found = value.get(conflict_key)
+            out[key] = found if type(found) is exact else completion.complete(found)
         return out
 
 
@@ -235,7 +251,7 @@ class _Compiler:
         for key, nodes in grouped.items():
             name = nodes[0].name.value
             if name == "__typename":
-                fields.append(_Field(key, parent.name, None))
+                fields.append(_field(key, parent.name, None))
                 continue
             definition = parent.fields[name]
             named = definition.type
@@ -248,7 +264,7 @@ class _Compiler:
                     named,
                     tuple(node.selection_set for node in nodes if node.selection_set),
                 )
-            fields.append(_Field(key, parent.name, _Completion(definition.type, child)))
+            fields.append(_field(key, parent.name, _Completion(definition.type, child)))
         return tuple(fields)
 
     def _collect(
