@@ -11,7 +11,7 @@ export UV_PROJECT_ENVIRONMENT := .venv
 VENV_PY := .venv/bin/python
 PYTEST_WORKERS ?= 2
 
-.PHONY: help install run test lint typecheck test-unit test-integration supergraph supergraph-check bench seed token clean node-deps
+.PHONY: help install run test lint typecheck test-unit test-integration supergraph supergraph-check bench seed token clean node-deps loadgen-deps
 
 help:
 	@echo "make run        start database, subgraphs and gateway (Ctrl-C stops all)"
@@ -59,7 +59,13 @@ test: lint typecheck supergraph-check
 test-unit: install
 	$(VENV_PY) -m pytest -q -m "not slow" $(PYTEST_ARGS) */tests/unit
 
-bench: install
+loadgen-deps: tools/loadgen/node_modules/.installed
+
+tools/loadgen/node_modules/.installed: tools/loadgen/package.json tools/loadgen/package-lock.json
+	cd tools/loadgen && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+bench: install loadgen-deps
 	$(VENV_PY) tools/bench.py
 
 seed: install
@@ -69,4 +75,4 @@ token: install
 	@$(VENV_PY) -m platform_kit.devtoken --sub "$(or $(SUB),dev-user)" --role "$(or $(ROLE),customer)"
 
 clean:
-	rm -rf .venv $(TOOLS) .data .pytest_cache .mypy_cache .ruff_cache tools/compose/node_modules
+	rm -rf .venv $(TOOLS) .data .pytest_cache .mypy_cache .ruff_cache tools/compose/node_modules tools/loadgen/node_modules

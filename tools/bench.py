@@ -1,73 +1,101 @@
-"""`make bench`: requests/s and p50/p99 latency, through the gateway and directly at the
-subgraphs, for a one-subgraph query and the cross-subgraph order query, in one run.
+"""`make bench`: requests/s and latency of our own stack, through the gateway and directly at
+the subgraphs, GraphQL and REST, in one run.
 
 Method: starts its own stack on free loopback ports (SecantusDB in memory, both subgraphs and
 the gateway, one uvicorn worker each), seeds 50 products and 10 orders of 3 lines for one
-customer, warms each scenario up, then drives it from this process (separate from the
-servers) with a fixed number of concurrent keep-alive connections for a fixed number of
-requests, bounded in time. Every answer is checked for errors. Results are printed and
-written to .data/bench.json. On a 2-core machine the load generator shares the CPU with the
-servers, so absolute numbers are a floor; compare rows, not machines.
+customer, checks each scenario's answer, then drives it with autocannon (npm, pinned in
+tools/loadgen) for BENCH_SECONDS at BENCH_CONNECTIONS keep-alive connections and again at
+one connection (the gateway's latency overhead). The load generator is pinned to core 0 and
+every server to the other cores, so the load generator never takes the servers' CPU.
+Results are printed and written to .data/bench.json. Compare rows of one run, not runs.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import secrets
-import statistics
+import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from gateway.rest.operations import LIST_PRODUCTS
 from platform_kit.auth import Role, issue_token
 from platform_kit.processes import LocalMongo, ServiceProcess, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "16"))
-REQUESTS = int(os.environ.get("BENCH_REQUESTS", "1500"))
-MAX_SECONDS = float(os.environ.get("BENCH_MAX_SECONDS", "60"))
+AUTOCANNON = ROOT / "tools" / "loadgen" / "node_modules" / ".bin" / "autocannon"
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+CPUS = sorted(os.sched_getaffinity(0))
+LOAD_CPUS = CPUS[:1]
+SERVER_CPUS = CPUS[1:] or CPUS  # one core: nothing to keep apart
 
-PRODUCTS_QUERY = "{ products(limit: 20) { items { id name price stock } total } }"
-CROSS_QUERY = "{ orders { items { items { product { name price } } } } }"
-ORDERS_ONLY = "{ orders { items { items { productId name unitPrice } } } }"
+# The products page as the REST route asks for it, so GraphQL and REST rows do equal work.
+PRODUCTS_PAGE = {
+    "query": LIST_PRODUCTS,
+    "variables": {"filter": {}, "sort": "CREATED_AT_DESC", "limit": 20},
+}
+CROSS_QUERY = {"query": "{ orders { items { items { product { name price } } } } }"}
+ORDERS_ONLY = {"query": "{ orders { items { items { productId name unitPrice } } } }"}
 
 
-async def _drive(url: str, query: str, token: str | None) -> dict[str, Any]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    latencies: list[float] = []
-    errors = 0
-    remaining = REQUESTS
-    deadline = time.monotonic() + MAX_SECONDS
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    async with httpx.AsyncClient(timeout=30, limits=limits, headers=headers) as client:
-        for _ in range(50):  # warm-up: connections, caches, plans
-            await client.post(url, json={"query": query})
-
-        async def worker() -> None:
-            nonlocal remaining, errors
-            while remaining > 0 and time.monotonic() < deadline:
-                remaining -= 1
-                started = time.perf_counter()
-                response = await client.post(url, json={"query": query})
-                latencies.append(time.perf_counter() - started)
-                if response.status_code != 200 or "errors" in response.json():
-                    errors += 1
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-        elapsed = time.perf_counter() - started
-    latencies.sort()
+def _load(
+    url: str, method: str, body: bytes | None, token: str, connections: int
+) -> dict[str, Any]:
+    """One autocannon run, pinned to the load generator's core."""
+    command = [
+        "taskset",
+        "-c",
+        ",".join(map(str, LOAD_CPUS)),
+        str(AUTOCANNON),
+        "-c",
+        str(connections),
+        "-d",
+        str(SECONDS),
+        "-m",
+        method,
+        "-H",
+        f"authorization=Bearer {token}",
+        "-j",
+    ]
+    if body is not None:
+        command += ["-H", "content-type=application/json", "-b", body.decode()]
+    result = subprocess.run([*command, url], capture_output=True, check=True, timeout=SECONDS + 60)
+    report = json.loads(result.stdout)
     return {
-        "requests": len(latencies),
-        "errors": errors,
-        "rps": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(statistics.median(latencies) * 1000, 2),
-        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
+        "connections": connections,
+        "rps": round(report["requests"]["average"], 1),
+        "p50_ms": report["latency"]["p50"],
+        "p99_ms": report["latency"]["p99"],
+        "mean_ms": report["latency"]["average"],
+        "failed": report["non2xx"] + report["errors"] + report["timeouts"],
+    }
+
+
+def _scenario(
+    base_url: str, path: str, request: dict[str, Any] | None, token: str
+) -> dict[str, Any]:
+    """Checks the answer once (no GraphQL errors), then loads it twice."""
+    url = base_url + path
+    body = json.dumps(request).encode() if request else None
+    headers = {"Authorization": f"Bearer {token}"}
+    if body is not None:
+        answer = httpx.post(
+            url, content=body, headers=headers | {"content-type": "application/json"}
+        )
+    else:
+        answer = httpx.get(url, headers=headers)
+    if answer.status_code != 200 or "errors" in answer.json():
+        raise SystemExit(f"{url} answered {answer.status_code}: {answer.text[:300]}")
+    method = "POST" if body is not None else "GET"
+    _load(url, method, body, token, CONNECTIONS)  # warm-up: connections, caches, plans
+    return {
+        "loaded": _load(url, method, body, token, CONNECTIONS),
+        "single": _load(url, method, body, token, 1),
     }
 
 
@@ -144,32 +172,50 @@ def main() -> int:
                 customer,
             )
 
+        for process in processes:
+            os.sched_setaffinity(process.process.pid, SERVER_CPUS)
         scenarios = [
-            ("products page", "gateway", gateway, PRODUCTS_QUERY),
-            ("products page", "inventory subgraph", inventory, PRODUCTS_QUERY),
-            ("orders with products", "gateway", gateway, CROSS_QUERY),
-            ("orders (own fields)", "order subgraph", orders, ORDERS_ONLY),
+            ("products page", "GraphQL at the gateway", gateway, "/graphql", PRODUCTS_PAGE),
+            ("products page", "GraphQL at inventory", inventory, "/graphql", PRODUCTS_PAGE),
+            ("products page", "REST at the gateway", gateway, "/products?limit=20", None),
+            ("orders with products", "GraphQL at the gateway", gateway, "/graphql", CROSS_QUERY),
+            ("orders (own fields)", "GraphQL at orders", orders, "/graphql", ORDERS_ONLY),
         ]
         results = []
-        for name, target, process, query in scenarios:
-            result = asyncio.run(_drive(process.base_url + "/graphql", query, customer))
-            results.append({"scenario": name, "target": target, **result})
+        for name, target, process, path, request in scenarios:
+            measured = _scenario(process.base_url, path, request, customer)
+            results.append({"scenario": name, "target": target, **measured})
     finally:
         for process in reversed(processes):
             process.stop()
 
+    print(f"\nautocannon {SECONDS}s a row on CPU {LOAD_CPUS}, servers on CPUs {SERVER_CPUS}\n")
     print(
-        f"\nconcurrency {CONCURRENCY}, {REQUESTS} requests per row, "
-        f"{os.cpu_count()} CPUs shared by load generator and servers\n"
+        f"{'scenario':<22}{'target':<24}{'req/s':>8}{'p50':>6}{'p99':>6}{'failed':>8}"
+        f"{'1-conn req/s':>14}{'mean ms':>9}"
     )
-    print(f"{'scenario':<24}{'target':<22}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
     for row in results:
+        loaded, single = row["loaded"], row["single"]
         print(
-            f"{row['scenario']:<24}{row['target']:<22}{row['rps']:>9}{row['p50_ms']:>9}"
-            f"{row['p99_ms']:>9}{row['errors']:>8}"
+            f"{row['scenario']:<22}{row['target']:<24}{loaded['rps']:>8}{loaded['p50_ms']:>6}"
+            f"{loaded['p99_ms']:>6}{loaded['failed'] + single['failed']:>8}"
+            f"{single['rps']:>14}{single['mean_ms']:>9}"
         )
-    (ROOT / ".data" / "bench.json").write_text(json.dumps(results, indent=2))
-    return 0 if all(row["errors"] == 0 for row in results) else 1
+    gateway_row, inventory_row, rest_row = results[0], results[1], results[2]
+    ratios = {
+        "gateway / inventory req/s": gateway_row["loaded"]["rps"] / inventory_row["loaded"]["rps"],
+        "REST / GraphQL req/s": rest_row["loaded"]["rps"] / gateway_row["loaded"]["rps"],
+        "gateway overhead, 1 connection, ms": gateway_row["single"]["mean_ms"]
+        - inventory_row["single"]["mean_ms"],
+    }
+    print(f"\n(latency in ms; with {CONNECTIONS} connections, and at one connection)")
+    for label, value in ratios.items():
+        print(f"{label:<38}{value:.2f}")
+    (ROOT / ".data" / "bench.json").write_text(
+        json.dumps({"rows": results, "ratios": ratios}, indent=2)
+    )
+    failed = sum(row["loaded"]["failed"] + row["single"]["failed"] for row in results)
+    return 0 if failed == 0 else 1
 
 
 if __name__ == "__main__":

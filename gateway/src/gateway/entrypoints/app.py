@@ -23,7 +23,7 @@ from gateway.rest.limits import RequestLimits
 from gateway.rest.problems import install_problem_handlers
 from gateway.rest.routes import rest_router
 from gateway.settings import GatewaySettings
-from platform_kit.app import install_platform
+from platform_kit.app import FASTAPI_TELEMETRY, install_platform
 from platform_kit.logging import configure_logging
 
 __all__ = ["create_app"]
@@ -66,6 +66,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         version="0.1.0",
         description="REST routes of the platform; GraphQL at /graphql (GraphiQL: GET /graphql).",
         lifespan=lifespan,
+        telemetry=FASTAPI_TELEMETRY,
         docs_url=None,
         redoc_url=None,
     )
@@ -86,14 +87,16 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             for graph, url in executor.urls.items()
         }
 
-    # a plain Starlette route to a plain ASGI app: the hot path skips FastAPI's handler
-    app.router.routes.append(
+    # a plain Starlette route to a plain ASGI app: the hot path skips FastAPI's handler,
+    # and is matched first
+    app.router.routes.insert(
+        0,
         _NamedRoute(
             "/graphql",
             GraphQLEndpoint(deduplicate=settings.deduplicate_inbound_requests),
             methods=["POST"],
             include_in_schema=False,
-        )
+        ),
     )
     install_playground(app)
     app.include_router(rest_router())

@@ -18,7 +18,7 @@ from inventory.entrypoints.graphql.context import InventoryContext
 from inventory.entrypoints.graphql.schema import schema
 from inventory.entrypoints.reservations_http import reservations_router
 from inventory.settings import InventorySettings
-from platform_kit.app import install_platform
+from platform_kit.app import FASTAPI_TELEMETRY, install_platform
 from platform_kit.logging import configure_logging
 from platform_kit.maintenance import upkeep
 from platform_kit.middleware import principal_of
@@ -49,7 +49,9 @@ def create_app(settings: InventorySettings | None = None) -> FastAPI:
         finally:
             await inventory.close()
 
-    app = FastAPI(title="Inventory subgraph", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="Inventory subgraph", version="0.1.0", lifespan=lifespan, telemetry=FASTAPI_TELEMETRY
+    )
 
     async def context_getter(request: Request) -> InventoryContext:
         return InventoryContext(request.app.state.inventory, principal_of(request))

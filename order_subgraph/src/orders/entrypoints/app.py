@@ -14,7 +14,7 @@ from orders.entrypoints.errors import DATABASE_UNAVAILABLE
 from orders.entrypoints.graphql.context import OrderContext
 from orders.entrypoints.graphql.schema import schema
 from orders.settings import OrderSettings
-from platform_kit.app import install_platform
+from platform_kit.app import FASTAPI_TELEMETRY, install_platform
 from platform_kit.logging import configure_logging
 from platform_kit.maintenance import upkeep
 from platform_kit.middleware import principal_of
@@ -44,7 +44,9 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
         finally:
             await service.close()
 
-    app = FastAPI(title="Order subgraph", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="Order subgraph", version="0.1.0", lifespan=lifespan, telemetry=FASTAPI_TELEMETRY
+    )
 
     async def context_getter(request: Request) -> OrderContext:
         return OrderContext(request.app.state.service, principal_of(request))
