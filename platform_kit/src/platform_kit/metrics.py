@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from pymongo import monitoring
 
 __all__ = [
@@ -34,6 +43,12 @@ MONGO_COMMAND_SECONDS = Histogram(
 
 
 def render_metrics() -> bytes:
+    """This process's metrics; with several uvicorn workers (WEB_CONCURRENCY > 1) each worker
+    writes its own into PROMETHEUS_MULTIPROC_DIR, and any worker answers with the sum."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
     return generate_latest()
 
 
