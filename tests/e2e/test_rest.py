@@ -202,6 +202,29 @@ def test_malformed_json_is_400(api: Api) -> None:
     assert_problem(response, 400)
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"name": "\\ud800", "price": "1.00", "stock": 1}',  # a lone UTF-16 surrogate
+        b"[" * 100_000 + b"]" * 100_000,  # deeper than any parser's stack should go
+    ],
+    ids=["lone-surrogate", "deep-nesting"],
+)
+def test_json_that_no_service_could_carry_is_400(api: Api, body: bytes) -> None:
+    for path in ("/products", "/graphql"):
+        response = api.client.post(
+            path, content=body, headers={**api.admin, "Content-Type": "application/json"}
+        )
+        assert_problem(response, 400)
+
+
+def test_an_operation_past_the_limits_is_400_naming_the_limit(api: Api) -> None:
+    flood = " ".join(f"a{i}: products(limit: 100) {{ total }}" for i in range(500))
+    response = api.client.post("/graphql", json={"query": "{ " + flood + " }"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "MAX_ALIASES_EXCEEDED"
+
+
 def test_a_wrong_content_type_is_415(api: Api) -> None:
     response = api.client.post(
         "/products",

@@ -31,6 +31,14 @@ class GatewaySettings(ServiceSettings):
         default=False, alias="GATEWAY_DEDUPLICATE_INBOUND_REQUESTS"
     )
 
+    # Operation limits (a 400 naming the limit beyond them) and the prepared-operation cache.
+    max_tokens: int = Field(default=10_000, gt=0, alias="GATEWAY_MAX_TOKENS")
+    max_depth: int = Field(default=25, gt=0, alias="GATEWAY_MAX_DEPTH")
+    max_aliases: int = Field(default=30, ge=0, alias="GATEWAY_MAX_ALIASES")
+    max_root_fields: int = Field(default=30, gt=0, alias="GATEWAY_MAX_ROOT_FIELDS")
+    max_fields: int = Field(default=2_000, gt=0, alias="GATEWAY_MAX_FIELDS")
+    cache_max_bytes: int = Field(default=4 * 1024 * 1024, ge=0, alias="GATEWAY_CACHE_MAX_BYTES")
+
     def subgraph_url(self, name: str, default: str) -> str:
         """SUBGRAPH_URL_<NAME> overrides the URL composed into the supergraph."""
         return os.environ.get(f"SUBGRAPH_URL_{name.upper()}", default)

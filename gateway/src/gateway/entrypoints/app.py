@@ -15,7 +15,7 @@ from starlette.types import Scope
 from gateway.entrypoints.graphql_endpoint import GraphQLEndpoint
 from gateway.entrypoints.playground import install_playground
 from gateway.federation.executor import Executor
-from gateway.federation.pipeline import Gateway
+from gateway.federation.pipeline import CacheLimits, Gateway, OperationLimits
 from gateway.federation.supergraph import Supergraph
 from gateway.federation.transport import SubgraphTransport
 from gateway.rest.docs import install_docs
@@ -38,7 +38,19 @@ def build_gateway(settings: GatewaySettings) -> Gateway:
     transport = SubgraphTransport(
         settings.subgraph_timeout_seconds, deduplicate=settings.deduplicate_subgraph_requests
     )
-    return Gateway(supergraph, Executor(supergraph.subgraphs, urls, transport))
+    limits = OperationLimits(
+        max_tokens=settings.max_tokens,
+        max_depth=settings.max_depth,
+        max_aliases=settings.max_aliases,
+        max_root_fields=settings.max_root_fields,
+        max_fields=settings.max_fields,
+    )
+    return Gateway(
+        supergraph,
+        Executor(supergraph.subgraphs, urls, transport),
+        limits,
+        CacheLimits(max_bytes=settings.cache_max_bytes),
+    )
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:

@@ -23,15 +23,14 @@ from graphql.execution.values import get_variable_values
 
 from gateway.federation.conditions import condition_variables
 from gateway.federation.executor import Executor
+from gateway.federation.limits import OperationLimits, limit_errors, token_limit_error
 from gateway.federation.plan import QueryPlan
 from gateway.federation.planner import PlanningError, plan_operation
 from gateway.federation.shaping import ResponseShape, shape
 from gateway.federation.stages import StagedPlan, stage_plan
 from gateway.federation.supergraph import Supergraph
 
-__all__ = ["Gateway", "RequestError"]
-
-CACHE_SIZE = 1000
+__all__ = ["CacheLimits", "Gateway", "OperationLimits", "RequestError"]
 
 
 class RequestError(Exception):
@@ -70,24 +69,72 @@ def _formatted(error: GraphQLError, code: str) -> dict[str, Any]:
     return formatted
 
 
+@dataclass(frozen=True)
+class CacheLimits:
+    """The prepared-operation cache is bounded by entries and by the bytes of the documents
+    it holds (their syntax trees and plans grow with them); a larger document is prepared
+    for each request and never kept. Per document, plans for at most `max_plans` sets of
+    @skip/@include values are kept."""
+
+    max_entries: int = 1_000
+    max_bytes: int = 4 * 1024 * 1024
+    max_document_bytes: int = 64 * 1024
+    max_plans: int = 16
+
+
 class Gateway:
-    def __init__(self, supergraph: Supergraph, executor: Executor) -> None:
+    def __init__(
+        self,
+        supergraph: Supergraph,
+        executor: Executor,
+        limits: OperationLimits | None = None,
+        cache: CacheLimits | None = None,
+    ) -> None:
         self.supergraph = supergraph
         self.executor = executor
-        self._prepared: OrderedDict[tuple[str, str | None], Prepared] = OrderedDict()
+        self.limits = limits or OperationLimits()
+        self.cache = cache or CacheLimits()
+        self._prepared: OrderedDict[tuple[str, str | None], tuple[Prepared, int]] = OrderedDict()
+        self._cached_bytes = 0
 
     def prepare(self, query: str, operation_name: str | None) -> Prepared:
         """Everything that does not depend on variables, cached: a repeated operation costs
         a hash lookup."""
-        key = (hashlib.sha256(query.encode()).hexdigest(), operation_name)
+        encoded = query.encode()
+        key = (hashlib.sha256(encoded).hexdigest(), operation_name)
         cached = self._prepared.get(key)
         if cached is not None:
             self._prepared.move_to_end(key)
-            return cached
+            return cached[0]
+        prepared = self._prepare(query, operation_name)
+        self._keep(key, prepared, len(encoded))
+        return prepared
+
+    def _keep(self, key: tuple[str, str | None], prepared: Prepared, size: int) -> None:
+        if size > self.cache.max_document_bytes:
+            return
+        self._prepared[key] = (prepared, size)
+        self._cached_bytes += size
+        while self._prepared and (
+            len(self._prepared) > self.cache.max_entries
+            or self._cached_bytes > self.cache.max_bytes
+        ):
+            _, (_, evicted) = self._prepared.popitem(last=False)
+            self._cached_bytes -= evicted
+
+    def _prepare(self, query: str, operation_name: str | None) -> Prepared:
         try:
-            document = parse(query)
+            document = parse(query, max_tokens=self.limits.max_tokens)
         except GraphQLError as error:
+            if "more than" in error.message and "tokens" in error.message:
+                raise RequestError([token_limit_error(self.limits)]) from None
             raise RequestError([_formatted(error, "GRAPHQL_PARSE_FAILED")]) from None
+        # before validation, whose cost grows faster than the document does
+        for definition in document.definitions:
+            if isinstance(definition, OperationDefinitionNode):
+                refused = limit_errors(document, definition, self.limits)
+                if refused:
+                    raise RequestError(refused)
         errors = validate(self.supergraph.api_schema, document)
         if errors:
             raise RequestError([_formatted(e, "GRAPHQL_VALIDATION_FAILED") for e in errors])
@@ -99,11 +146,7 @@ class Gateway:
                 else "give operationName: the document has several operations"
             )
             raise RequestError([{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}])
-        prepared = Prepared(document, operation, condition_variables(document))
-        self._prepared[key] = prepared
-        if len(self._prepared) > CACHE_SIZE:
-            self._prepared.popitem(last=False)
-        return prepared
+        return Prepared(document, operation, condition_variables(document))
 
     def plan(self, prepared: Prepared, variables: Mapping[str, Any]) -> Compiled:
         """The plan for these @skip/@include values, made once and kept."""
@@ -132,7 +175,8 @@ class Gateway:
                     self.supergraph.api_schema, prepared.document, prepared.operation, variables
                 ),
             )
-            prepared.plans[key] = compiled
+            if len(prepared.plans) < self.cache.max_plans:
+                prepared.plans[key] = compiled
         return compiled
 
     async def execute(

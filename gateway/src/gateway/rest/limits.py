@@ -1,8 +1,12 @@
 """Request limits for every body the gateway reads: JSON only (415), at most 1 MiB (413,
-counted while reading, whatever Content-Length claims)."""
+counted while reading, whatever Content-Length claims), well-formed (400): strict UTF-8
+without lone surrogates and at most 1,024 levels deep, so no handler behind meets a body
+that its own JSON parser would take but nothing downstream can encode (a lone surrogate),
+or that would exhaust the interpreter's stack (deep nesting)."""
 
 from __future__ import annotations
 
+import orjson
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -58,6 +62,17 @@ class RequestLimits:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        if body:
+            try:
+                orjson.loads(body)
+            except orjson.JSONDecodeError as error:
+                await problem_response(
+                    400,
+                    f"the body is not valid JSON: {error.msg}",
+                    slug="bad-request",
+                    code="BAD_REQUEST",
+                )(scope, receive, send)
+                return
         replayed = False
 
         async def replay() -> Message:

@@ -1,0 +1,132 @@
+"""Operation limits, checked once per document before anything is planned or sent: how many
+tokens the parser may read, how deep the selections go, how many aliases, root fields and
+fields (fragments expanded) an operation may have. A client's operation beyond one of them
+is refused with a 400 whose `extensions.code` names the limit.
+
+Fragments are measured once each (memoized), so a document that spreads fragments into
+fragments costs linear time to measure, however large its expansion would be."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+)
+
+__all__ = ["OperationLimits", "limit_errors", "token_limit_error"]
+
+
+@dataclass(frozen=True)
+class OperationLimits:
+    max_tokens: int = 10_000
+    max_depth: int = 25
+    max_aliases: int = 30
+    max_root_fields: int = 30
+    max_fields: int = 2_000  # every field, fragments expanded: the work one request can ask
+
+
+@dataclass(frozen=True)
+class _Size:
+    depth: int = 0
+    aliases: int = 0
+    fields: int = 0
+
+    def __add__(self, other: _Size) -> _Size:
+        return _Size(
+            max(self.depth, other.depth), self.aliases + other.aliases, self.fields + other.fields
+        )
+
+
+class _Measure:
+    def __init__(self, document: DocumentNode, cap: int) -> None:
+        self.fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        self.cap = cap  # counts stop growing past this: big enough to refuse, no bigger
+        self.sizes: dict[str, _Size] = {}
+
+    def selections(self, selection_set: SelectionSetNode, visiting: frozenset[str]) -> _Size:
+        total = _Size()
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                below = (
+                    self.selections(selection.selection_set, visiting)
+                    if selection.selection_set
+                    else _Size()
+                )
+                total += _Size(
+                    below.depth + 1, below.aliases + bool(selection.alias), below.fields + 1
+                )
+            elif isinstance(selection, InlineFragmentNode):
+                total += self.selections(selection.selection_set, visiting)
+            elif isinstance(selection, FragmentSpreadNode):
+                total += self.fragment(selection.name.value, visiting)
+            total = _Size(
+                min(total.depth, self.cap),
+                min(total.aliases, self.cap),
+                min(total.fields, self.cap),
+            )
+        return total
+
+    def fragment(self, name: str, visiting: frozenset[str]) -> _Size:
+        size = self.sizes.get(name)
+        if size is None:
+            fragment = self.fragments.get(name)
+            if fragment is None or name in visiting:  # validation reports these
+                return _Size()
+            size = self.sizes[name] = self.selections(fragment.selection_set, visiting | {name})
+        return size
+
+    def root_fields(self, selection_set: SelectionSetNode, visiting: frozenset[str]) -> int:
+        count = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                count += 1
+            elif isinstance(selection, InlineFragmentNode):
+                count += self.root_fields(selection.selection_set, visiting)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if fragment is not None and name not in visiting:
+                    count += self.root_fields(fragment.selection_set, visiting | {name})
+            if count > self.cap:
+                break
+        return count
+
+
+def limit_errors(
+    document: DocumentNode, operation: OperationDefinitionNode, limits: OperationLimits
+) -> list[dict[str, Any]]:
+    """The limits this operation passes over, as GraphQL errors (empty when none)."""
+    measure = _Measure(document, cap=max(limits.max_fields, limits.max_depth) + 1)
+    size = measure.selections(operation.selection_set, frozenset())
+    root_fields = measure.root_fields(operation.selection_set, frozenset())
+    checks = [
+        (size.depth, limits.max_depth, "MAX_DEPTH_EXCEEDED", "selections nested"),
+        (size.aliases, limits.max_aliases, "MAX_ALIASES_EXCEEDED", "aliases"),
+        (root_fields, limits.max_root_fields, "MAX_ROOT_FIELDS_EXCEEDED", "root fields"),
+        (size.fields, limits.max_fields, "MAX_FIELDS_EXCEEDED", "fields, fragments expanded"),
+    ]
+    return [
+        {
+            "message": f"the operation has more than {limit} {what} (at most {limit} allowed)",
+            "extensions": {"code": code},
+        }
+        for found, limit, code, what in checks
+        if found > limit
+    ]
+
+
+def token_limit_error(limits: OperationLimits) -> dict[str, Any]:
+    return {
+        "message": f"the document has more than {limits.max_tokens} tokens",
+        "extensions": {"code": "MAX_TOKENS_EXCEEDED"},
+    }
