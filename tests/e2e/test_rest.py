@@ -202,6 +202,32 @@ def test_malformed_json_is_400(api: Api) -> None:
     assert_problem(response, 400)
 
 
+def test_the_next_link_is_relative_and_takes_any_query_parameter(api: Api) -> None:
+    for _ in range(2):
+        api.product()
+    response = api.client.get(
+        "/products", params={"limit": 1, "self": "x"}, headers={"Host": "evil.example"}
+    )
+    assert response.status_code == 200
+    link = response.headers["Link"]
+    assert link.startswith("</products?") and "evil.example" not in link
+    assert "self=x" in link and "cursor=" in link
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "min_price=1e999999999",
+        "max_price=1E%2B999999",
+        "min_price=12345678901234567890123456789012345678901",
+        "min_price=NaN",
+        "offset=99999999999",
+    ],
+)
+def test_numbers_no_listing_could_use_are_422(api: Api, query: str) -> None:
+    assert_problem(api.client.get(f"/products?{query}"), 422)
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
+
+from platform_kit.processes import ServiceProcess
 
 from .conftest import GraphQL, error_code
 
@@ -47,6 +50,9 @@ def test_stock_defaults_to_zero(create_product: ProductFactory) -> None:
         ({"price": "1.234"}, "price"),
         ({"stock": -1}, "stock"),
         ({"currency": "dollars"}, "currency"),
+        ({"price": "1e26"}, "price"),  # once a 500: rounding overflowed
+        ({"price": "1e999999999"}, "price"),
+        ({"price": 1e30}, "price"),
     ],
 )
 def test_invalid_fields_are_bad_user_input_naming_the_field(
@@ -155,3 +161,25 @@ def test_a_deleted_product_disappears_and_frees_its_sku(
 
 def test_deleting_a_malformed_id_is_not_found(gql: GraphQL, admin_token: str) -> None:
     assert error_code(gql(DELETE, {"id": "nope"}, admin_token)) == "NOT_FOUND"
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b'{"query": "{ product(id: \\"\\ud800\\") { id } }"}', 400),  # a lone surrogate
+        (b"[" * 100_000 + b"]" * 100_000, 400),  # deeper than a parser's stack goes
+        (b'{"query": "' + b"x" * (9 * 1024 * 1024) + b'"}', 413),
+    ],
+    ids=["lone-surrogate", "deep-nesting", "over-8-mib"],
+)
+def test_a_body_no_parser_should_take_is_refused(
+    inventory: ServiceProcess, body: bytes, status: int
+) -> None:
+    response = httpx.post(
+        inventory.base_url + "/graphql",
+        content=body,
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -33,6 +35,30 @@ def test_a_forged_cursor_is_bad_input(token: str) -> None:
     assert raised.value.field == "cursor"
 
 
+def _forged(**fields: object) -> str:
+    raw = json.dumps({"s": "PRICE", "k": "1.00", "i": ID, "o": 0} | fields).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"o": 99_999_999_999},  # an offset no database skips
+        {"o": True},
+        {"k": "1E+999999"},
+        {"k": "9" * 38},
+        {"k": "NaN"},
+        {"k": "-1"},
+        {"k": "0.001"},
+        {"k": "1" * 100},
+    ],
+)
+def test_a_forged_price_cursor_is_bad_input(fields: dict[str, object]) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        Cursor.decode(_forged(**fields), ProductSort.PRICE)
+    assert raised.value.field == "cursor"
+
+
 def test_a_cursor_of_another_sort_is_bad_input() -> None:
     token = Cursor(sort="NAME", key="a", last_id=ID, offset=1).encode()
     with pytest.raises(InvalidInput):
@@ -51,6 +77,7 @@ def test_a_cursor_page_reports_the_offset_it_carries() -> None:
         (0, None, None, "limit"),
         (101, None, None, "limit"),
         (10, -1, None, "offset"),
+        (10, 1_000_001, None, "offset"),
         (10, 0, "x", "cursor"),
     ],
 )
@@ -60,6 +87,16 @@ def test_bad_page_parameters_are_named(
     with pytest.raises(InvalidInput) as raised:
         PageRequest.create(limit=limit, offset=offset, cursor=cursor, sort=ProductSort.NAME)
     assert raised.value.field == field
+
+
+@pytest.mark.parametrize(
+    "bound",
+    [Decimal("-1"), Decimal("1e999999999"), Decimal("1" * 41), Decimal("NaN"), Decimal("0.001")],
+)
+def test_a_price_bound_is_a_bounded_amount(bound: Decimal) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        ProductFilter.create(min_price=bound)
+    assert raised.value.field == "min_price"
 
 
 def test_a_price_range_must_be_ordered() -> None:

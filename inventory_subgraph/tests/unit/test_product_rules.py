@@ -27,6 +27,9 @@ def test_a_valid_product_is_normalised() -> None:
         ({"price": Decimal("-1")}, "price"),
         ({"price": Decimal("1.999")}, "price"),
         ({"price": Decimal("NaN")}, "price"),
+        ({"price": Decimal("1e26")}, "price"),  # once a 500: rounding overflowed
+        ({"price": Decimal("1e999999999")}, "price"),  # a billion digits if written out
+        ({"price": Decimal("1" * 38)}, "price"),
         ({"stock": -1}, "stock"),
         ({"stock": 1.5}, "stock"),
         ({"stock": True}, "stock"),

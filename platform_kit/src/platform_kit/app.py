@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 
+from platform_kit.body_limits import MAX_BODY_BYTES, RequestLimits
 from platform_kit.health import ReadinessCheck, ops_router
 from platform_kit.middleware import AuthMiddleware, RequestContextMiddleware
 from platform_kit.tracing import TraceContextMiddleware, configure_tracing
@@ -27,12 +28,15 @@ def install_platform(
     service: str,
     jwt_secret: Callable[[], str],
     readiness: Callable[[], Mapping[str, ReadinessCheck]],
+    max_body_bytes: int = MAX_BODY_BYTES,
 ) -> None:
     """Middleware runs outside-in: the trace (W3C traceparent) first, then request id and
-    metrics, so a 401 is counted and logged with its id and trace; then identity. Spans
+    metrics, so a 401 is counted and logged with its id and trace; then identity; then the
+    body's limits (JSON, size, well-formed), so an anonymous caller learns nothing more. Spans
     are recorded only when they are exported; otherwise only the context is carried."""
     exporting = configure_tracing(service)
     app.include_router(ops_router(readiness))
+    app.add_middleware(RequestLimits, max_bytes=max_body_bytes)
     app.add_middleware(AuthMiddleware, secret=jwt_secret)
     app.add_middleware(RequestContextMiddleware, service=service)
     app.add_middleware(OpenTelemetryMiddleware if exporting else TraceContextMiddleware)

@@ -19,7 +19,6 @@ from gateway.federation.pipeline import CacheLimits, Gateway, OperationLimits
 from gateway.federation.supergraph import Supergraph
 from gateway.federation.transport import SubgraphTransport
 from gateway.rest.docs import install_docs
-from gateway.rest.limits import RequestLimits
 from gateway.rest.problems import install_problem_handlers
 from gateway.rest.routes import rest_router
 from gateway.settings import GatewaySettings
@@ -114,7 +113,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(rest_router())
     install_docs(app)
     install_problem_handlers(app)
-    app.add_middleware(RequestLimits)
     install_platform(app, service="gateway", jwt_secret=lambda: secret, readiness=readiness)
     return app
 

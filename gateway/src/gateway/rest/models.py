@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,13 +26,19 @@ __all__ = [
 T = TypeVar("T")
 
 
+# A money amount as the inventory accepts it (at most 10 whole digits and two decimals),
+# refused by its digits before anything computes with it: "1e999999999" is two bytes of
+# exponent and a billion digits once written out.
+Amount = Annotated[Decimal, Field(max_digits=12, decimal_places=2, allow_inf_nan=False)]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class ProductCreate(Strict):
     name: str = Field(examples=["Cast iron teapot"])
-    price: Decimal = Field(
+    price: Amount = Field(
         description='Positive, at most two decimals; "19.99" or 19.99', examples=["39.90"]
     )
     sku: str | None = Field(default=None, examples=["KIT-TEAPOT"])
@@ -46,7 +52,7 @@ class ProductUpdate(Strict):
     """Partial: fields left out are unchanged; optional text may be cleared with null."""
 
     name: str | None = None
-    price: Decimal | None = None
+    price: Amount | None = None
     sku: str | None = None
     description: str | None = None
     category: str | None = None

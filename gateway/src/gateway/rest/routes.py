@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
@@ -120,9 +121,12 @@ def _page(request: Request, page: dict[str, Any], shape: Any) -> JSONResponse:
     }
     headers = {}
     if page["nextCursor"]:
-        params = {k: v for k, v in request.query_params.items() if k not in ("offset", "cursor")}
-        next_url = request.url.replace_query_params(**params, cursor=page["nextCursor"])
-        headers["Link"] = f'<{next_url}>; rel="next"'
+        # a relative reference (RFC 8288): nothing of the request's Host header is echoed
+        params = [
+            (k, v) for k, v in request.query_params.multi_items() if k not in ("offset", "cursor")
+        ]
+        query = urlencode([*params, ("cursor", page["nextCursor"])])
+        headers["Link"] = f'<{request.url.path}?{query}>; rel="next"'
     return JSONResponse(body, headers=headers)
 
 
@@ -134,6 +138,9 @@ def _money(value: Decimal | None) -> str | None:
     return None if value is None else format(value, "f")
 
 
+# A price bound: checked for size and precision by the digits it has, before any arithmetic
+# could expand an exponent (1e999999999) into a billion digits.
+AMOUNT_QUERY = Query(description="Inclusive", max_digits=12, decimal_places=2, allow_inf_nan=False)
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1 to 100")]
 Offset = Annotated[int | None, Query(ge=0, description="Items to skip (not with cursor)")]
 Cursor = Annotated[str | None, Query(description="Opaque cursor from next_cursor")]
@@ -215,8 +222,8 @@ def rest_router() -> APIRouter:
         cursor: Cursor = None,
         q: Annotated[str | None, Query(description="Text in the name, taken literally")] = None,
         category: str | None = None,
-        min_price: Annotated[Decimal | None, Query(description="Inclusive")] = None,
-        max_price: Annotated[Decimal | None, Query(description="Inclusive")] = None,
+        min_price: Annotated[Decimal | None, AMOUNT_QUERY] = None,
+        max_price: Annotated[Decimal | None, AMOUNT_QUERY] = None,
         in_stock: bool | None = None,
         sort: ProductSortParam = ProductSortParam.CREATED_AT_DESC,
     ) -> JSONResponse:

@@ -18,12 +18,14 @@ from enum import Enum
 from typing import Any
 
 from inventory.domain.errors import InvalidInput
+from inventory.domain.product import validate_amount
 
 __all__ = ["Cursor", "PageRequest", "ProductFilter", "ProductSort", "SortKey"]
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
 MAX_QUERY_LENGTH = 200
+MAX_OFFSET = 1_000_000  # deeper pages are reached by filters, not by skipping
 _PRODUCT_ID = re.compile(r"^[0-9a-f]{24}$")
 
 
@@ -70,9 +72,10 @@ class ProductFilter:
     ) -> ProductFilter:
         if q is not None and len(q) > MAX_QUERY_LENGTH:
             raise InvalidInput("q", f"must be at most {MAX_QUERY_LENGTH} characters")
-        for name, price in (("min_price", min_price), ("max_price", max_price)):
-            if price is not None and price < 0:
-                raise InvalidInput(name, "must not be negative")
+        if min_price is not None:
+            min_price = validate_amount("min_price", min_price)
+        if max_price is not None:
+            max_price = validate_amount("max_price", max_price)
         if min_price is not None and max_price is not None and min_price > max_price:
             raise InvalidInput("min_price", "must not be greater than max_price")
         return cls(
@@ -111,8 +114,9 @@ class Cursor:
                 and isinstance(raw_key, str)
                 and isinstance(last_id, str)
                 and _PRODUCT_ID.match(last_id)
-                and isinstance(offset, int)
-                and offset >= 0
+                and type(offset) is int
+                and 0 <= offset <= MAX_OFFSET
+                and len(raw_key) <= 64
             ):
                 raise ValueError
             key = _parse_key(sort.key, raw_key)
@@ -132,7 +136,10 @@ class Cursor:
 
 def _parse_key(key: SortKey, raw: str) -> str | Decimal | datetime:
     if key is SortKey.PRICE:
-        return Decimal(raw)
+        try:
+            return validate_amount("cursor", Decimal(raw))
+        except InvalidInput:
+            raise ValueError(raw) from None
     if key is SortKey.CREATED_AT:
         return datetime.fromisoformat(raw)
     return raw
@@ -153,8 +160,8 @@ class PageRequest:
             raise InvalidInput("limit", f"must be between 1 and {MAX_LIMIT}")
         if offset is not None and cursor is not None:
             raise InvalidInput("cursor", "give either offset or cursor, not both")
-        if offset is not None and offset < 0:
-            raise InvalidInput("offset", "must not be negative")
+        if offset is not None and not 0 <= offset <= MAX_OFFSET:
+            raise InvalidInput("offset", f"must be between 0 and {MAX_OFFSET}")
         if cursor is not None:
             decoded = Cursor.decode(cursor, sort)
             return cls(limit=limit, offset=decoded.offset, cursor=decoded)

@@ -15,6 +15,7 @@ __all__ = [
     "NewProduct",
     "Product",
     "ProductChanges",
+    "validate_amount",
     "validate_price",
 ]
 
@@ -24,6 +25,7 @@ MAX_DESCRIPTION_LENGTH = 5000
 MAX_CATEGORY_LENGTH = 100
 MAX_STOCK = 1_000_000_000
 MAX_PRICE = Decimal("1000000000")
+CENTS = Decimal("0.01")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
@@ -50,14 +52,24 @@ def validate_name(value: Any) -> str:
     return name
 
 
-def validate_price(value: Decimal) -> Decimal:
-    if not value.is_finite() or value <= 0:
-        raise InvalidInput("price", "must be a positive amount")
-    if value != value.quantize(Decimal("0.01")):
-        raise InvalidInput("price", "must have at most two decimals")
+def validate_amount(field: str, value: Decimal) -> Decimal:
+    """A money amount from 0 to MAX_PRICE with at most two decimals. Compared before any
+    rounding: a Decimal compares by its exponent in constant time, while rounding 1e26
+    overflows the context and writing out 1e999999999 takes a billion digits."""
+    if not value.is_finite() or value < 0:
+        raise InvalidInput(field, "must be a finite amount, not negative")
     if value > MAX_PRICE:
-        raise InvalidInput("price", f"must be at most {MAX_PRICE}")
-    return value.quantize(Decimal("0.01"))
+        raise InvalidInput(field, f"must be at most {MAX_PRICE}")
+    if value != value.quantize(CENTS):
+        raise InvalidInput(field, "must have at most two decimals")
+    return value.quantize(CENTS)
+
+
+def validate_price(value: Decimal) -> Decimal:
+    amount = validate_amount("price", value)
+    if amount == 0:
+        raise InvalidInput("price", "must be a positive amount")
+    return amount
 
 
 def validate_stock(value: Any) -> int:

@@ -19,6 +19,7 @@ from inventory.entrypoints.graphql.schema import schema
 from inventory.entrypoints.reservations_http import reservations_router
 from inventory.settings import InventorySettings
 from platform_kit.app import FASTAPI_TELEMETRY, install_platform
+from platform_kit.body_limits import SUBGRAPH_MAX_BODY_BYTES
 from platform_kit.logging import configure_logging
 from platform_kit.maintenance import upkeep
 from platform_kit.middleware import principal_of
@@ -63,6 +64,7 @@ def create_app(settings: InventorySettings | None = None) -> FastAPI:
         service="inventory",
         jwt_secret=lambda: secret,
         readiness=lambda: {"database": lambda: ping(app.state.inventory.client)},
+        max_body_bytes=SUBGRAPH_MAX_BODY_BYTES,
     )
 
     @app.exception_handler(DomainError)

@@ -15,6 +15,7 @@ from orders.entrypoints.graphql.context import OrderContext
 from orders.entrypoints.graphql.schema import schema
 from orders.settings import OrderSettings
 from platform_kit.app import FASTAPI_TELEMETRY, install_platform
+from platform_kit.body_limits import SUBGRAPH_MAX_BODY_BYTES
 from platform_kit.logging import configure_logging
 from platform_kit.maintenance import upkeep
 from platform_kit.middleware import principal_of
@@ -60,5 +61,6 @@ def create_app(settings: OrderSettings | None = None) -> FastAPI:
             "database": lambda: ping(app.state.service.client),
             "inventory": app.state.service.inventory.ready,
         },
+        max_body_bytes=SUBGRAPH_MAX_BODY_BYTES,
     )
     return app

@@ -1,4 +1,4 @@
-"""Request limits for every body the gateway reads: JSON only (415), at most 1 MiB (413,
+"""Request limits for every body a service reads: JSON only (415), at most `max_bytes` (413,
 counted while reading, whatever Content-Length claims), well-formed (400): strict UTF-8
 without lone surrogates and at most 1,024 levels deep, so no handler behind meets a body
 that its own JSON parser would take but nothing downstream can encode (a lone surrogate),
@@ -12,9 +12,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from platform_kit.problems import problem_response
 
-__all__ = ["MAX_BODY_BYTES", "RequestLimits"]
+__all__ = ["MAX_BODY_BYTES", "SUBGRAPH_MAX_BODY_BYTES", "RequestLimits"]
 
-MAX_BODY_BYTES = 1024 * 1024
+MAX_BODY_BYTES = 1024 * 1024  # what a client may send the gateway
+# what the gateway may send a subgraph: a batch of entity representations can outgrow the
+# client's own request
+SUBGRAPH_MAX_BODY_BYTES = 8 * 1024 * 1024
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
 
