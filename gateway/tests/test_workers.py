@@ -4,6 +4,7 @@ worker serves, and /metrics, whichever worker answers it, counts the requests of
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import httpx
@@ -35,6 +36,11 @@ def test_metrics_of_all_workers_are_summed(tmp_path: Path, service_env: dict[str
             before = _healthz_count(client.get("/metrics").text)
             for _ in range(40):  # new connections, spread over the workers by the kernel
                 assert httpx.get(gateway.base_url + "/healthz", timeout=10).status_code == 200
+            # a request is counted just after its answer is sent: wait for the last ones
+            deadline = time.monotonic() + 10
+            while _healthz_count(client.get("/metrics").text) - before < 40:
+                assert time.monotonic() < deadline, "the workers' counts never added up"
+                time.sleep(0.05)
             counts = {_healthz_count(client.get("/metrics").text) - before for _ in range(5)}
         assert counts == {40.0}
         # each worker keeps its own file: more than one worker has served
