@@ -438,6 +438,27 @@ def test_listing_orders(api: Api) -> None:
     assert_problem(api.client.get("/orders"), 401)
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/products", {"name": "", "price": "1e999999999"}),
+        ("PATCH", "/products/0123456789abcdef01234567", {"price": "not money"}),
+        ("DELETE", "/products/0123456789abcdef01234567", None),
+        ("POST", "/orders", {"items": [{"product_id": "x", "quantity": "lots"}]}),
+        ("PATCH", "/orders/0123456789abcdef01234567", {"status": "lost"}),
+    ],
+)
+def test_identity_then_role_are_checked_before_input(
+    api: Api, method: str, path: str, body: dict[str, Any] | None
+) -> None:
+    """The contract's order: 401, then 403, then 422 (invalid bodies here on purpose)."""
+    anonymous = api.client.request(method, path, json=body)
+    assert_problem(anonymous, 401)
+    assert anonymous.headers["WWW-Authenticate"] == "Bearer"
+    if path.startswith("/products"):
+        assert_problem(api.client.request(method, path, json=body, headers=api.customer()), 403)
+
+
 # -- documents ---------------------------------------------------------------------------
 def test_the_openapi_document_lists_every_route_with_problems(api: Api) -> None:
     document = api.client.get("/openapi.json").json()
@@ -456,6 +477,14 @@ def test_the_openapi_document_lists_every_route_with_problems(api: Api) -> None:
     create = document["paths"]["/orders"]["post"]["responses"]
     assert {"201", "401", "409", "413", "415", "422", "503"} <= create.keys()
     assert "application/problem+json" in create["409"]["content"]
+    # bearer authentication is declared, so Swagger UI can send a token
+    assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    for path, method in [
+        ("/products", "post"),
+        ("/orders", "get"),
+        ("/orders/{order_id}", "patch"),
+    ]:
+        assert document["paths"][path][method]["security"] == [{"HTTPBearer": []}]
 
 
 def test_the_docs_page_is_served_offline(api: Api) -> None:

@@ -9,7 +9,8 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import orjson
-from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette import responses
 
 from gateway.federation.pipeline import Gateway, RequestError
@@ -146,11 +147,39 @@ Offset = Annotated[int | None, Query(ge=0, description="Items to skip (not with 
 Cursor = Annotated[str | None, Query(description="Opaque cursor from next_cursor")]
 
 
+# Declares bearer authentication in the OpenAPI document (Swagger UI's Authorize button);
+# the token itself is verified by the platform's AuthMiddleware before any route runs.
+BEARER = HTTPBearer(auto_error=False, description="A JWT: `make token SUB=alice ROLE=admin`")
+
+
+def _caller(*roles: Role) -> Any:
+    """A route's caller, checked before its body or parameters are: the contract's order is
+    identity (401), then role (403), then input (422)."""
+
+    async def require(
+        request: Request,
+        _: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
+    ) -> None:
+        principal = principal_of(request)
+        if principal is None:
+            raise RestProblem(401, "send Authorization: Bearer <token>", "UNAUTHENTICATED")
+        if principal.role not in roles:
+            allowed = " or ".join(role.value for role in roles)
+            raise RestProblem(403, f"this needs the role {allowed}", "FORBIDDEN")
+
+    return Depends(require)
+
+
+ADMIN = [_caller(Role.ADMIN)]
+SIGNED_IN = [_caller(Role.CUSTOMER, Role.ADMIN)]
+
+
 def rest_router() -> APIRouter:
     router = APIRouter()
 
     @router.post(
         "/products",
+        dependencies=ADMIN,
         status_code=201,
         response_model=ProductPublic,
         tags=["products"],
@@ -183,6 +212,7 @@ def rest_router() -> APIRouter:
 
     @router.patch(
         "/products/{product_id}",
+        dependencies=ADMIN,
         response_model=ProductPublic,
         tags=["products"],
         summary="Change some fields of a product (admin)",
@@ -199,6 +229,7 @@ def rest_router() -> APIRouter:
 
     @router.delete(
         "/products/{product_id}",
+        dependencies=ADMIN,
         status_code=204,
         tags=["products"],
         summary="Delete a product (admin); orders keep their copy",
@@ -249,6 +280,7 @@ def rest_router() -> APIRouter:
 
     @router.post(
         "/orders",
+        dependencies=SIGNED_IN,
         status_code=201,
         response_model=OrderPublic,
         tags=["orders"],
@@ -271,10 +303,11 @@ def rest_router() -> APIRouter:
 
     @router.get(
         "/orders/{order_id}",
+        dependencies=SIGNED_IN,
         response_model=OrderPublic,
         tags=["orders"],
         summary="An order (owner or admin)",
-        responses=_responses(401, 404, 503),
+        responses=_responses(401, 403, 404, 503),
     )
     async def get_order(request: Request, order_id: Annotated[str, Path()]) -> JSONResponse:
         data = await _run(request, ops.GET_ORDER, {"id": order_id})
@@ -284,6 +317,7 @@ def rest_router() -> APIRouter:
 
     @router.patch(
         "/orders/{order_id}",
+        dependencies=SIGNED_IN,
         response_model=OrderPublic,
         tags=["orders"],
         summary="Cancel (owner, admin) or complete (admin) a pending order",
@@ -301,6 +335,7 @@ def rest_router() -> APIRouter:
 
     @router.get(
         "/orders",
+        dependencies=SIGNED_IN,
         response_model=Page[OrderPublic],
         tags=["orders"],
         summary="Orders, newest first (customers: their own)",
