@@ -65,6 +65,28 @@ def _sdl(process: ServiceProcess) -> str:
     return str(response.json()["data"]["_service"]["sdl"])
 
 
+def start_gateway(
+    supergraph: str, service_env: dict[str, str], folder: Path, **settings: str
+) -> ServiceProcess:
+    """A gateway process on this supergraph (written into `folder`, beside its log), with
+    a 2 s subgraph timeout unless `settings` (environment variables) say otherwise."""
+    path = folder / "supergraph.graphql"
+    path.write_text(supergraph)
+    env = {
+        **service_env,
+        "SUPERGRAPH_PATH": str(path),
+        "GATEWAY_SUBGRAPH_TIMEOUT_SECONDS": "2",
+        **settings,
+    }
+    return ServiceProcess(
+        "gateway",
+        "gateway.entrypoints.app:create_app",
+        free_port(),
+        env=env,
+        log_path=folder / "gateway.log",
+    ).start()
+
+
 def _start_world(
     module: str, names: tuple[str, ...], service_env: dict[str, str], logs: Path
 ) -> Iterator[World]:
@@ -91,19 +113,7 @@ def _start_world(
                 for name, p in subgraphs.items()
             ]
         )
-        path = logs / "supergraph.graphql"
-        path.write_text(supergraph)
-        gateway = ServiceProcess(
-            "gateway",
-            "gateway.entrypoints.app:create_app",
-            free_port(),
-            env={
-                **service_env,
-                "SUPERGRAPH_PATH": str(path),
-                "GATEWAY_SUBGRAPH_TIMEOUT_SECONDS": "2",
-            },
-            log_path=logs / "gateway.log",
-        ).start()
+        gateway = start_gateway(supergraph, service_env, logs)
         yield World(gateway, subgraphs, supergraph)
         gateway.stop()
     finally:

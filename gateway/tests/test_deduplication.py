@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from platform_kit.processes import ServiceProcess, free_port
+from platform_kit.processes import ServiceProcess
 from platform_kit.testing.plugin import TokenFactory
 
-from .conftest import World
+from .conftest import World, start_gateway
 
 SLOW_SECONDS = 0.6
 
@@ -24,19 +24,9 @@ SLOW_SECONDS = 0.6
 def deduplicating_gateway(
     world: World, tmp_path: Path, service_env: dict[str, str]
 ) -> Iterator[ServiceProcess]:
-    path = tmp_path / "supergraph.graphql"
-    path.write_text(world.supergraph)
-    gateway = ServiceProcess(
-        "gateway",
-        "gateway.entrypoints.app:create_app",
-        free_port(),
-        env={
-            **service_env,
-            "SUPERGRAPH_PATH": str(path),
-            "GATEWAY_DEDUPLICATE_INBOUND_REQUESTS": "true",
-        },
-        log_path=tmp_path / "gateway.log",
-    ).start()
+    gateway = start_gateway(
+        world.supergraph, service_env, tmp_path, GATEWAY_DEDUPLICATE_INBOUND_REQUESTS="true"
+    )
     yield gateway
     gateway.stop()
 

@@ -12,22 +12,14 @@ import pytest
 
 from platform_kit.processes import ServiceProcess, free_port
 
-from .conftest import World
+from .conftest import World, start_gateway
 
 
 def _gateway_with_reviews_at(
     world: World, url: str, tmp_path: Path, env: dict[str, str]
 ) -> ServiceProcess:
     supergraph = world.supergraph.replace(world.subgraphs["reviews"].base_url + "/graphql", url)
-    path = tmp_path / "supergraph.graphql"
-    path.write_text(supergraph)
-    return ServiceProcess(
-        "gateway",
-        "gateway.entrypoints.app:create_app",
-        free_port(),
-        env={**env, "SUPERGRAPH_PATH": str(path), "GATEWAY_SUBGRAPH_TIMEOUT_SECONDS": "1"},
-        log_path=tmp_path / "gateway.log",
-    ).start()
+    return start_gateway(supergraph, env, tmp_path, GATEWAY_SUBGRAPH_TIMEOUT_SECONDS="1")
 
 
 @pytest.fixture
