@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 
 from platform_kit.processes import ServiceProcess
 
@@ -51,3 +52,28 @@ def test_n_references_cost_one_database_query(
     assert [e["name"] for e in entities[:25]] == [f"E{i}" for i in range(25)]
     assert entities[25:] == [None, None]
     assert after - before == 1
+
+
+@pytest.mark.parametrize(
+    "representations",
+    [
+        [1],
+        [{"id": "0123456789abcdef01234567"}],  # no __typename
+        [{"__typename": "Nope", "id": "x"}],
+        [{"__typename": "Product", "id": str(n)} for n in range(10_001)],
+    ],
+    ids=["not-an-object", "no-typename", "unknown-type", "too-many"],
+)
+def test_malformed_or_too_many_references_are_bad_user_input(
+    gql: GraphQL, representations: list[Any]
+) -> None:
+    body = gql(ENTITIES, {"representations": representations})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_an_alias_flood_sent_straight_to_the_subgraph_is_refused(gql: GraphQL) -> None:
+    flood = " ".join(f"a{n}: products(limit: 100) {{ total }}" for n in range(2_500))
+    body = gql("{ " + flood + " }")
+    assert body.get("data") is None
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "aliases" in body["errors"][0]["message"]

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import TYPE_CHECKING, Any, NewType
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
-from strawberry.types import ExecutionContext
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+from strawberry.federation.schema import FederationAny
+from strawberry.types import ExecutionContext, Info
 
 from platform_kit.errors import ErrorCode
 
@@ -102,9 +109,48 @@ def error_translation(classify: Classifier) -> type[SchemaExtension]:
     return TranslateErrors
 
 
+# What one request may ask a subgraph, in defence behind the gateway's own limits: higher
+# than the gateway's client limits, since the gateway adds aliases and `_entities` levels of
+# its own, yet low enough that a request sent straight to a subgraph cannot run for minutes.
+SUBGRAPH_MAX_TOKENS = 50_000
+SUBGRAPH_MAX_DEPTH = 40
+SUBGRAPH_MAX_ALIASES = 2_000
+MAX_REPRESENTATIONS = 10_000  # entity references in one `_entities` field
+
+
 class SubgraphSchema(strawberry.federation.Schema):
-    """A federation schema that does not log expected errors as incidents (the error
-    translation logs the unexpected ones)."""
+    """A federation schema with operation limits, checked entity references, and no
+    logging of expected errors as incidents (the error translation logs the unexpected)."""
+
+    def __init__(self, *, extensions: Sequence[Any] = (), **kwargs: Any) -> None:
+        limits: list[Callable[[], SchemaExtension]] = [
+            partial(MaxTokensLimiter, max_token_count=SUBGRAPH_MAX_TOKENS),
+            partial(QueryDepthLimiter, max_depth=SUBGRAPH_MAX_DEPTH),
+            partial(MaxAliasesLimiter, max_alias_count=SUBGRAPH_MAX_ALIASES),
+        ]
+        super().__init__(extensions=[*limits, *extensions], **kwargs)
+
+    # the annotations are Strawberry's own: it builds the `_entities` field from them
+    def entities_resolver(
+        self, info: Info, representations: list[FederationAny]
+    ) -> list[FederationAny]:
+        """Refuses what Strawberry's own resolver would fail on with an internal error."""
+        if len(representations) > MAX_REPRESENTATIONS:
+            raise graphql_error(
+                ErrorCode.BAD_USER_INPUT,
+                f"at most {MAX_REPRESENTATIONS} representations in one request",
+            )
+        type_map = self.schema_converter.type_map
+        for index, representation in enumerate(representations):
+            typename = (
+                representation.get("__typename") if isinstance(representation, dict) else None
+            )
+            if not isinstance(typename, str) or typename not in type_map:
+                raise graphql_error(
+                    ErrorCode.BAD_USER_INPUT,
+                    f"representation {index} is not an object with the __typename of an entity",
+                )
+        return super().entities_resolver(info, representations)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
