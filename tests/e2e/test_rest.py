@@ -439,6 +439,30 @@ def test_listing_orders(api: Api) -> None:
 
 
 @pytest.mark.parametrize(
+    "fields",
+    [
+        {"price": "1_0"},
+        {"price": "\u0661\u0660"},  # Arabic-Indic digits
+        {"price": True},
+        {"price": 1e30},
+        {"stock": "5"},
+        {"stock": True},
+        {"stock": 5.0},
+    ],
+)
+def test_numbers_are_strict(api: Api, fields: dict[str, Any]) -> None:
+    body = {"name": "strict", "price": "1.00", **fields}
+    assert_problem(api.client.post("/products", json=body, headers=api.admin), 422)
+
+
+@pytest.mark.parametrize("quantity", [True, "2", 2.0])
+def test_an_order_quantity_is_a_whole_json_number(api: Api, quantity: Any) -> None:
+    product = api.product()
+    body = {"items": [{"product_id": product["id"], "quantity": quantity}]}
+    assert_problem(api.client.post("/orders", json=body, headers=api.customer()), 422)
+
+
+@pytest.mark.parametrize(
     ("method", "path", "body"),
     [
         ("POST", "/products", {"name": "", "price": "1e999999999"}),

@@ -181,6 +181,19 @@ def test_only_the_service_role_may_reserve(
     assert stock(gql, product["id"]) == 5
 
 
+@pytest.mark.parametrize("role", [None, "customer", "admin"])
+def test_identity_and_role_are_checked_before_the_body(
+    inventory: ServiceProcess, role: str | None, make_token: Callable[..., str]
+) -> None:
+    headers = {"Authorization": f"Bearer {make_token('u1', role)}"} if role else {}
+    response = httpx.put(
+        f"{inventory.base_url}/internal/reservations/not-an-id",
+        json={"lines": [{"product_id": 7, "quantity": "many"}], "extra": True},
+        headers=headers,
+    )
+    assert response.status_code == (401 if role is None else 403)
+
+
 async def _race(
     inventory: ServiceProcess, token: str, requests: list[tuple[str, str, dict[str, Any] | None]]
 ) -> list[httpx.Response]:

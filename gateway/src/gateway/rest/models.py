@@ -4,12 +4,13 @@ the subgraphs."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
 
 __all__ = [
     "OrderCreate",
@@ -29,7 +30,22 @@ T = TypeVar("T")
 # A money amount as the inventory accepts it (at most 10 whole digits and two decimals),
 # refused by its digits before anything computes with it: "1e999999999" is two bytes of
 # exponent and a billion digits once written out.
-Amount = Annotated[Decimal, Field(max_digits=12, decimal_places=2, allow_inf_nan=False)]
+_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
+
+
+def _plain_decimal(value: Any) -> Any:
+    """Strict numbers (contract): a decimal string of ASCII digits, or a JSON number; not
+    "1_0", other scripts' digits, padding or a boolean."""
+    if isinstance(value, bool) or (isinstance(value, str) and not _DECIMAL.match(value)):
+        raise ValueError('must be a decimal number such as 19.99 or "19.99"')
+    return value
+
+
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_plain_decimal),
+    Field(max_digits=12, decimal_places=2, allow_inf_nan=False),
+]
 
 
 class Strict(BaseModel):
@@ -45,7 +61,7 @@ class ProductCreate(Strict):
     description: str | None = None
     category: str | None = Field(default=None, examples=["kitchen"])
     currency: str = Field(default="USD", examples=["USD"])
-    stock: int = Field(default=0, examples=[25])
+    stock: StrictInt = Field(default=0, examples=[25])
 
 
 class ProductUpdate(Strict):
@@ -57,7 +73,7 @@ class ProductUpdate(Strict):
     description: str | None = None
     category: str | None = None
     currency: str | None = None
-    stock: int | None = None
+    stock: StrictInt | None = None
 
 
 class ProductPublic(BaseModel):
@@ -75,7 +91,7 @@ class ProductPublic(BaseModel):
 
 class OrderLineCreate(Strict):
     product_id: str
-    quantity: int = Field(examples=[2])
+    quantity: StrictInt = Field(examples=[2])
 
 
 class OrderCreate(Strict):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from inventory.domain.reservation import ReservationLine, ReservationRecord
@@ -45,31 +45,39 @@ def _body(record: ReservationRecord) -> dict[str, Any]:
     }
 
 
-def reservations_router() -> APIRouter:
-    router = APIRouter(prefix="/internal/reservations", tags=["internal"])
+def _service(request: Request) -> Reservations:
+    """The use cases, for the service role only: a router dependency, so identity (401)
+    and role (403) are checked before the body or the id is (422)."""
+    require_service(principal_of(request))
+    reservations: Reservations = request.app.state.inventory.reservations
+    return reservations
 
-    def service(request: Request) -> Reservations:
-        require_service(principal_of(request))
-        reservations: Reservations = request.app.state.inventory.reservations
-        return reservations
+
+Service = Annotated[Reservations, Depends(_service)]
+
+
+def reservations_router() -> APIRouter:
+    router = APIRouter(
+        prefix="/internal/reservations", tags=["internal"], dependencies=[Depends(_service)]
+    )
 
     @router.put("/{reservation_id}")
     async def reserve(
-        request: Request, reservation_id: str, body: Annotated[ReserveIn, Body()]
+        service: Service, reservation_id: str, body: Annotated[ReserveIn, Body()]
     ) -> dict[str, Any]:
         lines = [ReservationLine(line.product_id, line.quantity) for line in body.lines]
-        return _body(await service(request).reserve(reservation_id, lines))
+        return _body(await service.reserve(reservation_id, lines))
 
     @router.post("/{reservation_id}/release")
-    async def release(request: Request, reservation_id: str) -> dict[str, Any]:
-        return _body(await service(request).release(reservation_id))
+    async def release(service: Service, reservation_id: str) -> dict[str, Any]:
+        return _body(await service.release(reservation_id))
 
     @router.post("/{reservation_id}/commit")
-    async def commit(request: Request, reservation_id: str) -> dict[str, Any]:
-        return _body(await service(request).commit(reservation_id))
+    async def commit(service: Service, reservation_id: str) -> dict[str, Any]:
+        return _body(await service.commit(reservation_id))
 
     @router.get("/{reservation_id}")
-    async def get(request: Request, reservation_id: str) -> dict[str, Any]:
-        return _body(await service(request).get(reservation_id))
+    async def get(service: Service, reservation_id: str) -> dict[str, Any]:
+        return _body(await service.get(reservation_id))
 
     return router
