@@ -501,6 +501,11 @@ def test_the_openapi_document_lists_every_route_with_problems(api: Api) -> None:
     create = document["paths"]["/orders"]["post"]["responses"]
     assert {"201", "401", "409", "413", "415", "422", "503"} <= create.keys()
     assert "application/problem+json" in create["409"]["content"]
+    # every documented 422 is a problem, like every other error
+    for methods in document["paths"].values():
+        for operation in methods.values():
+            invalid = operation["responses"].get("422")
+            assert invalid is None or "application/problem+json" in invalid["content"]
     # bearer authentication is declared, so Swagger UI can send a token
     assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     for path, method in [
@@ -509,6 +514,22 @@ def test_the_openapi_document_lists_every_route_with_problems(api: Api) -> None:
         ("/orders/{order_id}", "patch"),
     ]:
         assert document["paths"][path][method]["security"] == [{"HTTPBearer": []}]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PUT", "/products", "GET, POST"),
+        ("POST", "/products/0123456789abcdef01234567", "DELETE, GET, PATCH"),
+        ("DELETE", "/orders", "GET, POST"),
+    ],
+)
+def test_a_method_not_allowed_names_the_allowed_ones(
+    api: Api, method: str, path: str, allowed: str
+) -> None:
+    response = api.client.request(method, path, headers=api.admin)
+    assert_problem(response, 405)
+    assert response.headers["Allow"] == allowed
 
 
 def test_the_docs_page_is_served_offline(api: Api) -> None:

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
+from starlette.routing import Match
 
 from platform_kit.problems import problem_response
 
@@ -98,5 +99,26 @@ def install_problem_handlers(app: FastAPI) -> None:
         return _response(RestProblem(422, detail, "BAD_USER_INPUT", errors=fields))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
-        return _response(RestProblem(error.status_code, str(error.detail)))
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        response = _response(RestProblem(error.status_code, str(error.detail)))
+        response.headers.update(error.headers or {})
+        if error.status_code == 405:
+            response.headers["Allow"] = ", ".join(_allowed_methods(request))
+        return response
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes at this path (Starlette names only the first route's);
+    routes of included routers are looked at through the router that includes them."""
+    methods: set[str] = set()
+    pending = list(request.app.router.routes)
+    while pending:
+        route = pending.pop()
+        match, _ = route.matches(request.scope)
+        if match is Match.NONE:
+            continue
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            pending += included.routes
+        methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)

@@ -202,7 +202,7 @@ def rest_router() -> APIRouter:
         response_model=ProductPublic,
         tags=["products"],
         summary="A product",
-        responses=_responses(404, 503),
+        responses=_responses(404, 422, 503),
     )
     async def get_product(request: Request, product_id: Annotated[str, Path()]) -> JSONResponse:
         data = await _run(request, ops.GET_PRODUCT, {"id": product_id})
@@ -233,7 +233,7 @@ def rest_router() -> APIRouter:
         status_code=204,
         tags=["products"],
         summary="Delete a product (admin); orders keep their copy",
-        responses=_responses(401, 403, 404, 503),
+        responses=_responses(401, 403, 404, 422, 503),
     )
     async def delete_product(request: Request, product_id: Annotated[str, Path()]) -> Response:
         await _run(request, ops.DELETE_PRODUCT, {"id": product_id})
@@ -307,7 +307,7 @@ def rest_router() -> APIRouter:
         response_model=OrderPublic,
         tags=["orders"],
         summary="An order (owner or admin)",
-        responses=_responses(401, 403, 404, 503),
+        responses=_responses(401, 403, 404, 422, 503),
     )
     async def get_order(request: Request, order_id: Annotated[str, Path()]) -> JSONResponse:
         data = await _run(request, ops.GET_ORDER, {"id": order_id})
