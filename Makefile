@@ -11,12 +11,13 @@ export UV_PROJECT_ENVIRONMENT := .venv
 VENV_PY := .venv/bin/python
 PYTEST_WORKERS ?= 2
 
-.PHONY: help install run test lint typecheck test-unit test-integration supergraph supergraph-check bench seed token clean node-deps loadgen-deps
+.PHONY: help install run test lint typecheck test-unit test-integration supergraph supergraph-check bench fuzz seed token clean node-deps loadgen-deps
 
 help:
 	@echo "make run        start database, subgraphs and gateway (Ctrl-C stops all)"
 	@echo "make test       lint, type-check, supergraph check and the whole test suite"
 	@echo "make bench      throughput and latency through the gateway and at the subgraphs"
+	@echo "make fuzz       schemathesis against the gateway's OpenAPI, 2 minutes a role"
 	@echo "make supergraph compose supergraph.graphql from the subgraphs' SDL"
 	@echo "make seed       load the demo catalog into a running stack"
 	@echo "make token SUB=alice ROLE=customer   print a dev JWT"
@@ -64,6 +65,9 @@ loadgen-deps: tools/loadgen/node_modules/.installed
 tools/loadgen/node_modules/.installed: tools/loadgen/package.json tools/loadgen/package-lock.json
 	cd tools/loadgen && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+
+fuzz: install
+	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),120) $(VENV_PY) -m pytest -q -p no:xdist tests/e2e/test_fuzz.py
 
 bench: install loadgen-deps
 	$(VENV_PY) tools/bench.py

@@ -1,0 +1,47 @@
+"""Schemathesis against the gateway's own OpenAPI document, as an admin, a customer and an
+anonymous caller: every operation, every phase (examples, coverage, fuzzing, stateful),
+and no answer may be a server error. A fixed seed makes a failure repeatable; `make fuzz`
+runs the same for longer."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import Platform
+
+SECONDS = int(os.environ.get("FUZZ_SECONDS", "20"))
+SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("role", ["admin", "customer", None])
+def test_no_generated_request_gets_a_server_error(platform: Platform, role: str | None) -> None:
+    command = [
+        str(SCHEMATHESIS),
+        "run",
+        platform.gateway.base_url + "/openapi.json",
+        "--checks",
+        "not_a_server_error",
+        "--max-examples",
+        "20",
+        "--max-time",
+        str(SECONDS),
+        "--seed",
+        "20261130",
+        "--workers",
+        "1",
+        "--no-color",
+    ]
+    if role is not None:
+        command += [
+            "--header",
+            f"Authorization: Bearer {platform.make_token('fuzz-' + role, role)}",
+        ]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=SECONDS + 120)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert " passed" in run.stdout and "generated" in run.stdout
