@@ -70,6 +70,9 @@ def bootstrap(settings: OrderSettings, secret: str) -> OrderService:
         http=http,
         inventory=inventory,
         orders=Orders(
-            MongoOrderRepository(db[ORDERS]), inventory, fault=crash_at(settings.fault_crash_at)
+            MongoOrderRepository(db[ORDERS]),
+            inventory,
+            fault=crash_at(settings.fault_crash_at),
+            max_open_orders=settings.max_open_orders,
         ),
     )

@@ -16,6 +16,8 @@ class OrderSettings(ServiceSettings):
     default_database: str = "orders"
     inventory_url: str = Field(default="http://127.0.0.1:8001", alias="INVENTORY_URL")
     inventory_timeout_seconds: float = Field(default=3.0, gt=0, alias="INVENTORY_TIMEOUT_SECONDS")
+    # open (reserving or pending) orders one caller may hold: one account cannot hoard stock
+    max_open_orders: int = Field(default=20, ge=1, le=1000, alias="ORDERS_MAX_OPEN_ORDERS")
     reconcile_interval_seconds: float = Field(
         default=30.0, gt=0, alias="ORDERS_RECONCILE_INTERVAL_SECONDS"
     )

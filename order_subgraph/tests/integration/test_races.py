@@ -79,3 +79,22 @@ async def test_concurrent_repeats_of_one_idempotency_key_make_one_order(stack: S
     assert len(ids) == 1
     assert stack.stock(product["id"]) == 8
     assert_stock_conserved(stack, {product["id"]: 10})
+
+
+async def test_one_customer_racing_thirty_orders_holds_at_most_twenty_open(stack: Stack) -> None:
+    product = stack.product(stock=100)
+    token = stack.make_token(f"hoarder-{uuid.uuid4().hex[:6]}")
+    order = {"input": {"items": [{"productId": product["id"], "quantity": 1}]}}
+    results = await _concurrently(
+        stack.orders.base_url + "/graphql", [(CREATE_ORDER, order, token)] * 30
+    )
+    created = [r for r in results if r.get("data") and r["data"]["createOrder"]]
+    refused = [r["errors"][0]["extensions"]["code"] for r in results if r.get("errors")]
+    assert len(created) == 20  # ORDERS_MAX_OPEN_ORDERS, default 20
+    assert refused == ["CONFLICT"] * 10
+    assert stack.stock(product["id"]) == 80
+    assert_stock_conserved(stack, {product["id"]: 100})
+    # closing one frees its place for the next order
+    first = created[0]["data"]["createOrder"]["id"]
+    assert "errors" not in stack.set_status(token, first, "CANCELLED")
+    assert "errors" not in stack.order(token, (product["id"], 1))

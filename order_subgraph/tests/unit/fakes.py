@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from decimal import Decimal
 
-from orders.adapters.ports import InventoryPort, OrderRepository
+from orders.adapters.ports import InventoryPort, OrderRepository, SlotTaken
 from orders.domain.errors import InsufficientStock, InventoryUnavailable, Shortage
 from orders.domain.listing import OrderPageRequest
 from orders.domain.order import Order, OrderLine, OrderStatus, RequestedLine
@@ -22,6 +22,10 @@ class FakeOrders(OrderRepository):
             existing = await self.find_by_key(order.user_id, order.idempotency_key)
             if existing is not None:
                 return existing
+        if order.slot is not None and any(
+            o.user_id == order.user_id and o.slot == order.slot for o in self.orders.values()
+        ):
+            raise SlotTaken()
         self.orders[order.id] = order
         return None
 
@@ -55,6 +59,7 @@ class FakeOrders(OrderRepository):
             updated_at=now,
             items=items if items is not None else order.items,
             idempotency_key=None if to_status is OrderStatus.FAILED else order.idempotency_key,
+            slot=order.slot if to_status.open else None,
         )
         self.orders[order_id] = updated
         return updated

@@ -12,6 +12,7 @@ from orders.domain.errors import (
     InsufficientStock,
     InventoryUnavailable,
     OrderNotFound,
+    TooManyOpenOrders,
     TransitionNotAllowed,
     Unauthenticated,
 )
@@ -128,3 +129,26 @@ async def test_reconciliation_settles_stuck_orders(
     assert inventory.stock["p1"] == 10
     assert repository.orders[stuck_cancel.id].status is OrderStatus.CANCELLED
     assert repository.orders[stuck_reserve.id].status is OrderStatus.FAILED
+
+
+async def test_open_orders_are_capped_per_caller_and_a_closed_one_frees_its_place(
+    repository: FakeOrders, inventory: FakeInventory
+) -> None:
+    orders = Orders(repository, inventory, max_open_orders=2)
+    first = await orders.create(ALICE, [RequestedLine("p1", 1)])
+    await orders.create(ALICE, [RequestedLine("p1", 1)])
+    with pytest.raises(TooManyOpenOrders):
+        await orders.create(ALICE, [RequestedLine("p1", 1)])
+    await orders.create(BOB, [RequestedLine("p1", 1)])  # the cap is per caller
+    await orders.update_status(ALICE, first.id, OrderStatus.CANCELLED)
+    again = await orders.create(ALICE, [RequestedLine("p1", 1)])
+    assert again.slot == first.slot
+
+
+async def test_a_failed_attempt_holds_no_place(
+    repository: FakeOrders, inventory: FakeInventory
+) -> None:
+    orders = Orders(repository, inventory, max_open_orders=1)
+    with pytest.raises(InsufficientStock):
+        await orders.create(ALICE, [RequestedLine("p2", 5)])
+    assert (await orders.create(ALICE, [RequestedLine("p1", 1)])).status is OrderStatus.PENDING

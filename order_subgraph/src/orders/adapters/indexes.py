@@ -26,6 +26,14 @@ INDEXES = [
         unique=True,
         partialFilterExpression={"idempotency_key": {"$type": "string"}},
     ),
+    # The cap on open orders: each open order holds one of its user's slots; leaving the
+    # open statuses unsets it.
+    IndexModel(
+        [("user_id", ASCENDING), ("slot", ASCENDING)],
+        name="user_open_slot",
+        unique=True,
+        partialFilterExpression={"slot": {"$type": "int"}},
+    ),
     # Reconciliation: orders stuck in an internal state.
     IndexModel([("status", ASCENDING), ("updated_at", ASCENDING)], name="status_updated"),
 ]

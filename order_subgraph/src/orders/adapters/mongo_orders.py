@@ -11,7 +11,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from orders.adapters.ports import OrderRepository
+from orders.adapters.ports import OrderRepository, SlotTaken
 from orders.domain.listing import OrderPageRequest
 from orders.domain.order import Order, OrderLine, OrderStatus, RequestedLine
 
@@ -47,6 +47,8 @@ def _to_document(order: Order) -> Document:
     }
     if order.idempotency_key is not None:
         doc["idempotency_key"] = order.idempotency_key
+    if order.slot is not None:
+        doc["slot"] = order.slot
     return doc
 
 
@@ -70,6 +72,7 @@ def _to_order(doc: Document) -> Order:
             for i in doc["items"]
         ),
         idempotency_key=doc.get("idempotency_key"),
+        slot=doc.get("slot"),
     )
 
 
@@ -81,12 +84,16 @@ class MongoOrderRepository(OrderRepository):
         try:
             await self.orders.insert_one(_to_document(order))
         except DuplicateKeyError:
-            if order.idempotency_key is None:
-                raise
-            existing = await self.find_by_key(order.user_id, order.idempotency_key)
-            if existing is None:  # freed between the insert and the read: try again
-                return await self.insert(order)
-            return existing
+            # two unique indexes may refuse it: the idempotency key's, then the slot's
+            if order.idempotency_key is not None:
+                existing = await self.find_by_key(order.user_id, order.idempotency_key)
+                if existing is not None:
+                    return existing
+            if order.slot is not None and await self.orders.find_one(
+                {"user_id": {"$eq": order.user_id}, "slot": {"$eq": order.slot}}, {"_id": 1}
+            ):
+                raise SlotTaken() from None
+            return await self.insert(order)  # what refused it was freed meanwhile: again
         return None
 
     async def find_by_key(self, user_id: str, key: str) -> Order | None:
@@ -127,8 +134,13 @@ class MongoOrderRepository(OrderRepository):
                     items=items,
                 ).total
             )
+        unset: Document = {}
         if to_status is OrderStatus.FAILED:
-            update["$unset"] = {"idempotency_key": ""}
+            unset["idempotency_key"] = ""
+        if not to_status.open:
+            unset["slot"] = ""
+        if unset:
+            update["$unset"] = unset
         doc = await self.orders.find_one_and_update(
             {"_id": {"$eq": order_id}, "status": {"$in": [s.value for s in from_statuses]}},
             update,

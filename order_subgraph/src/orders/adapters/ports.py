@@ -9,14 +9,19 @@ from datetime import datetime
 from orders.domain.listing import OrderPageRequest
 from orders.domain.order import Order, OrderLine, OrderStatus, RequestedLine
 
-__all__ = ["InventoryPort", "OrderRepository"]
+__all__ = ["InventoryPort", "OrderRepository", "SlotTaken"]
+
+
+class SlotTaken(Exception):
+    """Another open order of the same user holds this order's slot."""
 
 
 class OrderRepository(ABC):
     @abstractmethod
     async def insert(self, order: Order) -> Order | None:
         """Insert; when the user already has a live order with the same idempotency key,
-        insert nothing and return that order."""
+        insert nothing and return that order. Raises SlotTaken when an open order of the
+        same user holds `order.slot`. Both are decided atomically by the store."""
 
     @abstractmethod
     async def find_by_key(self, user_id: str, key: str) -> Order | None: ...
@@ -37,8 +42,9 @@ class OrderRepository(ABC):
         now: datetime,
         items: tuple[OrderLine, ...] | None = None,
     ) -> Order | None:
-        """Compare-and-set on the status; a move to FAILED also frees the idempotency key.
-        None when the order was not in one of `from_statuses`."""
+        """Compare-and-set on the status; a move to FAILED also frees the idempotency key,
+        and a move out of the open statuses frees the slot. None when the order was not in
+        one of `from_statuses`."""
 
     @abstractmethod
     async def find_page(

@@ -13,6 +13,7 @@ __all__ = [
     "InventoryUnavailable",
     "OrderNotFound",
     "Shortage",
+    "TooManyOpenOrders",
     "TransitionNotAllowed",
     "Unauthenticated",
     "UnknownProducts",
@@ -46,6 +47,14 @@ class Forbidden(DomainError):
 class TransitionNotAllowed(DomainError):
     def __init__(self, current: str, target: str) -> None:
         super().__init__(f"an order that is {current} cannot become {target}")
+
+
+class TooManyOpenOrders(DomainError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"at most {limit} open orders at a time: complete or cancel one before ordering more"
+        )
+        self.limit = limit
 
 
 class IdempotencyKeyReused(DomainError):

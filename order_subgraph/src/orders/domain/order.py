@@ -43,10 +43,16 @@ class OrderStatus(StrEnum):
         return self in _VISIBLE
 
     @property
+    def open(self) -> bool:
+        """Holding stock: counts against the caller's open orders."""
+        return self in _OPEN
+
+    @property
     def public(self) -> OrderStatus:
         return OrderStatus.PENDING if self is OrderStatus.CANCELLING else self
 
 
+_OPEN = frozenset({OrderStatus.RESERVING, OrderStatus.PENDING, OrderStatus.CANCELLING})
 _VISIBLE = frozenset(
     {OrderStatus.PENDING, OrderStatus.COMPLETED, OrderStatus.CANCELLING, OrderStatus.CANCELLED}
 )
@@ -115,6 +121,9 @@ class Order:
     updated_at: datetime
     items: tuple[OrderLine, ...] = ()
     idempotency_key: str | None = None
+    # which of the caller's open-order places this order holds (0 to the limit - 1), while
+    # it is open; two open orders of one user never hold the same place
+    slot: int | None = None
 
     @property
     def total(self) -> Decimal:

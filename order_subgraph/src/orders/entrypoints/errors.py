@@ -14,6 +14,7 @@ from orders.domain.errors import (
     InvalidInput,
     InventoryUnavailable,
     OrderNotFound,
+    TooManyOpenOrders,
     TransitionNotAllowed,
     Unauthenticated,
     UnknownProducts,
@@ -46,7 +47,7 @@ def classify(error: BaseException) -> tuple[ErrorCode, str, dict[str, Any]]:
         )
     if isinstance(error, OrderNotFound):
         return ErrorCode.NOT_FOUND, str(error), {}
-    if isinstance(error, TransitionNotAllowed):
+    if isinstance(error, TransitionNotAllowed | TooManyOpenOrders):
         return ErrorCode.CONFLICT, str(error), {}
     if isinstance(error, Unauthenticated):
         return ErrorCode.UNAUTHENTICATED, str(error), {}

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from bson import ObjectId
 
-from orders.adapters.ports import InventoryPort, OrderRepository
+from orders.adapters.ports import InventoryPort, OrderRepository, SlotTaken
 from orders.domain.clock import utcnow
 from orders.domain.errors import (
     DomainError,
@@ -32,6 +32,7 @@ from orders.domain.errors import (
     IdempotencyKeyReused,
     InventoryUnavailable,
     OrderNotFound,
+    TooManyOpenOrders,
     TransitionNotAllowed,
     Unauthenticated,
 )
@@ -84,12 +85,14 @@ class Orders:
         clock: Callable[[], datetime] = utcnow,
         fault: FaultHook = _no_fault,
         in_flight_wait: timedelta = timedelta(seconds=10),
+        max_open_orders: int = 20,
     ) -> None:
         self.repository = repository
         self.inventory = inventory
         self.clock = clock
         self.fault = fault
         self.in_flight_wait = in_flight_wait
+        self.max_open_orders = max_open_orders
 
     async def create(
         self,
@@ -101,12 +104,12 @@ class Orders:
         merged = merge_lines(lines)
         key = validate_idempotency_key(idempotency_key)
         print_ = fingerprint(merged)
-        while True:
-            if key is not None:
-                earlier = await self.repository.find_by_key(user.sub, key)
-                if earlier is not None:
-                    return await self._replay(earlier, print_)
-            now = self.clock()
+        if key is not None:
+            earlier = await self.repository.find_by_key(user.sub, key)
+            if earlier is not None:
+                return await self._replay(earlier, print_)
+        now = self.clock()
+        for slot in range(self.max_open_orders):
             order = Order(
                 id=str(ObjectId()),
                 user_id=user.sub,
@@ -116,10 +119,17 @@ class Orders:
                 created_at=now,
                 updated_at=now,
                 idempotency_key=key,
+                slot=slot,
             )
-            if await self.repository.insert(order) is None:
+            try:
+                earlier = await self.repository.insert(order)
+            except SlotTaken:
+                continue  # another open order holds it: the next one, up to the limit
+            if earlier is None:
                 return await self._reserve(order)
             # A concurrent request with the same key won the insert: replay its outcome.
+            return await self._replay(earlier, print_)
+        raise TooManyOpenOrders(self.max_open_orders)
 
     async def _replay(self, earlier: Order, print_: str) -> Order:
         if earlier.fingerprint != print_:
