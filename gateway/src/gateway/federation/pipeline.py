@@ -188,14 +188,16 @@ class Gateway:
         """Run an operation; the answer is a GraphQL response ({"data", "errors"}).
         Raises RequestError when the request cannot run at all."""
         prepared = self.prepare(query, operation_name)
-        coerced = get_variable_values(
-            self.supergraph.api_schema,
-            prepared.operation.variable_definitions or (),
-            dict(variables or {}),
-        )
-        if isinstance(coerced, list):
-            raise RequestError([_formatted(e, "BAD_USER_INPUT") for e in coerced])
-        values: dict[str, Any] = dict(coerced.coerced)
+        values: dict[str, Any] = {}
+        if prepared.operation.variable_definitions:  # else nothing to coerce: values stay {}
+            coerced = get_variable_values(
+                self.supergraph.api_schema,
+                prepared.operation.variable_definitions,
+                dict(variables or {}),
+            )
+            if isinstance(coerced, list):
+                raise RequestError([_formatted(e, "BAD_USER_INPUT") for e in coerced])
+            values = dict(coerced.coerced)
         compiled = self.plan(prepared, values)
         state = await self.executor.execute(compiled.staged, values)
         data = compiled.shape.shape(state.data)
