@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -183,3 +184,57 @@ def test_a_body_no_parser_should_take_is_refused(
     )
     assert response.status_code == status
     assert response.headers["content-type"] == "application/problem+json"
+
+
+VERSIONED_UPDATE = """mutation U($id: ID!, $input: UpdateProductInput!, $v: Int) {
+  updateProduct(id: $id, input: $input, expectedVersion: $v) { name version } }"""
+ADJUST = "mutation A($id: ID!, $d: Int!) { adjustStock(id: $id, delta: $d) { stock version } }"
+
+
+def test_an_update_with_a_stale_version_changes_nothing(
+    create_product: ProductFactory, gql: GraphQL, admin_token: str
+) -> None:
+    product = create_product(name="v0")
+    first = gql(
+        VERSIONED_UPDATE, {"id": product["id"], "input": {"name": "v1"}, "v": 0}, admin_token
+    )
+    assert first["data"]["updateProduct"] == {"name": "v1", "version": 1}
+    stale = gql(
+        VERSIONED_UPDATE, {"id": product["id"], "input": {"name": "v2"}, "v": 0}, admin_token
+    )
+    assert error_code(stale) == "PRECONDITION_FAILED"
+    assert gql(GET, {"id": product["id"]})["data"]["product"]["name"] == "v1"
+
+
+def test_stock_adjustments_are_relative_and_bounded(
+    create_product: ProductFactory, gql: GraphQL, admin_token: str
+) -> None:
+    product = create_product(stock=5)
+    assert gql(ADJUST, {"id": product["id"], "d": 3}, admin_token)["data"]["adjustStock"] == {
+        "stock": 8,
+        "version": 1,
+    }
+    below_zero = gql(ADJUST, {"id": product["id"], "d": -9}, admin_token)
+    assert error_code(below_zero) == "BAD_USER_INPUT"
+    assert below_zero["errors"][0]["extensions"]["field"] == "delta"
+    unknown = gql(ADJUST, {"id": "0123456789abcdef01234567", "d": 1}, admin_token)
+    assert error_code(unknown) == "NOT_FOUND"
+    assert error_code(gql(ADJUST, {"id": product["id"], "d": 1})) == "UNAUTHENTICATED"
+
+
+async def test_racing_stock_adjustments_all_count(
+    create_product: ProductFactory, gql: GraphQL, admin_token: str
+) -> None:
+    product = create_product(stock=0)
+    async with httpx.AsyncClient(timeout=30) as client:
+        await asyncio.gather(
+            *(
+                client.post(
+                    gql.url,
+                    json={"query": ADJUST, "variables": {"id": product["id"], "d": 1}},
+                    headers={"Authorization": f"Bearer {admin_token}"},
+                )
+                for _ in range(20)
+            )
+        )
+    assert gql(GET, {"id": product["id"]})["data"]["product"]["stock"] == 20

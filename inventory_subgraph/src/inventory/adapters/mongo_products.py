@@ -14,9 +14,9 @@ from pymongo.errors import DuplicateKeyError
 
 from inventory.adapters.ports import ProductRepository, StockBook, TakeOutcome
 from inventory.adapters.product_queries import LIVE, listing_query, sort_spec
-from inventory.domain.errors import DuplicateSku
+from inventory.domain.errors import DuplicateSku, InvalidInput, ProductChanged
 from inventory.domain.listing import PageRequest, ProductFilter, ProductSort
-from inventory.domain.product import NewProduct, Product, ProductChanges
+from inventory.domain.product import MAX_STOCK, NewProduct, Product, ProductChanges
 from inventory.domain.reservation import ReservationLine, ReservedLine
 
 __all__ = ["MongoProductRepository", "MongoStockBook", "object_id"]
@@ -45,6 +45,7 @@ def to_product(doc: Document) -> Product:
         stock=doc["stock"],
         created_at=doc["created_at"],
         updated_at=doc["updated_at"],
+        version=doc.get("version", 0),
     )
 
 
@@ -59,6 +60,13 @@ def _stored_fields(values: dict[str, Any]) -> Document:
         else:
             stored[name] = value
     return stored
+
+
+def _at_version(version: int) -> Document:
+    """Products written before versions existed are at version 0."""
+    if version == 0:
+        return {"$or": [{"version": 0}, {"version": {"$exists": False}}]}
+    return {"version": version}
 
 
 def _duplicate_sku(error: DuplicateKeyError, sku: str | None) -> DuplicateSku:
@@ -110,7 +118,11 @@ class MongoProductRepository(ProductRepository):
         return {str(doc["_id"]): to_product(doc) async for doc in cursor}
 
     async def update(
-        self, product_id: str, changes: ProductChanges, now: datetime
+        self,
+        product_id: str,
+        changes: ProductChanges,
+        now: datetime,
+        expected_version: int | None = None,
     ) -> Product | None:
         oid = object_id(product_id)
         if oid is None:
@@ -121,20 +133,41 @@ class MongoProductRepository(ProductRepository):
             "$set": {
                 **_stored_fields({k: v for k, v in values.items() if v is not None}),
                 "updated_at": now,
-            }
+            },
+            "$inc": {"version": 1},
         }
         if unset:
             update["$unset"] = unset
+        match: Document = {"_id": oid, **LIVE}
+        if expected_version is not None:
+            match.update(_at_version(expected_version))
         try:
             doc = await self.products.find_one_and_update(
-                {"_id": oid, **LIVE},
-                update,
-                projection=_PUBLIC_FIELDS,
-                return_document=ReturnDocument.AFTER,
+                match, update, projection=_PUBLIC_FIELDS, return_document=ReturnDocument.AFTER
             )
         except DuplicateKeyError as error:
             raise _duplicate_sku(error, values.get("sku")) from None
+        if doc is None and expected_version is not None and await self.get(product_id):
+            raise ProductChanged(product_id)
         return to_product(doc) if doc else None
+
+    async def adjust_stock(self, product_id: str, delta: int, now: datetime) -> Product | None:
+        oid = object_id(product_id)
+        if oid is None:
+            return None
+        # the bound is part of the match: the check and the change are one atomic step
+        bound = {"$gte": -delta} if delta < 0 else {"$lte": MAX_STOCK - delta}
+        doc = await self.products.find_one_and_update(
+            {"_id": oid, **LIVE, "stock": bound},
+            {"$inc": {"stock": delta, "version": 1}, "$set": {"updated_at": now}},
+            projection=_PUBLIC_FIELDS,
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            if await self.get(product_id) is None:
+                return None
+            raise InvalidInput("delta", f"would take the stock out of 0 to {MAX_STOCK}")
+        return to_product(doc)
 
     async def delete(self, product_id: str, now: datetime) -> bool:
         """Soft delete: orders keep their own snapshot, and a pending reservation can still
@@ -182,7 +215,7 @@ class MongoStockBook(StockBook):
                 "stock": {"$gte": line.quantity},
                 "holds": {"$ne": reservation_id},
             },
-            {"$inc": {"stock": -line.quantity}, "$push": {"holds": reservation_id}},
+            {"$inc": {"stock": -line.quantity, "version": 1}, "$push": {"holds": reservation_id}},
             projection={"name": 1, "price": 1, "currency": 1},
             return_document=ReturnDocument.AFTER,
         )
@@ -213,7 +246,7 @@ class MongoStockBook(StockBook):
             return False
         result = await self.products.update_one(
             {"_id": oid, "holds": reservation_id},
-            {"$inc": {"stock": line.quantity}, "$pull": {"holds": reservation_id}},
+            {"$inc": {"stock": line.quantity, "version": 1}, "$pull": {"holds": reservation_id}},
         )
         return result.modified_count == 1
 

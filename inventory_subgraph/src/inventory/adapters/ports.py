@@ -35,9 +35,19 @@ class ProductRepository(ABC):
 
     @abstractmethod
     async def update(
-        self, product_id: str, changes: ProductChanges, now: datetime
+        self,
+        product_id: str,
+        changes: ProductChanges,
+        now: datetime,
+        expected_version: int | None = None,
     ) -> Product | None:
-        """Raises DuplicateSku; None when there is no live product with that id."""
+        """Raises DuplicateSku, and ProductChanged when `expected_version` is given and the
+        product is at another; None when there is no live product with that id."""
+
+    @abstractmethod
+    async def adjust_stock(self, product_id: str, delta: int, now: datetime) -> Product | None:
+        """Adds `delta` to the stock in one atomic step. Raises InvalidInput when the stock
+        would leave 0 to MAX_STOCK; None when there is no live product with that id."""
 
     @abstractmethod
     async def delete(self, product_id: str, now: datetime) -> bool: ...

@@ -11,6 +11,7 @@ __all__ = [
     "Forbidden",
     "InsufficientStock",
     "InvalidInput",
+    "ProductChanged",
     "ProductNotFound",
     "ReservationConflict",
     "ReservationNotFound",
@@ -34,6 +35,14 @@ class InvalidInput(DomainError):
 class ProductNotFound(DomainError):
     def __init__(self, product_id: str) -> None:
         super().__init__(f"product {product_id!r} not found")
+        self.product_id = product_id
+
+
+class ProductChanged(DomainError):
+    """The product is no longer at the version the caller read (HTTP 412)."""
+
+    def __init__(self, product_id: str) -> None:
+        super().__init__(f"product {product_id!r} changed since it was read: read it again")
         self.product_id = product_id
 
 

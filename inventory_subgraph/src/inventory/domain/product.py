@@ -17,6 +17,7 @@ __all__ = [
     "ProductChanges",
     "validate_amount",
     "validate_price",
+    "validate_stock_delta",
 ]
 
 MAX_NAME_LENGTH = 200
@@ -41,6 +42,9 @@ class Product:
     stock: int
     created_at: datetime
     updated_at: datetime
+    # grows with every change, stock moves by orders included: a client that read version N
+    # may change the product only while it still is at N (HTTP If-Match)
+    version: int = 0
 
 
 def validate_name(value: Any) -> str:
@@ -77,6 +81,15 @@ def validate_stock(value: Any) -> int:
         raise InvalidInput("stock", "must be a whole number")
     if not 0 <= value <= MAX_STOCK:
         raise InvalidInput("stock", f"must be between 0 and {MAX_STOCK}")
+    return int(value)
+
+
+def validate_stock_delta(value: Any) -> int:
+    """A relative stock change: a whole number, not zero, within the stock's range."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput("delta", "must be a whole number")
+    if value == 0 or abs(value) > MAX_STOCK:
+        raise InvalidInput("delta", f"must be between -{MAX_STOCK} and {MAX_STOCK}, not 0")
     return int(value)
 
 

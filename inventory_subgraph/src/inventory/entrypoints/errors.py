@@ -12,6 +12,7 @@ from inventory.domain.errors import (
     Forbidden,
     InsufficientStock,
     InvalidInput,
+    ProductChanged,
     ProductNotFound,
     ReservationConflict,
     ReservationNotFound,
@@ -52,6 +53,8 @@ def classify(error: BaseException) -> tuple[ErrorCode, str, dict[str, Any]]:
             for s in error.shortages
         ]
         return ErrorCode.INSUFFICIENT_STOCK, str(error), {"shortages": shortages}
+    if isinstance(error, ProductChanged):
+        return ErrorCode.PRECONDITION_FAILED, str(error), {}
     if isinstance(error, DuplicateSku):
         return ErrorCode.CONFLICT, str(error), {"field": "sku"}
     if isinstance(error, ReservationConflict):

@@ -11,7 +11,7 @@ from inventory.adapters.ports import ProductRepository
 from inventory.domain.clock import utcnow
 from inventory.domain.errors import InvalidInput, ProductNotFound
 from inventory.domain.listing import Cursor, PageRequest, ProductFilter, ProductSort, SortKey
-from inventory.domain.product import NewProduct, Product, ProductChanges
+from inventory.domain.product import NewProduct, Product, ProductChanges, validate_stock_delta
 from inventory.service_layer.auth import require_admin
 from platform_kit.auth import Principal
 
@@ -75,12 +75,31 @@ class Products:
         return await self.repository.add(product, self.clock())
 
     async def update(
-        self, principal: Principal | None, product_id: str, changes: ProductChanges
+        self,
+        principal: Principal | None,
+        product_id: str,
+        changes: ProductChanges,
+        expected_version: int | None = None,
     ) -> Product:
+        """`expected_version`: change it only if it is still at that version (else
+        ProductChanged), so an edit made from a stale read loses nothing."""
         require_admin(principal)
         if not changes.values:
             raise InvalidInput("input", "give at least one field to change")
-        product = await self.repository.update(product_id, changes, self.clock())
+        product = await self.repository.update(product_id, changes, self.clock(), expected_version)
+        if product is None:
+            raise ProductNotFound(product_id)
+        return product
+
+    async def adjust_stock(
+        self, principal: Principal | None, product_id: str, delta: Any
+    ) -> Product:
+        """Restock (or write off) relative to the stock as it is: no order's units are
+        re-added or lost, however the change races them."""
+        require_admin(principal)
+        product = await self.repository.adjust_stock(
+            product_id, validate_stock_delta(delta), self.clock()
+        )
         if product is None:
             raise ProductNotFound(product_id)
         return product

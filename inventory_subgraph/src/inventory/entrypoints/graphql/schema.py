@@ -80,13 +80,30 @@ class Mutation:
         product = await info.context.inventory.products.create(info.context.principal, new)
         return ProductType.from_domain(product)
 
-    @strawberry.mutation(description="Change some fields of a product (admin).")
+    @strawberry.mutation(
+        description="Change some fields of a product (admin); with expectedVersion, only if "
+        "the product is still at that version (else PRECONDITION_FAILED)."
+    )
     async def update_product(
-        self, info: Info, id: strawberry.ID, input: UpdateProductInput
+        self,
+        info: Info,
+        id: strawberry.ID,
+        input: UpdateProductInput,
+        expected_version: int | None = None,
     ) -> ProductType:
         changes = ProductChanges.create(input.provided())
         product = await info.context.inventory.products.update(
-            info.context.principal, str(id), changes
+            info.context.principal, str(id), changes, expected_version
+        )
+        return ProductType.from_domain(product)
+
+    @strawberry.mutation(
+        description="Add delta (negative: remove) to a product's stock in one atomic step "
+        "(admin): a restock that never loses or re-adds an order's units."
+    )
+    async def adjust_stock(self, info: Info, id: strawberry.ID, delta: int) -> ProductType:
+        product = await info.context.inventory.products.adjust_stock(
+            info.context.principal, str(id), delta
         )
         return ProductType.from_domain(product)
 

@@ -37,6 +37,10 @@ class ProductType:
     stock: int
     created_at: datetime
     updated_at: datetime
+    version: int = strawberry.field(
+        description="Grows with every change (stock moves included); give it back as "
+        "updateProduct's expectedVersion to change only what you read."
+    )
 
     @classmethod
     def from_domain(cls, product: Product) -> Self:
@@ -51,6 +55,7 @@ class ProductType:
             stock=product.stock,
             created_at=product.created_at,
             updated_at=product.updated_at,
+            version=product.version,
         )
 
     @classmethod
