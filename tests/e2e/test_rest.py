@@ -483,6 +483,53 @@ def test_identity_then_role_are_checked_before_input(
         assert_problem(api.client.request(method, path, json=body, headers=api.customer()), 403)
 
 
+def test_if_match_guards_a_product_against_changes_made_since_it_was_read(api: Api) -> None:
+    product = api.product(stock=10)
+    path = f"/products/{product['id']}"
+    read = api.client.get(path)
+    etag = read.headers["ETag"]
+    changed = api.client.patch(
+        path, json={"name": "renamed"}, headers={**api.admin, "If-Match": etag}
+    )
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    stale = api.client.patch(path, json={"name": "lost"}, headers={**api.admin, "If-Match": etag})
+    assert_problem(stale, 412)
+    for tag in ('W/"1"', "nonsense"):
+        assert_problem(
+            api.client.patch(path, json={"name": "x"}, headers={**api.admin, "If-Match": tag}),
+            412,
+        )
+    assert api.client.get(path).json()["name"] == "renamed"
+    # an order taking stock is a change too: an absolute stock written from the old read
+    # would silently give the order's units back
+    before = api.client.get(path).headers["ETag"]
+    ordered = api.client.post(
+        "/orders",
+        json={"items": [{"product_id": product["id"], "quantity": 2}]},
+        headers=api.customer(),
+    )
+    assert ordered.status_code == 201
+    assert_problem(
+        api.client.patch(path, json={"stock": 10}, headers={**api.admin, "If-Match": before}),
+        412,
+    )
+    assert api.client.get(path).json()["stock"] == 8
+
+
+def test_stock_is_adjusted_relative_to_what_it_is(api: Api) -> None:
+    product = api.product(stock=3)
+    path = f"/products/{product['id']}/stock-adjustments"
+    added = api.client.post(path, json={"delta": 5}, headers=api.admin)
+    assert added.status_code == 200 and added.json()["stock"] == 8
+    assert added.headers["ETag"]
+    assert_problem(api.client.post(path, json={"delta": -9}, headers=api.admin), 422)
+    assert_problem(api.client.post(path, json={"delta": "5"}, headers=api.admin), 422)
+    assert_problem(api.client.post(path, json={"delta": 1}, headers=api.customer()), 403)
+    assert_problem(api.client.post(path, json={"delta": 1}), 401)
+    missing = "/products/0123456789abcdef01234567/stock-adjustments"
+    assert_problem(api.client.post(missing, json={"delta": 1}, headers=api.admin), 404)
+
+
 # -- documents ---------------------------------------------------------------------------
 def test_the_openapi_document_lists_every_route_with_problems(api: Api) -> None:
     document = api.client.get("/openapi.json").json()

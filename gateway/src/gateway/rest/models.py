@@ -76,6 +76,13 @@ class ProductUpdate(Strict):
     stock: StrictInt | None = None
 
 
+class StockAdjustment(Strict):
+    delta: StrictInt = Field(
+        description="Units to add (negative: to remove) to the stock as it is now",
+        examples=[25],
+    )
+
+
 class ProductPublic(BaseModel):
     id: str
     sku: str | None

@@ -4,6 +4,7 @@ gateway's own pipeline (parsed, validated and planned once, then cached)."""
 from __future__ import annotations
 
 __all__ = [
+    "ADJUST_STOCK",
     "CREATE_ORDER",
     "CREATE_PRODUCT",
     "DELETE_PRODUCT",
@@ -15,7 +16,8 @@ __all__ = [
     "UPDATE_PRODUCT",
 ]
 
-PRODUCT_FIELDS = "id sku name description category price currency stock createdAt updatedAt"
+# `version` is not in the REST body: it becomes the product's ETag
+PRODUCT_FIELDS = "id sku name description category price currency stock createdAt updatedAt version"
 ORDER_FIELDS = (
     "id userId status total currency createdAt updatedAt "
     "items { productId name unitPrice quantity lineTotal }"
@@ -24,8 +26,11 @@ ORDER_FIELDS = (
 CREATE_PRODUCT = f"""mutation RestCreateProduct($input: CreateProductInput!) {{
   createProduct(input: $input) {{ {PRODUCT_FIELDS} }} }}"""
 GET_PRODUCT = f"""query RestGetProduct($id: ID!) {{ product(id: $id) {{ {PRODUCT_FIELDS} }} }}"""
-UPDATE_PRODUCT = f"""mutation RestUpdateProduct($id: ID!, $input: UpdateProductInput!) {{
-  updateProduct(id: $id, input: $input) {{ {PRODUCT_FIELDS} }} }}"""
+UPDATE_PRODUCT = f"""mutation RestUpdateProduct($id: ID!, $input: UpdateProductInput!,
+    $version: Int) {{
+  updateProduct(id: $id, input: $input, expectedVersion: $version) {{ {PRODUCT_FIELDS} }} }}"""
+ADJUST_STOCK = f"""mutation RestAdjustStock($id: ID!, $delta: Int!) {{
+  adjustStock(id: $id, delta: $delta) {{ {PRODUCT_FIELDS} }} }}"""
 DELETE_PRODUCT = """mutation RestDeleteProduct($id: ID!) { deleteProduct(id: $id) }"""
 LIST_PRODUCTS = f"""query RestListProducts($filter: ProductFilter, $sort: ProductSort!,
     $limit: Int!, $offset: Int, $cursor: String) {{

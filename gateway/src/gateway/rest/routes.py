@@ -25,6 +25,7 @@ from gateway.rest.models import (
     ProductPublic,
     ProductSortParam,
     ProductUpdate,
+    StockAdjustment,
 )
 from gateway.rest.problems import RestProblem, problem_from_errors
 from platform_kit.auth import Role
@@ -52,6 +53,7 @@ def _responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "Not allowed for this role",
         404: "Not found",
         409: "Conflict",
+        412: "If-Match names another version than the product's",
         413: "Body over 1 MiB",
         415: "Body is not application/json",
         422: "Invalid values",
@@ -131,6 +133,23 @@ def _page(request: Request, page: dict[str, Any], shape: Any) -> JSONResponse:
     return JSONResponse(body, headers=headers)
 
 
+def _product_response(product: dict[str, Any], **extra: Any) -> JSONResponse:
+    """A product with its ETag: its version, which every change moves on."""
+    headers = {"ETag": f'"{product["version"]}"', **extra.pop("headers", {})}
+    return JSONResponse(_product(product), headers=headers, **extra)
+
+
+def _expected_version(if_match: str | None) -> int | None:
+    """The version an If-Match names: None for none or `*` (any version will do). A tag we
+    never issue (a weak one, a list, anything else) can never match (RFC 9110): 412."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    tag = if_match.strip()
+    if len(tag) > 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isascii() and tag[1:-1].isdigit():
+        return int(tag[1:-1])
+    raise RestProblem(412, "If-Match names no version of this product", "PRECONDITION_FAILED")
+
+
 def _not_found(kind: str, ident: str) -> RestProblem:
     return RestProblem(404, f"{kind} {ident!r} not found", "NOT_FOUND")
 
@@ -192,9 +211,9 @@ def rest_router() -> APIRouter:
         values = body.model_dump(exclude_unset=True)
         values["price"] = _money(body.price)
         data = await _run(request, ops.CREATE_PRODUCT, {"input": values})
-        product = _product(data["createProduct"])
-        return JSONResponse(
-            product, status_code=201, headers={"Location": f"/products/{product['id']}"}
+        created = data["createProduct"]
+        return _product_response(
+            created, status_code=201, headers={"Location": f"/products/{created['id']}"}
         )
 
     @router.get(
@@ -208,24 +227,48 @@ def rest_router() -> APIRouter:
         data = await _run(request, ops.GET_PRODUCT, {"id": product_id})
         if data["product"] is None:
             raise _not_found("product", product_id)
-        return JSONResponse(_product(data["product"]))
+        return _product_response(data["product"])
 
     @router.patch(
         "/products/{product_id}",
         dependencies=ADMIN,
         response_model=ProductPublic,
         tags=["products"],
-        summary="Change some fields of a product (admin)",
-        responses=_responses(400, 401, 403, 404, 409, 413, 415, 422, 503),
+        summary="Change some fields of a product (admin); If-Match: the ETag you read",
+        responses=_responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 503),
     )
     async def update_product(
-        request: Request, product_id: Annotated[str, Path()], body: Annotated[ProductUpdate, Body()]
+        request: Request,
+        product_id: Annotated[str, Path()],
+        body: Annotated[ProductUpdate, Body()],
+        if_match: Annotated[
+            str | None,
+            Header(description="The product's ETag as read: 412 if it changed since"),
+        ] = None,
     ) -> JSONResponse:
         values = body.model_dump(exclude_unset=True)
         if "price" in values:
             values["price"] = _money(body.price)
-        data = await _run(request, ops.UPDATE_PRODUCT, {"id": product_id, "input": values})
-        return JSONResponse(_product(data["updateProduct"]))
+        variables = {"id": product_id, "input": values, "version": _expected_version(if_match)}
+        data = await _run(request, ops.UPDATE_PRODUCT, variables)
+        return _product_response(data["updateProduct"])
+
+    @router.post(
+        "/products/{product_id}/stock-adjustments",
+        dependencies=ADMIN,
+        response_model=ProductPublic,
+        tags=["products"],
+        summary="Add to (or take from) the stock as it is, atomically (admin)",
+        responses=_responses(400, 401, 403, 404, 413, 415, 422, 503),
+    )
+    async def adjust_stock(
+        request: Request,
+        product_id: Annotated[str, Path()],
+        body: Annotated[StockAdjustment, Body()],
+    ) -> JSONResponse:
+        variables = {"id": product_id, "delta": body.delta}
+        data = await _run(request, ops.ADJUST_STOCK, variables)
+        return _product_response(data["adjustStock"])
 
     @router.delete(
         "/products/{product_id}",
