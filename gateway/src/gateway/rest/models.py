@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
+from pydantic.json_schema import SkipJsonSchema
 
 __all__ = [
     "OrderCreate",
@@ -52,10 +53,13 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+Name = Annotated[str, Field(min_length=1, max_length=200, examples=["Cast iron teapot"])]
+
+
 class ProductCreate(Strict):
-    name: str = Field(examples=["Cast iron teapot"])
+    name: Name
     price: Amount = Field(
-        description='Positive, at most two decimals; "19.99" or 19.99', examples=["39.90"]
+        gt=0, description='Positive, at most two decimals; "19.99" or 19.99', examples=["39.90"]
     )
     sku: str | None = Field(default=None, examples=["KIT-TEAPOT"])
     description: str | None = None
@@ -65,15 +69,16 @@ class ProductCreate(Strict):
 
 
 class ProductUpdate(Strict):
-    """Partial: fields left out are unchanged; optional text may be cleared with null."""
+    """Partial: fields left out are unchanged; optional text (sku, description, category)
+    may be cleared with null, the other fields may not (their None is "left out")."""
 
-    name: str | None = None
-    price: Amount | None = None
+    name: Name | SkipJsonSchema[None] = None
+    price: Annotated[Amount, Field(gt=0)] | SkipJsonSchema[None] = None
     sku: str | None = None
     description: str | None = None
     category: str | None = None
-    currency: str | None = None
-    stock: StrictInt | None = None
+    currency: str | SkipJsonSchema[None] = None
+    stock: StrictInt | SkipJsonSchema[None] = None
 
 
 class StockAdjustment(Strict):
@@ -97,8 +102,8 @@ class ProductPublic(BaseModel):
 
 
 class OrderLineCreate(Strict):
-    product_id: str
-    quantity: StrictInt = Field(examples=[2])
+    product_id: str = Field(min_length=1, max_length=64)
+    quantity: StrictInt = Field(ge=1, examples=[2])
 
 
 class OrderCreate(Strict):

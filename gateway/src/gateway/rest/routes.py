@@ -243,7 +243,10 @@ def rest_router() -> APIRouter:
         body: Annotated[ProductUpdate, Body()],
         if_match: Annotated[
             str | None,
-            Header(description="The product's ETag as read: 412 if it changed since"),
+            Header(
+                description="The product's ETag as read: 412 if it changed since",
+                pattern=r'^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$',
+            ),
         ] = None,
     ) -> JSONResponse:
         values = body.model_dump(exclude_unset=True)
@@ -316,7 +319,7 @@ def rest_router() -> APIRouter:
                 "sort": sort.to_graphql(),
                 "limit": limit,
                 "offset": offset,
-                "cursor": cursor,
+                "cursor": cursor or None,  # an empty cursor is no cursor
             },
         )
         return _page(request, data["products"], _product)
@@ -400,7 +403,7 @@ def rest_router() -> APIRouter:
                 "userId": user_id,
                 "limit": limit,
                 "offset": offset,
-                "cursor": cursor,
+                "cursor": cursor or None,  # an empty cursor is no cursor
             },
         )
         return _page(request, data["orders"], _order)
