@@ -11,7 +11,6 @@ from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
-from pydantic.json_schema import SkipJsonSchema
 
 __all__ = [
     "OrderCreate",
@@ -68,17 +67,33 @@ class ProductCreate(Strict):
     stock: StrictInt = Field(default=0, examples=[25])
 
 
+_NOT_CLEARABLE = ("name", "price", "currency", "stock")
+
+
+def _not_nullable(schema: dict[str, Any]) -> None:
+    """The document says what the inventory does: these fields may be left out, not
+    cleared with null (None stays the "left out" default, so errors keep plain paths)."""
+    for name in _NOT_CLEARABLE:
+        field = schema["properties"][name]
+        choices = [c for c in field.pop("anyOf", []) if c.get("type") != "null"]
+        if choices:
+            field.update(choices[0])
+        field.pop("default", None)
+
+
 class ProductUpdate(Strict):
     """Partial: fields left out are unchanged; optional text (sku, description, category)
-    may be cleared with null, the other fields may not (their None is "left out")."""
+    may be cleared with null, the other fields may not."""
 
-    name: Name | SkipJsonSchema[None] = None
-    price: Annotated[Amount, Field(gt=0)] | SkipJsonSchema[None] = None
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_not_nullable)
+
+    name: Name | None = None
+    price: Annotated[Amount, Field(gt=0)] | None = None
     sku: str | None = None
     description: str | None = None
     category: str | None = None
-    currency: str | SkipJsonSchema[None] = None
-    stock: StrictInt | SkipJsonSchema[None] = None
+    currency: str | None = None
+    stock: StrictInt | None = None
 
 
 class StockAdjustment(Strict):
