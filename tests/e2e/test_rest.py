@@ -322,6 +322,28 @@ def test_an_order_takes_stock_and_a_cancel_gives_it_back(api: Api) -> None:
     )
 
 
+def test_an_order_still_names_a_product_deleted_since(api: Api) -> None:
+    product = api.product(name="Discontinued kettle")
+    customer = api.customer()
+    order = api.client.post(
+        "/orders",
+        json={"items": [{"product_id": product["id"], "quantity": 1}]},
+        headers=customer,
+    ).json()
+    assert api.client.delete(f"/products/{product['id']}", headers=api.admin).status_code == 204
+    query = "query($id: ID!) { order(id: $id) { items { name product { name price } } } }"
+    body = api.client.post(
+        "/graphql", json={"query": query, "variables": {"id": order["id"]}}, headers=customer
+    ).json()
+    assert "errors" not in body, body
+    line = body["data"]["order"]["items"][0]
+    assert line == {
+        "name": "Discontinued kettle",
+        "product": {"name": "Discontinued kettle", "price": product["price"]},
+    }
+    assert_problem(api.client.get(f"/products/{product['id']}"), 404)  # gone from the catalog
+
+
 def test_only_an_admin_completes_an_order(api: Api) -> None:
     product = api.product()
     customer = api.customer()

@@ -110,11 +110,14 @@ class MongoProductRepository(ProductRepository):
         doc = await self.products.find_one({"_id": oid, **LIVE}, _PUBLIC_FIELDS)
         return to_product(doc) if doc else None
 
-    async def get_many(self, product_ids: Iterable[str]) -> dict[str, Product]:
+    async def get_many(
+        self, product_ids: Iterable[str], *, deleted_too: bool = False
+    ) -> dict[str, Product]:
         oids = {oid for oid in map(object_id, product_ids) if oid is not None}
         if not oids:
             return {}
-        cursor = self.products.find({"_id": {"$in": list(oids)}, **LIVE}, _PUBLIC_FIELDS)
+        query: Document = {"_id": {"$in": list(oids)}, **({} if deleted_too else LIVE)}
+        cursor = self.products.find(query, _PUBLIC_FIELDS)
         return {str(doc["_id"]): to_product(doc) async for doc in cursor}
 
     async def update(

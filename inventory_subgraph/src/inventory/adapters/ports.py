@@ -30,8 +30,11 @@ class ProductRepository(ABC):
     async def get(self, product_id: str) -> Product | None: ...
 
     @abstractmethod
-    async def get_many(self, product_ids: Iterable[str]) -> dict[str, Product]:
-        """Live products by id, in one round trip."""
+    async def get_many(
+        self, product_ids: Iterable[str], *, deleted_too: bool = False
+    ) -> dict[str, Product]:
+        """Live products by id (and deleted ones, as they were, with `deleted_too`), in
+        one round trip."""
 
     @abstractmethod
     async def update(

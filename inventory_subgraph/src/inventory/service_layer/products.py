@@ -45,8 +45,10 @@ class Products:
     async def get(self, product_id: str) -> Product | None:
         return await self.repository.get(product_id)
 
-    async def get_many(self, product_ids: Iterable[str]) -> dict[str, Product]:
-        return await self.repository.get_many(product_ids)
+    async def get_many(
+        self, product_ids: Iterable[str], *, deleted_too: bool = False
+    ) -> dict[str, Product]:
+        return await self.repository.get_many(product_ids, deleted_too=deleted_too)
 
     async def list(
         self,

@@ -25,7 +25,16 @@ class InventoryContext(BaseContext):
         self.product_loader: DataLoader[str, Product | None] = DataLoader(
             load_fn=self._load_products
         )
+        # entity references (an order line's product) resolve deleted products too, as
+        # they were when deleted: what was ordered still has a name and a price
+        self.reference_loader: DataLoader[str, Product | None] = DataLoader(
+            load_fn=self._load_references
+        )
 
     async def _load_products(self, ids: Sequence[str]) -> list[Product | None]:
         found = await self.inventory.products.get_many(ids)
+        return [found.get(product_id) for product_id in ids]
+
+    async def _load_references(self, ids: Sequence[str]) -> list[Product | None]:
+        found = await self.inventory.products.get_many(ids, deleted_too=True)
         return [found.get(product_id) for product_id in ids]

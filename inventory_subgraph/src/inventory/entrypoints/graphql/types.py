@@ -62,8 +62,9 @@ class ProductType:
     async def resolve_reference(
         cls, info: strawberry.Info[InventoryContext, Any], id: strawberry.ID
     ) -> Self | None:
-        """Batched: every representation of one request is loaded with one query."""
-        product = await info.context.product_loader.load(str(id))
+        """Batched: every representation of one request is loaded with one query. A
+        deleted product resolves as it was (an order still names it)."""
+        product = await info.context.reference_loader.load(str(id))
         return cls.from_domain(product) if product is not None else None
 
 
