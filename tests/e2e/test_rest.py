@@ -244,6 +244,18 @@ def test_json_that_no_service_could_carry_is_400(api: Api, body: bytes) -> None:
         assert_problem(response, 400)
 
 
+def test_an_operation_estimated_too_costly_is_400(api: Api) -> None:
+    # within the alias limit, but 30 pages of 100 products: refused before any subgraph call
+    pages = " ".join(
+        f"p{i}: products(limit: 100) {{ total items {{ id name price stock }} }}" for i in range(30)
+    )
+    response = api.client.post("/graphql", json={"query": "{ " + pages + " }"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "MAX_COST_EXCEEDED"
+    one_page = "{ products(limit: 100) { total items { id name price stock } } }"
+    assert api.client.post("/graphql", json={"query": one_page}).status_code == 200
+
+
 def test_an_operation_past_the_limits_is_400_naming_the_limit(api: Api) -> None:
     flood = " ".join(f"a{i}: products(limit: 100) {{ total }}" for i in range(500))
     response = api.client.post("/graphql", json={"query": "{ " + flood + " }"})

@@ -37,6 +37,7 @@ class GatewaySettings(ServiceSettings):
     max_aliases: int = Field(default=30, ge=0, alias="GATEWAY_MAX_ALIASES")
     max_root_fields: int = Field(default=30, gt=0, alias="GATEWAY_MAX_ROOT_FIELDS")
     max_fields: int = Field(default=2_000, gt=0, alias="GATEWAY_MAX_FIELDS")
+    max_cost: int = Field(default=10_000, gt=0, alias="GATEWAY_MAX_COST")
     cache_max_bytes: int = Field(default=4 * 1024 * 1024, ge=0, alias="GATEWAY_CACHE_MAX_BYTES")
 
     def subgraph_url(self, name: str, default: str) -> str:

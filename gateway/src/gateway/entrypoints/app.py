@@ -43,6 +43,7 @@ def build_gateway(settings: GatewaySettings) -> Gateway:
         max_aliases=settings.max_aliases,
         max_root_fields=settings.max_root_fields,
         max_fields=settings.max_fields,
+        max_cost=settings.max_cost,
     )
     return Gateway(
         supergraph,

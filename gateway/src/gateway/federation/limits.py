@@ -1,7 +1,10 @@
 """Operation limits, checked once per document before anything is planned or sent: how many
 tokens the parser may read, how deep the selections go, how many aliases, root fields and
-fields (fragments expanded) an operation may have. A client's operation beyond one of them
-is refused with a 400 whose `extensions.code` names the limit.
+fields (fragments expanded) an operation may have, and its estimated cost: every field
+counts 1, times the list sizes it sits under, where a field taking a slicing argument
+(`first`, `last`, `limit`) returns that many items below it (a variable counts as its
+default, or as `assumed_list_size`). A client's operation beyond one of them is refused
+with a 400 whose `extensions.code` names the limit.
 
 Fragments are measured once each (memoized), so a document that spreads fragments into
 fragments costs linear time to measure, however large its expansion would be."""
@@ -17,8 +20,10 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     InlineFragmentNode,
+    IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    VariableNode,
 )
 
 __all__ = ["OperationLimits", "limit_errors", "token_limit_error"]
@@ -31,6 +36,74 @@ class OperationLimits:
     max_aliases: int = 30
     max_root_fields: int = 30
     max_fields: int = 2_000  # every field, fragments expanded: the work one request can ask
+    max_cost: int = 10_000
+    assumed_list_size: int = 100  # a slicing argument whose value is not known yet
+
+
+SLICING_ARGUMENTS = frozenset({"first", "last", "limit"})
+
+
+class _Cost:
+    """The estimated cost of selection sets; fragments costed once each."""
+
+    def __init__(
+        self,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        limits: OperationLimits,
+    ) -> None:
+        self.fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        self.defaults = {
+            d.variable.name.value: d.default_value
+            for d in operation.variable_definitions or ()
+            if d.default_value is not None
+        }
+        self.assumed = limits.assumed_list_size
+        self.cap = limits.max_cost + 1
+        self.costs: dict[str, int] = {}
+
+    def selections(self, selection_set: SelectionSetNode, visiting: frozenset[str]) -> int:
+        total = 0
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                below = (
+                    self.selections(selection.selection_set, visiting)
+                    if selection.selection_set
+                    else 0
+                )
+                total += self._size(selection) * (1 + below)
+            elif isinstance(selection, InlineFragmentNode):
+                total += self.selections(selection.selection_set, visiting)
+            elif isinstance(selection, FragmentSpreadNode):
+                total += self.fragment(selection.name.value, visiting)
+            if total >= self.cap:
+                return self.cap
+        return total
+
+    def fragment(self, name: str, visiting: frozenset[str]) -> int:
+        cost = self.costs.get(name)
+        if cost is None:
+            fragment = self.fragments.get(name)
+            if fragment is None or name in visiting:  # validation reports these
+                return 0
+            cost = self.costs[name] = self.selections(fragment.selection_set, visiting | {name})
+        return cost
+
+    def _size(self, field: FieldNode) -> int:
+        size = 1
+        for argument in field.arguments or ():
+            if argument.name.value not in SLICING_ARGUMENTS:
+                continue
+            value = argument.value
+            if isinstance(value, VariableNode):
+                value = self.defaults.get(value.name.value, value)
+            if isinstance(value, IntValueNode):
+                size = max(size, min(int(value.value), self.cap))
+            elif isinstance(value, VariableNode):
+                size = max(size, self.assumed)
+        return size
 
 
 @dataclass(frozen=True)
@@ -109,15 +182,17 @@ def limit_errors(
     measure = _Measure(document, cap=max(limits.max_fields, limits.max_depth) + 1)
     size = measure.selections(operation.selection_set, frozenset())
     root_fields = measure.root_fields(operation.selection_set, frozenset())
+    cost = _Cost(document, operation, limits).selections(operation.selection_set, frozenset())
     checks = [
         (size.depth, limits.max_depth, "MAX_DEPTH_EXCEEDED", "selections nested"),
         (size.aliases, limits.max_aliases, "MAX_ALIASES_EXCEEDED", "aliases"),
         (root_fields, limits.max_root_fields, "MAX_ROOT_FIELDS_EXCEEDED", "root fields"),
         (size.fields, limits.max_fields, "MAX_FIELDS_EXCEEDED", "fields, fragments expanded"),
+        (cost, limits.max_cost, "MAX_COST_EXCEEDED", "estimated cost units (fields times the list sizes above them)"),
     ]
     return [
         {
-            "message": f"the operation has more than {limit} {what} (at most {limit} allowed)",
+            "message": f"the operation is over a limit: at most {limit} {what}",
             "extensions": {"code": code},
         }
         for found, limit, code, what in checks
