@@ -188,7 +188,7 @@ def limit_errors(
         (size.aliases, limits.max_aliases, "MAX_ALIASES_EXCEEDED", "aliases"),
         (root_fields, limits.max_root_fields, "MAX_ROOT_FIELDS_EXCEEDED", "root fields"),
         (size.fields, limits.max_fields, "MAX_FIELDS_EXCEEDED", "fields, fragments expanded"),
-        (cost, limits.max_cost, "MAX_COST_EXCEEDED", "estimated cost units (fields times the list sizes above them)"),
+        (cost, limits.max_cost, "MAX_COST_EXCEEDED", "estimated cost units (see GATEWAY_MAX_COST)"),
     ]
     return [
         {
