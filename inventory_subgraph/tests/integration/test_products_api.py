@@ -64,7 +64,7 @@ def test_invalid_fields_are_bad_user_input_naming_the_field(
     assert body["errors"][0]["extensions"]["field"] == field
 
 
-@pytest.mark.parametrize("price", ["abc", "NaN", "Infinity", True])
+@pytest.mark.parametrize("price", ["abc", "NaN", "Infinity", True, "1_0", "\u0661\u0660", " 5 "])
 def test_a_price_that_is_not_a_number_is_bad_user_input(
     gql: GraphQL, admin_token: str, price: Any
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal, InvalidOperation
 from functools import partial
@@ -31,6 +32,7 @@ __all__ = [
 ]
 
 TWO_PLACES = Decimal("0.01")
+_PLAIN_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
 
 
 def format_money(value: Decimal) -> str:
@@ -44,8 +46,11 @@ def parse_money(value: Any) -> Decimal:
     Numbers arrive as Python floats from JSON; their shortest repr is what the client wrote."""
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         raise ValueError('money must be a decimal string such as "19.99" or a number')
+    if isinstance(value, str) and not _PLAIN_DECIMAL.match(value):
+        # Python's Decimal would also take "1_0", other scripts' digits and padding
+        raise ValueError(f"{value[:40]!r} is not a decimal amount such as 19.99")
     try:
-        amount = Decimal(str(value).strip())
+        amount = Decimal(str(value))
     except InvalidOperation:
         raise ValueError(f"{value!r} is not a decimal amount") from None
     if not amount.is_finite():
