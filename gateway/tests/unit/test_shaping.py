@@ -104,6 +104,7 @@ def test_a_field_sent_under_its_conflict_alias_is_read_from_there() -> None:
         {"count": 1, "shelf": {"name": None, "items": []}},
         {"count": 1, "shelf": {"name": "s", "items": [None]}},  # non-null list item
         {"count": "many"},  # a value Int cannot represent
+        {"count": 2**40},  # nor can it hold more than 32 bits
         {"count": 1, "shelf": {"name": "s", "items": [{"__typename": "Shelf"}]}},  # not a member
         {"count": 1, "shelf": {"name": "s", "items": {"not": "a list"}}},
         {"count": 1, "shelf": {"name": "s", "items": [{"__typename": "Film", "status": "LOST"}]}},

@@ -93,20 +93,19 @@ class _Leaf:
     """A scalar or enum: values of the expected Python type pass as they are; any other
     goes through the type's own serializer (graphql-core's coercion rules)."""
 
-    __slots__ = ("exact", "serialize")
+    __slots__ = ("exact", "is_int", "serialize")
 
     def __init__(self, named: GraphQLScalarType | GraphQLEnumType) -> None:
         self.serialize = named.serialize
-        self.exact: type | None = {"String": str, "ID": str, "Boolean": bool, "Int": int}.get(
-            named.name
-        )
+        self.exact: type | None = {"String": str, "ID": str, "Boolean": bool}.get(named.name)
+        self.is_int = named.name == "Int"  # a Python int, and within GraphQL's 32 bits
         if isinstance(named, GraphQLScalarType) and named.serialize is GraphQLScalarType.serialize:
             self.exact = object  # a custom scalar without a serializer passes values through
 
     def complete(self, value: Any) -> Any:
         if self.exact is object or type(value) is self.exact:
             return value
-        if self.exact is int and type(value) is int and _MIN_INT <= value <= _MAX_INT:
+        if self.is_int and type(value) is int and _MIN_INT <= value <= _MAX_INT:
             return value
         try:
             serialized = self.serialize(value)
