@@ -43,14 +43,30 @@ class OperationLimits:
 SLICING_ARGUMENTS = frozenset({"first", "last", "limit"})
 
 
-class _Cost:
-    """The estimated cost of selection sets; fragments costed once each."""
+@dataclass(frozen=True)
+class _Size:
+    """What a selection set asks, fragments expanded: depth, aliases, fields, and the
+    estimated cost (each field 1, times the list sizes above it)."""
+
+    depth: int = 0
+    aliases: int = 0
+    fields: int = 0
+    cost: int = 0
+
+    def __add__(self, other: _Size) -> _Size:
+        return _Size(
+            max(self.depth, other.depth),
+            self.aliases + other.aliases,
+            self.fields + other.fields,
+            self.cost + other.cost,
+        )
+
+
+class _Measure:
+    """One walk over an operation; fragments measured once each."""
 
     def __init__(
-        self,
-        document: DocumentNode,
-        operation: OperationDefinitionNode,
-        limits: OperationLimits,
+        self, document: DocumentNode, operation: OperationDefinitionNode, limits: OperationLimits
     ) -> None:
         self.fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
@@ -61,69 +77,9 @@ class _Cost:
             if d.default_value is not None
         }
         self.assumed = limits.assumed_list_size
-        self.cap = limits.max_cost + 1
-        self.costs: dict[str, int] = {}
-
-    def selections(self, selection_set: SelectionSetNode, visiting: frozenset[str]) -> int:
-        total = 0
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                below = (
-                    self.selections(selection.selection_set, visiting)
-                    if selection.selection_set
-                    else 0
-                )
-                total += self._size(selection) * (1 + below)
-            elif isinstance(selection, InlineFragmentNode):
-                total += self.selections(selection.selection_set, visiting)
-            elif isinstance(selection, FragmentSpreadNode):
-                total += self.fragment(selection.name.value, visiting)
-            if total >= self.cap:
-                return self.cap
-        return total
-
-    def fragment(self, name: str, visiting: frozenset[str]) -> int:
-        cost = self.costs.get(name)
-        if cost is None:
-            fragment = self.fragments.get(name)
-            if fragment is None or name in visiting:  # validation reports these
-                return 0
-            cost = self.costs[name] = self.selections(fragment.selection_set, visiting | {name})
-        return cost
-
-    def _size(self, field: FieldNode) -> int:
-        size = 1
-        for argument in field.arguments or ():
-            if argument.name.value not in SLICING_ARGUMENTS:
-                continue
-            value = argument.value
-            if isinstance(value, VariableNode):
-                value = self.defaults.get(value.name.value, value)
-            if isinstance(value, IntValueNode):
-                size = max(size, min(int(value.value), self.cap))
-            elif isinstance(value, VariableNode):
-                size = max(size, self.assumed)
-        return size
-
-
-@dataclass(frozen=True)
-class _Size:
-    depth: int = 0
-    aliases: int = 0
-    fields: int = 0
-
-    def __add__(self, other: _Size) -> _Size:
-        return _Size(
-            max(self.depth, other.depth), self.aliases + other.aliases, self.fields + other.fields
-        )
-
-
-class _Measure:
-    def __init__(self, document: DocumentNode, cap: int) -> None:
-        self.fragments = {
-            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-        }
-        self.cap = cap  # counts stop growing past this: big enough to refuse, no bigger
+        # counts stop growing past these: big enough to refuse, no bigger
+        self.cap = max(limits.max_fields, limits.max_depth) + 1
+        self.cost_cap = limits.max_cost + 1
         self.sizes: dict[str, _Size] = {}
 
     def selections(self, selection_set: SelectionSetNode, visiting: frozenset[str]) -> _Size:
@@ -136,7 +92,10 @@ class _Measure:
                     else _Size()
                 )
                 total += _Size(
-                    below.depth + 1, below.aliases + bool(selection.alias), below.fields + 1
+                    below.depth + 1,
+                    below.aliases + bool(selection.alias),
+                    below.fields + 1,
+                    self._list_size(selection) * (1 + below.cost),
                 )
             elif isinstance(selection, InlineFragmentNode):
                 total += self.selections(selection.selection_set, visiting)
@@ -146,6 +105,7 @@ class _Measure:
                 min(total.depth, self.cap),
                 min(total.aliases, self.cap),
                 min(total.fields, self.cap),
+                min(total.cost, self.cost_cap),
             )
         return total
 
@@ -156,6 +116,20 @@ class _Measure:
             if fragment is None or name in visiting:  # validation reports these
                 return _Size()
             size = self.sizes[name] = self.selections(fragment.selection_set, visiting | {name})
+        return size
+
+    def _list_size(self, field: FieldNode) -> int:
+        size = 1
+        for argument in field.arguments or ():
+            if argument.name.value not in SLICING_ARGUMENTS:
+                continue
+            value = argument.value
+            if isinstance(value, VariableNode):
+                value = self.defaults.get(value.name.value, value)
+            if isinstance(value, IntValueNode):
+                size = max(size, min(int(value.value), self.cost_cap))
+            elif isinstance(value, VariableNode):
+                size = max(size, self.assumed)
         return size
 
     def root_fields(self, selection_set: SelectionSetNode, visiting: frozenset[str]) -> int:
@@ -179,16 +153,20 @@ def limit_errors(
     document: DocumentNode, operation: OperationDefinitionNode, limits: OperationLimits
 ) -> list[dict[str, Any]]:
     """The limits this operation passes over, as GraphQL errors (empty when none)."""
-    measure = _Measure(document, cap=max(limits.max_fields, limits.max_depth) + 1)
+    measure = _Measure(document, operation, limits)
     size = measure.selections(operation.selection_set, frozenset())
     root_fields = measure.root_fields(operation.selection_set, frozenset())
-    cost = _Cost(document, operation, limits).selections(operation.selection_set, frozenset())
     checks = [
         (size.depth, limits.max_depth, "MAX_DEPTH_EXCEEDED", "selections nested"),
         (size.aliases, limits.max_aliases, "MAX_ALIASES_EXCEEDED", "aliases"),
         (root_fields, limits.max_root_fields, "MAX_ROOT_FIELDS_EXCEEDED", "root fields"),
         (size.fields, limits.max_fields, "MAX_FIELDS_EXCEEDED", "fields, fragments expanded"),
-        (cost, limits.max_cost, "MAX_COST_EXCEEDED", "estimated cost units (see GATEWAY_MAX_COST)"),
+        (
+            size.cost,
+            limits.max_cost,
+            "MAX_COST_EXCEEDED",
+            "estimated cost units (see GATEWAY_MAX_COST)",
+        ),
     ]
     return [
         {
