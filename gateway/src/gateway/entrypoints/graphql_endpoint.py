@@ -13,7 +13,7 @@ import orjson
 from starlette.types import Receive, Scope, Send
 
 from gateway.federation.inflight import InflightDeduplicator
-from gateway.federation.pipeline import Gateway, RequestError
+from gateway.federation.pipeline import Gateway, Prepared, RequestError
 from platform_kit.auth import Role
 from platform_kit.middleware import principal_of
 from platform_kit.problems import problem_response
@@ -62,25 +62,27 @@ class GraphQLEndpoint:
             return _bad_request("`variables` must be an object")
         if operation_name is not None and not isinstance(operation_name, str):
             return _bad_request("`operationName` must be a string")
-        if self.deduplicate:
-            try:
-                shareable = gateway.prepare(query, operation_name).is_query
-            except RequestError as error:
-                return 400, orjson.dumps({"errors": error.errors})
-            if shareable:
-                variables_key = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
-                key = (query, operation_name, variables_key, authorization)
-                return await self.inflight.run(
-                    key, lambda: _execute(gateway, query, variables, operation_name)
-                )
-        return await _execute(gateway, query, variables, operation_name)
+        try:
+            prepared = gateway.prepare(query, operation_name)
+        except RequestError as error:
+            return 400, orjson.dumps({"errors": error.errors})
+        if self.deduplicate and prepared.is_query:
+            variables_key = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
+            key = (query, operation_name, variables_key, authorization)
+            return await self.inflight.run(
+                key, lambda: _run(gateway, prepared, variables, operation_name)
+            )
+        return await _run(gateway, prepared, variables, operation_name)
 
 
-async def _execute(
-    gateway: Gateway, query: str, variables: dict[str, Any] | None, operation_name: str | None
+async def _run(
+    gateway: Gateway,
+    prepared: Prepared,
+    variables: dict[str, Any] | None,
+    operation_name: str | None,
 ) -> Answer:
     try:
-        result = await gateway.execute(query, variables, operation_name)
+        result = await gateway.run(prepared, variables, operation_name)
     except RequestError as error:
         return 400, orjson.dumps({"errors": error.errors})
     return 200, orjson.dumps(result)

@@ -30,7 +30,7 @@ from gateway.federation.shaping import ResponseShape, shape
 from gateway.federation.stages import StagedPlan, stage_plan
 from gateway.federation.supergraph import Supergraph
 
-__all__ = ["CacheLimits", "Gateway", "OperationLimits", "RequestError"]
+__all__ = ["CacheLimits", "Gateway", "OperationLimits", "Prepared", "RequestError"]
 
 
 class RequestError(Exception):
@@ -187,7 +187,15 @@ class Gateway:
     ) -> dict[str, Any]:
         """Run an operation; the answer is a GraphQL response ({"data", "errors"}).
         Raises RequestError when the request cannot run at all."""
-        prepared = self.prepare(query, operation_name)
+        return await self.run(self.prepare(query, operation_name), variables, operation_name)
+
+    async def run(
+        self,
+        prepared: Prepared,
+        variables: Mapping[str, Any] | None = None,
+        operation_name: str | None = None,
+    ) -> dict[str, Any]:
+        """`execute` for an operation already prepared."""
         values: dict[str, Any] = {}
         if prepared.operation.variable_definitions:  # else nothing to coerce: values stay {}
             coerced = get_variable_values(
