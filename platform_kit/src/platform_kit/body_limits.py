@@ -12,7 +12,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from platform_kit.problems import problem_response
 
-__all__ = ["MAX_BODY_BYTES", "SUBGRAPH_MAX_BODY_BYTES", "RequestLimits"]
+__all__ = ["JSON_BODY", "MAX_BODY_BYTES", "SUBGRAPH_MAX_BODY_BYTES", "RequestLimits"]
+
+# where the decoded body is left in the request's scope["state"], for a handler that can
+# take it instead of decoding the same bytes again
+JSON_BODY = "json_body"
 
 MAX_BODY_BYTES = 1024 * 1024  # what a client may send the gateway
 # what the gateway may send a subgraph: a batch of entity representations can outgrow the
@@ -67,7 +71,7 @@ class RequestLimits:
         body = b"".join(chunks)
         if body:
             try:
-                orjson.loads(body)
+                scope.setdefault("state", {})[JSON_BODY] = orjson.loads(body)
             except orjson.JSONDecodeError as error:
                 await problem_response(
                     400,

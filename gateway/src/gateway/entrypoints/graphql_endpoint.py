@@ -15,6 +15,7 @@ from starlette.types import Receive, Scope, Send
 from gateway.federation.inflight import InflightDeduplicator
 from gateway.federation.pipeline import Gateway, Prepared, RequestError
 from platform_kit.auth import Role
+from platform_kit.body_limits import JSON_BODY
 from platform_kit.middleware import principal_of
 from platform_kit.problems import problem_response
 
@@ -22,6 +23,7 @@ __all__ = ["GraphQLEndpoint"]
 
 Answer = tuple[int, bytes]
 _JSON_HEADERS = [(b"content-type", b"application/json")]
+_UNDECODED = object()
 
 
 class GraphQLEndpoint:
@@ -38,7 +40,13 @@ class GraphQLEndpoint:
             await response(scope, receive, send)
             return
         gateway: Gateway = scope["app"].state.gateway
-        status, payload = await self.answer(gateway, await _body(receive), _authorization(scope))
+        decoded = scope.get("state", {}).get(JSON_BODY, _UNDECODED)  # by RequestLimits
+        if decoded is _UNDECODED:
+            try:
+                decoded = orjson.loads(await _body(receive))
+            except orjson.JSONDecodeError:
+                decoded = _UNDECODED
+        status, payload = await self.answer(gateway, decoded, _authorization(scope))
         await send(
             {
                 "type": "http.response.start",
@@ -48,10 +56,8 @@ class GraphQLEndpoint:
         )
         await send({"type": "http.response.body", "body": payload})
 
-    async def answer(self, gateway: Gateway, raw: bytes, authorization: bytes | None) -> Answer:
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError:
+    async def answer(self, gateway: Gateway, body: Any, authorization: bytes | None) -> Answer:
+        if body is _UNDECODED:
             return _bad_request("the body is not valid JSON")
         if not isinstance(body, dict) or not isinstance(body.get("query"), str):
             return _bad_request("expected a JSON object with a `query` string")
