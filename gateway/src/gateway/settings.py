@@ -7,9 +7,14 @@ from pathlib import Path
 
 from pydantic import Field
 
+from gateway.federation.limits import OperationLimits
+from gateway.federation.pipeline import CacheLimits
 from platform_kit.settings import ServiceSettings
 
 __all__ = ["GatewaySettings"]
+
+_LIMITS = OperationLimits()
+_CACHE = CacheLimits()
 
 DEFAULT_SUPERGRAPH = Path(__file__).resolve().parents[2] / "supergraph.graphql"
 
@@ -32,13 +37,16 @@ class GatewaySettings(ServiceSettings):
     )
 
     # Operation limits (a 400 naming the limit beyond them) and the prepared-operation cache.
-    max_tokens: int = Field(default=10_000, gt=0, alias="GATEWAY_MAX_TOKENS")
-    max_depth: int = Field(default=25, gt=0, alias="GATEWAY_MAX_DEPTH")
-    max_aliases: int = Field(default=30, ge=0, alias="GATEWAY_MAX_ALIASES")
-    max_root_fields: int = Field(default=30, gt=0, alias="GATEWAY_MAX_ROOT_FIELDS")
-    max_fields: int = Field(default=2_000, gt=0, alias="GATEWAY_MAX_FIELDS")
-    max_cost: int = Field(default=10_000, gt=0, alias="GATEWAY_MAX_COST")
-    cache_max_bytes: int = Field(default=4 * 1024 * 1024, ge=0, alias="GATEWAY_CACHE_MAX_BYTES")
+    # (the defaults are the limits' own, defined once in OperationLimits and CacheLimits)
+    max_tokens: int = Field(default=_LIMITS.max_tokens, gt=0, alias="GATEWAY_MAX_TOKENS")
+    max_depth: int = Field(default=_LIMITS.max_depth, gt=0, alias="GATEWAY_MAX_DEPTH")
+    max_aliases: int = Field(default=_LIMITS.max_aliases, ge=0, alias="GATEWAY_MAX_ALIASES")
+    max_root_fields: int = Field(
+        default=_LIMITS.max_root_fields, gt=0, alias="GATEWAY_MAX_ROOT_FIELDS"
+    )
+    max_fields: int = Field(default=_LIMITS.max_fields, gt=0, alias="GATEWAY_MAX_FIELDS")
+    max_cost: int = Field(default=_LIMITS.max_cost, gt=0, alias="GATEWAY_MAX_COST")
+    cache_max_bytes: int = Field(default=_CACHE.max_bytes, ge=0, alias="GATEWAY_CACHE_MAX_BYTES")
 
     def subgraph_url(self, name: str, default: str) -> str:
         """SUBGRAPH_URL_<NAME> overrides the URL composed into the supergraph."""
