@@ -1,14 +1,21 @@
 # Two commands matter: `make run` and `make test`. Everything they need is installed here,
-# from the lock file, on the machine's own Python 3.11 (no Python downloads).
+# from the lock file, on the machine's own Python (no Python downloads): the newest of 3.11,
+# 3.12 and 3.13 found, or the one named by PYTHON=/path/to/python3.x.
 SHELL := /bin/bash
-PYTHON ?= python3.11
+ifndef PYTHON
+PYTHON := $(shell tools/find-python.sh)
+endif
+PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+VENV ?= .venv
 UV_VERSION := 0.13.8
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
-export UV_PROJECT_ENVIRONMENT := .venv
-VENV_PY := .venv/bin/python
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+VENV_PY := $(VENV)/bin/python
+# One stamp per Python version: naming another Python rebuilds the environment.
+SYNCED := $(VENV)/.synced-$(PYTHON_VERSION)
 PYTEST_WORKERS ?= 2
 
 .PHONY: help install run test lint typecheck test-unit test-integration supergraph supergraph-check bench fuzz seed token clean node-deps loadgen-deps
@@ -23,14 +30,17 @@ help:
 	@echo "make token SUB=alice ROLE=customer   print a dev JWT"
 
 $(UV):
+	@test -n "$(PYTHON_VERSION)" || { echo "PYTHON=$(PYTHON) does not run"; exit 1; }
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
 
-.venv/.synced: $(UV) uv.lock pyproject.toml */pyproject.toml
+$(SYNCED): $(UV) uv.lock pyproject.toml */pyproject.toml
+	@test -n "$(PYTHON_VERSION)" || { echo "PYTHON=$(PYTHON) does not run"; exit 1; }
 	$(UV) sync --frozen --all-packages
+	@rm -f $(VENV)/.synced-*
 	@touch $@
 
-install: .venv/.synced
+install: $(SYNCED)
 
 node-deps: tools/compose/node_modules/.installed
 
@@ -79,4 +89,4 @@ token: install
 	@$(VENV_PY) -m platform_kit.devtoken --sub "$(or $(SUB),dev-user)" --role "$(or $(ROLE),customer)"
 
 clean:
-	rm -rf .venv $(TOOLS) .data .pytest_cache .mypy_cache .ruff_cache tools/compose/node_modules tools/loadgen/node_modules
+	rm -rf .venv .venv-* $(TOOLS) .data .pytest_cache .mypy_cache .ruff_cache tools/compose/node_modules tools/loadgen/node_modules
