@@ -18,7 +18,7 @@ VENV_PY := $(VENV)/bin/python
 SYNCED := $(VENV)/.synced-$(PYTHON_VERSION)
 PYTEST_WORKERS ?= 2
 
-.PHONY: help install run test lint typecheck test-unit test-integration supergraph supergraph-check bench fuzz seed token clean node-deps loadgen-deps
+.PHONY: help install browser web-ui run test lint typecheck test-unit test-integration supergraph supergraph-check bench fuzz seed token clean node-deps loadgen-deps
 
 help:
 	@echo "make run        start database, subgraphs and gateway (Ctrl-C stops all)"
@@ -40,7 +40,20 @@ $(SYNCED): $(UV) uv.lock pyproject.toml */pyproject.toml
 	@rm -f $(VENV)/.synced-*
 	@touch $@
 
-install: $(SYNCED)
+install: $(SYNCED) web-ui
+
+# GraphiQL and Swagger UI: prebuilt files of pinned npm packages, copied where the gateway serves
+# them (git-ignored; the gateway image does the same in its own build stage).
+WEB_UI := gateway/src/gateway/web_ui/VERSIONS.json
+web-ui: $(WEB_UI)
+
+$(WEB_UI): gateway/ui/package.json gateway/ui/package-lock.json gateway/ui/collect.mjs gateway/ui/playground.js
+	cd gateway/ui && npm ci --no-audit --no-fund --loglevel=error && node collect.mjs
+
+# The Chromium the browser tests drive: found on the machine, else installed without root from
+# an npm package, else (as root) from Debian (tools/browser.py).
+browser: $(SYNCED)
+	$(VENV_PY) tools/browser.py ensure
 
 node-deps: tools/compose/node_modules/.installed
 
@@ -64,7 +77,7 @@ supergraph: install node-deps
 supergraph-check: install node-deps
 	$(VENV_PY) tools/supergraph.py check
 
-test: lint typecheck supergraph-check
+test: lint typecheck supergraph-check browser
 	$(VENV_PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -q $(PYTEST_ARGS)
 
 test-unit: install
@@ -89,4 +102,5 @@ token: install
 	@$(VENV_PY) -m platform_kit.devtoken --sub "$(or $(SUB),dev-user)" --role "$(or $(ROLE),customer)"
 
 clean:
-	rm -rf .venv .venv-* $(TOOLS) .data .pytest_cache .mypy_cache .ruff_cache tools/compose/node_modules tools/loadgen/node_modules
+	rm -rf .venv .venv-* $(TOOLS) .data .pytest_cache .mypy_cache .ruff_cache tools/compose/node_modules tools/loadgen/node_modules \
+		tools/browser/node_modules gateway/ui/node_modules gateway/src/gateway/web_ui

@@ -13,12 +13,11 @@ from starlette.routing import Match, Route
 from starlette.types import Scope
 
 from gateway.entrypoints.graphql_endpoint import GraphQLEndpoint
-from gateway.entrypoints.playground import install_playground
+from gateway.entrypoints.web_ui import install_docs, install_playground
 from gateway.federation.executor import Executor
 from gateway.federation.pipeline import CacheLimits, Gateway, OperationLimits
 from gateway.federation.supergraph import Supergraph
 from gateway.federation.transport import SubgraphTransport
-from gateway.rest.docs import install_docs
 from gateway.rest.problems import install_problem_handlers
 from gateway.rest.routes import rest_router
 from gateway.settings import GatewaySettings
