@@ -1,9 +1,11 @@
 """`make run`: the whole platform on one machine, in the foreground, until Ctrl-C.
 
 Starts the local database (SecantusDB) unless both subgraphs are given a MongoDB URI, then the
-inventory subgraph, the order subgraph and the gateway, each as its own uvicorn process with
-its JSON logs on this terminal. Ctrl-C (or SIGTERM) stops everything it started, newest first;
-the children also die with this process if it is killed, so no process or port is left behind.
+inventory subgraph, the order subgraph and the gateway, each as its own uvicorn process writing
+its logs to this terminal (the children share this stdout, so LOG_FORMAT=auto gives short lines
+on a terminal and JSON lines when the output is redirected). Ctrl-C (or SIGTERM) stops
+everything it started, newest first; the children also die with this process if it is killed,
+so no process or port is left behind.
 """
 
 from __future__ import annotations

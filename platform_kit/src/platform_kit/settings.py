@@ -7,11 +7,21 @@ built in the lifespan or the entrypoint, never at import time.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["PLACEHOLDER_SECRETS", "MissingJwtSecret", "ServiceSettings", "WeakJwtSecret"]
+__all__ = [
+    "PLACEHOLDER_SECRETS",
+    "LogFormat",
+    "MissingJwtSecret",
+    "ServiceSettings",
+    "WeakJwtSecret",
+]
+
+# auto: short lines on a terminal, one JSON object a line otherwise (platform_kit.logging).
+LogFormat = Literal["auto", "json", "console"]
 
 PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "changethis", "password"})
 MIN_SECRET_LENGTH = 32
@@ -40,15 +50,21 @@ def _check_secret(value: str) -> str:
 
 class ServiceSettings(BaseSettings):
     """Fields shared by all three services. Environment names are unprefixed on purpose:
-    one AUTH_JWT_SECRET and one LOG_LEVEL serve the whole stack."""
+    one AUTH_JWT_SECRET, one LOG_LEVEL and one LOG_FORMAT serve the whole stack."""
 
     model_config = SettingsConfigDict(extra="ignore", env_file=None)
 
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    log_format: LogFormat = Field(default="auto", alias="LOG_FORMAT")
     auth_jwt_secret: SecretStr | None = Field(default=None, alias="AUTH_JWT_SECRET")
     auth_jwt_secret_file: Path = Field(
         default=Path(".data/jwt-secret"), alias="AUTH_JWT_SECRET_FILE"
     )
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_case(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("auth_jwt_secret")
     @classmethod

@@ -54,7 +54,7 @@ def build_gateway(settings: GatewaySettings) -> Gateway:
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
-    configure_logging("gateway", settings.log_level)
+    configure_logging("gateway", settings.log_level, settings.log_format)
     secret = settings.jwt_secret()
 
     @asynccontextmanager

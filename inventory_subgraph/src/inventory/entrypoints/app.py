@@ -31,7 +31,7 @@ __all__ = ["create_app"]
 
 def create_app(settings: InventorySettings | None = None) -> FastAPI:
     settings = settings or InventorySettings()
-    configure_logging("inventory", settings.log_level)
+    configure_logging("inventory", settings.log_level, settings.log_format)
     secret = settings.jwt_secret()
 
     @asynccontextmanager

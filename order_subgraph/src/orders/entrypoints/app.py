@@ -26,7 +26,7 @@ __all__ = ["create_app"]
 
 def create_app(settings: OrderSettings | None = None) -> FastAPI:
     settings = settings or OrderSettings()
-    configure_logging("orders", settings.log_level)
+    configure_logging("orders", settings.log_level, settings.log_format)
     secret = settings.jwt_secret()
 
     @asynccontextmanager
