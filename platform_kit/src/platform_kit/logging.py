@@ -78,7 +78,7 @@ _SHOWN_REQUEST_ID = 8
 
 
 class ConsoleFormatter(logging.Formatter):
-    """`16:31:02.114 gateway   INFO  POST /graphql 200 3.1ms  req=4f2a9c1e…`: local time,
+    """`16:31:02.114 gateway   INFO  POST /graphql 200 3.1ms  req=4f2a9c1e`: local time,
     service, level, then the request (access records) or the message, then the record's
     extras as key=value. An exception follows as a normal traceback."""
 
@@ -113,8 +113,8 @@ class ConsoleFormatter(logging.Formatter):
             text = record.getMessage()
         request_id = current_request_id.get()
         if request_id:
-            shown = request_id[:_SHOWN_REQUEST_ID]
-            extras = {"req": shown + "…" if len(request_id) > len(shown) else shown, **extras}
+            # the first characters, as a short git hash: enough to follow one request
+            extras = {"req": request_id[:_SHOWN_REQUEST_ID], **extras}
         tail = " ".join(f"{key}={_plain(value)}" for key, value in extras.items())
         return f"{text}  {tail}" if tail else text
 
