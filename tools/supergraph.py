@@ -1,5 +1,7 @@
-"""`make supergraph` writes gateway/supergraph.graphql from the subgraphs' SDL;
-`make supergraph-check` (part of `make test`) fails when the committed file is stale."""
+"""`make supergraph` writes gateway/supergraph.graphql from the subgraphs' SDL, and the
+supergraph of each federation case the gateway is tested on (gateway/tests/federation_cases/
+<case>/supergraph.graphql, from that folder's other .graphql files); `make supergraph-check`
+(part of `make test`) fails when a committed file is stale."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from composer import SubgraphSource, compose
 
 ROOT = Path(__file__).resolve().parent.parent
 SUPERGRAPH_PATH = ROOT / "gateway" / "supergraph.graphql"
+CASES = ROOT / "gateway" / "tests" / "federation_cases"
 
 # name in the supergraph, default URL, module holding the subgraph's Strawberry `schema`
 SUBGRAPHS = [
@@ -28,26 +31,52 @@ def subgraph_sources() -> list[SubgraphSource]:
     return sources
 
 
-def main(command: str) -> int:
-    fresh = compose(subgraph_sources())
-    if command == "write":
-        SUPERGRAPH_PATH.write_text(fresh)
-        print(f"wrote {SUPERGRAPH_PATH.relative_to(ROOT)}")
-        return 0
-    committed = SUPERGRAPH_PATH.read_text() if SUPERGRAPH_PATH.exists() else ""
-    if committed == fresh:
-        print("supergraph is up to date")
-        return 0
-    sys.stderr.writelines(
-        difflib.unified_diff(
-            committed.splitlines(keepends=True),
-            fresh.splitlines(keepends=True),
-            "committed",
-            "composed",
+def case_sources(case: Path) -> list[SubgraphSource]:
+    """A federation case's subgraphs: every .graphql file of its folder but the supergraph.
+    The URL is never dialled (the tests call the subgraphs in-process)."""
+    return [
+        SubgraphSource(
+            name=sdl.stem, url=f"http://{sdl.stem}.{case.name}.test/graphql", sdl=sdl.read_text()
         )
-    )
-    print("gateway/supergraph.graphql is stale: run `make supergraph`", file=sys.stderr)
-    return 1
+        for sdl in sorted(case.glob("*.graphql"))
+        if sdl.name != "supergraph.graphql"
+    ]
+
+
+def targets() -> list[tuple[Path, list[SubgraphSource] | None]]:
+    """(supergraph file, its subgraphs); None: the product's own, from the live schemas."""
+    cases = sorted(p for p in CASES.iterdir() if p.is_dir() and any(p.glob("*.graphql")))
+    return [(SUPERGRAPH_PATH, None), *((c / "supergraph.graphql", case_sources(c)) for c in cases)]
+
+
+def main(command: str) -> int:
+    stale = 0
+    for path, sources in targets():
+        fresh = compose(subgraph_sources() if sources is None else sources)
+        name = path.relative_to(ROOT)
+        if command == "write":
+            if not path.exists() or path.read_text() != fresh:
+                path.write_text(fresh)
+                print(f"wrote {name}")
+            continue
+        committed = path.read_text() if path.exists() else ""
+        if committed == fresh:
+            continue
+        stale += 1
+        sys.stderr.writelines(
+            difflib.unified_diff(
+                committed.splitlines(keepends=True),
+                fresh.splitlines(keepends=True),
+                f"{name} (committed)",
+                f"{name} (composed)",
+            )
+        )
+    if stale:
+        print(f"{stale} supergraph file(s) stale: run `make supergraph`", file=sys.stderr)
+        return 1
+    if command != "write":
+        print("supergraphs are up to date")
+    return 0
 
 
 if __name__ == "__main__":

@@ -15,11 +15,13 @@ pipeline keeps one plan per set of condition values).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from graphql import (
+    ArgumentNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -144,7 +146,9 @@ class FetchBuilder:
     ) -> FetchBuilder:
         wanted = set(accepts) or {type_name}
         for child in self.children:
-            if (child.graph, child.entity_type, child.path) == (graph, type_name, path):
+            if (child.graph, child.entity_type, child.path) == (graph, type_name, path) and (
+                not _conflicting(child.representation, representation)
+            ):
                 child.accepts |= wanted
                 touched.append(child)
                 return child
@@ -680,7 +684,7 @@ class Planner:
     ) -> KeyField:
         """A @requires field is planned like a client's field (it may live in other
         subgraphs, have arguments, fragments, abstract types), under an internal alias."""
-        alias = internal_alias(node.name.value)
+        alias = _requirement_alias(node)
         aliased = FieldNode(
             alias=NameNode(value=alias),
             name=node.name,
@@ -865,6 +869,32 @@ def _head(node: FieldNode, alias: str | None = None) -> str:
             arguments=node.arguments,
             directives=node.directives,
         )
+    )
+
+
+def _requirement_alias(node: FieldNode) -> str:
+    """Where a required field travels. Two requirements of one field with different
+    arguments (`price(currency: "USD")`, `price(currency: "EUR")`) are different values, so
+    arguments anywhere in the selection make their own alias."""
+    arguments: list[str] = []
+
+    class Collect(Visitor):
+        def enter_argument(self, argument: ArgumentNode, *_: object) -> None:
+            arguments.append(print_ast(argument))
+
+    visit(node, Collect())
+    if not arguments:
+        return internal_alias(node.name.value)
+    digest = hashlib.sha256(" ".join(arguments).encode()).hexdigest()[:8]
+    return internal_alias(f"{node.name.value}_{digest}")
+
+
+def _conflicting(known: Iterable[KeyField], more: Iterable[KeyField]) -> bool:
+    """Representations that would send one field name with two different values (two
+    requirements of `price` with different arguments): they need separate entity fetches."""
+    aliases = {(field.name, field.only_for): field.alias for field in known}
+    return any(
+        aliases.get((field.name, field.only_for), field.alias) != field.alias for field in more
     )
 
 

@@ -1,0 +1,174 @@
+"""Runs a federation case in-process: each subgraph's SDL is made executable with
+graphql-core (plus `_entities` and `_service`, as a federation subgraph library adds them),
+and the gateway's executor reaches the subgraphs through a transport that calls them
+directly instead of over HTTP. Everything else, from parsing to shaping, is the gateway's
+own code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from graphql import (
+    GraphQLObjectType,
+    GraphQLSchema,
+    InterfaceTypeDefinitionNode,
+    ObjectTypeDefinitionNode,
+    UnionTypeDefinitionNode,
+    build_ast_schema,
+    graphql,
+    parse,
+)
+
+from gateway.federation.executor import Executor
+from gateway.federation.pipeline import Gateway
+from gateway.federation.supergraph import Supergraph
+from gateway.federation.transport import SubgraphReply, SubgraphTransport
+
+__all__ = ["Case", "SdlSubgraph", "case_url", "run_case"]
+
+CASES = Path(__file__).resolve().parent
+
+Resolver = Callable[..., Any]
+Reference = Callable[[dict[str, Any]], Any]
+
+
+def case_url(case: str, subgraph: str) -> str:
+    """The URL a case's subgraph has in its supergraph (never dialled: see InProcess)."""
+    return f"http://{subgraph}.{case}.test/graphql"
+
+
+def _directive_names(node: Any) -> set[str]:
+    return {d.name.value for d in getattr(node, "directives", None) or ()}
+
+
+@dataclass
+class SdlSubgraph:
+    """A subgraph from its SDL and its resolvers. A field without a resolver reads the key of
+    the same name from its parent (a dict); an entity without a reference resolver is the
+    representation itself."""
+
+    name: str
+    sdl: str
+    resolvers: Mapping[str, Mapping[str, Resolver]] = field(default_factory=dict)
+    references: Mapping[str, Reference] = field(default_factory=dict)
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.schema = self._executable()
+
+    def _executable(self) -> GraphQLSchema:
+        document = parse(self.sdl)
+        objects = [d for d in document.definitions if isinstance(d, ObjectTypeDefinitionNode)]
+        keyed_interfaces = {
+            d.name.value
+            for d in document.definitions
+            if isinstance(d, InterfaceTypeDefinitionNode) and "key" in _directive_names(d)
+        }
+        entities = sorted(
+            {
+                d.name.value
+                for d in objects
+                if "key" in _directive_names(d)
+                or keyed_interfaces & {i.name.value for i in d.interfaces or ()}
+            }
+        )
+        has_query = any(d.name.value == "Query" for d in objects) or any(
+            getattr(d, "name", None) is not None
+            and d.name.value == "Query"
+            and not isinstance(d, UnionTypeDefinitionNode)
+            for d in document.definitions
+        )
+        additions = ["scalar _Any", "type _Service { sdl: String }"]
+        root_fields = ["_service: _Service!"]
+        if entities:
+            additions.append(f"union _Entity = {' | '.join(entities)}")
+            root_fields.append("_entities(representations: [_Any!]!): [_Entity]!")
+        query = "extend type Query" if has_query else "type Query"
+        additions.append(f"{query} {{ {' '.join(root_fields)} }}")
+        schema = build_ast_schema(
+            parse(self.sdl + "\n" + "\n".join(additions)), assume_valid_sdl=True
+        )
+        for type_name, fields in self.resolvers.items():
+            named = schema.get_type(type_name)
+            assert isinstance(named, GraphQLObjectType), f"{self.name} has no type {type_name}"
+            for field_name, resolve in fields.items():
+                named.fields[field_name].resolve = _adapted(resolve)
+        query_type = schema.query_type
+        assert query_type is not None
+        query_type.fields["_service"].resolve = lambda *_: {"sdl": self.sdl}
+        if entities:
+            query_type.fields["_entities"].resolve = self._entities
+        return schema
+
+    def _entities(self, _root: Any, _info: Any, representations: list[dict[str, Any]]) -> Any:
+        found = []
+        for representation in representations:
+            type_name = representation["__typename"]
+            reference = self.references.get(type_name)
+            entity = reference(representation) if reference else dict(representation)
+            if isinstance(entity, dict) and "__typename" not in entity:
+                entity = {**entity, "__typename": type_name}
+            found.append(entity)
+        return found
+
+    async def execute(self, query: str, variables: dict[str, Any] | None) -> dict[str, Any]:
+        self.calls.append({"query": query, "variables": variables})
+        result = await graphql(self.schema, query, variable_values=variables)
+        return result.formatted
+
+
+def _adapted(resolve: Resolver) -> Resolver:
+    """Case resolvers take (parent, **arguments); graphql-core also passes `info`."""
+
+    def call(parent: Any, _info: Any, **arguments: Any) -> Any:
+        return resolve(parent, **arguments)
+
+    return call
+
+
+class InProcess(SubgraphTransport):
+    """The executor's transport, calling the case's subgraphs directly."""
+
+    def __init__(self, subgraphs: Mapping[str, SdlSubgraph]) -> None:
+        super().__init__(timeout=5, deduplicate=False)
+        self.by_url = dict(subgraphs)
+
+    async def post(self, url: str, body: bytes, *, shareable: bool) -> SubgraphReply:
+        request = orjson.loads(body)
+        answer = await self.by_url[url].execute(request["query"], request.get("variables"))
+        return SubgraphReply(200, orjson.dumps(answer))
+
+
+@dataclass
+class Case:
+    name: str
+    subgraphs: dict[str, SdlSubgraph]
+
+    @property
+    def folder(self) -> Path:
+        return CASES / self.name
+
+    def supergraph(self) -> Supergraph:
+        return Supergraph.parse((self.folder / "supergraph.graphql").read_text())
+
+    def gateway(self) -> Gateway:
+        supergraph = self.supergraph()
+        by_url = {case_url(self.name, name): sub for name, sub in self.subgraphs.items()}
+        urls = {graph: sub.url for graph, sub in supergraph.subgraphs.items()}
+        return Gateway(supergraph, Executor(supergraph.subgraphs, urls, InProcess(by_url)))
+
+
+def subgraph_sdl(case: str, subgraph: str) -> str:
+    return (CASES / case / f"{subgraph}.graphql").read_text()
+
+
+async def run_case(
+    case: Case, query: str, variables: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    for subgraph in case.subgraphs.values():
+        subgraph.calls.clear()
+    return await case.gateway().execute(query, variables)
