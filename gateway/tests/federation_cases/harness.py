@@ -24,6 +24,7 @@ from graphql import (
 )
 
 from gateway.federation.executor import Executor
+from gateway.federation.override import OverrideLabels
 from gateway.federation.pipeline import Gateway
 from gateway.federation.supergraph import Supergraph
 from gateway.federation.transport import SubgraphReply, SubgraphTransport
@@ -155,11 +156,19 @@ class Case:
     def supergraph(self) -> Supergraph:
         return Supergraph.parse((self.folder / "supergraph.graphql").read_text())
 
-    def gateway(self) -> Gateway:
+    def gateway(self, override: OverrideLabels | None = None) -> Gateway:
         supergraph = self.supergraph()
         by_url = {case_url(self.name, name): sub for name, sub in self.subgraphs.items()}
         urls = {graph: sub.url for graph, sub in supergraph.subgraphs.items()}
-        return Gateway(supergraph, Executor(supergraph.subgraphs, urls, InProcess(by_url)))
+        executor = Executor(supergraph.subgraphs, urls, InProcess(by_url))
+        return Gateway(supergraph, executor, override=override)
+
+    def reset_calls(self) -> None:
+        for subgraph in self.subgraphs.values():
+            subgraph.calls.clear()
+
+    def calls(self) -> dict[str, int]:
+        return {name: len(sub.calls) for name, sub in self.subgraphs.items()}
 
 
 def subgraph_sdl(case: str, subgraph: str) -> str:
@@ -169,6 +178,6 @@ def subgraph_sdl(case: str, subgraph: str) -> str:
 async def run_case(
     case: Case, query: str, variables: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    for subgraph in case.subgraphs.values():
-        subgraph.calls.clear()
+    """One operation through a fresh gateway; the subgraphs' call lists start empty."""
+    case.reset_calls()
     return await case.gateway().execute(query, variables)

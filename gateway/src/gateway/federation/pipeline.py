@@ -24,6 +24,7 @@ from graphql.execution.values import get_variable_values
 from gateway.federation.conditions import condition_variables
 from gateway.federation.executor import Executor
 from gateway.federation.limits import OperationLimits, limit_errors, token_limit_error
+from gateway.federation.override import OverrideLabels
 from gateway.federation.plan import QueryPlan
 from gateway.federation.planner import PlanningError, plan_operation
 from gateway.federation.shaping import ResponseShape, shape
@@ -50,12 +51,16 @@ class Compiled:
     shape: ResponseShape
 
 
+PlanKey = tuple[tuple[tuple[str, bool], ...], tuple[str, ...]]
+
+
 @dataclass(frozen=True)
 class Prepared:
     document: DocumentNode
     operation: OperationDefinitionNode
     condition_variables: frozenset[str]  # used by @skip/@include: the plan depends on them
-    plans: dict[tuple[tuple[str, bool], ...], Compiled] = field(default_factory=dict)
+    # by (@skip/@include values, active progressive @override labels)
+    plans: dict[PlanKey, Compiled] = field(default_factory=dict)
 
     @property
     def is_query(self) -> bool:
@@ -89,11 +94,13 @@ class Gateway:
         executor: Executor,
         limits: OperationLimits | None = None,
         cache: CacheLimits | None = None,
+        override: OverrideLabels | None = None,
     ) -> None:
         self.supergraph = supergraph
         self.executor = executor
         self.limits = limits or OperationLimits()
         self.cache = cache or CacheLimits()
+        self.override = override or OverrideLabels.of(supergraph.override_labels)
         self._prepared: OrderedDict[tuple[str, str | None], tuple[Prepared, int]] = OrderedDict()
         self._cached_bytes = 0
 
@@ -148,16 +155,26 @@ class Gateway:
             raise RequestError([{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}])
         return Prepared(document, operation, condition_variables(document))
 
-    def plan(self, prepared: Prepared, variables: Mapping[str, Any]) -> Compiled:
-        """The plan for these @skip/@include values, made once and kept."""
-        key = tuple(
+    def plan(
+        self,
+        prepared: Prepared,
+        variables: Mapping[str, Any],
+        labels: frozenset[str] = frozenset(),
+    ) -> Compiled:
+        """The plan for these @skip/@include values and progressive @override labels, made
+        once and kept."""
+        conditions = tuple(
             sorted((name, bool(variables.get(name))) for name in prepared.condition_variables)
         )
+        key: PlanKey = (conditions, tuple(sorted(labels)))
         compiled = prepared.plans.get(key)
         if compiled is None:
             try:
                 plan = plan_operation(
-                    self.supergraph, prepared.document, prepared.operation, variables
+                    self.supergraph.for_labels(labels),
+                    prepared.document,
+                    prepared.operation,
+                    variables,
                 )
             except PlanningError as error:
                 raise RequestError(
@@ -206,7 +223,7 @@ class Gateway:
             if isinstance(coerced, list):
                 raise RequestError([_formatted(e, "BAD_USER_INPUT") for e in coerced])
             values = dict(coerced.coerced)
-        compiled = self.plan(prepared, values)
+        compiled = self.plan(prepared, values, self.override.draw())
         state = await self.executor.execute(compiled.staged, values)
         data = compiled.shape.shape(state.data)
         if data is not None:  # the regular case, compiled; otherwise graphql-core, below

@@ -5,7 +5,7 @@ machinery, no @inaccessible elements)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from graphql import (
@@ -57,6 +57,10 @@ class FieldInfo:
     # (a subgraph may return `Book` where the supergraph says `Media`)
     types: dict[str, str] = field(default_factory=dict)
     type_strings: dict[str, str] = field(default_factory=dict)  # the same, wrappers kept
+    # progressive @override (join v0.4+): graph -> (label, whether it resolves the field
+    # when the label is active). The new owner resolves it under the label, the old owner
+    # without; Supergraph.for_labels picks one for a request.
+    labels: dict[str, tuple[str, bool]] = field(default_factory=dict)
 
 
 @dataclass
@@ -94,6 +98,26 @@ class Supergraph:
     mutation_type: str | None = None
     # abstract type -> its object types in the whole supergraph, @inaccessible ones too
     possible: dict[str, frozenset[str]] = field(default_factory=dict)
+    # the labels of progressive @override in this supergraph
+    override_labels: frozenset[str] = frozenset()
+    _by_labels: dict[frozenset[str], Supergraph] = field(default_factory=dict, repr=False)
+
+    def for_labels(self, active: frozenset[str]) -> Supergraph:
+        """The supergraph as one request sees it: each field under a progressive @override
+        resolved by its new owner where its label is active, by its old owner elsewhere.
+        One view per set of labels, made once (labels are few: the supergraph names them)."""
+        if not self.override_labels:
+            return self
+        active = active & self.override_labels
+        view = self._by_labels.get(active)
+        if view is None:
+            view = self._by_labels[active] = replace(
+                self,
+                types={name: _labelled(info, active) for name, info in self.types.items()},
+                override_labels=frozenset(),
+                _by_labels={},
+            )
+        return view
 
     def subgraph(self, graph: str) -> Subgraph:
         return self.subgraphs[graph]
@@ -138,7 +162,30 @@ class Supergraph:
             query_type=query,
             mutation_type=mutation,
             possible=_possible_types(types),
+            override_labels=frozenset(
+                label
+                for info in types.values()
+                for field_info in info.fields.values()
+                for label, _ in field_info.labels.values()
+            ),
         )
+
+
+def _labelled(info: TypeInfo, active: frozenset[str]) -> TypeInfo:
+    if not any(f.labels for f in info.fields.values()):
+        return info
+    fields = {}
+    for name, field_info in info.fields.items():
+        if field_info.labels:
+            graphs = {
+                graph
+                for graph in field_info.graphs
+                if graph not in field_info.labels
+                or field_info.labels[graph][1] == (field_info.labels[graph][0] in active)
+            }
+            field_info = replace(field_info, graphs=graphs, labels={})
+        fields[name] = field_info
+    return replace(info, fields=fields)
 
 
 def _possible_types(types: dict[str, TypeInfo]) -> dict[str, frozenset[str]]:
@@ -248,6 +295,9 @@ def _field_info(node: FieldDefinitionNode, join: str, type_graphs: set[str]) -> 
             info.external.add(graph)
             continue
         info.graphs.add(graph)
+        label = joined.get("overrideLabel")
+        if label:
+            info.labels[graph] = (str(label), bool(joined.get("override")))
         if joined.get("requires"):
             info.requires[graph] = str(joined["requires"])
         if joined.get("provides"):
