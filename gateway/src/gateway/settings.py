@@ -21,6 +21,14 @@ DEFAULT_SUPERGRAPH = Path(__file__).resolve().parents[2] / "supergraph.graphql"
 
 class GatewaySettings(ServiceSettings):
     supergraph_path: Path = Field(default=DEFAULT_SUPERGRAPH, alias="SUPERGRAPH_PATH")
+    # The file is read again every `supergraph_poll_seconds` and a new content is served
+    # without a restart (SIGHUP reads it at once, polled or not). On by default, as in Hive
+    # Gateway: the file only changes when someone means it to (`make supergraph`, a new
+    # ConfigMap), and a content that does not build changes nothing.
+    supergraph_watch: bool = Field(default=True, alias="GATEWAY_SUPERGRAPH_WATCH")
+    supergraph_poll_seconds: float = Field(
+        default=2.0, gt=0, alias="GATEWAY_SUPERGRAPH_POLL_SECONDS"
+    )
     subgraph_timeout_seconds: float = Field(
         default=5.0, gt=0, alias="GATEWAY_SUBGRAPH_TIMEOUT_SECONDS"
     )
