@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -31,7 +32,11 @@ def subgraph_sources() -> list[SubgraphSource]:
 def main(command: str) -> int:
     fresh = compose(subgraph_sources())
     if command == "write":
-        SUPERGRAPH_PATH.write_text(fresh)
+        # written beside and renamed over: a gateway polling the file (make run) reads the
+        # old one or the new one, never half of it
+        staged = SUPERGRAPH_PATH.with_name(f".{SUPERGRAPH_PATH.name}.{os.getpid()}")
+        staged.write_text(fresh)
+        os.replace(staged, SUPERGRAPH_PATH)
         print(f"wrote {SUPERGRAPH_PATH.relative_to(ROOT)}")
         return 0
     committed = SUPERGRAPH_PATH.read_text() if SUPERGRAPH_PATH.exists() else ""
