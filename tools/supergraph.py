@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -56,7 +57,11 @@ def main(command: str) -> int:
         name = path.relative_to(ROOT)
         if command == "write":
             if not path.exists() or path.read_text() != fresh:
-                path.write_text(fresh)
+                # written beside and renamed over: a gateway polling the file (make run)
+                # reads the old one or the new one, never half of it
+                staged = path.with_name(f".{path.name}.{os.getpid()}")
+                staged.write_text(fresh)
+                os.replace(staged, path)
                 print(f"wrote {name}")
             continue
         committed = path.read_text() if path.exists() else ""

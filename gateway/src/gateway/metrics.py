@@ -1,4 +1,4 @@
-"""The gateway's own metrics: per-subgraph fetch latency and errors."""
+"""The gateway's own metrics: per-subgraph fetch latency and errors, supergraph reloads."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from prometheus_client import Counter, Histogram
 
 from platform_kit.metrics import LATENCY_BUCKETS
 
-__all__ = ["SUBGRAPH_ERRORS", "SUBGRAPH_FETCH_SECONDS"]
+__all__ = ["SUBGRAPH_ERRORS", "SUBGRAPH_FETCH_SECONDS", "SUPERGRAPH_RELOADS"]
 
 SUBGRAPH_FETCH_SECONDS = Histogram(
     "gateway_subgraph_fetch_duration_seconds",
@@ -16,4 +16,10 @@ SUBGRAPH_FETCH_SECONDS = Histogram(
 )
 SUBGRAPH_ERRORS = Counter(
     "gateway_subgraph_errors_total", "Failed or erroring subgraph requests", ["subgraph", "kind"]
+)
+SUPERGRAPH_RELOADS = Counter(
+    "gateway_supergraph_reloads_total",
+    "New supergraph contents seen, by outcome: applied (now served), rejected (does not build; "
+    "the previous one is still served), unreadable (the file could not be read)",
+    ["outcome"],
 )

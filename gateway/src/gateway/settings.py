@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode
 
 from gateway.federation.limits import OperationLimits
 from gateway.federation.pipeline import CacheLimits
@@ -21,6 +23,14 @@ DEFAULT_SUPERGRAPH = Path(__file__).resolve().parents[2] / "supergraph.graphql"
 
 class GatewaySettings(ServiceSettings):
     supergraph_path: Path = Field(default=DEFAULT_SUPERGRAPH, alias="SUPERGRAPH_PATH")
+    # The file is read again every `supergraph_poll_seconds` and a new content is served
+    # without a restart (SIGHUP reads it at once, polled or not). On by default, as in Hive
+    # Gateway: the file only changes when someone means it to (`make supergraph`, a new
+    # ConfigMap), and a content that does not build changes nothing.
+    supergraph_watch: bool = Field(default=True, alias="GATEWAY_SUPERGRAPH_WATCH")
+    supergraph_poll_seconds: float = Field(
+        default=2.0, gt=0, alias="GATEWAY_SUPERGRAPH_POLL_SECONDS"
+    )
     subgraph_timeout_seconds: float = Field(
         default=5.0, gt=0, alias="GATEWAY_SUBGRAPH_TIMEOUT_SECONDS"
     )
@@ -47,6 +57,22 @@ class GatewaySettings(ServiceSettings):
     max_fields: int = Field(default=_LIMITS.max_fields, gt=0, alias="GATEWAY_MAX_FIELDS")
     max_cost: int = Field(default=_LIMITS.max_cost, gt=0, alias="GATEWAY_MAX_COST")
     cache_max_bytes: int = Field(default=_CACHE.max_bytes, ge=0, alias="GATEWAY_CACHE_MAX_BYTES")
+
+    # Progressive @override labels forced on or off for every request, comma-separated
+    # (`percent(N)` labels are otherwise drawn per request; any other label is off).
+    override_labels_on: Annotated[frozenset[str], NoDecode] = Field(
+        default=frozenset(), alias="GATEWAY_OVERRIDE_LABELS_ON"
+    )
+    override_labels_off: Annotated[frozenset[str], NoDecode] = Field(
+        default=frozenset(), alias="GATEWAY_OVERRIDE_LABELS_OFF"
+    )
+
+    @field_validator("override_labels_on", "override_labels_off", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return frozenset(label.strip() for label in value.split(",") if label.strip())
+        return value
 
     def subgraph_url(self, name: str, default: str) -> str:
         """SUBGRAPH_URL_<NAME> overrides the URL composed into the supergraph."""

@@ -40,3 +40,13 @@ def test_settings_force_labels_on_and_off() -> None:
 
 def test_a_supergraph_without_labels_draws_nothing() -> None:
     assert OverrideLabels.of(()).draw() == frozenset()
+
+
+def test_labels_forced_by_settings_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway.settings import GatewaySettings
+
+    monkeypatch.setenv("GATEWAY_OVERRIDE_LABELS_ON", "beta, percent(5)")
+    monkeypatch.setenv("GATEWAY_OVERRIDE_LABELS_OFF", "")
+    settings = GatewaySettings(AUTH_JWT_SECRET="s" * 40)
+    assert settings.override_labels_on == {"beta", "percent(5)"}
+    assert settings.override_labels_off == frozenset()

@@ -39,6 +39,7 @@ class GraphQLEndpoint:
             )
             await response(scope, receive, send)
             return
+        # read once: a supergraph reload replaces it, and this request finishes on this one
         gateway: Gateway = scope["app"].state.gateway
         decoded = scope.get("state", {}).get(JSON_BODY, _UNDECODED)  # by RequestLimits
         if decoded is _UNDECODED:
@@ -74,7 +75,8 @@ class GraphQLEndpoint:
             return 400, orjson.dumps({"errors": error.errors})
         if self.deduplicate and prepared.is_query:
             variables_key = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
-            key = (query, operation_name, variables_key, authorization)
+            # the Gateway too: after a reload, an answer from the old schema is not shared
+            key = (gateway, query, operation_name, variables_key, authorization)
             return await self.inflight.run(
                 key, lambda: _run(gateway, prepared, variables, operation_name)
             )

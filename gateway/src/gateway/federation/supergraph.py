@@ -25,6 +25,7 @@ from graphql import (
     UnionTypeDefinitionNode,
     build_ast_schema,
     parse,
+    validate_schema,
     value_from_ast_untyped,
 )
 from graphql.language import DirectiveDefinitionNode, SchemaExtensionNode
@@ -35,7 +36,7 @@ _MACHINERY_PREFIXES = ("join__", "link__")
 
 
 class SupergraphError(ValueError):
-    pass
+    """The text is GraphQL but no supergraph this gateway can serve."""
 
 
 @dataclass(frozen=True)
@@ -350,7 +351,18 @@ def _api_schema(document: DocumentNode, inaccessible: str | None) -> GraphQLSche
         if isinstance(d, TypeDefinitionNode) and hidden(d)
     }
     definitions = [_without_types(d, hidden_types) for d in definitions]
-    return build_ast_schema(DocumentNode(definitions=tuple(definitions)), assume_valid_sdl=True)
+    try:
+        schema = build_ast_schema(
+            DocumentNode(definitions=tuple(definitions)), assume_valid_sdl=True
+        )
+        errors = validate_schema(schema)
+    except TypeError as error:  # graphql-core's words for a type it cannot resolve
+        raise SupergraphError(f"invalid API schema: {error}") from None
+    # Refused here rather than at the first request, where graphql-core's validation would
+    # raise for every operation: a gateway never starts, or reloads, on a schema it cannot serve.
+    if errors:
+        raise SupergraphError("invalid API schema: " + "; ".join(e.message for e in errors))
+    return schema
 
 
 def _kept_directive(directive: DirectiveNode) -> bool:
