@@ -3,9 +3,16 @@ case's answer as the spec wants it, and how many subgraph requests it took."""
 
 from __future__ import annotations
 
+import pytest
+
 from gateway.federation.override import OverrideLabels
 
-from ..federation_cases import progressive_override, requires_arguments
+from ..federation_cases import (
+    assembled_keys,
+    partial_unions,
+    progressive_override,
+    requires_arguments,
+)
 from ..federation_cases.harness import run_case
 
 
@@ -81,3 +88,66 @@ async def test_a_percentage_label_moves_that_share_of_requests() -> None:
     assert 40 < moved < 140, moved
     # one plan with the label, one without, both kept
     assert len(gateway.prepare(PRODUCTS, None).plans) == 2
+
+
+NOTICES = (
+    "notices { __typename ... on Plain { text } ... on NorthOnly { north }"
+    " ... on SouthOnly { south } }"
+)
+PLAIN = {"__typename": "Plain", "text": "plain"}
+NORTH = {"__typename": "NorthOnly", "north": "from north"}
+SOUTH = {"__typename": "SouthOnly", "south": "from south"}
+
+
+def _notices(root: str, panel: str, notices: list[dict[str, str]]) -> dict[str, object]:
+    return {root: {panel: {"notices": notices}}}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (
+            f"{{ northBoard {{ panel {{ {NOTICES} }} }} }}",
+            _notices("northBoard", "panel", [PLAIN, NORTH]),
+        ),
+        (
+            f"{{ southBoard {{ panel {{ {NOTICES} }} }} }}",
+            _notices("southBoard", "panel", [PLAIN, SOUTH]),
+        ),
+        (
+            "{ northBoard { panel { notices { __typename ... on SouthOnly { south } } } } }",
+            _notices("northBoard", "panel", [{"__typename": "Plain"}, {"__typename": "NorthOnly"}]),
+        ),
+        (f"{{ anyBoard {{ panel {{ {NOTICES} }} }} }}", _notices("anyBoard", "panel", [PLAIN])),
+        (
+            f"{{ northBoard {{ southPanel {{ {NOTICES} }} }} }}",
+            _notices("northBoard", "southPanel", [PLAIN, SOUTH]),
+        ),
+    ],
+)
+async def test_union_members_are_those_of_the_subgraph_the_path_reaches(
+    query: str, expected: dict[str, object]
+) -> None:
+    answer = await run_case(partial_unions.build(), query)
+    assert answer == {"data": expected}
+
+
+async def test_a_key_is_assembled_from_several_subgraphs_before_its_entity_call() -> None:
+    case = assembled_keys.build()
+    answer = await run_case(
+        case,
+        "{ topShelf { books { id isbn price { amount } genre { flagship { id } id tag } }"
+        " pick { id } first { id } } }",
+    )
+    books = [
+        {
+            "id": book_id,
+            "isbn": f"i{book_id}",
+            "price": {"amount": amount},
+            "genre": {"flagship": {"id": book_id}, "id": f"g{book_id}", "tag": f"t{book_id}"},
+        }
+        for book_id, amount in (("1", 10.5), ("2", 20.0))
+    ]
+    assert answer == {
+        "data": {"topShelf": {"books": books, "pick": {"id": "2"}, "first": {"id": "1"}}}
+    }

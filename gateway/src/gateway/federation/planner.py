@@ -59,6 +59,11 @@ class PlanningError(Exception):
     pass
 
 
+# How many entity jumps gathering one field of a key may take (a key that needs a key that
+# needs a key ...): enough for real supergraphs, and a bound on the search.
+MAX_KEY_HOPS = 3
+
+
 @dataclass
 class Selection:
     """A selection set being built for one subgraph request."""
@@ -134,6 +139,7 @@ class FetchBuilder:
     representation: tuple[KeyField, ...] = ()
     accepts: set[str] = field(default_factory=set)
     children: list[FetchBuilder] = field(default_factory=list)
+    depth: int = 0  # root fetches 0, their children 1, ...
 
     def entity_child(
         self,
@@ -159,6 +165,7 @@ class FetchBuilder:
             path=path,
             representation=representation,
             accepts=wanted,
+            depth=self.depth + 1,
         )
         self.children.append(child)
         touched.append(child)
@@ -552,8 +559,7 @@ class Planner:
                 )
                 for node in _parse_field_set(key)
             ]
-            if len(self.touched) > mark:
-                parent = self.touched[-1]
+            parent = _deepest(parent, self.touched[mark:])
         field_info = type_info.fields.get(for_field) if for_field else None
         if field_info is not None and graph in field_info.requires:
             mark = len(self.touched)
@@ -561,8 +567,7 @@ class Planner:
                 representation.append(
                     self._required(type_info.name, node, fetch, target, path, provided)
                 )
-            if len(self.touched) > mark:
-                parent = self.touched[-1]  # the last fetch the requirement needs
+            parent = _deepest(parent, self.touched[mark:])
         if not accepts and type_info.kind == "interface":
             # objects of the interface may already carry their concrete __typename
             accepts = {type_info.name, *self.supergraph.possible.get(type_info.name, ())}
@@ -598,20 +603,57 @@ class Planner:
     def _hop_key(
         self, type_info: TypeInfo, graph: str, fetch: FetchBuilder, provided: Provided
     ) -> str | None:
-        """A key of `graph` whose fields the current fetch has or another subgraph, reached
-        by a key of its own, answers (a -> b for the `id` that c is keyed by)."""
+        """A key of `graph` whose fields can be gathered starting from the current fetch:
+        each field selected there or in a subgraph a key away, nested fields likewise (a ->
+        b for the `id` that c is keyed by; a list's `isbn` from b, its `id` from a)."""
         for key in type_info.keys.get(graph, ()):
-            if all(
-                self._selectable(type_info.name, [node], fetch.graph, provided)
-                or any(
-                    self._key_for(type_info, other, fetch, provided) is not None
-                    and self._selectable(type_info.name, [node], other, NOTHING)
-                    for other in sorted(type_info.resolvers_of(node.name.value) - {graph})
-                )
-                for node in _parse_field_set(key)
-            ):
+            if self._gatherable(type_info.name, _parse_field_set(key), fetch.graph, provided):
                 return key
         return None
+
+    def _gatherable(
+        self,
+        type_name: str,
+        nodes: Iterable[FieldNode],
+        graph: str,
+        provided: Provided,
+        hops: int = MAX_KEY_HOPS,
+    ) -> bool:
+        """Whether a field set can be selected starting in `graph`: each field there (its
+        subfields likewise), or in another subgraph that a key of the type, itself
+        gatherable, leads to. `hops` bounds how many jumps one field may take."""
+        type_info = self.supergraph.types.get(type_name)
+        if type_info is None:
+            return False
+        for node in nodes:
+            name = node.name.value
+            if self._resolves(type_name, name, graph, provided):
+                if node.selection_set is None:
+                    continue
+                child_type = self._named_return(type_name, name) or type_name
+                children = [s for s in node.selection_set.selections if isinstance(s, FieldNode)]
+                below = provided.get(name) or {}
+                if self._gatherable(child_type, children, graph, below, hops):
+                    continue
+                if hops > 0 and self._gatherable_elsewhere(type_info, node, graph, hops):
+                    continue
+                return False
+            if hops == 0 or not self._gatherable_elsewhere(type_info, node, graph, hops):
+                return False
+        return True
+
+    def _gatherable_elsewhere(
+        self, type_info: TypeInfo, node: FieldNode, graph: str, hops: int
+    ) -> bool:
+        for other in sorted(type_info.resolvers_of(node.name.value) - {graph}):
+            if not self._gatherable(type_info.name, [node], other, NOTHING, hops - 1):
+                continue
+            for key in type_info.keys.get(other, ()):
+                if self._gatherable(
+                    type_info.name, _parse_field_set(key), graph, NOTHING, hops - 1
+                ):
+                    return True
+        return False
 
     def _rewind(
         self, type_name: str, node: FieldNode, graphs: Sequence[str], path: tuple[str, ...]
@@ -870,6 +912,12 @@ def _head(node: FieldNode, alias: str | None = None) -> str:
             directives=node.directives,
         )
     )
+
+
+def _deepest(parent: FetchBuilder, needed: Sequence[FetchBuilder]) -> FetchBuilder:
+    """What a fetch must wait for: the deepest of the fetches its key or requirements
+    needed (plan steps run by depth, so it then runs after all of them), or its parent."""
+    return max([parent, *needed], key=lambda builder: builder.depth)
 
 
 def _requirement_alias(node: FieldNode) -> str:
