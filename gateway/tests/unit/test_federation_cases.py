@@ -9,6 +9,7 @@ from gateway.federation.override import OverrideLabels
 
 from ..federation_cases import (
     assembled_keys,
+    parent_entity_jump,
     partial_unions,
     progressive_override,
     requires_arguments,
@@ -150,4 +151,22 @@ async def test_a_key_is_assembled_from_several_subgraphs_before_its_entity_call(
     ]
     assert answer == {
         "data": {"topShelf": {"books": books, "pick": {"id": "2"}, "first": {"id": "1"}}}
+    }
+
+
+@pytest.mark.parametrize(
+    "selection",
+    ["id label blurb", "blurb label id", "blurb", "label", "label blurb"],
+)
+async def test_a_field_where_its_type_has_no_key_is_reached_through_the_parent_entity(
+    selection: str,
+) -> None:
+    answer = await run_case(
+        parent_entity_jump.build(),
+        f'{{ productById(id: "1") {{ id name category {{ {selection} }} }} }}',
+    )
+    category = {"id": "c3", "label": "Category c3", "blurb": "About Product#1"}
+    expected = {name: category[name] for name in selection.split()}
+    assert answer == {
+        "data": {"productById": {"id": "1", "name": "Product#1", "category": expected}}
     }

@@ -48,6 +48,10 @@ class Fetch:
     accepts: tuple[str, ...] = ()  # __typenames of the objects at `path` this fetch is for
     representation: tuple[KeyField, ...] = ()
     children: list[Fetch] = field(default_factory=list)
+    # Beyond its parent, the fetches whose answers this one reads (the parts of a key or of
+    # a requirement that other subgraphs give): it runs after all of them. By `id`.
+    id: int = 0
+    after: tuple[int, ...] = ()
 
     def describe(self, indent: int = 0) -> str:
         pad = "  " * indent
@@ -58,6 +62,7 @@ class Fetch:
                 if self.entity_type
                 else ""
             )
+            + (f", #{self.id} after #{', #'.join(map(str, self.after))}" if self.after else "")
             + ")"
         )
         body = "\n".join(pad + "  " + line for line in self.operation.splitlines())

@@ -130,6 +130,17 @@ class Step:
     provided: Provided
 
 
+@dataclass(frozen=True)
+class RewindRoute:
+    """Where going back along the walk leads: a root fetch of `graph`, an entity fetch into
+    it keyed from the fetch at `step`, or one beside that fetch keyed like it."""
+
+    kind: str  # "root" | "entity" | "sibling"
+    step: Step
+    graph: str
+    chain: list[Step]  # the walk from `step` on, selected again in `graph`
+
+
 @dataclass
 class FetchBuilder:
     graph: str
@@ -139,7 +150,15 @@ class FetchBuilder:
     representation: tuple[KeyField, ...] = ()
     accepts: set[str] = field(default_factory=set)
     children: list[FetchBuilder] = field(default_factory=list)
-    depth: int = 0  # root fetches 0, their children 1, ...
+    parent: FetchBuilder | None = field(default=None, repr=False, compare=False)
+    # fetches beyond the parent whose answers this one reads (parts of its key or of its
+    # requirements that other subgraphs give)
+    after: list[FetchBuilder] = field(default_factory=list, repr=False, compare=False)
+
+    def follows(self, needed: Iterable[FetchBuilder]) -> None:
+        for other in needed:
+            if other is not self and other is not self.parent and other not in self.after:
+                self.after.append(other)
 
     def entity_child(
         self,
@@ -165,7 +184,7 @@ class FetchBuilder:
             path=path,
             representation=representation,
             accepts=wanted,
-            depth=self.depth + 1,
+            parent=self,
         )
         self.children.append(child)
         touched.append(child)
@@ -224,7 +243,13 @@ class Planner:
                 builder = by_graph[graph]
             self._field(root_type, node, builder, builder.root, (), NOTHING)
         kind = "mutation" if is_mutation else "query"
-        return QueryPlan(kind=kind, fetches=[self._finish(b, kind) for b in roots])
+        numbers: dict[int, int] = {}
+        pending = list(reversed(roots))
+        while pending:
+            builder = pending.pop()
+            numbers[id(builder)] = len(numbers)
+            pending += reversed(builder.children)
+        return QueryPlan(kind=kind, fetches=[self._finish(b, kind, numbers) for b in roots])
 
     # -- selections --------------------------------------------------------------------
     def _fields(self, type_name: str, selections: Iterable[SelectionNode]) -> list[FieldNode]:
@@ -538,7 +563,7 @@ class Planner:
         keys = type_info.keys.get(graph)
         if not keys:
             raise PlanningError(f"{type_info.name} is not an entity in {graph}")
-        parent = fetch
+        needed: list[FetchBuilder] = []  # what the key's and requirements' fields come from
         key = self._key_for(type_info, graph, fetch, provided)
         if key is not None:
             target.leaf("__typename", "__typename")
@@ -559,7 +584,7 @@ class Planner:
                 )
                 for node in _parse_field_set(key)
             ]
-            parent = _deepest(parent, self.touched[mark:])
+            needed += self.touched[mark:]
         field_info = type_info.fields.get(for_field) if for_field else None
         if field_info is not None and graph in field_info.requires:
             mark = len(self.touched)
@@ -567,14 +592,15 @@ class Planner:
                 representation.append(
                     self._required(type_info.name, node, fetch, target, path, provided)
                 )
-            parent = _deepest(parent, self.touched[mark:])
+            needed += self.touched[mark:]
         if not accepts and type_info.kind == "interface":
             # objects of the interface may already carry their concrete __typename
             accepts = {type_info.name, *self.supergraph.possible.get(type_info.name, ())}
-        child = parent.entity_child(
+        child = fetch.entity_child(
             graph, type_info.name, path, tuple(representation), self.touched, accepts
         )
         child.representation = _merged(child.representation, representation)
+        child.follows(needed)
         return child
 
     def _key_for(
@@ -607,7 +633,8 @@ class Planner:
         each field selected there or in a subgraph a key away, nested fields likewise (a ->
         b for the `id` that c is keyed by; a list's `isbn` from b, its `id` from a)."""
         for key in type_info.keys.get(graph, ()):
-            if self._gatherable(type_info.name, _parse_field_set(key), fetch.graph, provided):
+            nodes = _parse_field_set(key)
+            if self._gatherable(type_info.name, nodes, fetch.graph, provided, at_walk=True):
                 return key
         return None
 
@@ -618,10 +645,12 @@ class Planner:
         graph: str,
         provided: Provided,
         hops: int = MAX_KEY_HOPS,
+        at_walk: bool = False,
     ) -> bool:
         """Whether a field set can be selected starting in `graph`: each field there (its
         subfields likewise), or in another subgraph that a key of the type, itself
-        gatherable, leads to. `hops` bounds how many jumps one field may take."""
+        gatherable, leads to, or (`at_walk`: the fields are on the objects the walk is at)
+        by going back along the walk. `hops` bounds how many jumps one field may take."""
         type_info = self.supergraph.types.get(type_name)
         if type_info is None:
             return False
@@ -638,8 +667,13 @@ class Planner:
                 if hops > 0 and self._gatherable_elsewhere(type_info, node, graph, hops):
                     continue
                 return False
-            if hops == 0 or not self._gatherable_elsewhere(type_info, node, graph, hops):
-                return False
+            if hops > 0 and self._gatherable_elsewhere(type_info, node, graph, hops):
+                continue
+            if at_walk:
+                others = sorted(type_info.resolvers_of(name) - {graph})
+                if self._rewind_route(type_name, node, others) is not None:
+                    continue
+            return False
         return True
 
     def _gatherable_elsewhere(
@@ -661,33 +695,83 @@ class Planner:
         """A field no key leads to (its type is no entity there): go back along the path to
         the nearest point another subgraph can be entered from (the root of a query, or an
         entity it has a key for) and select the same path there."""
+        route = self._rewind_route(type_name, node, graphs)
+        if route is None:
+            return False
+        step, graph, chain = route.step, route.graph, route.chain
+        if route.kind == "root":
+            entry = self.by_graph.get(graph)
+            if entry is None:
+                entry = self.by_graph[graph] = FetchBuilder(graph=graph, root=Selection())
+                self.roots.append(entry)
+        elif route.kind == "entity":
+            parent_info = self.supergraph.types[step.type_name]
+            entry = self._entity_fetch(
+                parent_info, graph, step.fetch, step.target, step.path, step.provided
+            )
+        else:
+            entry = self._sibling_fetch(self.supergraph.types[step.type_name], graph, step)
+            assert entry is not None  # _rewind_route checked it
+        target = entry.root
+        for index, walked in enumerate(chain):
+            below = chain[index + 1].type_name if index + 1 < len(chain) else type_name
+            target = self._reselect(walked, below, graph, target)
+        self._field(type_name, node, entry, target, path, NOTHING)
+        return True
+
+    def _rewind_route(
+        self, type_name: str, node: FieldNode, graphs: Sequence[str]
+    ) -> RewindRoute | None:
+        """Where `_rewind` would go back to, decided without planning anything: the nearest
+        step of the walk from which one of `graphs` can be entered and the rest of the path
+        selected again."""
         for depth in range(len(self.trail) - 1, -1, -1):
             step = self.trail[depth]
-            chain = [*self.trail[depth:]]
+            chain = self.trail[depth:]
             for graph in graphs:
                 if graph == step.fetch.graph or not self._walkable(chain, type_name, node, graph):
                     continue
                 if not step.path and step.fetch.entity_type is None:
-                    if not self.is_query:
-                        continue  # a mutation's root field is never run twice
-                    entry = self.by_graph.get(graph)
-                    if entry is None:
-                        entry = self.by_graph[graph] = FetchBuilder(graph=graph, root=Selection())
-                        self.roots.append(entry)
-                else:
-                    parent_info = self.supergraph.types[step.type_name]
-                    if self._key_for(parent_info, graph, step.fetch, step.provided) is None:
-                        continue
-                    entry = self._entity_fetch(
-                        parent_info, graph, step.fetch, step.target, step.path, step.provided
-                    )
-                target = entry.root
-                for index, walked in enumerate(chain):
-                    below = chain[index + 1].type_name if index + 1 < len(chain) else type_name
-                    target = self._reselect(walked, below, graph, target)
-                self._field(type_name, node, entry, target, path, NOTHING)
-                return True
-        return False
+                    if self.is_query:  # a mutation's root field is never run twice
+                        return RewindRoute("root", step, graph, chain)
+                    continue
+                parent_info = self.supergraph.types[step.type_name]
+                if self._key_for(parent_info, graph, step.fetch, step.provided) is not None:
+                    return RewindRoute("entity", step, graph, chain)
+                if self._sibling_key(parent_info, graph, step) is not None:
+                    return RewindRoute("sibling", step, graph, chain)
+        return None
+
+    def _sibling_key(
+        self, type_info: TypeInfo, graph: str, step: Step
+    ) -> tuple[KeyField, ...] | None:
+        """When the walk is inside an entity fetch at the entity itself, the key fields that
+        fetch was sent with are on the object too (its parent selected them): a key of
+        `graph` made of them lets a sibling fetch enter `graph` there."""
+        source = step.fetch
+        if (
+            source.parent is None
+            or source.entity_type != type_info.name
+            or source.path != step.path
+        ):
+            return None
+        for key in type_info.keys.get(graph, ()):
+            fields = _covered(source.representation, _parse_field_set(key))
+            if fields is not None:
+                return fields
+        return None
+
+    def _sibling_fetch(self, type_info: TypeInfo, graph: str, step: Step) -> FetchBuilder | None:
+        fields = self._sibling_key(type_info, graph, step)
+        source = step.fetch
+        if fields is None or source.parent is None:
+            return None
+        child = source.parent.entity_child(
+            graph, type_info.name, step.path, fields, self.touched, source.accepts
+        )
+        child.representation = _merged(child.representation, fields)
+        child.follows(source.after)
+        return child
 
     def _walkable(self, chain: list[Step], type_name: str, node: FieldNode, graph: str) -> bool:
         for index, walked in enumerate(chain):
@@ -873,7 +957,7 @@ class Planner:
         return fields.get(field_name) if fields else None
 
     # -- output ------------------------------------------------------------------------
-    def _finish(self, builder: FetchBuilder, kind: str) -> Fetch:
+    def _finish(self, builder: FetchBuilder, kind: str, numbers: dict[int, int]) -> Fetch:
         builder.root.separate_conflicts()
         used = _variables_in(builder.root.print()) & set(self.variable_definitions)
         definitions = " ".join(
@@ -898,7 +982,9 @@ class Planner:
             path=builder.path,
             representation=builder.representation,
             accepts=tuple(sorted(builder.accepts)),
-            children=[self._finish(child, "query") for child in builder.children],
+            children=[self._finish(child, "query", numbers) for child in builder.children],
+            id=numbers[id(builder)],
+            after=tuple(sorted(numbers[id(other)] for other in builder.after)),
         )
 
 
@@ -914,10 +1000,21 @@ def _head(node: FieldNode, alias: str | None = None) -> str:
     )
 
 
-def _deepest(parent: FetchBuilder, needed: Sequence[FetchBuilder]) -> FetchBuilder:
-    """What a fetch must wait for: the deepest of the fetches its key or requirements
-    needed (plan steps run by depth, so it then runs after all of them), or its parent."""
-    return max([parent, *needed], key=lambda builder: builder.depth)
+def _covered(fields: Sequence[KeyField], nodes: Iterable[FieldNode]) -> tuple[KeyField, ...] | None:
+    """The representation fields a key's field set names, if all are there."""
+    out = []
+    for node in nodes:
+        found = next((f for f in fields if f.name == node.name.value and f.only_for is None), None)
+        if found is None:
+            return None
+        if node.selection_set is not None:
+            inner = [s for s in node.selection_set.selections if isinstance(s, FieldNode)]
+            children = _covered(found.children, inner)
+            if children is None:
+                return None
+            found = replace(found, children=children)
+        out.append(found)
+    return tuple(out)
 
 
 def _requirement_alias(node: FieldNode) -> str:

@@ -36,6 +36,7 @@ class StagedFetch:
     fetch: Fetch
     index: int  # position in StagedPlan.fetches
     parent: int | None  # the fetch whose answer this one reads; None for a root fetch
+    after: tuple[int, ...] = ()  # other fetches it must follow (Fetch.after), by index
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,13 @@ def stage_plan(plan: QueryPlan) -> StagedPlan:
         return staged.index
 
     roots = [flatten(fetch, None) for fetch in plan.fetches]
+    by_id = {staged.fetch.id: staged.index for staged in fetches}
+    fetches = [
+        StagedFetch(s.fetch, s.index, s.parent, tuple(by_id[i] for i in s.fetch.after))
+        if s.fetch.after
+        else s
+        for s in fetches
+    ]
     if plan.kind == "mutation":
         steps: list[list[int]] = []
         for root in roots:  # in order: each mutation and what follows from it
@@ -107,29 +115,46 @@ def stage_plan(plan: QueryPlan) -> StagedPlan:
 def _steps(
     roots: list[int], children: dict[int, list[int]], fetches: list[StagedFetch]
 ) -> list[list[int]]:
-    depth: dict[int, int] = {}
-    pending = [(root, 0) for root in roots]
+    members: list[int] = []
+    pending = list(roots)
     while pending:
-        index, level = pending.pop()
-        depth[index] = level
-        pending += [(child, level + 1) for child in children[index]]
+        index = pending.pop()
+        members.append(index)
+        pending += children[index]
+    inside = set(members)
+    depth: dict[int, int] = {}
+
+    def level(index: int, visiting: frozenset[int] = frozenset()) -> int:
+        """One step after its parent and after every fetch it follows (outside this
+        subtree: an earlier mutation's, already done)."""
+        if index not in depth:
+            staged = fetches[index]
+            needed = [i for i in staged.after if i in inside and i not in visiting]
+            if staged.parent is not None and staged.parent in inside:
+                needed.append(staged.parent)
+            depth[index] = 1 + max((level(i, visiting | {index}) for i in needed), default=-1)
+        return depth[index]
+
+    for index in members:
+        level(index)
+    followed = {i for index in members for i in fetches[index].after}
     steps: list[list[int]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
     for index in sorted(depth):
         steps[depth[index]].append(index)
     # leaves ride along with a later call to the same subgraph; deepest first, so a leaf
     # can follow another leaf that has moved
-    for level in range(len(steps) - 2, -1, -1):
-        for index in list(steps[level]):
+    for level_number in range(len(steps) - 2, -1, -1):
+        for index in list(steps[level_number]):
             fetch = fetches[index].fetch
-            if children[index] or fetch.entity_type is None:
+            if children[index] or index in followed or fetch.entity_type is None:
                 continue
-            for later in range(level + 1, len(steps)):
+            for later in range(level_number + 1, len(steps)):
                 if any(
                     fetches[other].fetch.graph == fetch.graph
                     and fetches[other].fetch.entity_type is not None
                     for other in steps[later]
                 ):
-                    steps[level].remove(index)
+                    steps[level_number].remove(index)
                     steps[later].append(index)
                     break
     return steps
