@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.federation.override import OverrideLabels
+from gateway.federation.pipeline import RequestError
 
 from ..federation_cases import (
     assembled_keys,
@@ -13,6 +14,7 @@ from ..federation_cases import (
     partial_unions,
     progressive_override,
     requires_arguments,
+    unplannable_node,
 )
 from ..federation_cases.harness import run_case
 
@@ -170,3 +172,47 @@ async def test_a_field_where_its_type_has_no_key_is_reached_through_the_parent_e
     assert answer == {
         "data": {"productById": {"id": "1", "name": "Product#1", "category": expected}}
     }
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '{ node(id: "u1") { id } }',
+        '{ node(id: "u1") { id ... on Post { id } } }',
+    ],
+)
+async def test_a_field_no_one_subgraph_can_answer_for_every_type_is_refused(query: str) -> None:
+    with pytest.raises(RequestError, match="cannot plan this operation"):
+        await run_case(unplannable_node.build(), query)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (
+            '{ u: node(id: "u1") { __typename } p: node(id: "p1") { __typename } }',
+            {"u": {"__typename": "User"}, "p": {"__typename": "Post"}},
+        ),
+        (
+            '{ u: node(id: "u1") { ... on User { id handle } }'
+            ' p: node(id: "p1") { ... on Post { id title } } }',
+            {"u": {"id": "u1", "handle": "ada"}, "p": {"id": "p1", "title": "Hello"}},
+        ),
+        (
+            '{ u: node(id: "u1") { ... on Post { id } } p: node(id: "p1") { ... on User { id } } }',
+            {"u": {}, "p": {}},
+        ),
+        (
+            '{ post(id: "p1") { id title author { id handle } } }',
+            {"post": {"id": "p1", "title": "Hello", "author": {"id": "u1", "handle": "ada"}}},
+        ),
+        (
+            '{ user(id: "u1") { id handle posts { id title } } }',
+            {"user": {"id": "u1", "handle": "ada", "posts": [{"id": "p1", "title": "Hello"}]}},
+        ),
+    ],
+)
+async def test_what_each_subgraph_can_answer_is_answered(
+    query: str, expected: dict[str, object]
+) -> None:
+    assert await run_case(unplannable_node.build(), query) == {"data": expected}

@@ -217,6 +217,8 @@ class Planner:
         self.is_query = True
         # the fields walked from the nearest root to where planning is: where to rewind to
         self.trail: list[Step] = []
+        # going back along the walk stops above this depth (see _selections)
+        self.rewind_floor = 0
 
     # -- entry -------------------------------------------------------------------------
     def plan(self) -> QueryPlan:
@@ -298,9 +300,17 @@ class Planner:
                         type_name, selection, fetch, target, path, provided
                     ):
                         continue
-                    for concrete in self._possible_types(type_name, fetch.graph):
-                        sub = target.field(f"on:{concrete}", f"... on {concrete}")
-                        self._field(concrete, selection, fetch, sub, path, provided)
+                    # The subgraph chosen for this abstract field must answer it for every
+                    # type it may return: going back to select the field again elsewhere
+                    # for some of them would trust two subgraphs to return the same object
+                    # (a supergraph can make that wrong; the reference planners refuse).
+                    floor, self.rewind_floor = self.rewind_floor, len(self.trail)
+                    try:
+                        for concrete in self._possible_types(type_name, fetch.graph):
+                            sub = target.field(f"on:{concrete}", f"... on {concrete}")
+                            self._field(concrete, selection, fetch, sub, path, provided)
+                    finally:
+                        self.rewind_floor = floor
                     continue
                 self._field(type_name, selection, fetch, target, path, provided)
             elif isinstance(selection, InlineFragmentNode | FragmentSpreadNode):
@@ -725,7 +735,7 @@ class Planner:
         """Where `_rewind` would go back to, decided without planning anything: the nearest
         step of the walk from which one of `graphs` can be entered and the rest of the path
         selected again."""
-        for depth in range(len(self.trail) - 1, -1, -1):
+        for depth in range(len(self.trail) - 1, self.rewind_floor - 1, -1):
             step = self.trail[depth]
             chain = self.trail[depth:]
             for graph in graphs:
