@@ -10,6 +10,7 @@ from gateway.federation.pipeline import RequestError
 
 from ..federation_cases import (
     assembled_keys,
+    interface_objects_unresolvable,
     parent_entity_jump,
     partial_unions,
     progressive_override,
@@ -216,3 +217,35 @@ async def test_what_each_subgraph_can_answer_is_answered(
     query: str, expected: dict[str, object]
 ) -> None:
     assert await run_case(unplannable_node.build(), query) == {"data": expected}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected", "calls"),
+    [
+        ("{ someNode { id note } }", {"someNode": {"id": "n1", "note": "baked"}}, {"bakery": 1}),
+        ("{ someNode { id } }", {"someNode": {"id": "n1"}}, {"bakery": 1}),
+        ("{ featured { id } }", {"featured": {"id": "p1"}}, {"catalog": 1}),
+        (
+            "{ featured { ... on Bread { id name } } }",
+            {"featured": {"id": "p1", "name": "Rye"}},
+            {"catalog": 1, "bakery": 1},
+        ),
+    ],
+)
+async def test_an_interface_object_answers_alone_unless_the_concrete_type_matters(
+    query: str, expected: dict[str, object], calls: dict[str, int]
+) -> None:
+    case = interface_objects_unresolvable.build()
+    assert await run_case(case, query) == {"data": expected}
+    assert {name: count for name, count in case.calls().items() if count} == calls
+
+
+async def test_a_field_behind_keys_no_subgraph_resolves_is_refused() -> None:
+    with pytest.raises(RequestError, match="cannot plan this operation"):
+        await run_case(interface_objects_unresolvable.build(), "{ anyNode { note } }")
+
+
+async def test_an_object_typed_as_its_interface_is_an_error_at_its_path() -> None:
+    answer = await run_case(interface_objects_unresolvable.build(), "{ anyNode { id } }")
+    assert answer["data"] == {"anyNode": None}
+    assert answer["errors"][0]["path"] == ["anyNode"]

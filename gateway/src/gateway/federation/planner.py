@@ -28,6 +28,7 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLSchema,
     InlineFragmentNode,
+    NamedTypeNode,
     NameNode,
     OperationDefinitionNode,
     OperationType,
@@ -304,9 +305,15 @@ class Planner:
                     # type it may return: going back to select the field again elsewhere
                     # for some of them would trust two subgraphs to return the same object
                     # (a supergraph can make that wrong; the reference planners refuse).
+                    concretes = self._possible_types(type_name, fetch.graph)
+                    if not concretes:
+                        raise PlanningError(
+                            f"{fetch.graph} cannot resolve {type_name}.{selection.name.value}:"
+                            f" none of the types it may return there has it"
+                        )
                     floor, self.rewind_floor = self.rewind_floor, len(self.trail)
                     try:
-                        for concrete in self._possible_types(type_name, fetch.graph):
+                        for concrete in concretes:
                             sub = target.field(f"on:{concrete}", f"... on {concrete}")
                             self._field(concrete, selection, fetch, sub, path, provided)
                     finally:
@@ -341,12 +348,27 @@ class Planner:
         provided: Provided,
     ) -> None:
         """This subgraph sees the interface as an object (@interfaceObject): it answers its
-        own fields, and the interface's owner answers the real __typename and the rest."""
+        own fields, and the interface's owner answers the real __typename and the rest.
+        When nothing selected needs the concrete type (no __typename, no type condition,
+        no field of another subgraph), this subgraph answers alone and the response is
+        shaped by the interface's own fields."""
+        if not self._needs_concrete_type(type_info, selections, fetch.graph, provided):
+            for selection in selections:
+                if included(selection, self.variables):
+                    if isinstance(selection, FieldNode):
+                        self._field(type_info.name, selection, fetch, target, path, provided)
+                    else:  # a fragment on the interface itself
+                        inner = self._fragment_selections(selection)
+                        self._interface_object(type_info, inner, fetch, target, path, provided)
+            return
         owner_graphs = sorted(
             g for g in type_info.keys if g not in type_info.interface_object_graphs
         )
         if not owner_graphs:
-            raise PlanningError(f"no subgraph owns the interface {type_info.name}")
+            raise PlanningError(
+                f"{fetch.graph} knows {type_info.name} only as an @interfaceObject, and no "
+                "subgraph can tell the concrete type of its objects"
+            )
         owner = self._entity_fetch(type_info, owner_graphs[0], fetch, target, path, provided)
         owner.root.leaf("__typename", "__typename")
         rest: list[SelectionNode] = []
@@ -363,6 +385,42 @@ class Planner:
                 rest.append(selection)
         if rest:
             self._selections(type_info.name, rest, owner, owner.root, path, NOTHING)
+
+    def _needs_concrete_type(
+        self,
+        type_info: TypeInfo,
+        selections: Sequence[SelectionNode],
+        graph: str,
+        provided: Provided,
+    ) -> bool:
+        for selection in selections:
+            if not included(selection, self.variables):
+                continue
+            if isinstance(selection, FieldNode):
+                name = selection.name.value
+                if name == "__typename" or not self._resolves(
+                    type_info.name, name, graph, provided
+                ):
+                    return True
+                continue
+            condition: NamedTypeNode | None
+            if isinstance(selection, FragmentSpreadNode):
+                condition = self.fragments[selection.name.value].type_condition
+            else:
+                assert isinstance(selection, InlineFragmentNode)
+                condition = selection.type_condition
+            if condition is not None and condition.name.value != type_info.name:
+                return True
+            inner = self._fragment_selections(selection)
+            if self._needs_concrete_type(type_info, inner, graph, provided):
+                return True
+        return False
+
+    def _fragment_selections(self, selection: SelectionNode) -> Sequence[SelectionNode]:
+        if isinstance(selection, FragmentSpreadNode):
+            return self.fragments[selection.name.value].selection_set.selections
+        assert isinstance(selection, InlineFragmentNode)
+        return selection.selection_set.selections
 
     def _best_graph(
         self, type_name: str, node: FieldNode, candidates: Iterable[str], used: set[str]

@@ -25,6 +25,7 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLAbstractType,
     GraphQLEnumType,
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -204,9 +205,19 @@ class _ObjectShape:
         if isinstance(static, GraphQLObjectType):
             fields = self._by_type.get(static.name) or self.fields_for(static)
         else:
-            fields = self._by_type.get(str(value.get("__typename")))
-            if fields is None:
-                fields = self.fields_for(self._compiler.runtime_type(static, value))
+            typename = value.get("__typename")
+            if typename is None and isinstance(static, GraphQLInterfaceType):
+                # an @interfaceObject subgraph answered alone: nothing selected depends on
+                # the concrete type (the planner made sure), so the interface's fields do
+                fields = self._by_type.get(static.name)
+                if fields is None:
+                    fields = self._by_type[static.name] = self._compiler.fields(
+                        static, self._selections
+                    )
+            else:
+                fields = self._by_type.get(str(typename))
+                if fields is None:
+                    fields = self.fields_for(self._compiler.runtime_type(static, value))
         out: dict[str, Any] = {}
         for key, conflict_key, completion, exact, typename in fields:
             if completion is None:
@@ -241,7 +252,9 @@ class _Compiler:
         return runtime
 
     def fields(
-        self, parent: GraphQLObjectType, selections: Iterable[SelectionSetNode]
+        self,
+        parent: GraphQLObjectType | GraphQLInterfaceType,
+        selections: Iterable[SelectionSetNode],
     ) -> tuple[_Field, ...]:
         grouped: dict[str, list[FieldNode]] = {}
         for selection_set in selections:
@@ -268,7 +281,7 @@ class _Compiler:
 
     def _collect(
         self,
-        runtime: GraphQLObjectType,
+        runtime: GraphQLObjectType | GraphQLInterfaceType,
         selection_set: SelectionSetNode,
         grouped: dict[str, list[FieldNode]],
         visited: set[str],
@@ -291,7 +304,7 @@ class _Compiler:
                 if self._applies(fragment.type_condition, runtime):
                     self._collect(runtime, fragment.selection_set, grouped, visited)
 
-    def _applies(self, condition: Any, runtime: GraphQLObjectType) -> bool:
+    def _applies(self, condition: Any, runtime: GraphQLObjectType | GraphQLInterfaceType) -> bool:
         if condition is None:
             return True
         named = self.schema.get_type(condition.name.value)
