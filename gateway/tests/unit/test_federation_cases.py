@@ -10,6 +10,7 @@ from gateway.federation.pipeline import RequestError
 
 from ..federation_cases import (
     assembled_keys,
+    context_arguments,
     interface_objects_unresolvable,
     parent_entity_jump,
     partial_unions,
@@ -249,3 +250,26 @@ async def test_an_object_typed_as_its_interface_is_an_error_at_its_path() -> Non
     answer = await run_case(interface_objects_unresolvable.build(), "{ anyNode { id } }")
     assert answer["data"] == {"anyNode": None}
     assert answer["errors"][0]["path"] == ["anyNode"]
+
+
+async def test_an_argument_from_context_is_the_nearest_ancestors_value() -> None:
+    case = context_arguments.build()
+    answer = await run_case(case, "{ customers { name invoices { id display } } }")
+    assert answer == {
+        "data": {
+            "customers": [
+                {
+                    "name": "Ada",
+                    "invoices": [
+                        {"id": "i1", "display": "10 EUR"},
+                        {"id": "i2", "display": "20 EUR"},
+                    ],
+                },
+                {"name": "Bob", "invoices": [{"id": "i3", "display": "5 USD"}]},
+            ]
+        }
+    }
+    # the invoices of each currency in a call of their own
+    displays = [c for c in case.subgraphs["billing"].calls if "display" in c["query"]]
+    assert sorted(c["variables"]["_fed_context_0"] for c in displays) == ["EUR", "USD"]
+    assert case.calls() == {"customers": 1, "billing": 3}

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from gateway.federation.plan import KeyField
-from gateway.federation.stages import EntityCall, StagedPlan, SubgraphRequest
+from gateway.federation.stages import EntityCall, StagedFetch, StagedPlan, SubgraphRequest
 from gateway.federation.supergraph import Subgraph
 from gateway.federation.transport import SubgraphTransport, SubgraphUnreachable
 from gateway.metrics import SUBGRAPH_ERRORS, SUBGRAPH_FETCH_SECONDS
@@ -91,6 +91,9 @@ class Executor:
             run.answered[request.root.index] = True
 
     async def _entities(self, request: SubgraphRequest, run: _Run) -> None:
+        if request.contextual:
+            await self._contextual_entities(request, run)
+            return
         variables = _used(request, run.variables)
         batches: dict[str, _Batch] = {}
         sent: list[EntityCall] = []
@@ -103,8 +106,41 @@ class Executor:
             else:  # nothing to resolve is an answer too: what follows finds nothing
                 for staged in call.fetches:
                     run.answered[staged.index] = _parent_answered(staged.parent, run)
-        if not sent:
-            return
+        if sent:
+            await self._send_entities(request, variables, batches, sent, run)
+
+    async def _contextual_entities(self, request: SubgraphRequest, run: _Run) -> None:
+        """An entity fetch with arguments from context: objects are grouped by the values
+        their ancestors give, and each group is one call with those values."""
+        (call,) = request.entity_calls
+        (staged,) = call.fetches
+        groups = _contextual_batches(staged, run) if _parent_answered(staged.parent, run) else {}
+        await asyncio.gather(
+            *(
+                self._send_entities(
+                    request,
+                    {
+                        **_used(request, run.variables),
+                        call.variable: batch.representations,
+                        **values,
+                    },
+                    {call.alias: batch},
+                    [call],
+                    run,
+                )
+                for values, batch in groups.values()
+            )
+        )
+        run.answered[staged.index] = _parent_answered(staged.parent, run)
+
+    async def _send_entities(
+        self,
+        request: SubgraphRequest,
+        variables: Json,
+        batches: dict[str, _Batch],
+        sent: list[EntityCall],
+        run: _Run,
+    ) -> None:
         try:
             body = await self._post(request, variables)
         except SubgraphFailure as failure:
@@ -244,6 +280,59 @@ def _representations(call: EntityCall, run: _Run) -> _Batch:
                 batch.found_at.append(fetch.path)
             batch.owners[position].append(obj)
     return batch
+
+
+def _contextual_batches(staged: StagedFetch, run: _Run) -> dict[Any, tuple[Json, _Batch]]:
+    """The representations of a fetch with context arguments, by the values of those."""
+    fetch = staged.fetch
+    depths = {binding.depth for binding in fetch.context}
+    groups: dict[Any, tuple[Json, _Batch]] = {}
+    positions: dict[tuple[Any, Any], int] = {}
+    for obj, ancestors in _objects_with_ancestors(run.state.data, fetch.path, depths):
+        if obj.get("__typename") not in fetch.accepts:
+            continue
+        representation = _representation(str(fetch.entity_type), obj, fetch.representation)
+        if representation is None:
+            continue
+        values = {
+            binding.variable: _extract(
+                ancestors[binding.depth].get(binding.field.alias), binding.field.children
+            )
+            for binding in fetch.context
+        }
+        group = _fingerprint(values)
+        if group not in groups:
+            groups[group] = (values, _Batch())
+        batch = groups[group][1]
+        fingerprint = (group, _fingerprint(representation))
+        position = positions.get(fingerprint)
+        if position is None:
+            position = positions[fingerprint] = len(batch.representations)
+            batch.representations.append(representation)
+            batch.owners.append([])
+            batch.found_at.append(fetch.path)
+        batch.owners[position].append(obj)
+    return groups
+
+
+def _objects_with_ancestors(
+    root: Json, path: tuple[str, ...], depths: set[int]
+) -> list[tuple[Json, dict[int, Json]]]:
+    """`_objects_at`, each object with its ancestors at the given depths (keys walked)."""
+    level: list[tuple[Json, dict[int, Json]]] = [(root, {0: root} if 0 in depths else {})]
+    for depth, key in enumerate(path, start=1):
+        found: list[tuple[Json, dict[int, Json]]] = []
+        for obj, ancestors in level:
+            children: list[Json] = []
+            child = obj.get(key)
+            if type(child) is dict:
+                children.append(child)
+            elif type(child) is list:
+                _flatten(child, children)
+            for item in children:
+                found.append((item, {**ancestors, depth: item} if depth in depths else ancestors))
+        level = found
+    return level
 
 
 def _fingerprint(representation: Json) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Fetch", "KeyField", "QueryPlan", "conflict_alias", "internal_alias"]
+__all__ = ["ContextBinding", "Fetch", "KeyField", "QueryPlan", "conflict_alias", "internal_alias"]
 
 INTERNAL_PREFIX = "_fed_"
 
@@ -38,6 +38,18 @@ class KeyField:
     only_for: frozenset[str] | None = None
 
 
+@dataclass(frozen=True)
+class ContextBinding:
+    """A variable of an entity fetch whose value comes from an ancestor of each object
+    (`@fromContext`): `field` read on the object `depth` keys down the response path.
+    Objects whose values differ are sent in separate calls."""
+
+    variable: str
+    type: str
+    depth: int
+    field: KeyField
+
+
 @dataclass
 class Fetch:
     graph: str
@@ -52,6 +64,7 @@ class Fetch:
     # a requirement that other subgraphs give): it runs after all of them. By `id`.
     id: int = 0
     after: tuple[int, ...] = ()
+    context: tuple[ContextBinding, ...] = ()  # variables taken from ancestors
 
     def describe(self, indent: int = 0) -> str:
         pad = "  " * indent

@@ -44,7 +44,14 @@ from graphql import (
 from graphql.language import Visitor
 
 from gateway.federation.conditions import included
-from gateway.federation.plan import Fetch, KeyField, QueryPlan, conflict_alias, internal_alias
+from gateway.federation.plan import (
+    ContextBinding,
+    Fetch,
+    KeyField,
+    QueryPlan,
+    conflict_alias,
+    internal_alias,
+)
 from gateway.federation.supergraph import Supergraph, TypeInfo
 
 __all__ = ["PlanningError", "plan_operation"]
@@ -152,6 +159,7 @@ class FetchBuilder:
     accepts: set[str] = field(default_factory=set)
     children: list[FetchBuilder] = field(default_factory=list)
     parent: FetchBuilder | None = field(default=None, repr=False, compare=False)
+    context: tuple[ContextBinding, ...] = ()  # variables taken from ancestors
     # fetches beyond the parent whose answers this one reads (parts of its key or of its
     # requirements that other subgraphs give)
     after: list[FetchBuilder] = field(default_factory=list, repr=False, compare=False)
@@ -169,11 +177,12 @@ class FetchBuilder:
         representation: tuple[KeyField, ...],
         touched: list[FetchBuilder],
         accepts: Iterable[str] = (),
+        dedicated: bool = False,
     ) -> FetchBuilder:
         wanted = set(accepts) or {type_name}
-        for child in self.children:
+        for child in () if dedicated else self.children:
             if (child.graph, child.entity_type, child.path) == (graph, type_name, path) and (
-                not _conflicting(child.representation, representation)
+                not child.context and not _conflicting(child.representation, representation)
             ):
                 child.accepts |= wanted
                 touched.append(child)
@@ -546,6 +555,10 @@ class Planner:
         if info is None:
             raise PlanningError(f"unknown field {type_name}.{name}")
         local = self._resolves(type_name, name, fetch.graph, provided)
+        if info.context_arguments and not (local and fetch.graph not in info.context_arguments):
+            graph = fetch.graph if local else min(sorted(info.context_arguments))
+            self._contextual(type_info, node, graph, fetch, target, path, provided)
+            return
         if local and fetch.graph not in info.requires:
             self._emit(type_name, node, fetch, target, path, provided)
             return
@@ -572,6 +585,76 @@ class Planner:
             graph = self._best_graph(type_name, node, reachable, set())
         entity = self._entity_fetch(type_info, graph, fetch, target, path, provided, for_field=name)
         self._emit(type_name, node, entity, entity.root, path, NOTHING)
+
+    def _contextual(
+        self,
+        type_info: TypeInfo,
+        node: FieldNode,
+        graph: str,
+        fetch: FetchBuilder,
+        target: Selection,
+        path: tuple[str, ...],
+        provided: Provided,
+    ) -> None:
+        """A field with arguments taken from context (@fromContext): each value is selected
+        on the nearest ancestor that sets the context, like a requirement, and the field is
+        fetched by an entity call of its own whose variables carry the values."""
+        name = node.name.value
+        bindings: list[ContextBinding] = []
+        arguments = list(node.arguments or ())
+        needed: list[FetchBuilder] = []
+        for number, argument in enumerate(type_info.fields[name].context_arguments[graph]):
+            depth = self._context_step(argument.context)
+            if depth is None:
+                raise PlanningError(
+                    f"{type_info.name}.{name} takes {argument.name} from the context "
+                    f"{argument.context}, which no ancestor in this operation sets"
+                )
+            step = self.trail[depth]
+            selected = _parse_field_set(
+                argument.selection.strip().removeprefix("{").removesuffix("}")
+            )
+            if len(selected) != 1:
+                raise PlanningError(
+                    f"the context selection {argument.selection!r} must select one field"
+                )
+            walked, self.trail = self.trail, self.trail[:depth]
+            mark = len(self.touched)
+            try:
+                value = self._required(
+                    step.type_name, selected[0], step.fetch, step.target, step.path, step.provided
+                )
+            finally:
+                self.trail = walked
+            needed += self.touched[mark:]
+            variable = f"_fed_context_{number}"
+            bindings.append(ContextBinding(variable, argument.type, len(step.path), value))
+            arguments.append(
+                ArgumentNode(
+                    name=NameNode(value=argument.name),
+                    value=VariableNode(name=NameNode(value=variable)),
+                )
+            )
+        entity = self._entity_fetch(
+            type_info, graph, fetch, target, path, provided, for_field=name, dedicated=True
+        )
+        entity.context = tuple(bindings)
+        entity.follows(needed)
+        with_context = FieldNode(
+            alias=node.alias,
+            name=node.name,
+            arguments=tuple(arguments),
+            directives=node.directives,
+            selection_set=node.selection_set,
+        )
+        self._emit(type_info.name, with_context, entity, entity.root, path, NOTHING)
+
+    def _context_step(self, context: str) -> int | None:
+        """The nearest step of the walk whose object sets `context`."""
+        for depth in range(len(self.trail) - 1, -1, -1):
+            if self.supergraph.sets_context(self.trail[depth].type_name, context):
+                return depth
+        return None
 
     def _emit(
         self,
@@ -625,9 +708,11 @@ class Planner:
         provided: Provided,
         accepts: Iterable[str] = (),
         for_field: str | None = None,
+        dedicated: bool = False,
     ) -> FetchBuilder:
         """The entity fetch into `graph` for objects at `path`, keyed by a key the current
-        fetch can provide, carrying the fields `for_field` @requires."""
+        fetch can provide, carrying the fields `for_field` @requires (`dedicated`: a fetch
+        of its own, never shared with other fields)."""
         keys = type_info.keys.get(graph)
         if not keys:
             raise PlanningError(f"{type_info.name} is not an entity in {graph}")
@@ -665,7 +750,7 @@ class Planner:
             # objects of the interface may already carry their concrete __typename
             accepts = {type_info.name, *self.supergraph.possible.get(type_info.name, ())}
         child = fetch.entity_child(
-            graph, type_info.name, path, tuple(representation), self.touched, accepts
+            graph, type_info.name, path, tuple(representation), self.touched, accepts, dedicated
         )
         child.representation = _merged(child.representation, representation)
         child.follows(needed)
@@ -1037,6 +1122,9 @@ class Planner:
             head = kind if not definitions else f"{kind}({definitions})"
             operation = f"{head} {{ {builder.root.print()} }}"
         else:
+            definitions = " ".join(
+                [definitions, *(f"${b.variable}: {b.type}" for b in builder.context)]
+            ).strip()
             variables = "$representations: [_Any!]!" + (f" {definitions}" if definitions else "")
             operation = (
                 f"query({variables}) {{ _entities(representations: $representations)"
@@ -1053,6 +1141,7 @@ class Planner:
             children=[self._finish(child, "query", numbers) for child in builder.children],
             id=numbers[id(builder)],
             after=tuple(sorted(numbers[id(other)] for other in builder.after)),
+            context=builder.context,
         )
 
 

@@ -57,6 +57,8 @@ class SubgraphRequest:
     shareable: bool  # a query: an identical request in flight may answer it
     root: StagedFetch | None = None  # a root fetch, merged at the response's root
     entity_calls: tuple[EntityCall, ...] = ()
+    # one entity fetch with arguments from context: sent once per set of their values
+    contextual: bool = False
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,17 @@ def _requests(step: list[StagedFetch], kind: str) -> tuple[SubgraphRequest, ...]
                     fetch.variables,
                     shareable=kind != "mutation",
                     root=staged,
+                )
+            )
+        elif fetch.context:
+            requests.append(
+                SubgraphRequest(
+                    fetch.graph,
+                    fetch.operation,
+                    fetch.variables,
+                    shareable=True,
+                    entity_calls=(EntityCall("_entities", "representations", (staged,)),),
+                    contextual=True,
                 )
             )
         else:

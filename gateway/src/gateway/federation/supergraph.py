@@ -30,7 +30,7 @@ from graphql import (
 )
 from graphql.language import DirectiveDefinitionNode, SchemaExtensionNode
 
-__all__ = ["FieldInfo", "Subgraph", "Supergraph", "SupergraphError", "TypeInfo"]
+__all__ = ["ContextArgument", "FieldInfo", "Subgraph", "Supergraph", "SupergraphError", "TypeInfo"]
 
 _MACHINERY_PREFIXES = ("join__", "link__")
 
@@ -44,6 +44,17 @@ class Subgraph:
     enum_value: str  # e.g. INVENTORY, as named in join__Graph
     name: str
     url: str
+
+
+@dataclass(frozen=True)
+class ContextArgument:
+    """An argument a subgraph's field takes from an ancestor (`@fromContext`, join v0.5):
+    `selection` read on the nearest ancestor whose type sets `context` (`@context`)."""
+
+    name: str
+    type: str  # the argument's type as the subgraph declares it, e.g. "String!"
+    context: str
+    selection: str  # e.g. "{ currency }"
 
 
 @dataclass
@@ -62,6 +73,8 @@ class FieldInfo:
     # when the label is active). The new owner resolves it under the label, the old owner
     # without; Supergraph.for_labels picks one for a request.
     labels: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    # graph -> the arguments it takes from context (the API schema does not show them)
+    context_arguments: dict[str, tuple[ContextArgument, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -76,6 +89,7 @@ class TypeInfo:
     implements: dict[str, set[str]] = field(default_factory=dict)  # per graph (join__implements)
     members: set[str] = field(default_factory=set)  # a union's members, all graphs
     union_members: dict[str, set[str]] = field(default_factory=dict)  # per graph
+    contexts: set[str] = field(default_factory=set)  # the contexts it sets (@context)
 
     def resolvers_of(self, field_name: str) -> set[str]:
         info = self.fields.get(field_name)
@@ -123,6 +137,20 @@ class Supergraph:
     def subgraph(self, graph: str) -> Subgraph:
         return self.subgraphs[graph]
 
+    def sets_context(self, type_name: str, context: str) -> bool:
+        """Whether objects of `type_name` set `context`: the type itself, or an interface
+        it implements, or a union it belongs to."""
+        info = self.types.get(type_name)
+        if info is None:
+            return False
+        if context in info.contexts:
+            return True
+        return any(
+            context in abstract.contexts and type_name in self.possible.get(name, ())
+            for name, abstract in self.types.items()
+            if abstract.contexts
+        )
+
     def possible_in(self, abstract: str, graph: str) -> list[str]:
         """The object types a subgraph may return for an abstract type, as that subgraph
         declares them (a union or interface can have other members in other subgraphs)."""
@@ -152,7 +180,12 @@ class Supergraph:
         types: dict[str, TypeInfo] = {}
         for definition in document.definitions:
             if isinstance(definition, TypeDefinitionNode) and not _machinery(definition):
-                types[definition.name.value] = _type_info(definition, join, subgraphs)
+                info = _type_info(definition, join, subgraphs)
+                info.contexts = {
+                    str(d["name"])
+                    for d in _directives(definition, imports.get("context", "context"))
+                }
+                types[definition.name.value] = info
         api = _api_schema(document, inaccessible)
         mutation = api.mutation_type.name if api.mutation_type else None
         query = api.query_type.name if api.query_type else "Query"
@@ -299,6 +332,16 @@ def _field_info(node: FieldDefinitionNode, join: str, type_graphs: set[str]) -> 
         label = joined.get("overrideLabel")
         if label:
             info.labels[graph] = (str(label), bool(joined.get("override")))
+        if joined.get("contextArguments"):
+            info.context_arguments[graph] = tuple(
+                ContextArgument(
+                    str(argument["name"]),
+                    str(argument["type"]),
+                    str(argument["context"]),
+                    str(argument["selection"]),
+                )
+                for argument in joined["contextArguments"]
+            )
         if joined.get("requires"):
             info.requires[graph] = str(joined["requires"])
         if joined.get("provides"):
