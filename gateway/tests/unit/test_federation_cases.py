@@ -16,6 +16,7 @@ from ..federation_cases import (
     partial_unions,
     progressive_override,
     requires_arguments,
+    requires_round_trip,
     unplannable_node,
 )
 from ..federation_cases.harness import run_case
@@ -273,3 +274,24 @@ async def test_an_argument_from_context_is_the_nearest_ancestors_value() -> None
     displays = [c for c in case.subgraphs["billing"].calls if "display" in c["query"]]
     assert sorted(c["variables"]["_fed_context_0"] for c in displays) == ["EUR", "USD"]
     assert case.calls() == {"customers": 1, "billing": 3}
+
+
+@pytest.mark.parametrize(
+    ("selection", "expected"),
+    [
+        ("forBeginners", [{"forBeginners": True}, {"forBeginners": False}]),
+        ("forExperts", [{"forExperts": False}, {"forExperts": True}]),
+        (
+            "id forBeginners forExperts",
+            [
+                {"id": "p1", "forBeginners": True, "forExperts": False},
+                {"id": "p2", "forBeginners": False, "forExperts": True},
+            ],
+        ),
+    ],
+)
+async def test_a_requirement_that_leaves_a_subgraph_and_comes_back(
+    selection: str, expected: list[dict[str, object]]
+) -> None:
+    answer = await run_case(requires_round_trip.build(), f"{{ feed {{ {selection} }} }}")
+    assert answer == {"data": {"feed": expected}}

@@ -164,6 +164,13 @@ class FetchBuilder:
     # requirements that other subgraphs give)
     after: list[FetchBuilder] = field(default_factory=list, repr=False, compare=False)
 
+    def lineage(self) -> Iterable[FetchBuilder]:
+        """This fetch and the fetches it descends from."""
+        builder: FetchBuilder | None = self
+        while builder is not None:
+            yield builder
+            builder = builder.parent
+
     def follows(self, needed: Iterable[FetchBuilder]) -> None:
         for other in needed:
             if other is not self and other is not self.parent and other not in self.after:
@@ -178,11 +185,19 @@ class FetchBuilder:
         touched: list[FetchBuilder],
         accepts: Iterable[str] = (),
         dedicated: bool = False,
+        needed: Sequence[FetchBuilder] = (),
     ) -> FetchBuilder:
+        """The child fetch into `graph` for `type_name` objects at `path`: an existing one
+        when it can carry more, else a new one. `needed`: the fetches the caller's key or
+        requirements come from; a fetch that is one of them, or leads to one, cannot also
+        wait for them."""
         wanted = set(accepts) or {type_name}
+        blocked = {id(ancestor) for other in needed for ancestor in other.lineage()}
         for child in () if dedicated else self.children:
             if (child.graph, child.entity_type, child.path) == (graph, type_name, path) and (
-                not child.context and not _conflicting(child.representation, representation)
+                id(child) not in blocked
+                and not child.context
+                and not _conflicting(child.representation, representation)
             ):
                 child.accepts |= wanted
                 touched.append(child)
@@ -750,7 +765,14 @@ class Planner:
             # objects of the interface may already carry their concrete __typename
             accepts = {type_info.name, *self.supergraph.possible.get(type_info.name, ())}
         child = fetch.entity_child(
-            graph, type_info.name, path, tuple(representation), self.touched, accepts, dedicated
+            graph,
+            type_info.name,
+            path,
+            tuple(representation),
+            self.touched,
+            accepts,
+            dedicated,
+            needed,
         )
         child.representation = _merged(child.representation, representation)
         child.follows(needed)
