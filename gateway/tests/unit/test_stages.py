@@ -98,3 +98,28 @@ def test_a_mutation_keeps_its_order_and_is_never_shared() -> None:
     assert steps == [[("A", False)], [("B", True)], [("A", False)], [("B", True)]]
     first_mutation = staged.stages[0].requests[0].root
     assert first_mutation is not None and "a: add" in first_mutation.fetch.operation
+
+
+def test_a_fetch_runs_after_every_fetch_it_follows_and_those_stay_put() -> None:
+    # C at `users` reads what D gives under B, so it waits for that D call, a step further
+    # down. That D fetch has nothing under it and a later step calls D again (under C), yet
+    # it must not move there: C depends on it.
+    deep = _entities("D", "User", "isbn", "users.books")
+    deep.id = 3
+    reading = _entities("C", "User", "price", "users", _entities("D", "User", "more", "users"))
+    reading.id, reading.after = 4, (3,)
+    plan = QueryPlan(
+        "query",
+        [
+            _root(
+                "A",
+                "query { users { id } }",
+                _entities("B", "User", "books { id }", "users", deep),
+                reading,
+            )
+        ],
+    )
+    staged = stage_plan(plan)
+    steps = [[r.graph for r in stage.requests] for stage in staged.stages]
+    assert steps == [["A"], ["B"], ["D"], ["C"], ["D"]]
+    assert "isbn" in staged.stages[2].requests[0].operation
