@@ -91,9 +91,3 @@ class QueryPlan:
     def describe(self) -> str:
         mode = "Sequence" if self.kind == "mutation" else "Parallel"
         return f"{mode}:\n" + "\n".join(f.describe(1) for f in self.fetches)
-
-    def fetch_count(self) -> int:
-        def count(fetch: Fetch) -> int:
-            return 1 + sum(count(child) for child in fetch.children)
-
-        return sum(count(f) for f in self.fetches)

@@ -12,11 +12,9 @@ from graphql import (
     DirectiveNode,
     DocumentNode,
     EnumTypeDefinitionNode,
-    EnumValueDefinitionNode,
     FieldDefinitionNode,
     GraphQLSchema,
     InputObjectTypeDefinitionNode,
-    InputValueDefinitionNode,
     InterfaceTypeDefinitionNode,
     ObjectTypeDefinitionNode,
     ScalarTypeDefinitionNode,
@@ -29,6 +27,8 @@ from graphql import (
     value_from_ast_untyped,
 )
 from graphql.language import DirectiveDefinitionNode, SchemaExtensionNode
+
+from gateway.federation.field_sets import FieldSet, FieldSetError
 
 __all__ = ["ContextArgument", "FieldInfo", "Subgraph", "Supergraph", "SupergraphError", "TypeInfo"]
 
@@ -52,9 +52,9 @@ class ContextArgument:
     `selection` read on the nearest ancestor whose type sets `context` (`@context`)."""
 
     name: str
-    type: str  # the argument's type as the subgraph declares it, e.g. "String!"
+    type: str  # the argument's type as the subgraph declares it, e.g. "String"
     context: str
-    selection: str  # e.g. "{ currency }"
+    selection: FieldSet  # e.g. "{ currency }"
 
 
 @dataclass
@@ -62,9 +62,8 @@ class FieldInfo:
     name: str
     # graph -> how that graph knows the field
     graphs: set[str] = field(default_factory=set)  # graphs that resolve it
-    external: set[str] = field(default_factory=set)
-    requires: dict[str, str] = field(default_factory=dict)
-    provides: dict[str, str] = field(default_factory=dict)
+    requires: dict[str, FieldSet] = field(default_factory=dict)
+    provides: dict[str, FieldSet] = field(default_factory=dict)
     # graph -> the named type the field has there, when it differs from the supergraph's
     # (a subgraph may return `Book` where the supergraph says `Media`)
     types: dict[str, str] = field(default_factory=dict)
@@ -82,7 +81,7 @@ class TypeInfo:
     name: str
     kind: str  # object | interface | union | ...
     graphs: set[str] = field(default_factory=set)
-    keys: dict[str, list[str]] = field(default_factory=dict)  # resolvable keys per graph
+    keys: dict[str, list[FieldSet]] = field(default_factory=dict)  # resolvable keys per graph
     interface_object_graphs: set[str] = field(default_factory=set)
     fields: dict[str, FieldInfo] = field(default_factory=dict)
     interfaces: set[str] = field(default_factory=set)  # what it implements, all graphs
@@ -134,9 +133,6 @@ class Supergraph:
             )
         return view
 
-    def subgraph(self, graph: str) -> Subgraph:
-        return self.subgraphs[graph]
-
     def sets_context(self, type_name: str, context: str) -> bool:
         """Whether objects of `type_name` set `context`: the type itself, or an interface
         it implements, or a union it belongs to."""
@@ -180,7 +176,10 @@ class Supergraph:
         types: dict[str, TypeInfo] = {}
         for definition in document.definitions:
             if isinstance(definition, TypeDefinitionNode) and not _machinery(definition):
-                info = _type_info(definition, join, subgraphs)
+                try:
+                    info = _type_info(definition, join, subgraphs)
+                except FieldSetError as error:
+                    raise SupergraphError(f"{definition.name.value}: {error}") from None
                 info.contexts = {
                     str(d["name"])
                     for d in _directives(definition, imports.get("context", "context"))
@@ -296,7 +295,7 @@ def _type_info(
             info.interface_object_graphs.add(graph)
         key = joined.get("key")
         if key and joined.get("resolvable", True) is not False:
-            info.keys.setdefault(graph, []).append(str(key))
+            info.keys.setdefault(graph, []).append(FieldSet.parse(str(key)))
     if not info.graphs:
         info.graphs = set(subgraphs)
     info.interfaces = {i.name.value for i in getattr(definition, "interfaces", None) or ()}
@@ -326,7 +325,6 @@ def _field_info(node: FieldDefinitionNode, join: str, type_graphs: set[str]) -> 
         if joined.get("usedOverridden"):
             continue
         if joined.get("external"):
-            info.external.add(graph)
             continue
         info.graphs.add(graph)
         label = joined.get("overrideLabel")
@@ -338,14 +336,14 @@ def _field_info(node: FieldDefinitionNode, join: str, type_graphs: set[str]) -> 
                     str(argument["name"]),
                     str(argument["type"]),
                     str(argument["context"]),
-                    str(argument["selection"]),
+                    FieldSet.parse(str(argument["selection"])),
                 )
                 for argument in joined["contextArguments"]
             )
         if joined.get("requires"):
-            info.requires[graph] = str(joined["requires"])
+            info.requires[graph] = FieldSet.parse(str(joined["requires"]))
         if joined.get("provides"):
-            info.provides[graph] = str(joined["provides"])
+            info.provides[graph] = FieldSet.parse(str(joined["provides"]))
         if joined.get("type"):
             info.types[graph] = str(joined["type"]).strip("[]!")
             info.type_strings[graph] = str(joined["type"])
@@ -436,6 +434,3 @@ def _without_types(definition: Any, hidden_types: set[str]) -> Any:
             interfaces=tuple(i for i in definition.interfaces if i.name.value not in hidden_types),
         )
     return definition
-
-
-_ = (EnumValueDefinitionNode, InputValueDefinitionNode)

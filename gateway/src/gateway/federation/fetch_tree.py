@@ -1,0 +1,231 @@
+"""The fetch tree as the planner builds it: one FetchBuilder per subgraph request (a root
+fetch, or an entity fetch at a path), the representation each entity fetch sends, which
+fetches it waits for; and, once the walk is done, the plan data it becomes (`finish`)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from graphql import ArgumentNode, FieldNode, VariableDefinitionNode, print_ast, visit
+from graphql.language import Visitor
+
+from gateway.federation.field_sets import Provided
+from gateway.federation.plan import ContextBinding, Fetch, KeyField, QueryPlan, internal_alias
+from gateway.federation.selection import Selection
+
+__all__ = [
+    "FetchBuilder",
+    "Step",
+    "conflicting",
+    "covered",
+    "finish",
+    "merged",
+    "requirement_alias",
+]
+
+
+@dataclass(frozen=True)
+class Step:
+    """A field the walk went through: its parent type and where it was selected."""
+
+    type_name: str
+    node: FieldNode
+    fetch: FetchBuilder
+    target: Selection
+    path: tuple[str, ...]
+    provided: Provided
+
+
+@dataclass
+class FetchBuilder:
+    graph: str
+    root: Selection
+    entity_type: str | None = None
+    path: tuple[str, ...] = ()
+    representation: tuple[KeyField, ...] = ()
+    accepts: set[str] = field(default_factory=set)
+    children: list[FetchBuilder] = field(default_factory=list)
+    parent: FetchBuilder | None = field(default=None, repr=False, compare=False)
+    context: tuple[ContextBinding, ...] = ()  # variables taken from ancestors
+    # fetches beyond the parent whose answers this one reads (parts of its key or of its
+    # requirements that other subgraphs give)
+    after: list[FetchBuilder] = field(default_factory=list, repr=False, compare=False)
+
+    def lineage(self) -> Iterable[FetchBuilder]:
+        """This fetch and the fetches it descends from."""
+        builder: FetchBuilder | None = self
+        while builder is not None:
+            yield builder
+            builder = builder.parent
+
+    def follows(self, needed: Iterable[FetchBuilder]) -> None:
+        for other in needed:
+            if other is not self and other is not self.parent and other not in self.after:
+                self.after.append(other)
+
+    def entity_child(
+        self,
+        graph: str,
+        type_name: str,
+        path: tuple[str, ...],
+        representation: tuple[KeyField, ...],
+        touched: list[FetchBuilder],
+        accepts: Iterable[str] = (),
+        dedicated: bool = False,
+        needed: Sequence[FetchBuilder] = (),
+    ) -> FetchBuilder:
+        """The child fetch into `graph` for `type_name` objects at `path`: an existing one
+        when it can carry more, else a new one (`dedicated`: always a new one). `needed`:
+        the fetches the caller's key or requirements come from; a fetch that is one of them,
+        or leads to one, cannot also wait for them."""
+        wanted = set(accepts) or {type_name}
+        blocked = {id(ancestor) for other in needed for ancestor in other.lineage()}
+        for child in () if dedicated else self.children:
+            if (child.graph, child.entity_type, child.path) == (graph, type_name, path) and (
+                id(child) not in blocked
+                and not child.context
+                and not conflicting(child.representation, representation)
+            ):
+                child.accepts |= wanted
+                touched.append(child)
+                return child
+        child = FetchBuilder(
+            graph=graph,
+            root=Selection(),
+            entity_type=type_name,
+            path=path,
+            representation=representation,
+            accepts=wanted,
+            parent=self,
+        )
+        self.children.append(child)
+        touched.append(child)
+        return child
+
+
+# -- representations ---------------------------------------------------------------------
+def covered(fields: Sequence[KeyField], nodes: Iterable[FieldNode]) -> tuple[KeyField, ...] | None:
+    """The representation fields a key's field set names, if all are there."""
+    out = []
+    for node in nodes:
+        found = next((f for f in fields if f.name == node.name.value and f.only_for is None), None)
+        if found is None:
+            return None
+        if node.selection_set is not None:
+            inner = [s for s in node.selection_set.selections if isinstance(s, FieldNode)]
+            children = covered(found.children, inner)
+            if children is None:
+                return None
+            found = replace(found, children=children)
+        out.append(found)
+    return tuple(out)
+
+
+def requirement_alias(node: FieldNode) -> str:
+    """Where a required field travels. Two requirements of one field with different
+    arguments (`price(currency: "USD")`, `price(currency: "EUR")`) are different values, so
+    arguments anywhere in the selection make their own alias."""
+    arguments: list[str] = []
+
+    class Collect(Visitor):
+        def enter_argument(self, argument: ArgumentNode, *_: object) -> None:
+            arguments.append(print_ast(argument))
+
+    visit(node, Collect())
+    if not arguments:
+        return internal_alias(node.name.value)
+    digest = hashlib.sha256(" ".join(arguments).encode()).hexdigest()[:8]
+    return internal_alias(f"{node.name.value}_{digest}")
+
+
+def conflicting(known: Iterable[KeyField], more: Iterable[KeyField]) -> bool:
+    """Representations that would send one field name with two different values (two
+    requirements of `price` with different arguments): they need separate entity fetches."""
+    aliases = {(key_field.name, key_field.only_for): key_field.alias for key_field in known}
+    return any(
+        aliases.get((key_field.name, key_field.only_for), key_field.alias) != key_field.alias
+        for key_field in more
+    )
+
+
+def merged(known: tuple[KeyField, ...], more: Iterable[KeyField]) -> tuple[KeyField, ...]:
+    """Representation fields of one fetch, several requirements' selections merged."""
+    fields = list(known)
+    for extra in more:
+        for index, existing in enumerate(fields):
+            if (existing.alias, existing.only_for) == (extra.alias, extra.only_for):
+                if extra.children:
+                    children = merged(existing.children, extra.children)
+                    fields[index] = replace(existing, children=children)
+                break
+        else:
+            fields.append(extra)
+    return tuple(fields)
+
+
+# -- the finished plan -------------------------------------------------------------------
+def finish(
+    roots: Sequence[FetchBuilder],
+    kind: str,
+    variable_definitions: Mapping[str, VariableDefinitionNode],
+) -> QueryPlan:
+    """The fetch tree as plan data: each fetch's operation printed, with the client's
+    variables it uses declared, and fetches numbered so one can name those it follows."""
+    numbers: dict[int, int] = {}
+    pending = list(reversed(roots))
+    while pending:
+        builder = pending.pop()
+        numbers[id(builder)] = len(numbers)
+        pending += reversed(builder.children)
+    return QueryPlan(
+        kind=kind,
+        fetches=[_fetch(b, kind, numbers, variable_definitions) for b in roots],
+    )
+
+
+def _fetch(
+    builder: FetchBuilder,
+    kind: str,
+    numbers: dict[int, int],
+    variable_definitions: Mapping[str, VariableDefinitionNode],
+) -> Fetch:
+    builder.root.separate_conflicts()
+    used = sorted(builder.root.variables() & set(variable_definitions))
+    declared = [print_ast(variable_definitions[name]) for name in used]
+    selection = builder.root.print()
+    if builder.entity_type is None:
+        definitions = " ".join(declared)
+        operation = (
+            f"{kind}({definitions}) {{ {selection} }}"
+            if definitions
+            else (f"{kind} {{ {selection} }}")
+        )
+    else:
+        definitions = " ".join(
+            [
+                "$representations: [_Any!]!",
+                *declared,
+                *(f"${b.variable}: {b.type}" for b in builder.context),
+            ]
+        )
+        operation = (
+            f"query({definitions}) {{ _entities(representations: $representations)"
+            f" {{ ... on {builder.entity_type} {{ {selection} }} }} }}"
+        )
+    return Fetch(
+        graph=builder.graph,
+        operation=operation,
+        variables=tuple(used),
+        entity_type=builder.entity_type,
+        path=builder.path,
+        representation=builder.representation,
+        accepts=tuple(sorted(builder.accepts)),
+        children=[
+            _fetch(child, "query", numbers, variable_definitions) for child in builder.children
+        ],
+        id=numbers[id(builder)],
+        after=tuple(sorted(numbers[id(other)] for other in builder.after)),
+        context=builder.context,
+    )

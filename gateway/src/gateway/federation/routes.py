@@ -1,0 +1,467 @@
+"""Route choice: for a field at the point the walk has reached, where it is answered, as a
+typed decision the planner then carries out. Nothing here builds fetches.
+
+- `Stay`: the current fetch's subgraph answers it;
+- `Jump`: an entity call into another subgraph (or back into this one, for @requires), keyed
+  by a key the current fetch can select, or whose fields can be gathered first from other
+  subgraphs (a -> b -> c);
+- `Rewind`: no key leads there, so go back along the walk to the root of a query, to an
+  entity, or beside an entity fetch, and select the path again in a subgraph that has it;
+- `ThroughInterfaceObject`: an @interfaceObject subgraph answers it for every
+  implementation;
+- `WithContext`: the field takes arguments from an ancestor (@fromContext).
+
+It also answers the schema questions those choices rest on (which subgraphs resolve a
+field, for which types, under which @provides)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLField,
+    GraphQLSchema,
+    InlineFragmentNode,
+    NamedTypeNode,
+    SelectionNode,
+    get_named_type,
+    is_abstract_type,
+)
+
+from gateway.federation.conditions import included
+from gateway.federation.fetch_tree import Step, covered
+from gateway.federation.field_sets import NOTHING, FieldSet, Provided
+from gateway.federation.plan import KeyField
+from gateway.federation.planning_errors import NoResolver, UnknownField
+from gateway.federation.supergraph import Supergraph, TypeInfo
+
+__all__ = [
+    "MAX_KEY_HOPS",
+    "FieldRoute",
+    "Jump",
+    "Rewind",
+    "RewindRoute",
+    "RouteFinder",
+    "Stay",
+    "ThroughInterfaceObject",
+    "Walk",
+    "WithContext",
+]
+
+# How many entity jumps gathering one field of a key may take (a key that needs a key that
+# needs a key ...): enough for real supergraphs, and a bound on the search.
+MAX_KEY_HOPS = 3
+
+
+@dataclass
+class Walk:
+    """Where the planner's walk is: the fields from the nearest root down to here."""
+
+    trail: list[Step] = field(default_factory=list)
+    # going back along the walk stops above this depth (see Planner._selections)
+    rewind_floor: int = 0
+    is_query: bool = True
+
+
+@dataclass(frozen=True)
+class RewindRoute:
+    """Where going back along the walk leads: a root fetch of `graph`, an entity fetch into
+    it keyed from the fetch at `step`, or one beside that fetch keyed like it."""
+
+    kind: str  # "root" | "entity" | "sibling"
+    step: Step
+    graph: str
+    chain: Sequence[Step]  # the walk from `step` on, selected again in `graph`
+
+
+@dataclass(frozen=True)
+class Stay:
+    pass
+
+
+@dataclass(frozen=True)
+class Jump:
+    graph: str
+
+
+@dataclass(frozen=True)
+class Rewind:
+    route: RewindRoute
+
+
+@dataclass(frozen=True)
+class ThroughInterfaceObject:
+    interface: TypeInfo
+    graph: str
+
+
+@dataclass(frozen=True)
+class WithContext:
+    graph: str
+
+
+FieldRoute = Stay | Jump | Rewind | ThroughInterfaceObject | WithContext
+
+
+class RouteFinder:
+    def __init__(
+        self,
+        supergraph: Supergraph,
+        variables: Mapping[str, Any],
+        fragments: Mapping[str, FragmentDefinitionNode],
+        walk: Walk,
+    ) -> None:
+        self.supergraph = supergraph
+        self.schema: GraphQLSchema = supergraph.api_schema
+        self.variables = variables
+        self.fragments = fragments
+        self.walk = walk
+
+    # -- decisions -------------------------------------------------------------------------
+    def route_field(
+        self, type_info: TypeInfo, node: FieldNode, graph: str, provided: Provided
+    ) -> FieldRoute:
+        """Where a field selected in a fetch of `graph` is answered."""
+        type_name, name = type_info.name, node.name.value
+        info = type_info.fields.get(name)
+        if info is None:
+            raise UnknownField(type_name, name)
+        local = self.resolves(type_name, name, graph, provided)
+        if info.context_arguments and not (local and graph not in info.context_arguments):
+            return WithContext(graph if local else min(info.context_arguments))
+        if local and graph not in info.requires:
+            return Stay()
+        graphs = sorted(info.graphs)
+        if not graphs:
+            via = self.via_interface_object(type_name, name)
+            if via is None:
+                raise NoResolver(type_name, name)
+            return ThroughInterfaceObject(*via)
+        if local:  # resolvable here but needs @requires fields: back to this graph by key
+            return Jump(graph)
+        reachable = [g for g in graphs if self.key_for(type_info, g, graph, provided)]
+        if not reachable:
+            rewind = self.rewind_route(type_name, node, graphs)
+            if rewind is not None:
+                return Rewind(rewind)
+            reachable = [g for g in graphs if self.gathered_key(type_info, g, graph, provided)]
+            reachable = reachable or graphs  # the entity fetch fails, naming the missing key
+        return Jump(self.best_graph(type_name, node, reachable, set()))
+
+    def best_graph(
+        self, type_name: str, node: FieldNode, candidates: Iterable[str], used: set[str]
+    ) -> str:
+        """Among subgraphs that resolve a field, the one that resolves most of what is
+        selected under it (fewest jumps), then one already fetched from, then by name."""
+        return min(
+            sorted(candidates),
+            key=lambda graph: (self.misses(type_name, node, graph), graph not in used),
+        )
+
+    def misses(
+        self, type_name: str, node: FieldNode, graph: str, provided: Provided = NOTHING
+    ) -> int:
+        """How many fields under `node` the subgraph cannot resolve itself (what its
+        @provides covers counts as resolved)."""
+        if node.selection_set is None:
+            return 0
+        field_def = self.field_def(type_name, node.name.value)
+        if field_def is None:
+            return 0
+        child_type = get_named_type(field_def.type).name
+        info = self.supergraph.types[type_name].fields.get(node.name.value)
+        if info is not None and graph in info.provides:
+            below = info.provides[graph].provided
+        else:
+            below = provided.below(node.name.value, type_name)
+        count = 0
+        for child in self.fields(node.selection_set.selections):
+            if child.name.value.startswith("__"):
+                continue
+            if not self.resolves(child_type, child.name.value, graph, below):
+                possible = self.possible_types(child_type, graph)
+                if not any(self.resolves(t, child.name.value, graph, below) for t in possible):
+                    count += 1
+                    continue
+            count += self.misses(child_type, child, graph, below)
+        return count
+
+    # -- keys --------------------------------------------------------------------------
+    def key_for(
+        self, type_info: TypeInfo, graph: str, from_graph: str, provided: Provided
+    ) -> FieldSet | None:
+        """A key of `graph` whose fields a fetch of `from_graph` can select."""
+        for key in type_info.keys.get(graph, ()):
+            if self.selectable(type_info.name, key.fields, from_graph, provided):
+                return key
+        return None
+
+    def selectable(
+        self, type_name: str, nodes: Iterable[FieldNode], graph: str, provided: Provided
+    ) -> bool:
+        for node in nodes:
+            name = node.name.value
+            if not self.resolves(type_name, name, graph, provided):
+                return False
+            if node.selection_set is not None:
+                child_type = self.named_return(type_name, name) or type_name
+                children = [s for s in node.selection_set.selections if isinstance(s, FieldNode)]
+                if not self.selectable(
+                    child_type, children, graph, provided.below(name, type_name)
+                ):
+                    return False
+        return True
+
+    def gathered_key(
+        self, type_info: TypeInfo, graph: str, from_graph: str, provided: Provided
+    ) -> FieldSet | None:
+        """A key of `graph` whose fields can be gathered starting from a fetch of
+        `from_graph`: each field selected there or in a subgraph a key away, nested fields
+        likewise (a -> b for the `id` that c is keyed by; a list's `isbn` from b, its `id`
+        from a), or by going back along the walk."""
+        for key in type_info.keys.get(graph, ()):
+            if self.gatherable(type_info.name, key.fields, from_graph, provided, at_walk=True):
+                return key
+        return None
+
+    def gatherable(
+        self,
+        type_name: str,
+        nodes: Iterable[FieldNode],
+        graph: str,
+        provided: Provided,
+        hops: int = MAX_KEY_HOPS,
+        at_walk: bool = False,
+    ) -> bool:
+        """Whether a field set can be selected starting in `graph`: each field there (its
+        subfields likewise), or in another subgraph that a key of the type, itself
+        gatherable, leads to, or (`at_walk`: the fields are on the objects the walk is at)
+        by going back along the walk. `hops` bounds how many jumps one field may take."""
+        type_info = self.supergraph.types.get(type_name)
+        if type_info is None:
+            return False
+        for node in nodes:
+            name = node.name.value
+            if self.resolves(type_name, name, graph, provided):
+                if node.selection_set is None:
+                    continue
+                child_type = self.named_return(type_name, name) or type_name
+                children = [s for s in node.selection_set.selections if isinstance(s, FieldNode)]
+                below = provided.below(name, type_name)
+                if self.gatherable(child_type, children, graph, below, hops):
+                    continue
+                if hops > 0 and self._gatherable_elsewhere(type_info, node, graph, hops):
+                    continue
+                return False
+            if hops > 0 and self._gatherable_elsewhere(type_info, node, graph, hops):
+                continue
+            if at_walk:
+                others = sorted(type_info.resolvers_of(name) - {graph})
+                if self.rewind_route(type_name, node, others) is not None:
+                    continue
+            return False
+        return True
+
+    def _gatherable_elsewhere(
+        self, type_info: TypeInfo, node: FieldNode, graph: str, hops: int
+    ) -> bool:
+        for other in sorted(type_info.resolvers_of(node.name.value) - {graph}):
+            if not self.gatherable(type_info.name, [node], other, NOTHING, hops - 1):
+                continue
+            for key in type_info.keys.get(other, ()):
+                if self.gatherable(type_info.name, key.fields, graph, NOTHING, hops - 1):
+                    return True
+        return False
+
+    # -- going back along the walk -----------------------------------------------------
+    def rewind_route(
+        self, type_name: str, node: FieldNode, graphs: Sequence[str]
+    ) -> RewindRoute | None:
+        """The nearest step of the walk from which one of `graphs` can be entered and the
+        rest of the path selected again, decided without planning anything."""
+        trail = self.walk.trail
+        for depth in range(len(trail) - 1, self.walk.rewind_floor - 1, -1):
+            step = trail[depth]
+            chain = trail[depth:]
+            for graph in graphs:
+                if graph == step.fetch.graph or not self._walkable(chain, type_name, node, graph):
+                    continue
+                if not step.path and step.fetch.entity_type is None:
+                    if self.walk.is_query:  # a mutation's root field is never run twice
+                        return RewindRoute("root", step, graph, chain)
+                    continue
+                parent_info = self.supergraph.types[step.type_name]
+                if self.key_for(parent_info, graph, step.fetch.graph, step.provided) is not None:
+                    return RewindRoute("entity", step, graph, chain)
+                if self.sibling_key(parent_info, graph, step) is not None:
+                    return RewindRoute("sibling", step, graph, chain)
+        return None
+
+    def sibling_key(
+        self, type_info: TypeInfo, graph: str, step: Step
+    ) -> tuple[KeyField, ...] | None:
+        """When the walk is inside an entity fetch at the entity itself, the key fields that
+        fetch was sent with are on the object too (its parent selected them): a key of
+        `graph` made of them lets a sibling fetch enter `graph` there."""
+        source = step.fetch
+        if (
+            source.parent is None
+            or source.entity_type != type_info.name
+            or source.path != step.path
+        ):
+            return None
+        for key in type_info.keys.get(graph, ()):
+            fields = covered(source.representation, key.fields)
+            if fields is not None:
+                return fields
+        return None
+
+    def _walkable(self, chain: Sequence[Step], type_name: str, node: FieldNode, graph: str) -> bool:
+        for index, walked in enumerate(chain):
+            if not self.resolves(walked.type_name, walked.node.name.value, graph, NOTHING):
+                return False
+            below = chain[index + 1].type_name if index + 1 < len(chain) else type_name
+            if self.is_abstract(below):
+                continue
+            if graph not in self.supergraph.types[below].graphs:
+                return False
+        return self.resolves(type_name, node.name.value, graph, NOTHING)
+
+    def context_step(self, context: str) -> int | None:
+        """The nearest step of the walk whose object sets `context`."""
+        trail = self.walk.trail
+        for depth in range(len(trail) - 1, -1, -1):
+            if self.supergraph.sets_context(trail[depth].type_name, context):
+                return depth
+        return None
+
+    # -- interfaces --------------------------------------------------------------------
+    def via_interface_object(self, type_name: str, field_name: str) -> tuple[TypeInfo, str] | None:
+        """The interface of `type_name`, and the @interfaceObject subgraph, that resolve a
+        field the implementations only inherit."""
+        named = self.schema.get_type(type_name)
+        for interface in getattr(named, "interfaces", ()) or ():
+            info = self.supergraph.types.get(interface.name)
+            if info is None:
+                continue
+            graphs = info.resolvers_of(field_name) & info.interface_object_graphs
+            if graphs:
+                return info, sorted(graphs)[0]
+        return None
+
+    def interface_object_for(
+        self, info: TypeInfo, field_name: str, graph: str, provided: Provided
+    ) -> str | None:
+        """An @interfaceObject subgraph, reachable by key from `graph`, that answers an
+        interface's field for every implementation at once."""
+        field_info = info.fields.get(field_name)
+        if field_info is None:
+            return None
+        for other in sorted(field_info.graphs & info.interface_object_graphs):
+            if self.key_for(info, other, graph, provided) is not None:
+                return other
+        return None
+
+    def needs_concrete_type(
+        self,
+        type_info: TypeInfo,
+        selections: Sequence[SelectionNode],
+        graph: str,
+        provided: Provided,
+    ) -> bool:
+        """Whether an @interfaceObject answer must learn its objects' concrete types: a
+        __typename, a type condition other than the interface, or a field of another
+        subgraph is selected."""
+        for selection in selections:
+            if not included(selection, self.variables):
+                continue
+            if isinstance(selection, FieldNode):
+                name = selection.name.value
+                if name == "__typename" or not self.resolves(type_info.name, name, graph, provided):
+                    return True
+                continue
+            condition: NamedTypeNode | None
+            if isinstance(selection, FragmentSpreadNode):
+                condition = self.fragments[selection.name.value].type_condition
+            else:
+                assert isinstance(selection, InlineFragmentNode)
+                condition = selection.type_condition
+            if condition is not None and condition.name.value != type_info.name:
+                return True
+            if self.needs_concrete_type(
+                type_info, self.fragment_selections(selection), graph, provided
+            ):
+                return True
+        return False
+
+    # -- schema knowledge --------------------------------------------------------------
+    def resolves(self, type_name: str, field_name: str, graph: str, provided: Provided) -> bool:
+        info = self.supergraph.types.get(type_name)
+        if info is None:
+            return False
+        if provided.has(field_name, type_name):
+            return True
+        field_info = info.fields.get(field_name)
+        if field_info is None:
+            return field_name.startswith("__")
+        return graph in field_info.graphs
+
+    def resolves_for_all(
+        self, type_name: str, field_name: str, graph: str, provided: Provided
+    ) -> bool:
+        """An abstract type's field a subgraph answers whatever the object's type: not when
+        an implementation has it @external or overridden elsewhere."""
+        if not self.resolves(type_name, field_name, graph, provided):
+            return False
+        for concrete in self.supergraph.possible_in(type_name, graph):
+            info = self.supergraph.types[concrete]
+            if field_name in info.fields and not self.resolves(
+                concrete, field_name, graph, provided
+            ):
+                return False
+        return True
+
+    def possible_types(self, type_name: str, graph: str) -> list[str]:
+        """Object types of an abstract type that `graph` may return and clients may see."""
+        named = self.schema.get_type(type_name)
+        if named is None or not is_abstract_type(named):
+            return [type_name]
+        return [t for t in self.supergraph.possible_in(type_name, graph) if self.schema.get_type(t)]
+
+    def is_abstract(self, type_name: str) -> bool:
+        info = self.supergraph.types.get(type_name)
+        return info is not None and info.kind in ("interface", "union")
+
+    def named_return(self, type_name: str, field_name: str) -> str | None:
+        field_def = self.field_def(type_name, field_name)
+        return get_named_type(field_def.type).name if field_def else None
+
+    def field_def(self, type_name: str, field_name: str) -> GraphQLField | None:
+        named = self.schema.get_type(type_name)
+        fields = getattr(named, "fields", None)
+        return fields.get(field_name) if fields else None
+
+    # -- the client's selections -------------------------------------------------------
+    def fields(self, selections: Iterable[SelectionNode]) -> list[FieldNode]:
+        """The fields selected, fragments flattened (what a subgraph would have to answer
+        below a field, whatever the types)."""
+        out: list[FieldNode] = []
+        for selection in selections:
+            if not included(selection, self.variables):
+                continue
+            if isinstance(selection, FieldNode):
+                out.append(selection)
+            else:
+                out.extend(self.fields(self.fragment_selections(selection)))
+        return out
+
+    def fragment_selections(self, selection: SelectionNode) -> Sequence[SelectionNode]:
+        if isinstance(selection, FragmentSpreadNode):
+            return self.fragments[selection.name.value].selection_set.selections
+        assert isinstance(selection, InlineFragmentNode)
+        return selection.selection_set.selections

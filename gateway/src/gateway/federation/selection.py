@@ -1,0 +1,141 @@
+"""The selection set of one subgraph request, as the planner builds it: fields by response
+key, inline fragments by their type condition, each remembering the client's node it came
+from (for its variables and for separating conflicts). Printed once, when the plan is
+finished."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from graphql import (
+    DirectiveNode,
+    FieldNode,
+    ListValueNode,
+    NameNode,
+    ObjectValueNode,
+    ValueNode,
+    VariableNode,
+    print_ast,
+)
+
+from gateway.federation.plan import conflict_alias
+
+__all__ = ["Item", "OnType", "Selection", "head"]
+
+
+@dataclass(frozen=True)
+class OnType:
+    """The key of an inline fragment: its type condition (None: the enclosing type, with
+    directives only) and its directives as printed."""
+
+    type_name: str | None
+    directives: str = ""
+
+
+Key = str | OnType  # a response key, or an inline fragment
+
+
+@dataclass
+class Item:
+    text: str
+    node: FieldNode | None = None  # the client's (or a requirement's) field it selects
+    leaf: bool = False
+    type_text: str = ""  # the field's type in the subgraph, for conflicting selections
+    directives: Sequence[DirectiveNode] = ()  # an inline fragment's, for their variables
+    sub: Selection = field(default_factory=lambda: Selection())
+
+
+@dataclass
+class Selection:
+    items: dict[Key, Item] = field(default_factory=dict)
+
+    def field(
+        self, key: str, text: str, node: FieldNode | None = None, type_text: str = ""
+    ) -> Selection:
+        item = self.items.get(key)
+        if item is None:
+            item = self.items[key] = Item(text=text, node=node, type_text=type_text)
+        return item.sub
+
+    def leaf(self, key: str, text: str, node: FieldNode | None = None, type_text: str = "") -> None:
+        self.items.setdefault(key, Item(text=text, node=node, leaf=True, type_text=type_text))
+
+    def on_type(self, type_name: str | None, directives: Sequence[DirectiveNode] = ()) -> Selection:
+        """An inline fragment (`... on T @include(if: $x)`), one per condition."""
+        printed = " ".join(print_ast(d) for d in directives)
+        key = OnType(type_name, printed)
+        item = self.items.get(key)
+        if item is None:
+            condition = f"on {type_name} " if type_name else ""
+            item = self.items[key] = Item(
+                text=f"... {condition}{printed}".rstrip(), directives=tuple(directives)
+            )
+        return item.sub
+
+    def separate_conflicts(self) -> None:
+        """Type conditions side by side may select one response key with different types
+        (`... on User { id }` ID!, `... on Admin { id }` ID): invalid in one query, so
+        later ones travel under `_fed_<key>__<Type>`, which the shaping reads back."""
+        seen: dict[str, str] = {}
+        for key, item in self.items.items():
+            if isinstance(key, OnType) and key.type_name is not None:
+                for inner_key, inner in list(item.sub.items.items()):
+                    if inner.node is None or not inner.type_text or isinstance(inner_key, OnType):
+                        continue
+                    first = seen.setdefault(inner_key, inner.type_text)
+                    if first != inner.type_text:
+                        inner.text = head(inner.node, conflict_alias(inner_key, key.type_name))
+            item.sub.separate_conflicts()
+
+    def print(self) -> str:
+        parts = []
+        for item in self.items.values():
+            if item.leaf:
+                parts.append(item.text)
+            elif item.sub.items:
+                parts.append(f"{item.text} {{ {item.sub.print()} }}")
+            else:
+                parts.append(f"{item.text} {{ __typename }}")
+        return " ".join(parts)
+
+    def variables(self) -> set[str]:
+        """The variables its fields' arguments and its directives use."""
+        names: set[str] = set()
+        for item in self.items.values():
+            if item.node is not None:
+                for argument in item.node.arguments or ():
+                    _collect(argument.value, names)
+                _directive_variables(item.node.directives or (), names)
+            _directive_variables(item.directives, names)
+            names |= item.sub.variables()
+        return names
+
+
+def _directive_variables(directives: Iterable[DirectiveNode], names: set[str]) -> None:
+    for directive in directives:
+        for argument in directive.arguments or ():
+            _collect(argument.value, names)
+
+
+def _collect(value: ValueNode, names: set[str]) -> None:
+    if isinstance(value, VariableNode):
+        names.add(value.name.value)
+    elif isinstance(value, ListValueNode):
+        for item in value.values:
+            _collect(item, names)
+    elif isinstance(value, ObjectValueNode):
+        for entry in value.fields:
+            _collect(entry.value, names)
+
+
+def head(node: FieldNode, alias: str | None = None) -> str:
+    """`alias: name(arguments) @directives`: a field as selected, without its children."""
+    return print_ast(
+        FieldNode(
+            alias=NameNode(value=alias) if alias else node.alias,
+            name=node.name,
+            arguments=node.arguments,
+            directives=node.directives,
+        )
+    )
