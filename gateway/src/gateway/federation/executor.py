@@ -249,6 +249,18 @@ class _Batch:
     representations: list[Json] = field(default_factory=list)
     owners: list[list[Json]] = field(default_factory=list)
     found_at: list[tuple[str, ...]] = field(default_factory=list)
+    positions: dict[Any, int] = field(default_factory=dict)  # by representation fingerprint
+
+    def add(self, representation: Json, owner: Json, found_at: tuple[str, ...]) -> None:
+        """`owner` gets the answer to `representation`, which is sent once."""
+        fingerprint = _fingerprint(representation)
+        position = self.positions.get(fingerprint)
+        if position is None:
+            position = self.positions[fingerprint] = len(self.representations)
+            self.representations.append(representation)
+            self.owners.append([])
+            self.found_at.append(found_at)
+        self.owners[position].append(owner)
 
     def path_of(self, position: int, data: Json) -> list[Any] | None:
         if not 0 <= position < len(self.owners):
@@ -258,7 +270,6 @@ class _Batch:
 
 def _representations(call: EntityCall, run: _Run) -> _Batch:
     batch = _Batch()
-    index_of: dict[Any, int] = {}
     for staged in call.fetches:
         if not _parent_answered(staged.parent, run):
             continue  # its parent failed: what it would read is not there
@@ -269,16 +280,8 @@ def _representations(call: EntityCall, run: _Run) -> _Batch:
             if obj.get("__typename") not in accepts:
                 continue
             representation = _representation(entity_type, obj, fetch.representation)
-            if representation is None:
-                continue
-            fingerprint = _fingerprint(representation)
-            position = index_of.get(fingerprint)
-            if position is None:
-                position = index_of[fingerprint] = len(batch.representations)
-                batch.representations.append(representation)
-                batch.owners.append([])
-                batch.found_at.append(fetch.path)
-            batch.owners[position].append(obj)
+            if representation is not None:
+                batch.add(representation, obj, fetch.path)
     return batch
 
 
@@ -287,7 +290,6 @@ def _contextual_batches(staged: StagedFetch, run: _Run) -> dict[Any, tuple[Json,
     fetch = staged.fetch
     depths = {binding.depth for binding in fetch.context}
     groups: dict[Any, tuple[Json, _Batch]] = {}
-    positions: dict[tuple[Any, Any], int] = {}
     for obj, ancestors in _objects_with_ancestors(run.state.data, fetch.path, depths):
         if obj.get("__typename") not in fetch.accepts:
             continue
@@ -303,15 +305,7 @@ def _contextual_batches(staged: StagedFetch, run: _Run) -> dict[Any, tuple[Json,
         group = _fingerprint(values)
         if group not in groups:
             groups[group] = (values, _Batch())
-        batch = groups[group][1]
-        fingerprint = (group, _fingerprint(representation))
-        position = positions.get(fingerprint)
-        if position is None:
-            position = positions[fingerprint] = len(batch.representations)
-            batch.representations.append(representation)
-            batch.owners.append([])
-            batch.found_at.append(fetch.path)
-        batch.owners[position].append(obj)
+        groups[group][1].add(representation, obj, fetch.path)
     return groups
 
 
