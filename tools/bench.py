@@ -23,8 +23,8 @@ from typing import Any
 import httpx
 
 from gateway.rest.operations import LIST_PRODUCTS
+from platform_devkit.processes import LocalMongo, ServiceProcess, free_port
 from platform_kit.auth import Role, issue_token
-from platform_kit.processes import LocalMongo, ServiceProcess, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 AUTOCANNON = ROOT / "tools" / "loadgen" / "node_modules" / ".bin" / "autocannon"

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from platform_kit.processes import LocalMongo, ManagedProcess, ServiceProcess
+from platform_devkit.processes import LocalMongo, ManagedProcess, ServiceProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("STACK_DATA_DIR", ROOT / ".data"))

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from pymongo import MongoClient
 
+from platform_devkit.processes import LocalMongo, free_port
 from platform_kit.auth import Role, issue_token
-from platform_kit.processes import LocalMongo, free_port
 
 TokenFactory = Callable[..., str]
 
