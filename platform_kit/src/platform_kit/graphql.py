@@ -1,13 +1,14 @@
-"""GraphQL pieces both subgraphs share, so the composed schema sees one definition of each."""
+"""GraphQL pieces both subgraphs share, so the composed schema sees one definition of each.
+
+Needs the kit's `graphql` extra (Strawberry): only the subgraphs install it."""
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterator, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import partial
-from typing import TYPE_CHECKING, Any, NewType
+from typing import TYPE_CHECKING, Any, Generic, NewType, Self, TypeVar
 
 import strawberry
 from graphql import GraphQLError
@@ -20,42 +21,14 @@ from strawberry.extensions import (
 from strawberry.federation.schema import FederationAny
 from strawberry.types import ExecutionContext, Info
 
-from platform_kit.errors import ErrorCode
+from platform_kit import paging
+from platform_kit.casing import camel_keys
+from platform_kit.errors import Classifier, ErrorCode
+from platform_kit.money import format_money, parse_money
 
-__all__ = [
-    "Money",
-    "SubgraphSchema",
-    "error_translation",
-    "format_money",
-    "graphql_error",
-    "parse_money",
-]
+__all__ = ["Money", "Page", "SubgraphSchema", "error_translation"]
 
-TWO_PLACES = Decimal("0.01")
-_PLAIN_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
-
-
-def format_money(value: Decimal) -> str:
-    """Two decimals, exact: Decimal("19.9") -> "19.90"."""
-    return str(value.quantize(TWO_PLACES))
-
-
-def parse_money(value: Any) -> Decimal:
-    """A decimal string or a JSON number; never a boolean, never NaN or infinity.
-
-    Numbers arrive as Python floats from JSON; their shortest repr is what the client wrote."""
-    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise ValueError('money must be a decimal string such as "19.99" or a number')
-    if isinstance(value, str) and not _PLAIN_DECIMAL.match(value):
-        # Python's Decimal would also take "1_0", other scripts' digits and padding
-        raise ValueError(f"{value[:40]!r} is not a decimal amount such as 19.99")
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise ValueError(f"{value!r} is not a decimal amount") from None
-    if not amount.is_finite():
-        raise ValueError(f"{value!r} is not a finite amount")
-    return amount
+T = TypeVar("T")
 
 
 if TYPE_CHECKING:
@@ -70,17 +43,34 @@ else:
     )
 
 
-def graphql_error(code: ErrorCode, message: str, **extensions: Any) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": code.value, **extensions})
+@strawberry.type
+class Page(Generic[T]):
+    """A page of a listing; `Page[ProductType]` is the SDL type `ProductPage`."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, page: paging.Page[Any], item: Callable[[Any], T]) -> Self:
+        return cls(
+            items=[item(found) for found in page.items],
+            total=page.total,
+            limit=page.limit,
+            offset=page.offset,
+            next_cursor=page.next_cursor,
+        )
 
 
-Classifier = Callable[[BaseException], tuple[ErrorCode, str, dict[str, Any]]]
 _log = logging.getLogger("graphql.errors")
 
 
 def error_translation(classify: Classifier) -> type[SchemaExtension]:
     """A schema extension giving every error an `extensions.code` from the service's own
-    `classify` (its one mapping of domain errors), and hiding unexpected internals."""
+    `classify` (its one mapping of domain errors) and its details in camelCase, and hiding
+    unexpected internals."""
 
     def translate(error: GraphQLError) -> GraphQLError:
         if error.extensions and "code" in error.extensions:
@@ -91,7 +81,8 @@ def error_translation(classify: Classifier) -> type[SchemaExtension]:
         if original is None or error.path is None:
             code, message = ErrorCode.BAD_USER_INPUT, error.message
         else:
-            code, message, extra = classify(original)
+            code, message, details = classify(original)
+            extra = camel_keys(details)
             if code is ErrorCode.INTERNAL_SERVER_ERROR:
                 _log.error("unexpected error in resolver", exc_info=original)
         return GraphQLError(
@@ -141,8 +132,7 @@ class SubgraphSchema(strawberry.federation.Schema):
     ) -> list[FederationAny]:
         """Refuses what Strawberry's own resolver would fail on with an internal error."""
         if len(representations) > MAX_REPRESENTATIONS:
-            raise graphql_error(
-                ErrorCode.BAD_USER_INPUT,
+            raise _bad_input(
                 f"at most {MAX_REPRESENTATIONS} representations in one request",
             )
         type_map = self.schema_converter.type_map
@@ -151,8 +141,7 @@ class SubgraphSchema(strawberry.federation.Schema):
                 representation.get("__typename") if isinstance(representation, dict) else None
             )
             if not isinstance(typename, str) or typename not in type_map:
-                raise graphql_error(
-                    ErrorCode.BAD_USER_INPUT,
+                raise _bad_input(
                     f"representation {index} is not an object with the __typename of an entity",
                 )
         return super().entities_resolver(info, representations)
@@ -161,3 +150,7 @@ class SubgraphSchema(strawberry.federation.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         return None
+
+
+def _bad_input(message: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": ErrorCode.BAD_USER_INPUT.value})

@@ -14,10 +14,12 @@ from pymongo.errors import DuplicateKeyError
 
 from inventory.adapters.ports import ProductRepository, StockBook, TakeOutcome
 from inventory.adapters.product_queries import LIVE, listing_query, sort_spec
-from inventory.domain.errors import DuplicateSku, InvalidInput, ProductChanged
-from inventory.domain.listing import PageRequest, ProductFilter, ProductSort
+from inventory.domain.errors import DuplicateSku, ProductChanged
+from inventory.domain.listing import ProductFilter, ProductSort, SortValue
 from inventory.domain.product import MAX_STOCK, NewProduct, Product, ProductChanges
 from inventory.domain.reservation import ReservationLine, ReservedLine
+from platform_kit.errors import InvalidInput
+from platform_kit.paging import PageRequest
 
 __all__ = ["MongoProductRepository", "MongoStockBook", "object_id"]
 
@@ -189,7 +191,7 @@ class MongoProductRepository(ProductRepository):
         return result.modified_count == 1
 
     async def list(
-        self, product_filter: ProductFilter, sort: ProductSort, page: PageRequest
+        self, product_filter: ProductFilter, sort: ProductSort, page: PageRequest[SortValue]
     ) -> tuple[list[Product], int]:
         query = listing_query(product_filter, sort, page.cursor)
         find = self.products.find(query, _PUBLIC_FIELDS).sort(sort_spec(sort)).limit(page.limit)

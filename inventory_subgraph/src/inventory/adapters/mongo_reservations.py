@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,7 +12,6 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from inventory.adapters.ports import ReservationStore
-from inventory.domain.clock import utcnow
 from inventory.domain.reservation import (
     ReservationFailure,
     ReservationLine,
@@ -20,6 +19,8 @@ from inventory.domain.reservation import (
     ReservationState,
     ReservedLine,
 )
+from platform_kit.clock import Clock, utcnow
+from platform_kit.stock import Shortage
 
 __all__ = ["MongoReservationStore"]
 
@@ -56,7 +57,7 @@ def _reserved_document(line: ReservedLine) -> Document:
 def _failure_document(failure: ReservationFailure) -> Document:
     return {
         "kind": failure.kind,
-        "shortages": [list(s) for s in failure.shortages],
+        "shortages": [[s.product_id, s.requested, s.available] for s in failure.shortages],
         "unknown_products": list(failure.unknown_products),
     }
 
@@ -81,7 +82,7 @@ def _to_record(doc: Document) -> ReservationRecord:
         ),
         failure=ReservationFailure(
             kind=failure["kind"],
-            shortages=tuple((s[0], int(s[1]), int(s[2])) for s in failure["shortages"]),
+            shortages=tuple(Shortage(s[0], int(s[1]), int(s[2])) for s in failure["shortages"]),
             unknown_products=tuple(failure["unknown_products"]),
         )
         if failure
@@ -92,9 +93,7 @@ def _to_record(doc: Document) -> ReservationRecord:
 
 
 class MongoReservationStore(ReservationStore):
-    def __init__(
-        self, reservations: AsyncCollection[Document], clock: Callable[[], datetime] = utcnow
-    ) -> None:
+    def __init__(self, reservations: AsyncCollection[Document], clock: Clock = utcnow) -> None:
         self.reservations = reservations
         self._now = clock
 

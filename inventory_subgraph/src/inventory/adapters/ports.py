@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from inventory.domain.listing import PageRequest, ProductFilter, ProductSort
+from inventory.domain.listing import ProductFilter, ProductSort, SortValue
 from inventory.domain.product import NewProduct, Product, ProductChanges
 from inventory.domain.reservation import (
     ReservationFailure,
@@ -17,6 +17,7 @@ from inventory.domain.reservation import (
     ReservationState,
     ReservedLine,
 )
+from platform_kit.paging import PageRequest
 
 __all__ = ["ProductRepository", "ReservationStore", "StockBook", "TakeOutcome"]
 
@@ -57,7 +58,7 @@ class ProductRepository(ABC):
 
     @abstractmethod
     async def list(
-        self, product_filter: ProductFilter, sort: ProductSort, page: PageRequest
+        self, product_filter: ProductFilter, sort: ProductSort, page: PageRequest[SortValue]
     ) -> tuple[list[Product], int]:
         """One page in total, stable order and the number of matching products."""
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from inventory.domain.errors import InvalidInput
+from platform_kit.errors import InvalidInput
 
 __all__ = [
     "MAX_NAME_LENGTH",

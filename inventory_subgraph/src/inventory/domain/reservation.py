@@ -10,7 +10,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from inventory.domain.errors import InvalidInput
+from platform_kit.errors import InvalidInput
+from platform_kit.stock import Shortage
 
 __all__ = [
     "ReservationFailure",
@@ -82,7 +83,7 @@ class ReservationFailure:
     """Why a reservation took nothing: kept so a repeat answers as the first call did."""
 
     kind: str  # "insufficient_stock" | "unknown_products"
-    shortages: tuple[tuple[str, int, int], ...] = ()  # (product_id, requested, available)
+    shortages: tuple[Shortage, ...] = ()
     unknown_products: tuple[str, ...] = ()
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,19 +11,19 @@ from starlette.responses import JSONResponse
 from strawberry.fastapi import GraphQLRouter
 
 from inventory.bootstrap import bootstrap
-from inventory.domain.errors import DomainError
-from inventory.entrypoints.errors import DATABASE_UNAVAILABLE, HTTP_STATUS, classify
+from inventory.entrypoints.errors import classify
 from inventory.entrypoints.graphql.context import InventoryContext
 from inventory.entrypoints.graphql.schema import schema
 from inventory.entrypoints.reservations_http import reservations_router
 from inventory.settings import InventorySettings
 from platform_kit.app import FASTAPI_TELEMETRY, install_platform
 from platform_kit.body_limits import SUBGRAPH_MAX_BODY_BYTES
+from platform_kit.errors import DomainError
 from platform_kit.logging import configure_logging
 from platform_kit.maintenance import upkeep
 from platform_kit.middleware import principal_of
-from platform_kit.mongo import ping
-from platform_kit.problems import problem_response
+from platform_kit.mongo import DATABASE_UNAVAILABLE, ping
+from platform_kit.problems import classified_problem, problem_response
 
 __all__ = ["create_app"]
 
@@ -67,12 +66,9 @@ def create_app(settings: InventorySettings | None = None) -> FastAPI:
         max_body_bytes=SUBGRAPH_MAX_BODY_BYTES,
     )
 
-    @app.exception_handler(DomainError)
-    async def domain_error(_: Request, error: DomainError) -> JSONResponse:
-        return _problem(error)
-
-    for failure in DATABASE_UNAVAILABLE:
-        app.add_exception_handler(failure, _problem_handler)
+    failures: tuple[type[Exception], ...] = (DomainError, *DATABASE_UNAVAILABLE)
+    for failure in failures:
+        app.add_exception_handler(failure, _problem)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -88,29 +84,5 @@ def create_app(settings: InventorySettings | None = None) -> FastAPI:
     return app
 
 
-async def _problem_handler(_: Request, error: Exception) -> JSONResponse:
-    return _problem(error)
-
-
-def _problem(error: BaseException) -> JSONResponse:
-    code, message, extra = classify(error)
-    return problem_response(
-        HTTP_STATUS[code], message, slug=code.value.lower(), code=code.value, **_snake(extra)
-    )
-
-
-def _snake(extra: dict[str, Any]) -> dict[str, Any]:
-    renamed = {"unknownProducts": "unknown_products"}
-    result: dict[str, Any] = {}
-    for key, value in extra.items():
-        if key == "shortages":
-            value = [
-                {
-                    "product_id": s["productId"],
-                    "requested": s["requested"],
-                    "available": s["available"],
-                }
-                for s in value
-            ]
-        result[renamed.get(key, key)] = value
-    return result
+async def _problem(_: Request, error: Exception) -> JSONResponse:
+    return classified_problem(classify(error))

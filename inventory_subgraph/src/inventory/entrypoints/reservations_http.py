@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from inventory.domain.reservation import ReservationLine, ReservationRecord
 from inventory.service_layer.auth import require_service
 from inventory.service_layer.reservations import Reservations
-from platform_kit.graphql import format_money
 from platform_kit.middleware import principal_of
+from platform_kit.money import format_money
 
 __all__ = ["reservations_router"]
 

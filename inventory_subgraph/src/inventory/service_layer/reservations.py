@@ -22,18 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from inventory.adapters.ports import ReservationStore, StockBook
-from inventory.domain.clock import utcnow
-from inventory.domain.errors import (
-    InsufficientStock,
-    ReservationConflict,
-    ReservationNotFound,
-    Shortage,
-    UnknownProducts,
-)
+from inventory.domain.errors import ReservationConflict, ReservationNotFound
 from inventory.domain.reservation import (
     ReservationFailure,
     ReservationLine,
@@ -43,6 +35,8 @@ from inventory.domain.reservation import (
     validate_lines,
     validate_reservation_id,
 )
+from platform_kit.clock import Clock, utcnow
+from platform_kit.stock import InsufficientStock, Shortage, UnknownProducts
 
 __all__ = ["Reservations"]
 
@@ -57,7 +51,7 @@ class Reservations:
         stock: StockBook,
         *,
         lease: timedelta = timedelta(seconds=10),
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = utcnow,
     ) -> None:
         self.store = store
         self.stock = stock
@@ -172,18 +166,18 @@ class Reservations:
     async def _diagnose(self, remaining: tuple[ReservationLine, ...]) -> ReservationFailure:
         """Every short or unknown line from the first failing one on, read without taking."""
         unknown: list[str] = []
-        shortages: list[tuple[str, int, int]] = []
+        shortages: list[Shortage] = []
         for line in remaining:
             available = await self.stock.available(line.product_id)
             if available is None:
                 unknown.append(line.product_id)
             elif available < line.quantity:
-                shortages.append((line.product_id, line.quantity, available))
+                shortages.append(Shortage(line.product_id, line.quantity, available))
         if unknown:
             return ReservationFailure(kind="unknown_products", unknown_products=tuple(unknown))
         if not shortages:  # stock came back between the take and the look: still short then
             first = remaining[0]
-            shortages.append((first.product_id, first.quantity, 0))
+            shortages.append(Shortage(first.product_id, first.quantity, 0))
         return ReservationFailure(kind="insufficient_stock", shortages=tuple(shortages))
 
     async def _roll_back(
@@ -242,7 +236,7 @@ class Reservations:
             if failure.kind == "unknown_products":
                 raise UnknownProducts(list(failure.unknown_products))
             if failure.kind == "insufficient_stock":
-                raise InsufficientStock([Shortage(*s) for s in failure.shortages])
+                raise InsufficientStock(list(failure.shortages))
             raise ReservationConflict(
                 f"reservation {record.id!r} was abandoned by a worker that stopped; "
                 "use a new reservation id"

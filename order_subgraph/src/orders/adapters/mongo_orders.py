@@ -6,14 +6,21 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from bson import Decimal128
+from bson import Decimal128, ObjectId
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from orders.adapters.ports import OrderRepository, SlotTaken
-from orders.domain.listing import OrderPageRequest
-from orders.domain.order import Order, OrderLine, OrderStatus, RequestedLine
+from orders.domain.order import (
+    Order,
+    OrderLine,
+    OrderStatus,
+    RequestedLine,
+    StatusChange,
+    total_of,
+)
+from platform_kit.paging import PageRequest
 
 __all__ = ["MongoOrderRepository"]
 
@@ -80,6 +87,9 @@ class MongoOrderRepository(OrderRepository):
     def __init__(self, orders: AsyncCollection[Document]) -> None:
         self.orders = orders
 
+    def next_id(self) -> str:
+        return str(ObjectId())
+
     async def insert(self, order: Order) -> Order | None:
         try:
             await self.orders.insert_one(_to_document(order))
@@ -111,36 +121,15 @@ class MongoOrderRepository(OrderRepository):
         return {doc["_id"]: _to_order(doc) async for doc in self.orders.find({"_id": {"$in": ids}})}
 
     async def transition(
-        self,
-        order_id: str,
-        *,
-        from_statuses: Collection[OrderStatus],
-        to_status: OrderStatus,
-        now: datetime,
-        items: tuple[OrderLine, ...] | None = None,
+        self, order_id: str, from_statuses: Collection[OrderStatus], change: StatusChange
     ) -> Order | None:
-        update: Document = {"$set": {"status": to_status.value, "updated_at": now}}
-        if items is not None:
-            update["$set"]["items"] = [_line_document(line) for line in items]
-            update["$set"]["total"] = Decimal128(
-                Order(
-                    id="",
-                    user_id="",
-                    status=to_status,
-                    requested=(),
-                    fingerprint="",
-                    created_at=now,
-                    updated_at=now,
-                    items=items,
-                ).total
-            )
-        unset: Document = {}
-        if to_status is OrderStatus.FAILED:
-            unset["idempotency_key"] = ""
-        if not to_status.open:
-            unset["slot"] = ""
-        if unset:
-            update["$unset"] = unset
+        update: Document = {"$set": {"status": change.to.value, "updated_at": change.at}}
+        if change.items is not None:
+            update["$set"]["items"] = [_line_document(line) for line in change.items]
+            update["$set"]["total"] = Decimal128(total_of(change.items))
+        freed = {"idempotency_key": change.frees_key, "slot": change.frees_slot}
+        if any(freed.values()):
+            update["$unset"] = {name: "" for name, frees in freed.items() if frees}
         doc = await self.orders.find_one_and_update(
             {"_id": {"$eq": order_id}, "status": {"$in": [s.value for s in from_statuses]}},
             update,
@@ -149,14 +138,18 @@ class MongoOrderRepository(OrderRepository):
         return _to_order(doc) if doc else None
 
     async def find_page(
-        self, *, user_id: str | None, statuses: Collection[OrderStatus], page: OrderPageRequest
+        self,
+        *,
+        user_id: str | None,
+        statuses: Collection[OrderStatus],
+        page: PageRequest[datetime],
     ) -> tuple[list[Order], int]:
         query: Document = {"status": {"$in": [s.value for s in statuses]}}
         if user_id is not None:
             query["user_id"] = {"$eq": user_id}
         total = await self.orders.count_documents(query)
         if page.cursor is not None:
-            at, last = page.cursor.created_at, page.cursor.last_id
+            at, last = page.cursor.key, page.cursor.last_id
             query = {
                 "$and": [
                     query,

@@ -9,17 +9,16 @@ from fastapi import FastAPI, Request
 from strawberry.fastapi import GraphQLRouter
 
 from orders.bootstrap import bootstrap
-from orders.domain.errors import DomainError
-from orders.entrypoints.errors import DATABASE_UNAVAILABLE
 from orders.entrypoints.graphql.context import OrderContext
 from orders.entrypoints.graphql.schema import schema
 from orders.settings import OrderSettings
 from platform_kit.app import FASTAPI_TELEMETRY, install_platform
 from platform_kit.body_limits import SUBGRAPH_MAX_BODY_BYTES
+from platform_kit.errors import DomainError
 from platform_kit.logging import configure_logging
 from platform_kit.maintenance import upkeep
 from platform_kit.middleware import principal_of
-from platform_kit.mongo import ping
+from platform_kit.mongo import DATABASE_UNAVAILABLE, ping
 
 __all__ = ["create_app"]
 

@@ -55,13 +55,7 @@ class Query:
         page = await info.context.inventory.products.list(
             product_filter, sort.to_domain(), limit=limit, offset=offset, cursor=cursor
         )
-        return ProductPage(
-            items=[ProductType.from_domain(p) for p in page.items],
-            total=page.total,
-            limit=page.limit,
-            offset=page.offset,
-            next_cursor=page.next_cursor,
-        )
+        return ProductPage.of(page, ProductType.from_domain)
 
 
 @strawberry.type

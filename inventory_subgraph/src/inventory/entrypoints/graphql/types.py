@@ -10,7 +10,7 @@ import strawberry
 
 from inventory.domain.listing import ProductSort as DomainSort
 from inventory.domain.product import Product
-from platform_kit.graphql import Money
+from platform_kit.graphql import Money, Page
 
 if TYPE_CHECKING:
     from inventory.entrypoints.graphql.context import InventoryContext
@@ -68,6 +68,9 @@ class ProductType:
         return cls.from_domain(product) if product is not None else None
 
 
+ProductPage = Page[ProductType]
+
+
 @strawberry.enum(name="ProductSort")
 class ProductSort(Enum):
     NAME = "NAME"
@@ -79,15 +82,6 @@ class ProductSort(Enum):
 
     def to_domain(self) -> DomainSort:
         return DomainSort[self.name]
-
-
-@strawberry.type
-class ProductPage:
-    items: list[ProductType]
-    total: int
-    limit: int
-    offset: int
-    next_cursor: str | None
 
 
 @strawberry.input(name="ProductFilter")

@@ -54,13 +54,7 @@ class Query:
             offset=offset,
             cursor=cursor,
         )
-        return OrderPage(
-            items=[OrderType.from_domain(o) for o in page.items],
-            total=page.total,
-            limit=page.limit,
-            offset=page.offset,
-            next_cursor=page.next_cursor,
-        )
+        return OrderPage.of(page, OrderType.from_domain)
 
 
 @strawberry.type

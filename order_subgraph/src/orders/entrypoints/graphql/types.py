@@ -12,7 +12,7 @@ from strawberry.federation.types import FieldSet
 
 from orders.domain.order import Order, OrderLine
 from orders.domain.order import OrderStatus as DomainStatus
-from platform_kit.graphql import Money
+from platform_kit.graphql import Money, Page
 
 if TYPE_CHECKING:
     from orders.entrypoints.graphql.context import OrderContext
@@ -97,13 +97,7 @@ class OrderType:
         return cls.from_domain(order) if order is not None else None
 
 
-@strawberry.type
-class OrderPage:
-    items: list[OrderType]
-    total: int
-    limit: int
-    offset: int
-    next_cursor: str | None
+OrderPage = Page[OrderType]
 
 
 @strawberry.input
