@@ -1,9 +1,11 @@
-"""The composition root: one Mongo client, one HTTP pool to the inventory, the use cases."""
+"""The composition root: one Mongo client, one HTTP pool to the inventory, the use cases and
+their upkeep."""
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -16,20 +18,37 @@ from orders.adapters.inventory_http import HttpInventory
 from orders.adapters.mongo_orders import MongoOrderRepository
 from orders.service_layer.orders import FaultHook, Orders
 from orders.settings import OrderSettings
-from platform_kit.mongo import create_mongo_client, database_name
+from platform_kit.errors import DomainError
+from platform_kit.health import ReadinessCheck
+from platform_kit.maintenance import Upkeep
+from platform_kit.mongo import DATABASE_UNAVAILABLE, create_mongo_client, database_name, ping
 
-__all__ = ["OrderService", "bootstrap"]
+__all__ = ["Services", "bootstrap"]
 
 log = logging.getLogger("orders")
 
 
 @dataclass
-class OrderService:
+class Services:
     settings: OrderSettings
     client: AsyncMongoClient[dict[str, Any]]
     http: httpx.AsyncClient
     inventory: HttpInventory
     orders: Orders
+
+    @property
+    def upkeep(self) -> Upkeep:
+        """Indexes first, then the reconciliation that settles what a crash left."""
+        return Upkeep(
+            name="reconciliation",
+            setup=self.start,
+            task=self.reconcile,
+            interval=self.settings.reconcile_interval_seconds,
+            transient=(DomainError, *DATABASE_UNAVAILABLE),
+        )
+
+    def readiness(self) -> Mapping[str, ReadinessCheck]:
+        return {"database": lambda: ping(self.client), "inventory": self.inventory.ready}
 
     async def start(self) -> None:
         await ensure_indexes(
@@ -54,7 +73,7 @@ def crash_at(point: str | None) -> FaultHook:
     return fault
 
 
-def bootstrap(settings: OrderSettings, secret: str) -> OrderService:
+def bootstrap(settings: OrderSettings) -> Services:
     client = create_mongo_client(settings.mongodb_uri, app_name="order-subgraph")
     db = client[database_name(settings.mongodb_uri, settings.default_database)]
     timeout = settings.inventory_timeout_seconds
@@ -63,8 +82,8 @@ def bootstrap(settings: OrderSettings, secret: str) -> OrderService:
         timeout=httpx.Timeout(timeout, connect=min(timeout, 1.0)),
         limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
     )
-    inventory = HttpInventory(http, secret)
-    return OrderService(
+    inventory = HttpInventory(http, settings.jwt_secret())
+    return Services(
         settings=settings,
         client=client,
         http=http,

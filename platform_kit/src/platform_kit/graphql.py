@@ -5,28 +5,49 @@ Needs the kit's `graphql` extra (Strawberry): only the subgraphs install it."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from functools import partial
-from typing import TYPE_CHECKING, Any, Generic, NewType, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NewType, Protocol, Self, TypeVar
 
 import strawberry
+from fastapi import APIRouter, FastAPI, Request
 from graphql import GraphQLError
+from strawberry.dataloader import DataLoader
 from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
     SchemaExtension,
 )
+from strawberry.fastapi import BaseContext, GraphQLRouter
 from strawberry.federation.schema import FederationAny
 from strawberry.types import ExecutionContext, Info
 
 from platform_kit import paging
+from platform_kit.app import FASTAPI_TELEMETRY, install_platform
+from platform_kit.auth import Principal
+from platform_kit.body_limits import SUBGRAPH_MAX_BODY_BYTES
 from platform_kit.casing import camel_keys
 from platform_kit.errors import Classifier, ErrorCode
+from platform_kit.health import ReadinessCheck
+from platform_kit.logging import configure_logging
+from platform_kit.maintenance import Upkeep
+from platform_kit.middleware import principal_of
 from platform_kit.money import format_money, parse_money
+from platform_kit.settings import ServiceSettings
 
-__all__ = ["Money", "Page", "SubgraphSchema", "error_translation"]
+__all__ = [
+    "Money",
+    "Page",
+    "ServiceContext",
+    "Services",
+    "SubgraphSchema",
+    "batch_loader",
+    "error_translation",
+    "subgraph_app",
+]
 
 T = TypeVar("T")
 
@@ -154,3 +175,82 @@ class SubgraphSchema(strawberry.federation.Schema):
 
 def _bad_input(message: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": ErrorCode.BAD_USER_INPUT.value})
+
+
+class Services(Protocol):
+    """A subgraph's composition root (its `bootstrap`): what the app starts, asks about and
+    closes. The app keeps it as `app.state.services`."""
+
+    @property
+    def upkeep(self) -> Upkeep: ...
+
+    def readiness(self) -> Mapping[str, ReadinessCheck]: ...
+
+    async def close(self) -> None: ...
+
+
+S = TypeVar("S", bound=Services)
+
+
+class ServiceContext(BaseContext, Generic[S]):
+    """Per-request GraphQL context: the service's use cases and the caller."""
+
+    def __init__(self, services: S, principal: Principal | None) -> None:
+        super().__init__()
+        self.services = services
+        self.principal = principal
+
+
+def batch_loader(
+    get_many: Callable[[Sequence[str]], Awaitable[Mapping[str, T]]],
+) -> DataLoader[str, T | None]:
+    """A DataLoader answering every id of one tick with one `get_many` call (None: not found)."""
+
+    async def load(ids: Sequence[str]) -> list[T | None]:
+        found = await get_many(ids)
+        return [found.get(found_id) for found_id in ids]
+
+    return DataLoader(load_fn=load)
+
+
+def subgraph_app(
+    *,
+    title: str,
+    service: str,
+    settings: ServiceSettings,
+    schema: SubgraphSchema,
+    bootstrap: Callable[[], S],
+    context: Callable[[S, Principal | None], BaseContext],
+    routers: Sequence[APIRouter] = (),
+) -> FastAPI:
+    """A subgraph's FastAPI app: its services built in the lifespan (and their upkeep run in
+    the background), its schema at /graphql, its own `routers`, and the platform's parts."""
+    configure_logging(service, settings.log_level, settings.log_format)
+    secret = settings.jwt_secret()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = bootstrap()
+        app.state.services = services
+        try:
+            async with services.upkeep.in_background():
+                yield
+        finally:
+            await services.close()
+
+    app = FastAPI(title=title, version="0.1.0", lifespan=lifespan, telemetry=FASTAPI_TELEMETRY)
+
+    async def context_getter(request: Request) -> BaseContext:
+        return context(request.app.state.services, principal_of(request))
+
+    app.include_router(GraphQLRouter(schema, context_getter=context_getter), prefix="/graphql")
+    for router in routers:
+        app.include_router(router)
+    install_platform(
+        app,
+        service=service,
+        jwt_secret=lambda: secret,
+        readiness=lambda: app.state.services.readiness(),
+        max_body_bytes=SUBGRAPH_MAX_BODY_BYTES,
+    )
+    return app

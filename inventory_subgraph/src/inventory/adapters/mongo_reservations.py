@@ -13,6 +13,7 @@ from pymongo.errors import DuplicateKeyError
 
 from inventory.adapters.ports import ReservationStore
 from inventory.domain.reservation import (
+    ReservationChange,
     ReservationFailure,
     ReservationLine,
     ReservationRecord,
@@ -111,25 +112,21 @@ class MongoReservationStore(ReservationStore):
     async def transition(
         self,
         reservation_id: str,
-        *,
         from_states: Collection[ReservationState],
-        to_state: ReservationState,
-        owner: str | None = None,
-        reserved: tuple[ReservedLine, ...] | None = None,
-        failure: ReservationFailure | None = None,
+        change: ReservationChange,
     ) -> ReservationRecord | None:
         query: Document = {
             "_id": reservation_id,
             "state": {"$in": [state.value for state in from_states]},
         }
-        if owner is not None:
-            query["lease_owner"] = owner
-        changes: Document = {"state": to_state.value, "updated_at": self._now()}
-        if reserved is not None:
-            changes["reserved"] = [_reserved_document(line) for line in reserved]
-        if failure is not None:
-            changes["failure"] = _failure_document(failure)
-        if to_state is not ReservationState.RESERVING:
+        if change.owner is not None:
+            query["lease_owner"] = change.owner
+        changes: Document = {"state": change.to.value, "updated_at": self._now()}
+        if change.reserved is not None:
+            changes["reserved"] = [_reserved_document(line) for line in change.reserved]
+        if change.failure is not None:
+            changes["failure"] = _failure_document(change.failure)
+        if change.ends_lease:
             changes["lease_owner"] = None
             changes["lease_until"] = None
         doc = await self.reservations.find_one_and_update(

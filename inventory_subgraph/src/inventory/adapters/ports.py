@@ -11,7 +11,7 @@ from datetime import datetime
 from inventory.domain.listing import ProductFilter, ProductSort, SortValue
 from inventory.domain.product import NewProduct, Product, ProductChanges
 from inventory.domain.reservation import (
-    ReservationFailure,
+    ReservationChange,
     ReservationLine,
     ReservationRecord,
     ReservationState,
@@ -103,15 +103,11 @@ class ReservationStore(ABC):
     async def transition(
         self,
         reservation_id: str,
-        *,
         from_states: Collection[ReservationState],
-        to_state: ReservationState,
-        owner: str | None = None,
-        reserved: tuple[ReservedLine, ...] | None = None,
-        failure: ReservationFailure | None = None,
+        change: ReservationChange,
     ) -> ReservationRecord | None:
-        """Compare-and-set: moves the record only from one of `from_states` (and, with
-        `owner`, only while that worker holds the lease). None when it did not match."""
+        """Compare-and-set: `change` applied (as `change.applied_to` says) only while the
+        record is in one of `from_states` and `change.allowed_for` it; None when not."""
 
     @abstractmethod
     async def take_over(

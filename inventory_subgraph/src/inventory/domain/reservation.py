@@ -4,7 +4,7 @@ under an id the caller chooses so that every call is idempotent."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -14,6 +14,7 @@ from platform_kit.errors import InvalidInput
 from platform_kit.stock import Shortage
 
 __all__ = [
+    "ReservationChange",
     "ReservationFailure",
     "ReservationLine",
     "ReservationRecord",
@@ -99,3 +100,32 @@ class ReservationRecord:
 
     def same_request(self, lines: list[ReservationLine]) -> bool:
         return list(self.lines) == lines
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationChange:
+    """A record's move to another state, with what the move brings (the reserved lines, the
+    failure). With `owner`, only the worker holding the lease may make it; any move out of
+    `reserving` ends the lease."""
+
+    to: ReservationState
+    owner: str | None = None
+    reserved: tuple[ReservedLine, ...] | None = None
+    failure: ReservationFailure | None = None
+
+    @property
+    def ends_lease(self) -> bool:
+        return self.to is not ReservationState.RESERVING
+
+    def allowed_for(self, record: ReservationRecord) -> bool:
+        return self.owner is None or record.lease_owner == self.owner
+
+    def applied_to(self, record: ReservationRecord) -> ReservationRecord:
+        return replace(
+            record,
+            state=self.to,
+            reserved=record.reserved if self.reserved is None else self.reserved,
+            failure=record.failure if self.failure is None else self.failure,
+            lease_owner=None if self.ends_lease else record.lease_owner,
+            lease_until=None if self.ends_lease else record.lease_until,
+        )

@@ -27,6 +27,7 @@ from datetime import timedelta
 from inventory.adapters.ports import ReservationStore, StockBook
 from inventory.domain.errors import ReservationConflict, ReservationNotFound
 from inventory.domain.reservation import (
+    ReservationChange,
     ReservationFailure,
     ReservationLine,
     ReservationRecord,
@@ -40,7 +41,6 @@ from platform_kit.stock import InsufficientStock, Shortage, UnknownProducts
 
 __all__ = ["Reservations"]
 
-S = ReservationState
 POLL_SECONDS = 0.02
 
 
@@ -64,7 +64,7 @@ class Reservations:
         owner = uuid.uuid4().hex
         fresh = ReservationRecord(
             id=reservation_id,
-            state=S.RESERVING,
+            state=ReservationState.RESERVING,
             lines=tuple(ordered),
             lease_owner=owner,
             lease_until=self.clock() + self.lease,
@@ -72,7 +72,10 @@ class Reservations:
         existing = await self.store.insert(fresh)
         if existing is None:
             return await self._drive(fresh, owner)
-        if existing.state in (S.RELEASING, S.RELEASED) and not existing.lines:
+        if (
+            existing.state in (ReservationState.RELEASING, ReservationState.RELEASED)
+            and not existing.lines
+        ):
             raise ReservationConflict(f"reservation {reservation_id!r} was released")
         if not existing.same_request(ordered):
             raise ReservationConflict(f"reservation {reservation_id!r} was made with other lines")
@@ -81,22 +84,20 @@ class Reservations:
 
     async def release(self, reservation_id: str) -> ReservationRecord:
         validate_reservation_id(reservation_id)
-        tombstone = ReservationRecord(id=reservation_id, state=S.RELEASED, lines=())
+        tombstone = ReservationRecord(id=reservation_id, state=ReservationState.RELEASED, lines=())
         existing = await self.store.insert(tombstone)
         if existing is None:
             return tombstone
         record = await self._settled(existing)
-        if record.state is S.COMMITTED:
+        if record.state is ReservationState.COMMITTED:
             raise ReservationConflict(f"reservation {reservation_id!r} is committed")
-        if record.state is S.FAILED:
-            moved = await self.store.transition(
-                reservation_id, from_states={S.FAILED}, to_state=S.RELEASED
+        if record.state is ReservationState.FAILED:
+            moved = await self._move(
+                reservation_id, ReservationState.FAILED, ReservationState.RELEASED
             )
             return moved or await self._required(reservation_id)
-        if record.state is S.RESERVED:
-            await self.store.transition(
-                reservation_id, from_states={S.RESERVED}, to_state=S.RELEASING
-            )
+        if record.state is ReservationState.RESERVED:
+            await self._move(reservation_id, ReservationState.RESERVED, ReservationState.RELEASING)
         return await self._finish_release(reservation_id)
 
     async def commit(self, reservation_id: str) -> ReservationRecord:
@@ -105,12 +106,12 @@ class Reservations:
         if record is None:
             raise ReservationNotFound(reservation_id)
         record = await self._settled(record)
-        if record.state is S.RESERVED:
-            moved = await self.store.transition(
-                reservation_id, from_states={S.RESERVED}, to_state=S.COMMITTED
+        if record.state is ReservationState.RESERVED:
+            moved = await self._move(
+                reservation_id, ReservationState.RESERVED, ReservationState.COMMITTED
             )
             record = moved or await self._required(reservation_id)
-        if record.state is not S.COMMITTED:
+        if record.state is not ReservationState.COMMITTED:
             raise ReservationConflict(
                 f"reservation {reservation_id!r} is {record.state.value}, not reserved"
             )
@@ -127,10 +128,10 @@ class Reservations:
         complete `releasing` ones. Returns how many records it settled."""
         settled = 0
         for record in await self.store.stale(self.clock()):
-            if record.state is S.RELEASING:
+            if record.state is ReservationState.RELEASING:
                 await self._finish_release(record.id)
                 settled += 1
-            elif record.state is S.RESERVING:
+            elif record.state is ReservationState.RESERVING:
                 owner = uuid.uuid4().hex
                 taken = await self.store.take_over(
                     record.id,
@@ -152,13 +153,8 @@ class Reservations:
                 continue
             failure = await self._diagnose(record.lines[index:])
             return self._answer(await self._roll_back(record, owner, failure))
-        moved = await self.store.transition(
-            record.id,
-            from_states={S.RESERVING},
-            to_state=S.RESERVED,
-            owner=owner,
-            reserved=tuple(reserved),
-        )
+        change = ReservationChange(ReservationState.RESERVED, owner, reserved=tuple(reserved))
+        moved = await self.store.transition(record.id, {ReservationState.RESERVING}, change)
         if moved is None:  # our lease was taken over (we were too slow): answer its outcome
             return self._answer(await self._settled(await self._required(record.id)))
         return moved
@@ -185,29 +181,24 @@ class Reservations:
     ) -> ReservationRecord:
         for line in record.lines:
             await self.stock.give_back(record.id, line)
-        moved = await self.store.transition(
-            record.id,
-            from_states={S.RESERVING},
-            to_state=S.FAILED,
-            owner=owner,
-            failure=failure,
-        )
+        change = ReservationChange(ReservationState.FAILED, owner, failure=failure)
+        moved = await self.store.transition(record.id, {ReservationState.RESERVING}, change)
         return moved or await self._settled(await self._required(record.id))
 
     async def _finish_release(self, reservation_id: str) -> ReservationRecord:
         record = await self._required(reservation_id)
-        if record.state is S.RELEASING:
+        if record.state is ReservationState.RELEASING:
             for line in record.lines:
                 await self.stock.give_back(reservation_id, line)
-            moved = await self.store.transition(
-                reservation_id, from_states={S.RELEASING}, to_state=S.RELEASED
+            moved = await self._move(
+                reservation_id, ReservationState.RELEASING, ReservationState.RELEASED
             )
             record = moved or await self._required(reservation_id)
         return record
 
     async def _settled(self, record: ReservationRecord) -> ReservationRecord:
         """Wait while another worker holds a live lease; take over an expired one."""
-        while record.state is S.RESERVING:
+        while record.state is ReservationState.RESERVING:
             now = self.clock()
             if record.lease_until is not None and record.lease_until <= now:
                 owner = uuid.uuid4().hex
@@ -220,6 +211,11 @@ class Reservations:
             record = await self._required(record.id)
         return record
 
+    async def _move(
+        self, reservation_id: str, from_state: ReservationState, to: ReservationState
+    ) -> ReservationRecord | None:
+        return await self.store.transition(reservation_id, {from_state}, ReservationChange(to))
+
     async def _required(self, reservation_id: str) -> ReservationRecord:
         record = await self.store.get(reservation_id)
         if record is None:
@@ -229,9 +225,9 @@ class Reservations:
     @staticmethod
     def _answer(record: ReservationRecord) -> ReservationRecord:
         """A settled record as the caller of reserve sees it."""
-        if record.state in (S.RESERVED, S.COMMITTED):
+        if record.state in (ReservationState.RESERVED, ReservationState.COMMITTED):
             return record
-        if record.state is S.FAILED and record.failure is not None:
+        if record.state is ReservationState.FAILED and record.failure is not None:
             failure = record.failure
             if failure.kind == "unknown_products":
                 raise UnknownProducts(list(failure.unknown_products))

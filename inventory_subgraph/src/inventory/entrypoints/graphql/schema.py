@@ -52,7 +52,7 @@ class Query:
             max_price=given.max_price,
             in_stock=given.in_stock,
         )
-        page = await info.context.inventory.products.list(
+        page = await info.context.services.products.list(
             product_filter, sort.to_domain(), limit=limit, offset=offset, cursor=cursor
         )
         return ProductPage.of(page, ProductType.from_domain)
@@ -71,7 +71,7 @@ class Mutation:
             currency=input.currency,
             stock=input.stock,
         )
-        product = await info.context.inventory.products.create(info.context.principal, new)
+        product = await info.context.services.products.create(info.context.principal, new)
         return ProductType.from_domain(product)
 
     @strawberry.mutation(
@@ -86,7 +86,7 @@ class Mutation:
         expected_version: int | None = None,
     ) -> ProductType:
         changes = ProductChanges.create(input.provided())
-        product = await info.context.inventory.products.update(
+        product = await info.context.services.products.update(
             info.context.principal, str(id), changes, expected_version
         )
         return ProductType.from_domain(product)
@@ -96,14 +96,14 @@ class Mutation:
         "(admin): a restock that never loses or re-adds an order's units."
     )
     async def adjust_stock(self, info: Info, id: strawberry.ID, delta: int) -> ProductType:
-        product = await info.context.inventory.products.adjust_stock(
+        product = await info.context.services.products.adjust_stock(
             info.context.principal, str(id), delta
         )
         return ProductType.from_domain(product)
 
     @strawberry.mutation(description="Delete a product (admin). Orders keep their copy.")
     async def delete_product(self, info: Info, id: strawberry.ID) -> bool:
-        await info.context.inventory.products.delete(info.context.principal, str(id))
+        await info.context.services.products.delete(info.context.principal, str(id))
         return True
 
 
