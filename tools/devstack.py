@@ -21,7 +21,7 @@ from pathlib import Path
 from types import FrameType
 
 from platform_devkit.processes import LocalMongo, ManagedProcess
-from platform_devkit.stack import Ports, start_platform
+from platform_devkit.stack import start_platform
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("STACK_DATA_DIR", ROOT / ".data"))
@@ -69,11 +69,11 @@ def main(argv: list[str] | None = None) -> int:
 
     ensure_jwt_secret()
     host = os.environ.get("HOST", "127.0.0.1")
-    ports = Ports(
-        inventory=_port("INVENTORY_PORT", 8001),
-        orders=_port("ORDERS_PORT", 8002),
-        gateway=_port("GATEWAY_PORT", 8000),
-    )
+    ports = {
+        "inventory": _port("INVENTORY_PORT", 8001),
+        "orders": _port("ORDERS_PORT", 8002),
+        "gateway": _port("GATEWAY_PORT", 8000),
+    }
     mongo_port = _port("MONGO_PORT", 27017)
 
     stack = Stack()

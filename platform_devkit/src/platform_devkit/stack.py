@@ -5,19 +5,12 @@ process wired to the ones it calls: the one place `make run` (tools/devstack.py)
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from platform_devkit.processes import ServiceProcess, free_port
 
-__all__ = ["Platform", "Ports", "database_uri", "start_platform", "subgraph_urls"]
-
-
-@dataclass(frozen=True)
-class Ports:
-    inventory: int = field(default_factory=free_port)
-    orders: int = field(default_factory=free_port)
-    gateway: int = field(default_factory=free_port)
+__all__ = ["Platform", "database_uri", "start_platform", "subgraph_urls"]
 
 
 @dataclass(frozen=True)
@@ -51,23 +44,24 @@ def start_platform(
     *,
     inventory_uri: str,
     orders_uri: str,
-    ports: Ports | None = None,
+    ports: Mapping[str, int] | None = None,
     host: str = "127.0.0.1",
     logs: Path | None = None,
     inherit_output: bool = False,
     launch: Callable[[ServiceProcess], object] = ServiceProcess.start,
 ) -> Platform:
     """Each service gets `env` and what it needs to reach its database and the services it
-    calls, logs to `logs`/<name>.log (or, with `inherit_output`, to this process's output),
-    and is handed to `launch`, which starts it and waits until it is healthy; a caller that
-    must stop what it started even when a later start fails keeps track there."""
-    ports = ports or Ports()
+    calls, its port in `ports` (by name; else a free one), logs to `logs`/<name>.log (or,
+    with `inherit_output`, to this process's output), and is handed to `launch`, which
+    starts it and waits until it is healthy; a caller that must stop what it started even
+    when a later start fails keeps track there."""
+    ports = ports or {}
 
-    def start(name: str, port: int, wiring: Mapping[str, str]) -> ServiceProcess:
+    def start(name: str, wiring: Mapping[str, str]) -> ServiceProcess:
         process = ServiceProcess(
             name,
             f"{name}.entrypoints.app:create_app",
-            port,
+            ports.get(name) or free_port(),
             env={**env, **wiring},
             host=host,
             log_path=logs / f"{name}.log" if logs else None,
@@ -76,11 +70,9 @@ def start_platform(
         launch(process)
         return process
 
-    inventory = start("inventory", ports.inventory, {"INVENTORY_MONGODB_URI": inventory_uri})
+    inventory = start("inventory", {"INVENTORY_MONGODB_URI": inventory_uri})
     orders = start(
-        "orders",
-        ports.orders,
-        {"ORDERS_MONGODB_URI": orders_uri, "INVENTORY_URL": inventory.base_url},
+        "orders", {"ORDERS_MONGODB_URI": orders_uri, "INVENTORY_URL": inventory.base_url}
     )
-    gateway = start("gateway", ports.gateway, subgraph_urls(inventory, orders))
+    gateway = start("gateway", subgraph_urls(inventory, orders))
     return Platform(inventory, orders, gateway)
