@@ -3,10 +3,12 @@ checked before any input is) and the gateway that runs their fixed operations.""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
+from urllib.parse import urlencode
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Query, Request, Response, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 
 from gateway.callers import client
 from gateway.federation.pipeline import Gateway, RequestError
@@ -14,7 +16,9 @@ from gateway.rest.problems import RestProblem, problem_from_errors
 from platform_kit.auth import Principal, Role
 from platform_kit.middleware import principal_of
 
-__all__ = ["ADMIN", "SIGNED_IN", "Operations", "Ops"]
+__all__ = ["ADMIN", "SIGNED_IN", "Operations", "Ops", "Paging"]
+
+P = TypeVar("P", bound=BaseModel)
 
 # Declares bearer authentication in the OpenAPI document (Swagger UI's Authorize button);
 # the token itself is verified by the platform's AuthMiddleware before any route runs.
@@ -74,3 +78,45 @@ class Operations:
 
 
 Ops = Annotated[Operations, Depends()]
+
+
+Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1 to 100")]
+Offset = Annotated[int | None, Query(ge=0, description="Items to skip (not with cursor)")]
+Cursor = Annotated[str | None, Query(description="Opaque cursor from next_cursor")]
+
+
+class Pages:
+    """A listing's page: its parameters in, and the page out with, while more follow, its
+    next page as a relative `Link` (RFC 8288; nothing of the request's Host is echoed)."""
+
+    def __init__(
+        self,
+        request: Request,
+        response: Response,
+        limit: Limit = 20,
+        offset: Offset = None,
+        cursor: Cursor = None,
+    ) -> None:
+        self.request = request
+        self.response = response
+        self.limit = limit
+        self.offset = offset
+        self.cursor = cursor or None  # an empty cursor is no cursor
+
+    def variables(self) -> dict[str, Any]:
+        return {"limit": self.limit, "offset": self.offset, "cursor": self.cursor}
+
+    def page(self, model: type[P], answer: dict[str, Any]) -> P:
+        next_cursor = answer["nextCursor"]
+        if next_cursor:
+            kept = [
+                (name, value)
+                for name, value in self.request.query_params.multi_items()
+                if name not in ("offset", "cursor")
+            ]
+            query = urlencode([*kept, ("cursor", next_cursor)])
+            self.response.headers["Link"] = f'<{self.request.url.path}?{query}>; rel="next"'
+        return model.model_validate(answer)
+
+
+Paging = Annotated[Pages, Depends()]

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
-from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
 
-from gateway.rest.deps import ADMIN, SIGNED_IN, Ops
+from gateway.rest.deps import ADMIN, SIGNED_IN, Ops, Paging
 from gateway.rest.models import (
     OrderCreate,
     OrderPublic,
@@ -65,18 +64,6 @@ def _product(product: dict[str, Any], response: Response) -> ProductPublic:
     return ProductPublic.model_validate(product)
 
 
-def _page(request: Request, page: dict[str, Any], response: Response) -> dict[str, Any]:
-    """A page with, while more follow, its next page as a relative `Link` (RFC 8288):
-    nothing of the request's Host header is echoed."""
-    if page["nextCursor"]:
-        params = [
-            (k, v) for k, v in request.query_params.multi_items() if k not in ("offset", "cursor")
-        ]
-        query = urlencode([*params, ("cursor", page["nextCursor"])])
-        response.headers["Link"] = f'<{request.url.path}?{query}>; rel="next"'
-    return page
-
-
 def _expected_version(if_match: str | None) -> int | None:
     """The version an If-Match names: None for none or `*` (any version will do). A tag we
     never issue (a weak one, a list, anything else) can never match (RFC 9110): 412."""
@@ -97,9 +84,6 @@ def _found(kind: str, ident: str, found: dict[str, Any] | None) -> dict[str, Any
 # A price bound: checked for size and precision by the digits it has, before any arithmetic
 # could expand an exponent (1e999999999) into a billion digits.
 AMOUNT_QUERY = Query(description="Inclusive", max_digits=12, decimal_places=2, allow_inf_nan=False)
-Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1 to 100")]
-Offset = Annotated[int | None, Query(ge=0, description="Items to skip (not with cursor)")]
-Cursor = Annotated[str | None, Query(description="Opaque cursor from next_cursor")]
 ProductId = Annotated[str, Path()]
 OrderId = Annotated[str, Path()]
 IF_MATCH = Header(
@@ -108,14 +92,56 @@ IF_MATCH = Header(
 )
 IDEMPOTENCY_KEY = Header(description="Same key and body again returns the same order")
 
-router = APIRouter()
+
+class ProductListing:
+    """GET /products' filters and sort."""
+
+    def __init__(
+        self,
+        q: Annotated[str | None, Query(description="Text in the name, taken literally")] = None,
+        category: str | None = None,
+        min_price: Annotated[Decimal | None, AMOUNT_QUERY] = None,
+        max_price: Annotated[Decimal | None, AMOUNT_QUERY] = None,
+        in_stock: bool | None = None,
+        sort: ProductSortParam = ProductSortParam.CREATED_AT_DESC,
+    ) -> None:
+        given = {
+            "q": q,
+            "category": category,
+            "minPrice": None if min_price is None else decimal_text(min_price),
+            "maxPrice": None if max_price is None else decimal_text(max_price),
+            "inStock": in_stock,
+        }
+        self.filter = {name: value for name, value in given.items() if value is not None}
+        self.sort = sort
+
+    def variables(self) -> dict[str, Any]:
+        return {"filter": self.filter, "sort": self.sort.to_graphql()}
 
 
-@router.post(
+class OrderListing:
+    """GET /orders' filters."""
+
+    def __init__(
+        self,
+        status: Annotated[str | None, Query(pattern="^(pending|completed|cancelled)$")] = None,
+        user_id: Annotated[str | None, Query(description="Admins only")] = None,
+    ) -> None:
+        self.status = status
+        self.user_id = user_id
+
+    def variables(self) -> dict[str, Any]:
+        return {"status": self.status.upper() if self.status else None, "userId": self.user_id}
+
+
+products = APIRouter(tags=["products"])
+orders = APIRouter(tags=["orders"], dependencies=SIGNED_IN)
+
+
+@products.post(
     "/products",
     dependencies=ADMIN,
     status_code=201,
-    tags=["products"],
     summary="Create a product (admin)",
     responses=_responses(400, 401, 403, 409, 413, 415, 422, 503),
 )
@@ -127,9 +153,8 @@ async def create_product(
     return _product(created, response)
 
 
-@router.get(
+@products.get(
     "/products/{product_id}",
-    tags=["products"],
     summary="A product",
     responses=_responses(404, 422, 503),
 )
@@ -138,10 +163,9 @@ async def get_product(ops: Ops, product_id: ProductId, response: Response) -> Pr
     return _product(_found("product", product_id, data["product"]), response)
 
 
-@router.patch(
+@products.patch(
     "/products/{product_id}",
     dependencies=ADMIN,
-    tags=["products"],
     summary="Change some fields of a product (admin); If-Match: the ETag you read",
     responses=_responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 503),
 )
@@ -157,10 +181,9 @@ async def update_product(
     return _product(data["updateProduct"], response)
 
 
-@router.post(
+@products.post(
     "/products/{product_id}/stock-adjustments",
     dependencies=ADMIN,
-    tags=["products"],
     summary="Add to (or take from) the stock as it is, atomically (admin)",
     responses=_responses(400, 401, 403, 404, 413, 415, 422, 503),
 )
@@ -171,11 +194,10 @@ async def adjust_stock(
     return _product(data["adjustStock"], response)
 
 
-@router.delete(
+@products.delete(
     "/products/{product_id}",
     dependencies=ADMIN,
     status_code=204,
-    tags=["products"],
     summary="Delete a product (admin); orders keep their copy",
     responses=_responses(401, 403, 404, 422, 503),
 )
@@ -184,49 +206,17 @@ async def delete_product(ops: Ops, product_id: ProductId) -> Response:
     return Response(status_code=204)
 
 
-@router.get(
-    "/products",
-    tags=["products"],
-    summary="A page of products",
-    responses=_responses(422, 503),
-)
+@products.get("/products", summary="A page of products", responses=_responses(422, 503))
 async def list_products(
-    ops: Ops,
-    request: Request,
-    response: Response,
-    limit: Limit = 20,
-    offset: Offset = None,
-    cursor: Cursor = None,
-    q: Annotated[str | None, Query(description="Text in the name, taken literally")] = None,
-    category: str | None = None,
-    min_price: Annotated[Decimal | None, AMOUNT_QUERY] = None,
-    max_price: Annotated[Decimal | None, AMOUNT_QUERY] = None,
-    in_stock: bool | None = None,
-    sort: ProductSortParam = ProductSortParam.CREATED_AT_DESC,
+    ops: Ops, paging: Paging, listing: Annotated[ProductListing, Depends()]
 ) -> Page[ProductPublic]:
-    product_filter = {
-        "q": q,
-        "category": category,
-        "minPrice": None if min_price is None else decimal_text(min_price),
-        "maxPrice": None if max_price is None else decimal_text(max_price),
-        "inStock": in_stock,
-    }
-    variables = {
-        "filter": {k: v for k, v in product_filter.items() if v is not None},
-        "sort": sort.to_graphql(),
-        "limit": limit,
-        "offset": offset,
-        "cursor": cursor or None,  # an empty cursor is no cursor
-    }
-    data = await ops.run(LIST_PRODUCTS, variables)
-    return Page[ProductPublic].model_validate(_page(request, data["products"], response))
+    data = await ops.run(LIST_PRODUCTS, {**listing.variables(), **paging.variables()})
+    return paging.page(Page[ProductPublic], data["products"])
 
 
-@router.post(
+@orders.post(
     "/orders",
-    dependencies=SIGNED_IN,
     status_code=201,
-    tags=["orders"],
     summary="Order products (customer or admin), all lines or none",
     responses=_responses(400, 401, 403, 409, 413, 415, 422, 503),
 )
@@ -242,10 +232,8 @@ async def create_order(
     return order
 
 
-@router.get(
+@orders.get(
     "/orders/{order_id}",
-    dependencies=SIGNED_IN,
-    tags=["orders"],
     summary="An order (owner or admin)",
     responses=_responses(401, 403, 404, 422, 503),
 )
@@ -254,10 +242,8 @@ async def get_order(ops: Ops, order_id: OrderId) -> OrderPublic:
     return OrderPublic.model_validate(_found("order", order_id, data["order"]))
 
 
-@router.patch(
+@orders.patch(
     "/orders/{order_id}",
-    dependencies=SIGNED_IN,
-    tags=["orders"],
     summary="Cancel (owner, admin) or complete (admin) a pending order",
     responses=_responses(400, 401, 403, 404, 409, 413, 415, 422, 503),
 )
@@ -270,29 +256,18 @@ async def update_order(
     )
 
 
-@router.get(
+@orders.get(
     "/orders",
-    dependencies=SIGNED_IN,
-    tags=["orders"],
     summary="Orders, newest first (customers: their own)",
     responses=_responses(401, 403, 422, 503),
 )
 async def list_orders(
-    ops: Ops,
-    request: Request,
-    response: Response,
-    limit: Limit = 20,
-    offset: Offset = None,
-    cursor: Cursor = None,
-    status: Annotated[str | None, Query(pattern="^(pending|completed|cancelled)$")] = None,
-    user_id: Annotated[str | None, Query(description="Admins only")] = None,
+    ops: Ops, paging: Paging, listing: Annotated[OrderListing, Depends()]
 ) -> Page[OrderPublic]:
-    variables = {
-        "status": status.upper() if status else None,
-        "userId": user_id,
-        "limit": limit,
-        "offset": offset,
-        "cursor": cursor or None,  # an empty cursor is no cursor
-    }
-    data = await ops.run(LIST_ORDERS, variables)
-    return Page[OrderPublic].model_validate(_page(request, data["orders"], response))
+    data = await ops.run(LIST_ORDERS, {**listing.variables(), **paging.variables()})
+    return paging.page(Page[OrderPublic], data["orders"])
+
+
+router = APIRouter()
+router.include_router(products)
+router.include_router(orders)
