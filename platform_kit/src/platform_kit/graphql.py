@@ -4,6 +4,7 @@ Needs the kit's `graphql` extra (Strawberry): only the subgraphs install it."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -47,6 +48,7 @@ __all__ = [
     "batch_loader",
     "error_translation",
     "subgraph_app",
+    "values_of",
 ]
 
 T = TypeVar("T")
@@ -62,6 +64,14 @@ else:
         serialize=format_money,
         parse_value=parse_money,
     )
+
+
+def values_of(obj: Any) -> dict[str, Any]:
+    """The fields of a dataclass (a domain object, a Strawberry input) by name, so a GraphQL
+    type and the domain map onto each other by their names; a partial input's fields left
+    out (UNSET) are left out."""
+    values = {field.name: getattr(obj, field.name) for field in dataclasses.fields(obj)}
+    return {name: value for name, value in values.items() if value is not strawberry.UNSET}
 
 
 @strawberry.type

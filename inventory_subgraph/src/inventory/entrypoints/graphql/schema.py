@@ -20,7 +20,7 @@ from inventory.entrypoints.graphql.types import (
     ProductType,
     UpdateProductInput,
 )
-from platform_kit.graphql import SubgraphSchema
+from platform_kit.graphql import SubgraphSchema, values_of
 
 __all__ = ["schema"]
 
@@ -44,14 +44,7 @@ class Query:
         offset: int | None = None,
         cursor: str | None = None,
     ) -> ProductPage:
-        given = filter or ProductFilterInput()
-        product_filter = ProductFilter.create(
-            q=given.q,
-            category=given.category,
-            min_price=given.min_price,
-            max_price=given.max_price,
-            in_stock=given.in_stock,
-        )
+        product_filter = ProductFilter.create(**values_of(filter or ProductFilterInput()))
         page = await info.context.services.products.list(
             product_filter, sort.to_domain(), limit=limit, offset=offset, cursor=cursor
         )
@@ -62,15 +55,7 @@ class Query:
 class Mutation:
     @strawberry.mutation(description="Create a product (admin).")
     async def create_product(self, info: Info, input: CreateProductInput) -> ProductType:
-        new = NewProduct.create(
-            name=input.name,
-            price=input.price,
-            sku=input.sku,
-            description=input.description,
-            category=input.category,
-            currency=input.currency,
-            stock=input.stock,
-        )
+        new = NewProduct.create(**values_of(input))
         product = await info.context.services.products.create(info.context.principal, new)
         return ProductType.from_domain(product)
 
@@ -85,7 +70,7 @@ class Mutation:
         input: UpdateProductInput,
         expected_version: int | None = None,
     ) -> ProductType:
-        changes = ProductChanges.create(input.provided())
+        changes = ProductChanges.create(values_of(input))
         product = await info.context.services.products.update(
             info.context.principal, str(id), changes, expected_version
         )

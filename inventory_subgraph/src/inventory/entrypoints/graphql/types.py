@@ -10,7 +10,7 @@ import strawberry
 
 from inventory.domain.listing import ProductSort as DomainSort
 from inventory.domain.product import Product
-from platform_kit.graphql import Money, Page
+from platform_kit.graphql import Money, Page, values_of
 
 if TYPE_CHECKING:
     from inventory.entrypoints.graphql.context import InventoryContext
@@ -44,19 +44,7 @@ class ProductType:
 
     @classmethod
     def from_domain(cls, product: Product) -> Self:
-        return cls(
-            id=strawberry.ID(product.id),
-            sku=product.sku,
-            name=product.name,
-            description=product.description,
-            category=product.category,
-            price=product.price,
-            currency=product.currency,
-            stock=product.stock,
-            created_at=product.created_at,
-            updated_at=product.updated_at,
-            version=product.version,
-        )
+        return cls(**values_of(product))
 
     @classmethod
     async def resolve_reference(
@@ -113,11 +101,3 @@ class UpdateProductInput:
     price: Money | None = strawberry.UNSET
     currency: str | None = strawberry.UNSET
     stock: int | None = strawberry.UNSET
-
-    def provided(self) -> dict[str, Any]:
-        names = ("sku", "name", "description", "category", "price", "currency", "stock")
-        return {
-            name: getattr(self, name)
-            for name in names
-            if getattr(self, name) is not strawberry.UNSET
-        }
