@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 
@@ -73,13 +73,10 @@ class FakeReservationStore(ReservationStore):
         return self.records.get(reservation_id)
 
     async def transition(
-        self,
-        reservation_id: str,
-        from_states: Collection[ReservationState],
-        change: ReservationChange,
+        self, reservation_id: str, change: ReservationChange
     ) -> ReservationRecord | None:
         record = self.records.get(reservation_id)
-        if record is None or record.state not in from_states or not change.allowed_for(record):
+        if record is None or not change.allowed_for(record):
             return None
         self.records[reservation_id] = change.applied_to(record)
         return self.records[reservation_id]

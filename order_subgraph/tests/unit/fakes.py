@@ -46,11 +46,9 @@ class FakeOrders(OrderRepository):
     async def get_many(self, order_ids: Iterable[str]) -> dict[str, Order]:
         return {i: self.orders[i] for i in order_ids if i in self.orders}
 
-    async def transition(
-        self, order_id: str, from_statuses: Collection[OrderStatus], change: StatusChange
-    ) -> Order | None:
+    async def transition(self, order_id: str, change: StatusChange) -> Order | None:
         order = self.orders.get(order_id)
-        if order is None or order.status not in from_statuses:
+        if order is None or not change.allowed_for(order):
             return None
         self.orders[order_id] = change.applied_to(order)
         return self.orders[order_id]

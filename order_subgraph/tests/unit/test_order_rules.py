@@ -124,18 +124,20 @@ def test_an_order_cursor_round_trips_and_rejects_forgeries() -> None:
 
 def test_a_failed_attempt_frees_its_idempotency_key_and_its_slot() -> None:
     attempt = dataclasses.replace(order(OrderStatus.RESERVING), idempotency_key="k", slot=3)
-    failed = StatusChange(OrderStatus.FAILED, NOW).applied_to(attempt)
+    failed = StatusChange({OrderStatus.RESERVING}, OrderStatus.FAILED, NOW).applied_to(attempt)
     assert (failed.status, failed.idempotency_key, failed.slot) == (OrderStatus.FAILED, None, None)
 
 
 def test_a_reserved_order_keeps_its_key_and_slot_and_takes_its_priced_lines() -> None:
     attempt = dataclasses.replace(order(OrderStatus.RESERVING), idempotency_key="k", slot=3)
     line = OrderLine("p1", "Mug", Decimal("2.50"), 2, "USD")
-    pending = StatusChange(OrderStatus.PENDING, NOW, (line,)).applied_to(attempt)
+    pending = StatusChange({OrderStatus.RESERVING}, OrderStatus.PENDING, NOW, (line,)).applied_to(
+        attempt
+    )
     assert (pending.idempotency_key, pending.slot, pending.total) == ("k", 3, Decimal("5.00"))
 
 
 def test_an_order_that_is_no_longer_open_frees_its_slot_but_not_its_key() -> None:
     pending = dataclasses.replace(order(), idempotency_key="k", slot=3)
-    done = StatusChange(OrderStatus.COMPLETED, NOW).applied_to(pending)
+    done = StatusChange({OrderStatus.PENDING}, OrderStatus.COMPLETED, NOW).applied_to(pending)
     assert (done.idempotency_key, done.slot) == ("k", None)

@@ -115,8 +115,8 @@ async def test_reconciliation_settles_stuck_orders(
         (stuck_cancel, OrderStatus.CANCELLING),
         (stuck_reserve, OrderStatus.RESERVING),
     ):
-        crashed = StatusChange(status, order.created_at)
-        await repository.transition(order.id, {OrderStatus.PENDING}, crashed)
+        crashed = StatusChange({OrderStatus.PENDING}, status, order.created_at)
+        await repository.transition(order.id, crashed)
     assert inventory.stock["p1"] == 5
     assert await orders.reconcile(timedelta(seconds=-1)) == 2
     assert inventory.stock["p1"] == 10

@@ -140,10 +140,5 @@ class Page(Generic[T]):
         page: `after(last item, next offset)`."""
         next_offset = request.offset + len(items)
         more = bool(items) and len(items) == request.limit and next_offset < total
-        return cls(
-            items=items,
-            total=total,
-            limit=request.limit,
-            offset=request.offset,
-            next_cursor=after(items[-1], next_offset).encode() if more else None,
-        )
+        following = after(items[-1], next_offset).encode() if more else None
+        return cls(items, total, request.limit, request.offset, following)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -110,14 +109,11 @@ class MongoReservationStore(ReservationStore):
         return _to_record(doc) if doc else None
 
     async def transition(
-        self,
-        reservation_id: str,
-        from_states: Collection[ReservationState],
-        change: ReservationChange,
+        self, reservation_id: str, change: ReservationChange
     ) -> ReservationRecord | None:
         query: Document = {
             "_id": reservation_id,
-            "state": {"$in": [state.value for state in from_states]},
+            "state": {"$in": [state.value for state in change.from_states]},
         }
         if change.owner is not None:
             query["lease_owner"] = change.owner

@@ -4,7 +4,7 @@ tests use in-memory fakes (tests/unit/fakes.py)."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,7 +14,6 @@ from inventory.domain.reservation import (
     ReservationChange,
     ReservationLine,
     ReservationRecord,
-    ReservationState,
     ReservedLine,
 )
 from platform_kit.paging import PageRequest
@@ -101,13 +100,10 @@ class ReservationStore(ABC):
 
     @abstractmethod
     async def transition(
-        self,
-        reservation_id: str,
-        from_states: Collection[ReservationState],
-        change: ReservationChange,
+        self, reservation_id: str, change: ReservationChange
     ) -> ReservationRecord | None:
-        """Compare-and-set: `change` applied (as `change.applied_to` says) only while the
-        record is in one of `from_states` and `change.allowed_for` it; None when not."""
+        """Compare-and-set: `change` applied (as `change.applied_to` says) only while
+        `change.allowed_for` the record; None when not."""
 
     @abstractmethod
     async def take_over(

@@ -4,6 +4,7 @@ under an id the caller chooses so that every call is idempotent."""
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -104,10 +105,11 @@ class ReservationRecord:
 
 @dataclass(frozen=True, slots=True)
 class ReservationChange:
-    """A record's move to another state, with what the move brings (the reserved lines, the
-    failure). With `owner`, only the worker holding the lease may make it; any move out of
-    `reserving` ends the lease."""
+    """A record's move from one of `from_states` to another state, with what the move brings
+    (the reserved lines, the failure). With `owner`, only the worker holding the lease may
+    make it; any move out of `reserving` ends the lease."""
 
+    from_states: Collection[ReservationState]
     to: ReservationState
     owner: str | None = None
     reserved: tuple[ReservedLine, ...] | None = None
@@ -118,7 +120,7 @@ class ReservationChange:
         return self.to is not ReservationState.RESERVING
 
     def allowed_for(self, record: ReservationRecord) -> bool:
-        return self.owner is None or record.lease_owner == self.owner
+        return record.state in self.from_states and self.owner in (None, record.lease_owner)
 
     def applied_to(self, record: ReservationRecord) -> ReservationRecord:
         return replace(

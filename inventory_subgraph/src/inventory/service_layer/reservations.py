@@ -153,8 +153,10 @@ class Reservations:
                 continue
             failure = await self._diagnose(record.lines[index:])
             return self._answer(await self._roll_back(record, owner, failure))
-        change = ReservationChange(ReservationState.RESERVED, owner, reserved=tuple(reserved))
-        moved = await self.store.transition(record.id, {ReservationState.RESERVING}, change)
+        change = ReservationChange(
+            {ReservationState.RESERVING}, ReservationState.RESERVED, owner, reserved=tuple(reserved)
+        )
+        moved = await self.store.transition(record.id, change)
         if moved is None:  # our lease was taken over (we were too slow): answer its outcome
             return self._answer(await self._settled(await self._required(record.id)))
         return moved
@@ -181,8 +183,10 @@ class Reservations:
     ) -> ReservationRecord:
         for line in record.lines:
             await self.stock.give_back(record.id, line)
-        change = ReservationChange(ReservationState.FAILED, owner, failure=failure)
-        moved = await self.store.transition(record.id, {ReservationState.RESERVING}, change)
+        change = ReservationChange(
+            {ReservationState.RESERVING}, ReservationState.FAILED, owner, failure=failure
+        )
+        moved = await self.store.transition(record.id, change)
         return moved or await self._settled(await self._required(record.id))
 
     async def _finish_release(self, reservation_id: str) -> ReservationRecord:
@@ -214,7 +218,7 @@ class Reservations:
     async def _move(
         self, reservation_id: str, from_state: ReservationState, to: ReservationState
     ) -> ReservationRecord | None:
-        return await self.store.transition(reservation_id, {from_state}, ReservationChange(to))
+        return await self.store.transition(reservation_id, ReservationChange({from_state}, to))
 
     async def _required(self, reservation_id: str) -> ReservationRecord:
         record = await self.store.get(reservation_id)

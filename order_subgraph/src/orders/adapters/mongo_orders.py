@@ -120,9 +120,7 @@ class MongoOrderRepository(OrderRepository):
             return {}
         return {doc["_id"]: _to_order(doc) async for doc in self.orders.find({"_id": {"$in": ids}})}
 
-    async def transition(
-        self, order_id: str, from_statuses: Collection[OrderStatus], change: StatusChange
-    ) -> Order | None:
+    async def transition(self, order_id: str, change: StatusChange) -> Order | None:
         update: Document = {"$set": {"status": change.to.value, "updated_at": change.at}}
         if change.items is not None:
             update["$set"]["items"] = [_line_document(line) for line in change.items]
@@ -131,7 +129,7 @@ class MongoOrderRepository(OrderRepository):
         if any(freed.values()):
             update["$unset"] = {name: "" for name, frees in freed.items() if frees}
         doc = await self.orders.find_one_and_update(
-            {"_id": {"$eq": order_id}, "status": {"$in": [s.value for s in from_statuses]}},
+            {"_id": {"$eq": order_id}, "status": {"$in": [s.value for s in change.from_statuses]}},
             update,
             return_document=ReturnDocument.AFTER,
         )

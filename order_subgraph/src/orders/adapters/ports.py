@@ -37,11 +37,9 @@ class OrderRepository(ABC):
     async def get_many(self, order_ids: Iterable[str]) -> dict[str, Order]: ...
 
     @abstractmethod
-    async def transition(
-        self, order_id: str, from_statuses: Collection[OrderStatus], change: StatusChange
-    ) -> Order | None:
-        """Compare-and-set: `change` applied (as `change.applied_to` says) only while the
-        order is in one of `from_statuses`; None when it was not."""
+    async def transition(self, order_id: str, change: StatusChange) -> Order | None:
+        """Compare-and-set: `change` applied (as `change.applied_to` says) only while
+        `change.allowed_for` the order; None when not."""
 
     @abstractmethod
     async def find_page(

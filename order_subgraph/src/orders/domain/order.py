@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -166,14 +167,18 @@ class Order:
 
 @dataclass(frozen=True, slots=True)
 class StatusChange:
-    """An order's move to another status (from the ones the store checks), with the priced
-    lines when the inventory reserved them, and what the move frees: a failed attempt frees
-    its idempotency key (the caller may try again with it), and an order that is no longer
-    open frees its place among the caller's open orders."""
+    """An order's move from one of `from_statuses` to another status, with the priced lines
+    when the inventory reserved them, and what the move frees: a failed attempt frees its
+    idempotency key (the caller may try again with it), and an order that is no longer open
+    frees its place among the caller's open orders."""
 
+    from_statuses: Collection[OrderStatus]
     to: OrderStatus
     at: datetime
     items: tuple[OrderLine, ...] | None = None
+
+    def allowed_for(self, order: Order) -> bool:
+        return order.status in self.from_statuses
 
     @property
     def frees_key(self) -> bool:

@@ -253,8 +253,8 @@ class Orders:
         to: OrderStatus,
         items: tuple[OrderLine, ...] | None = None,
     ) -> Order | None:
-        change = StatusChange(to=to, at=self.clock(), items=items)
-        return await self.repository.transition(order_id, from_statuses, change)
+        change = StatusChange(from_statuses, to, self.clock(), items)
+        return await self.repository.transition(order_id, change)
 
     async def _reload(self, order_id: str) -> Order:
         order = await self.repository.get(order_id)
