@@ -75,24 +75,13 @@ def values_of(obj: Any) -> dict[str, Any]:
 
 
 @strawberry.type
-class Page(Generic[T]):
-    """A page of a listing; `Page[ProductType]` is the SDL type `ProductPage`."""
-
-    items: list[T]
-    total: int
-    limit: int
-    offset: int
-    next_cursor: str | None
+class Page(paging.Page[T]):
+    """The kit's page as a GraphQL type: `Page[ProductType]` is the SDL type `ProductPage`."""
 
     @classmethod
-    def of(cls, page: paging.Page[Any], item: Callable[[Any], T]) -> Self:
-        return cls(
-            items=[item(found) for found in page.items],
-            total=page.total,
-            limit=page.limit,
-            offset=page.offset,
-            next_cursor=page.next_cursor,
-        )
+    def from_domain(cls, page: paging.Page[Any], item: Callable[[Any], T]) -> Self:
+        """`page` with each item made a GraphQL type by `item`."""
+        return cls(**{**values_of(page), "items": [item(found) for found in page.items]})
 
 
 _log = logging.getLogger("graphql.errors")

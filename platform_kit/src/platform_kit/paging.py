@@ -120,8 +120,10 @@ class PageRequest(Generic[K]):
         return cls(limit=limit, offset=offset or 0, cursor=None)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Page(Generic[T]):
+    """A page of a listing (as GraphQL shows it too: platform_kit.graphql.Page)."""
+
     items: list[T]
     total: int
     limit: int

@@ -48,7 +48,7 @@ class Query:
         page = await info.context.services.products.list(
             product_filter, sort.to_domain(), limit=limit, offset=offset, cursor=cursor
         )
-        return ProductPage.of(page, ProductType.from_domain)
+        return ProductPage.from_domain(page, ProductType.from_domain)
 
 
 @strawberry.type

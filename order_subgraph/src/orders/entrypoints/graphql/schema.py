@@ -54,7 +54,7 @@ class Query:
             offset=offset,
             cursor=cursor,
         )
-        return OrderPage.of(page, OrderType.from_domain)
+        return OrderPage.from_domain(page, OrderType.from_domain)
 
 
 @strawberry.type
