@@ -5,9 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
-
-from pymongo import AsyncMongoClient
 
 from inventory.adapters.indexes import PRODUCTS, RESERVATIONS, ensure_indexes
 from inventory.adapters.mongo_products import MongoProductRepository, MongoStockBook
@@ -17,7 +14,7 @@ from inventory.service_layer.reservations import Reservations
 from inventory.settings import InventorySettings
 from platform_kit.health import ReadinessCheck
 from platform_kit.maintenance import Upkeep
-from platform_kit.mongo import DATABASE_UNAVAILABLE, create_mongo_client, database_name, ping
+from platform_kit.mongo import DATABASE_UNAVAILABLE, ServiceDatabase
 
 __all__ = ["Services", "bootstrap"]
 
@@ -25,7 +22,7 @@ __all__ = ["Services", "bootstrap"]
 @dataclass
 class Services:
     settings: InventorySettings
-    client: AsyncMongoClient[dict[str, Any]]
+    database: ServiceDatabase
     products: Products
     reservations: Reservations
 
@@ -41,26 +38,26 @@ class Services:
         )
 
     def readiness(self) -> Mapping[str, ReadinessCheck]:
-        return {"database": lambda: ping(self.client)}
+        return {"database": self.database.ping}
 
     async def start(self) -> None:
-        db = self.client[database_name(self.settings.mongodb_uri, self.settings.default_database)]
-        await ensure_indexes(db)
+        await ensure_indexes(self.database.db)
 
     async def close(self) -> None:
-        await self.client.close()
+        await self.database.close()
 
 
 def bootstrap(settings: InventorySettings) -> Services:
-    client = create_mongo_client(settings.mongodb_uri, app_name="inventory-subgraph")
-    db = client[database_name(settings.mongodb_uri, settings.default_database)]
-    products = db[PRODUCTS]
+    database = ServiceDatabase.connect(
+        settings.mongodb_uri, default=settings.default_database, app_name="inventory-subgraph"
+    )
+    products = database.db[PRODUCTS]
     return Services(
         settings=settings,
-        client=client,
+        database=database,
         products=Products(MongoProductRepository(products)),
         reservations=Reservations(
-            MongoReservationStore(db[RESERVATIONS]),
+            MongoReservationStore(database.db[RESERVATIONS]),
             MongoStockBook(products),
             lease=timedelta(seconds=settings.reservation_lease_seconds),
         ),

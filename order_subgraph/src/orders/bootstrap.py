@@ -8,10 +8,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 import httpx
-from pymongo import AsyncMongoClient
 
 from orders.adapters.indexes import ORDERS, ensure_indexes
 from orders.adapters.inventory_http import HttpInventory
@@ -21,7 +19,7 @@ from orders.settings import OrderSettings
 from platform_kit.errors import DomainError
 from platform_kit.health import ReadinessCheck
 from platform_kit.maintenance import Upkeep
-from platform_kit.mongo import DATABASE_UNAVAILABLE, create_mongo_client, database_name, ping
+from platform_kit.mongo import DATABASE_UNAVAILABLE, ServiceDatabase
 
 __all__ = ["Services", "bootstrap"]
 
@@ -31,7 +29,7 @@ log = logging.getLogger("orders")
 @dataclass
 class Services:
     settings: OrderSettings
-    client: AsyncMongoClient[dict[str, Any]]
+    database: ServiceDatabase
     http: httpx.AsyncClient
     inventory: HttpInventory
     orders: Orders
@@ -48,19 +46,17 @@ class Services:
         )
 
     def readiness(self) -> Mapping[str, ReadinessCheck]:
-        return {"database": lambda: ping(self.client), "inventory": self.inventory.ready}
+        return {"database": self.database.ping, "inventory": self.inventory.ready}
 
     async def start(self) -> None:
-        await ensure_indexes(
-            self.client[database_name(self.settings.mongodb_uri, self.settings.default_database)]
-        )
+        await ensure_indexes(self.database.db)
 
     async def reconcile(self) -> int:
         return await self.orders.reconcile(timedelta(seconds=self.settings.reconcile_grace_seconds))
 
     async def close(self) -> None:
         await self.http.aclose()
-        await self.client.close()
+        await self.database.close()
 
 
 def crash_at(point: str | None) -> FaultHook:
@@ -74,8 +70,9 @@ def crash_at(point: str | None) -> FaultHook:
 
 
 def bootstrap(settings: OrderSettings) -> Services:
-    client = create_mongo_client(settings.mongodb_uri, app_name="order-subgraph")
-    db = client[database_name(settings.mongodb_uri, settings.default_database)]
+    database = ServiceDatabase.connect(
+        settings.mongodb_uri, default=settings.default_database, app_name="order-subgraph"
+    )
     timeout = settings.inventory_timeout_seconds
     http = httpx.AsyncClient(
         base_url=settings.inventory_url,
@@ -85,11 +82,11 @@ def bootstrap(settings: OrderSettings) -> Services:
     inventory = HttpInventory(http, settings.jwt_secret())
     return Services(
         settings=settings,
-        client=client,
+        database=database,
         http=http,
         inventory=inventory,
         orders=Orders(
-            MongoOrderRepository(db[ORDERS]),
+            MongoOrderRepository(database.db[ORDERS]),
             inventory,
             fault=crash_at(settings.fault_crash_at),
             max_open_orders=settings.max_open_orders,

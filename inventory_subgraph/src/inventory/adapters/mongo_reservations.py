@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from bson import Decimal128
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
@@ -20,6 +19,7 @@ from inventory.domain.reservation import (
     ReservedLine,
 )
 from platform_kit.clock import Clock, utcnow
+from platform_kit.mongo import from_document, to_document
 from platform_kit.stock import Shortage
 
 __all__ = ["MongoReservationStore"]
@@ -32,25 +32,13 @@ def _to_document(record: ReservationRecord, now: datetime) -> Document:
     return {
         "_id": record.id,
         "state": record.state.value,
-        "lines": [
-            {"product_id": line.product_id, "quantity": line.quantity} for line in record.lines
-        ],
+        "lines": [to_document(line) for line in record.lines],
         "reserved": [],
         "failure": None,
         "lease_owner": record.lease_owner,
         "lease_until": record.lease_until,
         "created_at": now,
         "updated_at": now,
-    }
-
-
-def _reserved_document(line: ReservedLine) -> Document:
-    return {
-        "product_id": line.product_id,
-        "name": line.name,
-        "unit_price": Decimal128(line.unit_price),
-        "currency": line.currency,
-        "quantity": line.quantity,
     }
 
 
@@ -67,19 +55,8 @@ def _to_record(doc: Document) -> ReservationRecord:
     return ReservationRecord(
         id=doc["_id"],
         state=ReservationState(doc["state"]),
-        lines=tuple(
-            ReservationLine(line["product_id"], line["quantity"]) for line in doc.get("lines", [])
-        ),
-        reserved=tuple(
-            ReservedLine(
-                product_id=line["product_id"],
-                name=line["name"],
-                unit_price=line["unit_price"].to_decimal(),
-                currency=line["currency"],
-                quantity=line["quantity"],
-            )
-            for line in doc.get("reserved", [])
-        ),
+        lines=tuple(from_document(ReservationLine, line) for line in doc.get("lines", [])),
+        reserved=tuple(from_document(ReservedLine, line) for line in doc.get("reserved", [])),
         failure=ReservationFailure(
             kind=failure["kind"],
             shortages=tuple(Shortage(s[0], int(s[1]), int(s[2])) for s in failure["shortages"]),
@@ -119,7 +96,7 @@ class MongoReservationStore(ReservationStore):
             query["lease_owner"] = change.owner
         changes: Document = {"state": change.to.value, "updated_at": self._now()}
         if change.reserved is not None:
-            changes["reserved"] = [_reserved_document(line) for line in change.reserved]
+            changes["reserved"] = [to_document(line) for line in change.reserved]
         if change.failure is not None:
             changes["failure"] = _failure_document(change.failure)
         if change.ends_lease:

@@ -20,6 +20,7 @@ from orders.domain.order import (
     StatusChange,
     total_of,
 )
+from platform_kit.mongo import from_document, to_document
 from platform_kit.paging import PageRequest
 
 __all__ = ["MongoOrderRepository"]
@@ -28,14 +29,7 @@ Document = dict[str, Any]
 
 
 def _line_document(line: OrderLine) -> Document:
-    return {
-        "product_id": line.product_id,
-        "name": line.name,
-        "unit_price": Decimal128(line.unit_price),
-        "quantity": line.quantity,
-        "line_total": Decimal128(line.line_total),
-        "currency": line.currency,
-    }
+    return {**to_document(line), "line_total": Decimal128(line.line_total)}
 
 
 def _to_document(order: Order) -> Document:
@@ -43,9 +37,7 @@ def _to_document(order: Order) -> Document:
         "_id": order.id,
         "user_id": order.user_id,
         "status": order.status.value,
-        "requested": [
-            {"product_id": r.product_id, "quantity": r.quantity} for r in order.requested
-        ],
+        "requested": [to_document(line) for line in order.requested],
         "fingerprint": order.fingerprint,
         "items": [_line_document(line) for line in order.items],
         "total": Decimal128(order.total),
@@ -64,20 +56,11 @@ def _to_order(doc: Document) -> Order:
         id=doc["_id"],
         user_id=doc["user_id"],
         status=OrderStatus(doc["status"]),
-        requested=tuple(RequestedLine(r["product_id"], r["quantity"]) for r in doc["requested"]),
+        requested=tuple(from_document(RequestedLine, line) for line in doc["requested"]),
         fingerprint=doc["fingerprint"],
         created_at=doc["created_at"],
         updated_at=doc["updated_at"],
-        items=tuple(
-            OrderLine(
-                product_id=i["product_id"],
-                name=i["name"],
-                unit_price=i["unit_price"].to_decimal(),
-                quantity=i["quantity"],
-                currency=i["currency"],
-            )
-            for i in doc["items"]
-        ),
+        items=tuple(from_document(OrderLine, line) for line in doc["items"]),
         idempotency_key=doc.get("idempotency_key"),
         slot=doc.get("slot"),
     )
