@@ -79,23 +79,25 @@ class Forbidden(DomainError):
 Classification = tuple[ErrorCode, str, dict[str, Any]]
 Classifier = Callable[[BaseException], Classification]
 
-_GENERIC: Mapping[type[DomainError], ErrorCode] = {
-    InvalidInput: ErrorCode.BAD_USER_INPUT,
-    Unauthenticated: ErrorCode.UNAUTHENTICATED,
-    Forbidden: ErrorCode.FORBIDDEN,
+Codes = Mapping[ErrorCode, tuple[type[DomainError], ...]]
+
+_GENERIC: Codes = {
+    ErrorCode.BAD_USER_INPUT: (InvalidInput,),
+    ErrorCode.UNAUTHENTICATED: (Unauthenticated,),
+    ErrorCode.FORBIDDEN: (Forbidden,),
 }
 
 
 def classifier(
-    codes: Mapping[type[DomainError], ErrorCode],
-    *,
-    outages: tuple[type[BaseException], ...],
-    outage_message: str,
+    codes: Codes, *, outages: tuple[type[BaseException], ...], outage_message: str
 ) -> Classifier:
     """A service's one mapping of failures: a domain error gets the code of its nearest
     class in `codes` (or a generic error's; any other is BAD_USER_INPUT), its message and
     details; an outage (`outages`) is SERVICE_UNAVAILABLE; anything else is internal."""
-    table = {**_GENERIC, **codes}
+    table: dict[type[DomainError], ErrorCode] = {}
+    for given in (_GENERIC, codes):
+        for code, kinds in given.items():
+            table.update(dict.fromkeys(kinds, code))
 
     def classify(error: BaseException) -> Classification:
         if isinstance(error, DomainError):

@@ -27,7 +27,7 @@ class Outage(Exception):
 
 
 classify = classifier(
-    {Missing: ErrorCode.NOT_FOUND, InsufficientStock: ErrorCode.INSUFFICIENT_STOCK},
+    {ErrorCode.NOT_FOUND: (Missing,), ErrorCode.INSUFFICIENT_STOCK: (InsufficientStock,)},
     outages=(Outage,),
     outage_message="the store is away",
 )

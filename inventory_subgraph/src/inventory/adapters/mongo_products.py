@@ -123,11 +123,7 @@ class MongoProductRepository(ProductRepository):
         return {str(doc["_id"]): to_product(doc) async for doc in cursor}
 
     async def update(
-        self,
-        product_id: str,
-        changes: ProductChanges,
-        now: datetime,
-        expected_version: int | None = None,
+        self, product_id: str, changes: ProductChanges, now: datetime
     ) -> Product | None:
         oid = object_id(product_id)
         if oid is None:
@@ -144,6 +140,7 @@ class MongoProductRepository(ProductRepository):
         if unset:
             update["$unset"] = unset
         match: Document = {"_id": oid, **LIVE}
+        expected_version = changes.expected_version
         if expected_version is not None:
             match.update(_at_version(expected_version))
         try:

@@ -38,14 +38,10 @@ class ProductRepository(ABC):
 
     @abstractmethod
     async def update(
-        self,
-        product_id: str,
-        changes: ProductChanges,
-        now: datetime,
-        expected_version: int | None = None,
+        self, product_id: str, changes: ProductChanges, now: datetime
     ) -> Product | None:
-        """Raises DuplicateSku, and ProductChanged when `expected_version` is given and the
-        product is at another; None when there is no live product with that id."""
+        """Raises DuplicateSku, and ProductChanged when `changes.expected_version` is given
+        and the product is at another; None when there is no live product with that id."""
 
     @abstractmethod
     async def adjust_stock(self, product_id: str, delta: int, now: datetime) -> Product | None:

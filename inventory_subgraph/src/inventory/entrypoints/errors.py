@@ -18,13 +18,10 @@ __all__ = ["TranslateErrors", "classify"]
 
 classify = classifier(
     {
-        ProductNotFound: ErrorCode.NOT_FOUND,
-        ReservationNotFound: ErrorCode.NOT_FOUND,
-        UnknownProducts: ErrorCode.NOT_FOUND,
-        InsufficientStock: ErrorCode.INSUFFICIENT_STOCK,
-        ProductChanged: ErrorCode.PRECONDITION_FAILED,
-        DuplicateSku: ErrorCode.CONFLICT,
-        ReservationConflict: ErrorCode.CONFLICT,
+        ErrorCode.NOT_FOUND: (ProductNotFound, ReservationNotFound, UnknownProducts),
+        ErrorCode.INSUFFICIENT_STOCK: (InsufficientStock,),
+        ErrorCode.PRECONDITION_FAILED: (ProductChanged,),
+        ErrorCode.CONFLICT: (DuplicateSku, ReservationConflict),
     },
     outages=DATABASE_UNAVAILABLE,
     outage_message="the inventory database is unavailable",

@@ -49,18 +49,12 @@ class Products:
         return await self.repository.add(product, self.clock())
 
     async def update(
-        self,
-        principal: Principal | None,
-        product_id: str,
-        changes: ProductChanges,
-        expected_version: int | None = None,
+        self, principal: Principal | None, product_id: str, changes: ProductChanges
     ) -> Product:
-        """`expected_version`: change it only if it is still at that version (else
-        ProductChanged), so an edit made from a stale read loses nothing."""
         require_admin(principal)
         if not changes.values:
             raise InvalidInput("input", "give at least one field to change")
-        product = await self.repository.update(product_id, changes, self.clock(), expected_version)
+        product = await self.repository.update(product_id, changes, self.clock())
         if product is None:
             raise ProductNotFound(product_id)
         return product

@@ -18,13 +18,11 @@ __all__ = ["TranslateErrors", "classify"]
 
 classify = classifier(
     {
-        UnknownProducts: ErrorCode.BAD_USER_INPUT,
-        IdempotencyKeyReused: ErrorCode.BAD_USER_INPUT,
-        InsufficientStock: ErrorCode.INSUFFICIENT_STOCK,
-        OrderNotFound: ErrorCode.NOT_FOUND,
-        TransitionNotAllowed: ErrorCode.CONFLICT,
-        TooManyOpenOrders: ErrorCode.CONFLICT,
-        InventoryUnavailable: ErrorCode.SERVICE_UNAVAILABLE,
+        ErrorCode.BAD_USER_INPUT: (UnknownProducts, IdempotencyKeyReused),
+        ErrorCode.INSUFFICIENT_STOCK: (InsufficientStock,),
+        ErrorCode.NOT_FOUND: (OrderNotFound,),
+        ErrorCode.CONFLICT: (TransitionNotAllowed, TooManyOpenOrders),
+        ErrorCode.SERVICE_UNAVAILABLE: (InventoryUnavailable,),
     },
     outages=DATABASE_UNAVAILABLE,
     outage_message="the orders database is unavailable",

@@ -4,14 +4,12 @@ entrypoints/errors.py."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import strawberry
 
 from inventory.domain.listing import ProductFilter
 from inventory.domain.product import NewProduct, ProductChanges
 from inventory.entrypoints.errors import TranslateErrors
-from inventory.entrypoints.graphql.context import InventoryContext
+from inventory.entrypoints.graphql.context import Info
 from inventory.entrypoints.graphql.types import (
     CreateProductInput,
     ProductFilterInput,
@@ -23,8 +21,6 @@ from inventory.entrypoints.graphql.types import (
 from platform_kit.graphql import SubgraphSchema, values_of
 
 __all__ = ["schema"]
-
-Info = strawberry.Info[InventoryContext, Any]
 
 
 @strawberry.type
@@ -70,9 +66,9 @@ class Mutation:
         input: UpdateProductInput,
         expected_version: int | None = None,
     ) -> ProductType:
-        changes = ProductChanges.create(values_of(input))
+        changes = ProductChanges.create(values_of(input), expected_version)
         product = await info.context.services.products.update(
-            info.context.principal, str(id), changes, expected_version
+            info.context.principal, str(id), changes
         )
         return ProductType.from_domain(product)
 

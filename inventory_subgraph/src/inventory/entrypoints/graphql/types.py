@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Self
 
 import strawberry
 
@@ -13,7 +13,7 @@ from inventory.domain.product import Product
 from platform_kit.graphql import Money, Page, values_of
 
 if TYPE_CHECKING:
-    from inventory.entrypoints.graphql.context import InventoryContext
+    from inventory.entrypoints.graphql.context import Info
 
 __all__ = [
     "CreateProductInput",
@@ -47,9 +47,7 @@ class ProductType:
         return cls(**values_of(product))
 
     @classmethod
-    async def resolve_reference(
-        cls, info: strawberry.Info[InventoryContext, Any], id: strawberry.ID
-    ) -> Self | None:
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Self | None:
         """Batched: every representation of one request is loaded with one query. A
         deleted product resolves as it was (an order still names it)."""
         product = await info.context.reference_loader.load(str(id))

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import strawberry
 
 from orders.domain.order import RequestedLine
 from orders.entrypoints.errors import TranslateErrors
-from orders.entrypoints.graphql.context import OrderContext
+from orders.entrypoints.graphql.context import Info
 from orders.entrypoints.graphql.types import (
     CreateOrderInput,
     OrderPage,
@@ -19,8 +17,6 @@ from orders.entrypoints.graphql.types import (
 from platform_kit.graphql import SubgraphSchema
 
 __all__ = ["schema"]
-
-Info = strawberry.Info[OrderContext, Any]
 
 
 @strawberry.type
