@@ -99,7 +99,7 @@ seed: install
 	$(VENV_PY) tools/seed.py
 
 token: install
-	@$(VENV_PY) -m platform_kit.devtoken --sub "$(or $(SUB),dev-user)" --role "$(or $(ROLE),customer)"
+	@$(VENV_PY) -m platform_devkit.devtoken --sub "$(or $(SUB),dev-user)" --role "$(or $(ROLE),customer)"
 
 clean:
 	rm -rf .venv .venv-* $(TOOLS) .data .pytest_cache .mypy_cache .ruff_cache tools/compose/node_modules tools/loadgen/node_modules \

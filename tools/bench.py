@@ -23,8 +23,9 @@ from typing import Any
 import httpx
 
 from gateway.rest.operations import LIST_PRODUCTS
+from platform_devkit.processes import LocalMongo, ServiceProcess, free_port
+from platform_devkit.stack import start_platform, subgraph_urls
 from platform_kit.auth import Role, issue_token
-from platform_kit.processes import LocalMongo, ServiceProcess, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 AUTOCANNON = ROOT / "tools" / "loadgen" / "node_modules" / ".bin" / "autocannon"
@@ -119,39 +120,14 @@ def main() -> int:
     database = LocalMongo(free_port(), ":memory:", log_path=logs / "db.log").start()
     processes: list[Any] = [database]
     try:
-        inventory = ServiceProcess(
-            "inventory",
-            "inventory.entrypoints.app:create_app",
-            free_port(),
-            log_path=logs / "inventory.log",
-            env={**env, "INVENTORY_MONGODB_URI": database.uri + "/inv"},
+        platform = start_platform(
+            env,
+            inventory_uri=database.uri + "/inv",
+            orders_uri=database.uri + "/ord",
+            logs=logs,
+            launch=lambda process: processes.append(process.start()),
         )
-        processes.append(inventory.start())
-        orders = ServiceProcess(
-            "orders",
-            "orders.entrypoints.app:create_app",
-            free_port(),
-            log_path=logs / "orders.log",
-            env={
-                **env,
-                "ORDERS_MONGODB_URI": database.uri + "/ord",
-                "INVENTORY_URL": inventory.base_url,
-            },
-        )
-        processes.append(orders.start())
-        gateway_env = {
-            **env,
-            "SUBGRAPH_URL_INVENTORY": inventory.base_url + "/graphql",
-            "SUBGRAPH_URL_ORDERS": orders.base_url + "/graphql",
-        }
-        gateway = ServiceProcess(
-            "gateway",
-            "gateway.entrypoints.app:create_app",
-            free_port(),
-            log_path=logs / "gateway.log",
-            env=gateway_env,
-        )
-        processes.append(gateway.start())
+        inventory, orders, gateway = platform.services
         # the same gateway sending every subgraph request, even identical ones in flight:
         # what the gateway costs when the load is not one repeated query
         undeduplicated = ServiceProcess(
@@ -159,7 +135,11 @@ def main() -> int:
             "gateway.entrypoints.app:create_app",
             free_port(),
             log_path=logs / "gateway-nodedup.log",
-            env={**gateway_env, "GATEWAY_DEDUPLICATE_SUBGRAPH_REQUESTS": "false"},
+            env={
+                **env,
+                **subgraph_urls(inventory, orders),
+                "GATEWAY_DEDUPLICATE_SUBGRAPH_REQUESTS": "false",
+            },
         )
         processes.append(undeduplicated.start())
 

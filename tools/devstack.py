@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from platform_kit.processes import LocalMongo, ManagedProcess, ServiceProcess
+from platform_devkit.processes import LocalMongo, ManagedProcess
+from platform_devkit.stack import start_platform
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("STACK_DATA_DIR", ROOT / ".data"))
@@ -68,9 +69,11 @@ def main(argv: list[str] | None = None) -> int:
 
     ensure_jwt_secret()
     host = os.environ.get("HOST", "127.0.0.1")
-    gateway_port = _port("GATEWAY_PORT", 8000)
-    inventory_port = _port("INVENTORY_PORT", 8001)
-    orders_port = _port("ORDERS_PORT", 8002)
+    ports = {
+        "inventory": _port("INVENTORY_PORT", 8001),
+        "orders": _port("ORDERS_PORT", 8002),
+        "gateway": _port("GATEWAY_PORT", 8000),
+    }
     mongo_port = _port("MONGO_PORT", 27017)
 
     stack = Stack()
@@ -83,7 +86,6 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
 
-    env: dict[str, str] = {}
     try:
         inventory_uri = os.environ.get("INVENTORY_MONGODB_URI")
         orders_uri = os.environ.get("ORDERS_MONGODB_URI")
@@ -93,54 +95,23 @@ def main(argv: list[str] | None = None) -> int:
             stack.start(database)
             inventory_uri = inventory_uri or f"{database.uri}/inventory"
             orders_uri = orders_uri or f"{database.uri}/orders"
-        env["INVENTORY_MONGODB_URI"] = inventory_uri
-        env["ORDERS_MONGODB_URI"] = orders_uri
-
-        local = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-        inventory_url = f"http://{local}:{inventory_port}"
-        orders_url = f"http://{local}:{orders_port}"
-        stack.start(
-            ServiceProcess(
-                "inventory",
-                "inventory.entrypoints.app:create_app",
-                inventory_port,
-                env=env,
-                host=host,
-                inherit_output=True,
-            )
-        )
-        stack.start(
-            ServiceProcess(
-                "orders",
-                "orders.entrypoints.app:create_app",
-                orders_port,
-                env={**env, "INVENTORY_URL": inventory_url},
-                host=host,
-                inherit_output=True,
-            )
-        )
-        stack.start(
-            ServiceProcess(
-                "gateway",
-                "gateway.entrypoints.app:create_app",
-                gateway_port,
-                env={
-                    **env,
-                    "SUBGRAPH_URL_INVENTORY": f"{inventory_url}/graphql",
-                    "SUBGRAPH_URL_ORDERS": f"{orders_url}/graphql",
-                },
-                host=host,
-                inherit_output=True,
-            )
+        platform = start_platform(
+            {},
+            inventory_uri=inventory_uri,
+            orders_uri=orders_uri,
+            ports=ports,
+            host=host,
+            inherit_output=True,
+            launch=stack.start,
         )
         if args.seed:
             subprocess.run(
                 [sys.executable, str(ROOT / "tools" / "seed.py")],
-                env={**os.environ, "SEED_GRAPHQL_URL": f"{inventory_url}/graphql"},
+                env={**os.environ, "SEED_GRAPHQL_URL": f"{platform.inventory.base_url}/graphql"},
                 check=False,
             )
         print(
-            f"\nReady. Gateway: http://{local}:{gateway_port}  "
+            f"\nReady. Gateway: {platform.gateway.base_url}  "
             f"(GraphiQL at /graphql, REST docs at /docs)\n"
             f"Dev token: make token SUB=alice ROLE=customer  (or ROLE=admin)\n"
             f"Ctrl-C stops everything.\n",

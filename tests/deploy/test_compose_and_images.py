@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -123,3 +126,64 @@ def test_each_build_context_holds_what_its_dockerfile_copies(name: str) -> None:
         for source in sources:
             assert (context / source).exists(), source
             assert not _ignored(source), f"{source} is excluded by .dockerignore"
+
+
+# What no image may hold: the dev stack, the tests' tools, the linters.
+DEV_ONLY = {"platform-devkit", "pytest", "secantusdb", "schemathesis", "playwright", "mypy", "ruff"}
+PACKAGES = {"inventory": "inventory-subgraph", "orders": "order-subgraph", "gateway": "gateway"}
+
+
+def _installed_by(package: str) -> set[str]:
+    """Every package `uv sync --no-dev --package <package>` installs, from the lock file."""
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    by_name = {entry["name"]: entry for entry in lock["package"]}
+    found: set[str] = set()
+    pending: list[tuple[str, tuple[str, ...]]] = [(package, ())]
+    while pending:
+        name, extras = pending.pop()
+        entry = by_name[name]
+        wanted = list(entry.get("dependencies", []))
+        for extra in extras:
+            wanted += entry.get("optional-dependencies", {}).get(extra, [])
+        for dependency in wanted:
+            step = (dependency["name"], tuple(dependency.get("extra", ())))
+            if step[0] not in found or step[1]:
+                found.add(step[0])
+                pending.append(step)
+    return found
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_no_image_installs_test_or_dev_stack_code(name: str) -> None:
+    installed = _installed_by(PACKAGES[name])
+    assert "platform-kit" in installed
+    assert installed & DEV_ONLY == set()
+    build = _compose()["services"][name]["build"]
+    dockerfile = (ROOT / build["context"] / build["dockerfile"]).read_text()
+    sources = set(re.findall(r"^COPY (\S+/src) ", dockerfile, re.MULTILINE))
+    assert sources == {"platform_kit/src", f"{SERVICES[name]}/src"}
+
+
+def test_the_gateway_installs_neither_strawberry_nor_pymongo() -> None:
+    assert _installed_by("gateway") & {"strawberry-graphql", "pymongo"} == set()
+
+
+@pytest.mark.parametrize(
+    ("module", "absent"),
+    [
+        ("gateway.entrypoints.app", ["strawberry", "pymongo", "bson"]),
+        ("inventory.entrypoints.app", []),
+        ("orders.entrypoints.app", []),
+    ],
+)
+def test_each_service_runs_without_what_its_image_leaves_out(
+    module: str, absent: list[str]
+) -> None:
+    """Imported with the dev-only packages (and, for the gateway, Strawberry and PyMongo)
+    made unimportable, as they are in the image."""
+    blocked = [*absent, "platform_devkit", "pytest", "secantusdb"]
+    code = f"import sys\nfor name in {blocked!r}: sys.modules[name] = None\nimport {module}\n"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr[-2000:]

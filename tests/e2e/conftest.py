@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
-from platform_kit.processes import ServiceProcess, free_port
+from platform_devkit.processes import ServiceProcess
+from platform_devkit.stack import database_uri, start_platform
 
 
 def _database(server_uri: str, prefix: str) -> str:
-    base, _, query = server_uri.partition("?")
-    return f"{base.rstrip('/')}/{prefix}_{uuid.uuid4().hex[:10]}" + (f"?{query}" if query else "")
+    return database_uri(server_uri, f"{prefix}_{uuid.uuid4().hex[:10]}")
 
 
 @dataclass
@@ -45,36 +45,16 @@ def platform(
     make_token: Callable[..., str],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Platform]:
-    logs = tmp_path_factory.mktemp("platform")
-    inventory = ServiceProcess(
-        "inventory",
-        "inventory.entrypoints.app:create_app",
-        free_port(),
-        env={**service_env, "INVENTORY_MONGODB_URI": _database(mongo_server_uri, "inv")},
-        log_path=logs / "inventory.log",
-    ).start()
-    orders = ServiceProcess(
-        "orders",
-        "orders.entrypoints.app:create_app",
-        free_port(),
-        env={
-            **service_env,
-            "ORDERS_MONGODB_URI": _database(mongo_server_uri, "ord"),
-            "INVENTORY_URL": inventory.base_url,
-        },
-        log_path=logs / "orders.log",
-    ).start()
-    gateway = ServiceProcess(
-        "gateway",
-        "gateway.entrypoints.app:create_app",
-        free_port(),
-        env={
-            **service_env,
-            "SUBGRAPH_URL_INVENTORY": inventory.base_url + "/graphql",
-            "SUBGRAPH_URL_ORDERS": orders.base_url + "/graphql",
-        },
-        log_path=logs / "gateway.log",
-    ).start()
-    yield Platform(gateway, inventory, orders, make_token)
-    for process in (gateway, orders, inventory):
-        process.stop()
+    started: list[ServiceProcess] = []
+    try:
+        services = start_platform(
+            service_env,
+            inventory_uri=_database(mongo_server_uri, "inv"),
+            orders_uri=_database(mongo_server_uri, "ord"),
+            logs=tmp_path_factory.mktemp("platform"),
+            launch=lambda process: started.append(process.start()),
+        )
+        yield Platform(services.gateway, services.inventory, services.orders, make_token)
+    finally:
+        for process in reversed(started):
+            process.stop()

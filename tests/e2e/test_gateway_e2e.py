@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from platform_kit.processes import ServiceProcess
+from platform_devkit.processes import ServiceProcess
 
 from .conftest import Platform
 
@@ -92,7 +92,23 @@ def test_bad_and_service_tokens_are_refused_at_the_gateway(platform: Platform) -
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     service = platform.make_token("order-subgraph", "service")
-    assert platform.graphql("{ products { total } }", token=service).status_code == 403
+    refused = [
+        platform.graphql("{ products { total } }", token=service),
+        httpx.get(
+            platform.gateway.base_url + "/products",
+            headers={"Authorization": f"Bearer {service}"},
+        ),
+    ]
+    for response in refused:
+        assert response.status_code == 403
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json() == {
+            "type": "https://errors.orders-inventory.dev/forbidden",
+            "title": "Forbidden",
+            "status": 403,
+            "detail": "service tokens are for calls between services",
+            "code": "FORBIDDEN",
+        }
 
 
 def test_the_request_id_is_echoed(platform: Platform) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from platform_kit.processes import ServiceProcess, free_port
+from platform_devkit.processes import ServiceProcess, free_port
 
 SLOW_SECONDS = 2.0
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from platform_kit.processes import ServiceProcess
+from platform_devkit.processes import ServiceProcess
 
 from .conftest import Platform
 

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from platform_kit.processes import ServiceProcess, free_port
+from platform_devkit.processes import ServiceProcess, free_port
 
 from .conftest import Platform
 

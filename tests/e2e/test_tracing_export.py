@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from platform_kit.processes import ServiceProcess, free_port
+from platform_devkit.processes import ServiceProcess, free_port
 
 RECEIVED: list[tuple[str, bytes]] = []
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from platform_kit.processes import free_port, wait_for_port_free
+from platform_devkit.processes import free_port, wait_for_port_free
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow

@@ -8,7 +8,7 @@ import httpx
 import jwt
 import pytest
 
-from platform_kit.processes import ServiceProcess
+from platform_devkit.processes import ServiceProcess
 
 from .conftest import GraphQL, error_code
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from platform_kit.processes import LocalMongo, free_port
+from platform_devkit.processes import LocalMongo, free_port
 
 from .conftest import start_inventory
 

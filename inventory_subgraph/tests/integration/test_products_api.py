@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from platform_kit.processes import ServiceProcess
+from platform_devkit.processes import ServiceProcess
 
 from .conftest import GraphQL, error_code
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from platform_kit.processes import ServiceProcess
+from platform_devkit.processes import ServiceProcess
 
 from .conftest import GraphQL
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 
 from inventory.adapters.ports import ReservationStore, StockBook, TakeOutcome
 from inventory.domain.reservation import (
-    ReservationFailure,
+    ReservationChange,
     ReservationLine,
     ReservationRecord,
     ReservationState,
@@ -73,31 +73,13 @@ class FakeReservationStore(ReservationStore):
         return self.records.get(reservation_id)
 
     async def transition(
-        self,
-        reservation_id: str,
-        *,
-        from_states: Collection[ReservationState],
-        to_state: ReservationState,
-        owner: str | None = None,
-        reserved: tuple[ReservedLine, ...] | None = None,
-        failure: ReservationFailure | None = None,
+        self, reservation_id: str, change: ReservationChange
     ) -> ReservationRecord | None:
         record = self.records.get(reservation_id)
-        if record is None or record.state not in from_states:
+        if record is None or not change.allowed_for(record):
             return None
-        if owner is not None and record.lease_owner != owner:
-            return None
-        leaving = to_state is not ReservationState.RESERVING
-        updated = dataclasses.replace(
-            record,
-            state=to_state,
-            reserved=reserved if reserved is not None else record.reserved,
-            failure=failure if failure is not None else record.failure,
-            lease_owner=None if leaving else record.lease_owner,
-            lease_until=None if leaving else record.lease_until,
-        )
-        self.records[reservation_id] = updated
-        return updated
+        self.records[reservation_id] = change.applied_to(record)
+        return self.records[reservation_id]
 
     async def take_over(
         self, reservation_id: str, *, now: datetime, new_owner: str, lease_until: datetime

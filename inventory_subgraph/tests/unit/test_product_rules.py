@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from inventory.domain.errors import InvalidInput
 from inventory.domain.product import NewProduct, ProductChanges
+from platform_kit.errors import InvalidInput
 
 
 def test_a_valid_product_is_normalised() -> None:

@@ -8,15 +8,11 @@ from decimal import Decimal
 
 import pytest
 
-from inventory.domain.errors import (
-    InsufficientStock,
-    InvalidInput,
-    ReservationConflict,
-    ReservationNotFound,
-    UnknownProducts,
-)
+from inventory.domain.errors import ReservationConflict, ReservationNotFound
 from inventory.domain.reservation import ReservationLine, ReservationState
 from inventory.service_layer.reservations import Reservations
+from platform_kit.errors import InvalidInput
+from platform_kit.stock import InsufficientStock, UnknownProducts
 
 from .fakes import FakeProduct, FakeReservationStore, FakeStockBook
 

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from platform_kit.processes import ServiceProcess, free_port
+from platform_devkit.processes import ServiceProcess, free_port
 
 INVENTORY_APP = "inventory.entrypoints.app:create_app"
 ORDERS_APP = "orders.entrypoints.app:create_app"

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-import dataclasses
+import itertools
 from collections.abc import Collection, Iterable
 from datetime import datetime
 from decimal import Decimal
 
 from orders.adapters.ports import InventoryPort, OrderRepository, SlotTaken
-from orders.domain.errors import InsufficientStock, InventoryUnavailable, Shortage
-from orders.domain.listing import OrderPageRequest
-from orders.domain.order import Order, OrderLine, OrderStatus, RequestedLine
+from orders.domain.errors import InventoryUnavailable
+from orders.domain.order import Order, OrderLine, OrderStatus, RequestedLine, StatusChange
+from platform_kit.paging import PageRequest
+from platform_kit.stock import InsufficientStock, Shortage
 
 
 class FakeOrders(OrderRepository):
     def __init__(self) -> None:
         self.orders: dict[str, Order] = {}
+        self.ids = itertools.count(1)
+
+    def next_id(self) -> str:
+        return f"{next(self.ids):024x}"
 
     async def insert(self, order: Order) -> Order | None:
         if order.idempotency_key is not None:
@@ -41,31 +46,19 @@ class FakeOrders(OrderRepository):
     async def get_many(self, order_ids: Iterable[str]) -> dict[str, Order]:
         return {i: self.orders[i] for i in order_ids if i in self.orders}
 
-    async def transition(
-        self,
-        order_id: str,
-        *,
-        from_statuses: Collection[OrderStatus],
-        to_status: OrderStatus,
-        now: datetime,
-        items: tuple[OrderLine, ...] | None = None,
-    ) -> Order | None:
+    async def transition(self, order_id: str, change: StatusChange) -> Order | None:
         order = self.orders.get(order_id)
-        if order is None or order.status not in from_statuses:
+        if order is None or not change.allowed_for(order):
             return None
-        updated = dataclasses.replace(
-            order,
-            status=to_status,
-            updated_at=now,
-            items=items if items is not None else order.items,
-            idempotency_key=None if to_status is OrderStatus.FAILED else order.idempotency_key,
-            slot=order.slot if to_status.open else None,
-        )
-        self.orders[order_id] = updated
-        return updated
+        self.orders[order_id] = change.applied_to(order)
+        return self.orders[order_id]
 
     async def find_page(
-        self, *, user_id: str | None, statuses: Collection[OrderStatus], page: OrderPageRequest
+        self,
+        *,
+        user_id: str | None,
+        statuses: Collection[OrderStatus],
+        page: PageRequest[datetime],
     ) -> tuple[list[Order], int]:
         found = sorted(
             (

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
-from orders.domain.errors import InvalidInput, TransitionNotAllowed
-from orders.domain.listing import OrderCursor, OrderPageRequest
+from orders.domain.errors import TransitionNotAllowed
+from orders.domain.listing import cursor_after, page_request
 from orders.domain.order import (
     Order,
     OrderLine,
     OrderStatus,
     RequestedLine,
+    StatusChange,
     fingerprint,
     merge_lines,
     validate_idempotency_key,
 )
+from platform_kit.errors import InvalidInput
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -113,7 +116,28 @@ def test_idempotency_keys_are_visible_ascii(key: str) -> None:
 
 
 def test_an_order_cursor_round_trips_and_rejects_forgeries() -> None:
-    cursor = OrderCursor(NOW, "0123456789abcdef01234567", 40)
-    assert OrderCursor.decode(cursor.encode()) == cursor
+    cursor = cursor_after(dataclasses.replace(order(), id="0123456789abcdef01234567"), 40)
+    assert page_request(limit=10, offset=None, cursor=cursor.encode()).cursor == cursor
     with pytest.raises(InvalidInput):
-        OrderPageRequest.create(limit=10, offset=None, cursor="bm9wZQ")
+        page_request(limit=10, offset=None, cursor="bm9wZQ")
+
+
+def test_a_failed_attempt_frees_its_idempotency_key_and_its_slot() -> None:
+    attempt = dataclasses.replace(order(OrderStatus.RESERVING), idempotency_key="k", slot=3)
+    failed = StatusChange({OrderStatus.RESERVING}, OrderStatus.FAILED, NOW).applied_to(attempt)
+    assert (failed.status, failed.idempotency_key, failed.slot) == (OrderStatus.FAILED, None, None)
+
+
+def test_a_reserved_order_keeps_its_key_and_slot_and_takes_its_priced_lines() -> None:
+    attempt = dataclasses.replace(order(OrderStatus.RESERVING), idempotency_key="k", slot=3)
+    line = OrderLine("p1", "Mug", Decimal("2.50"), 2, "USD")
+    pending = StatusChange({OrderStatus.RESERVING}, OrderStatus.PENDING, NOW, (line,)).applied_to(
+        attempt
+    )
+    assert (pending.idempotency_key, pending.slot, pending.total) == ("k", 3, Decimal("5.00"))
+
+
+def test_an_order_that_is_no_longer_open_frees_its_slot_but_not_its_key() -> None:
+    pending = dataclasses.replace(order(), idempotency_key="k", slot=3)
+    done = StatusChange({OrderStatus.PENDING}, OrderStatus.COMPLETED, NOW).applied_to(pending)
+    assert (done.idempotency_key, done.slot) == ("k", None)

@@ -7,18 +7,17 @@ from datetime import timedelta
 import pytest
 
 from orders.domain.errors import (
-    Forbidden,
     IdempotencyKeyReused,
-    InsufficientStock,
     InventoryUnavailable,
     OrderNotFound,
     TooManyOpenOrders,
     TransitionNotAllowed,
-    Unauthenticated,
 )
-from orders.domain.order import OrderStatus, RequestedLine
+from orders.domain.order import OrderStatus, RequestedLine, StatusChange
 from orders.service_layer.orders import Orders
 from platform_kit.auth import Principal, Role
+from platform_kit.errors import Forbidden, Unauthenticated
+from platform_kit.stock import InsufficientStock
 
 from .fakes import FakeInventory, FakeOrders
 
@@ -111,19 +110,13 @@ async def test_reconciliation_settles_stuck_orders(
     orders: Orders, repository: FakeOrders, inventory: FakeInventory
 ) -> None:
     stuck_cancel = await orders.create(ALICE, [RequestedLine("p1", 2)])
-    await repository.transition(
-        stuck_cancel.id,
-        from_statuses={OrderStatus.PENDING},
-        to_status=OrderStatus.CANCELLING,
-        now=stuck_cancel.created_at,
-    )
     stuck_reserve = await orders.create(ALICE, [RequestedLine("p1", 3)])
-    await repository.transition(
-        stuck_reserve.id,
-        from_statuses={OrderStatus.PENDING},
-        to_status=OrderStatus.RESERVING,
-        now=stuck_reserve.created_at,
-    )
+    for order, status in (
+        (stuck_cancel, OrderStatus.CANCELLING),
+        (stuck_reserve, OrderStatus.RESERVING),
+    ):
+        crashed = StatusChange({OrderStatus.PENDING}, status, order.created_at)
+        await repository.transition(order.id, crashed)
     assert inventory.stock["p1"] == 5
     assert await orders.reconcile(timedelta(seconds=-1)) == 2
     assert inventory.stock["p1"] == 10

@@ -1,1 +1,3 @@
-"""What every service of the platform shares: settings, identity, logs, metrics, health, Mongo."""
+"""What every service of the platform runs: settings, identity, logs, metrics, health, errors,
+paging, money; the subgraphs' Mongo and GraphQL pieces behind the `mongo` and `graphql`
+extras. Nothing for development or tests (that is platform_devkit)."""

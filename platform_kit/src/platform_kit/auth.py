@@ -47,10 +47,6 @@ class Principal:
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
 
-    @property
-    def is_service(self) -> bool:
-        return self.role is Role.SERVICE
-
 
 class InvalidToken(Exception):
     """A token was sent but cannot be trusted: expired, malformed, unsigned or forged."""

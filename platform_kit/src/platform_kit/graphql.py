@@ -1,61 +1,57 @@
-"""GraphQL pieces both subgraphs share, so the composed schema sees one definition of each."""
+"""GraphQL pieces both subgraphs share, so the composed schema sees one definition of each.
+
+Needs the kit's `graphql` extra (Strawberry): only the subgraphs install it."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import re
-from collections.abc import Callable, Iterator, Sequence
-from decimal import Decimal, InvalidOperation
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from decimal import Decimal
 from functools import partial
-from typing import TYPE_CHECKING, Any, NewType
+from typing import TYPE_CHECKING, Any, Generic, NewType, Protocol, Self, TypeVar
 
 import strawberry
+from fastapi import APIRouter, FastAPI, Request
 from graphql import GraphQLError
+from strawberry.dataloader import DataLoader
 from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
     SchemaExtension,
 )
+from strawberry.fastapi import BaseContext, GraphQLRouter
 from strawberry.federation.schema import FederationAny
 from strawberry.types import ExecutionContext, Info
 
-from platform_kit.errors import ErrorCode
+from platform_kit import paging
+from platform_kit.app import FASTAPI_TELEMETRY, install_platform
+from platform_kit.auth import Principal
+from platform_kit.body_limits import SUBGRAPH_MAX_BODY_BYTES
+from platform_kit.casing import camel_keys
+from platform_kit.errors import Classifier, ErrorCode
+from platform_kit.health import ReadinessCheck
+from platform_kit.logging import configure_logging
+from platform_kit.maintenance import Upkeep
+from platform_kit.middleware import principal_of
+from platform_kit.money import format_money, parse_money
+from platform_kit.settings import ServiceSettings
 
 __all__ = [
     "Money",
+    "Page",
+    "ServiceContext",
+    "Services",
     "SubgraphSchema",
+    "batch_loader",
     "error_translation",
-    "format_money",
-    "graphql_error",
-    "parse_money",
+    "subgraph_app",
+    "values_of",
 ]
 
-TWO_PLACES = Decimal("0.01")
-_PLAIN_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
-
-
-def format_money(value: Decimal) -> str:
-    """Two decimals, exact: Decimal("19.9") -> "19.90"."""
-    return str(value.quantize(TWO_PLACES))
-
-
-def parse_money(value: Any) -> Decimal:
-    """A decimal string or a JSON number; never a boolean, never NaN or infinity.
-
-    Numbers arrive as Python floats from JSON; their shortest repr is what the client wrote."""
-    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise ValueError('money must be a decimal string such as "19.99" or a number')
-    if isinstance(value, str) and not _PLAIN_DECIMAL.match(value):
-        # Python's Decimal would also take "1_0", other scripts' digits and padding
-        raise ValueError(f"{value[:40]!r} is not a decimal amount such as 19.99")
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise ValueError(f"{value!r} is not a decimal amount") from None
-    if not amount.is_finite():
-        raise ValueError(f"{value!r} is not a finite amount")
-    return amount
+T = TypeVar("T")
 
 
 if TYPE_CHECKING:
@@ -70,17 +66,31 @@ else:
     )
 
 
-def graphql_error(code: ErrorCode, message: str, **extensions: Any) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": code.value, **extensions})
+def values_of(obj: Any) -> dict[str, Any]:
+    """The fields of a dataclass (a domain object, a Strawberry input) by name, so a GraphQL
+    type and the domain map onto each other by their names; a partial input's fields left
+    out (UNSET) are left out."""
+    values = {field.name: getattr(obj, field.name) for field in dataclasses.fields(obj)}
+    return {name: value for name, value in values.items() if value is not strawberry.UNSET}
 
 
-Classifier = Callable[[BaseException], tuple[ErrorCode, str, dict[str, Any]]]
+@strawberry.type
+class Page(paging.Page[T]):
+    """The kit's page as a GraphQL type: `Page[ProductType]` is the SDL type `ProductPage`."""
+
+    @classmethod
+    def from_domain(cls, page: paging.Page[Any], item: Callable[[Any], T]) -> Self:
+        """`page` with each item made a GraphQL type by `item`."""
+        return cls(**{**values_of(page), "items": [item(found) for found in page.items]})
+
+
 _log = logging.getLogger("graphql.errors")
 
 
 def error_translation(classify: Classifier) -> type[SchemaExtension]:
     """A schema extension giving every error an `extensions.code` from the service's own
-    `classify` (its one mapping of domain errors), and hiding unexpected internals."""
+    `classify` (its one mapping of domain errors) and its details in camelCase, and hiding
+    unexpected internals."""
 
     def translate(error: GraphQLError) -> GraphQLError:
         if error.extensions and "code" in error.extensions:
@@ -91,7 +101,8 @@ def error_translation(classify: Classifier) -> type[SchemaExtension]:
         if original is None or error.path is None:
             code, message = ErrorCode.BAD_USER_INPUT, error.message
         else:
-            code, message, extra = classify(original)
+            code, message, details = classify(original)
+            extra = camel_keys(details)
             if code is ErrorCode.INTERNAL_SERVER_ERROR:
                 _log.error("unexpected error in resolver", exc_info=original)
         return GraphQLError(
@@ -141,8 +152,7 @@ class SubgraphSchema(strawberry.federation.Schema):
     ) -> list[FederationAny]:
         """Refuses what Strawberry's own resolver would fail on with an internal error."""
         if len(representations) > MAX_REPRESENTATIONS:
-            raise graphql_error(
-                ErrorCode.BAD_USER_INPUT,
+            raise _bad_input(
                 f"at most {MAX_REPRESENTATIONS} representations in one request",
             )
         type_map = self.schema_converter.type_map
@@ -151,8 +161,7 @@ class SubgraphSchema(strawberry.federation.Schema):
                 representation.get("__typename") if isinstance(representation, dict) else None
             )
             if not isinstance(typename, str) or typename not in type_map:
-                raise graphql_error(
-                    ErrorCode.BAD_USER_INPUT,
+                raise _bad_input(
                     f"representation {index} is not an object with the __typename of an entity",
                 )
         return super().entities_resolver(info, representations)
@@ -161,3 +170,86 @@ class SubgraphSchema(strawberry.federation.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         return None
+
+
+def _bad_input(message: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": ErrorCode.BAD_USER_INPUT.value})
+
+
+class Services(Protocol):
+    """A subgraph's composition root (its `bootstrap`): what the app starts, asks about and
+    closes. The app keeps it as `app.state.services`."""
+
+    @property
+    def upkeep(self) -> Upkeep: ...
+
+    def readiness(self) -> Mapping[str, ReadinessCheck]: ...
+
+    async def close(self) -> None: ...
+
+
+S = TypeVar("S", bound=Services)
+
+
+class ServiceContext(BaseContext, Generic[S]):
+    """Per-request GraphQL context: the service's use cases and the caller."""
+
+    def __init__(self, services: S, principal: Principal | None) -> None:
+        super().__init__()
+        self.services = services
+        self.principal = principal
+
+
+def batch_loader(
+    get_many: Callable[[Sequence[str]], Awaitable[Mapping[str, T]]],
+) -> DataLoader[str, T | None]:
+    """A DataLoader answering every id of one tick with one `get_many` call (None: not found)."""
+
+    async def load(ids: Sequence[str]) -> list[T | None]:
+        found = await get_many(ids)
+        return [found.get(found_id) for found_id in ids]
+
+    return DataLoader(load_fn=load)
+
+
+def subgraph_app(
+    *,
+    title: str,
+    service: str,
+    settings: ServiceSettings,
+    schema: SubgraphSchema,
+    bootstrap: Callable[[], S],
+    context: Callable[[S, Principal | None], BaseContext],
+    routers: Sequence[APIRouter] = (),
+) -> FastAPI:
+    """A subgraph's FastAPI app: its services built in the lifespan (and their upkeep run in
+    the background), its schema at /graphql, its own `routers`, and the platform's parts."""
+    configure_logging(service, settings.log_level, settings.log_format)
+    secret = settings.jwt_secret()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = bootstrap()
+        app.state.services = services
+        try:
+            async with services.upkeep.in_background():
+                yield
+        finally:
+            await services.close()
+
+    app = FastAPI(title=title, version="0.1.0", lifespan=lifespan, telemetry=FASTAPI_TELEMETRY)
+
+    async def context_getter(request: Request) -> BaseContext:
+        return context(request.app.state.services, principal_of(request))
+
+    app.include_router(GraphQLRouter(schema, context_getter=context_getter), prefix="/graphql")
+    for router in routers:
+        app.include_router(router)
+    install_platform(
+        app,
+        service=service,
+        jwt_secret=lambda: secret,
+        readiness=lambda: app.state.services.readiness(),
+        max_body_bytes=SUBGRAPH_MAX_BODY_BYTES,
+    )
+    return app

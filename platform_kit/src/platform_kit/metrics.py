@@ -12,14 +12,12 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from pymongo import monitoring
 
 __all__ = [
     "CONTENT_TYPE_LATEST",
     "HTTP_REQUESTS",
     "HTTP_REQUEST_SECONDS",
-    "MONGO_COMMAND_SECONDS",
-    "MongoCommandTimer",
+    "LATENCY_BUCKETS",
     "render_metrics",
 ]
 
@@ -34,12 +32,6 @@ HTTP_REQUEST_SECONDS = Histogram(
     ["service", "method", "route"],
     buckets=LATENCY_BUCKETS,
 )
-MONGO_COMMAND_SECONDS = Histogram(
-    "mongodb_command_duration_seconds",
-    "MongoDB command latency",
-    ["command", "outcome"],
-    buckets=LATENCY_BUCKETS,
-)
 
 
 def render_metrics() -> bytes:
@@ -50,18 +42,3 @@ def render_metrics() -> bytes:
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry)
     return generate_latest()
-
-
-class MongoCommandTimer(monitoring.CommandListener):
-    """Times every database command through PyMongo's command monitoring."""
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        pass
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        MONGO_COMMAND_SECONDS.labels(event.command_name, "ok").observe(event.duration_micros / 1e6)
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        MONGO_COMMAND_SECONDS.labels(event.command_name, "error").observe(
-            event.duration_micros / 1e6
-        )

@@ -7,7 +7,15 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
-__all__ = ["PROBLEM_CONTENT_TYPE", "problem", "problem_response"]
+from platform_kit.errors import Classification, http_status
+
+__all__ = [
+    "PROBLEM_CONTENT_TYPE",
+    "classified_problem",
+    "problem",
+    "problem_response",
+    "problem_slug",
+]
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://errors.orders-inventory.dev/"
@@ -46,4 +54,18 @@ def problem_response(
         status_code=status,
         media_type=PROBLEM_CONTENT_TYPE,
         headers=headers,
+    )
+
+
+def problem_slug(code: str) -> str:
+    """The problem type named by an error code: INSUFFICIENT_STOCK -> insufficient-stock."""
+    return code.lower().replace("_", "-")
+
+
+def classified_problem(classification: Classification) -> JSONResponse:
+    """A classified failure (`errors.classifier`) as an HTTP problem: the code's status and
+    type, the message as detail, the details (snake_case) as extensions."""
+    code, message, details = classification
+    return problem_response(
+        http_status(code), message, slug=problem_slug(code), code=code.value, **details
     )

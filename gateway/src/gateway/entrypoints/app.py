@@ -21,7 +21,7 @@ from gateway.federation.pipeline import CacheLimits, Gateway, OperationLimits
 from gateway.federation.supergraph import Supergraph
 from gateway.federation.transport import SubgraphTransport
 from gateway.rest.problems import install_problem_handlers
-from gateway.rest.routes import rest_router
+from gateway.rest.routes import router as rest_routes
 from gateway.settings import GatewaySettings
 from platform_kit.app import FASTAPI_TELEMETRY, install_platform
 from platform_kit.logging import configure_logging
@@ -128,7 +128,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         ),
     )
     install_playground(app)
-    app.include_router(rest_router())
+    app.include_router(rest_routes)
     install_docs(app)
     install_problem_handlers(app)
     install_platform(app, service="gateway", jwt_secret=lambda: secret, readiness=readiness)

@@ -12,12 +12,11 @@ from typing import Any
 import orjson
 from starlette.types import Receive, Scope, Send
 
+from gateway.callers import client
 from gateway.federation.inflight import InflightDeduplicator
 from gateway.federation.pipeline import Gateway, Prepared, RequestError
-from platform_kit.auth import Role
 from platform_kit.body_limits import JSON_BODY
 from platform_kit.middleware import principal_of
-from platform_kit.problems import problem_response
 
 __all__ = ["GraphQLEndpoint"]
 
@@ -32,13 +31,7 @@ class GraphQLEndpoint:
         self.inflight: InflightDeduplicator[Answer] = InflightDeduplicator()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        principal = principal_of(scope)
-        if principal is not None and principal.role is Role.SERVICE:
-            response = problem_response(
-                403, "service tokens are for calls between services", code="FORBIDDEN"
-            )
-            await response(scope, receive, send)
-            return
+        client(principal_of(scope))  # a service token: 403 (rest/problems.py)
         # read once: a supergraph reload replaces it, and this request finishes on this one
         gateway: Gateway = scope["app"].state.gateway
         decoded = scope.get("state", {}).get(JSON_BODY, _UNDECODED)  # by RequestLimits

@@ -1,16 +1,28 @@
 """REST shapes (contract, "REST, served by the gateway"): inputs, outputs, problems. They
-document the API in OpenAPI and check only the shape of HTTP input; the values' rules live in
-the subgraphs."""
+document the API in OpenAPI, check only the shape of HTTP input (the values' rules live in the
+subgraphs) and check what the routes answer. Inputs become GraphQL variables and outputs are
+read from GraphQL answers by one casing rule (platform_kit.casing): camelCase there,
+snake_case here."""
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
+from pydantic import (
+    AliasGenerator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictInt,
+    WithJsonSchema,
+)
+
+from platform_kit.casing import camel_keys, to_camel
+from platform_kit.money import is_plain_decimal
 
 __all__ = [
     "OrderCreate",
@@ -27,29 +39,47 @@ __all__ = [
 T = TypeVar("T")
 
 
-# A money amount as the inventory accepts it (at most 10 whole digits and two decimals),
-# refused by its digits before anything computes with it: "1e999999999" is two bytes of
-# exponent and a billion digits once written out.
-_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
-
-
 def _plain_decimal(value: Any) -> Any:
     """Strict numbers (contract): a decimal string of ASCII digits, or a JSON number; not
     "1_0", other scripts' digits, padding or a boolean."""
-    if isinstance(value, bool) or (isinstance(value, str) and not _DECIMAL.match(value)):
+    if isinstance(value, bool) or (isinstance(value, str) and not is_plain_decimal(value)):
         raise ValueError('must be a decimal number such as 19.99 or "19.99"')
     return value
 
 
+def decimal_text(value: Decimal) -> str:
+    """An amount as GraphQL's Money takes it: plain digits, never an exponent."""
+    return format(value, "f")
+
+
+# A money amount as the inventory accepts it (at most 10 whole digits and two decimals),
+# refused by its digits before anything computes with it: "1e999999999" is two bytes of
+# exponent and a billion digits once written out.
 Amount = Annotated[
     Decimal,
     BeforeValidator(_plain_decimal),
     Field(max_digits=12, decimal_places=2, allow_inf_nan=False),
+    PlainSerializer(decimal_text, when_used="json"),
 ]
+# A time as the subgraphs write it (ISO 8601), passed on unchanged.
+Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
 
 
 class Strict(BaseModel):
+    """A request body: unknown fields refused."""
+
     model_config = ConfigDict(extra="forbid")
+
+    def graphql(self) -> dict[str, Any]:
+        """The fields given, as a GraphQL input: camelCase, amounts as decimal strings."""
+        values: dict[str, Any] = camel_keys(self.model_dump(mode="json", exclude_unset=True))
+        return values
+
+
+class FromGraphQL(BaseModel):
+    """An answer: read from a GraphQL answer (camelCase), written in snake_case."""
+
+    model_config = ConfigDict(alias_generator=AliasGenerator(validation_alias=to_camel))
 
 
 Name = Annotated[str, Field(min_length=1, max_length=200, examples=["Cast iron teapot"])]
@@ -103,7 +133,7 @@ class StockAdjustment(Strict):
     )
 
 
-class ProductPublic(BaseModel):
+class ProductPublic(FromGraphQL):
     id: str
     sku: str | None
     name: str
@@ -112,8 +142,8 @@ class ProductPublic(BaseModel):
     price: str = Field(examples=["19.99"])
     currency: str
     stock: int
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 class OrderLineCreate(Strict):
@@ -125,7 +155,7 @@ class OrderCreate(Strict):
     items: list[OrderLineCreate]
 
 
-class OrderItemPublic(BaseModel):
+class OrderItemPublic(FromGraphQL):
     product_id: str
     name: str
     unit_price: str
@@ -133,22 +163,22 @@ class OrderItemPublic(BaseModel):
     line_total: str
 
 
-class OrderPublic(BaseModel):
+class OrderPublic(FromGraphQL):
     id: str
     user_id: str
-    status: Literal["pending", "completed", "cancelled"]
+    status: Annotated[Literal["pending", "completed", "cancelled"], BeforeValidator(str.lower)]
     items: list[OrderItemPublic]
     total: str = Field(examples=["39.98"])
     currency: str
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 class OrderStatusUpdate(Strict):
     status: Literal["completed", "cancelled"]
 
 
-class Page(BaseModel, Generic[T]):
+class Page(FromGraphQL, Generic[T]):
     items: list[T]
     total: int
     limit: int
@@ -165,14 +195,9 @@ class ProductSortParam(StrEnum):
     CREATED_AT_DESC = "-created_at"
 
     def to_graphql(self) -> str:
-        return {
-            "name": "NAME",
-            "-name": "NAME_DESC",
-            "price": "PRICE",
-            "-price": "PRICE_DESC",
-            "created_at": "CREATED_AT",
-            "-created_at": "CREATED_AT_DESC",
-        }[self.value]
+        """-price -> PRICE_DESC"""
+        key = self.value.removeprefix("-").upper()
+        return f"{key}_DESC" if self.value.startswith("-") else key
 
 
 class Problem(BaseModel):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -11,21 +10,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 from starlette.routing import Match
 
-from platform_kit.problems import problem_response
+from platform_kit.casing import snake_keys, to_snake
+from platform_kit.errors import DomainError, classifier, http_status
+from platform_kit.problems import classified_problem, problem_response, problem_slug
 
-__all__ = ["STATUS_BY_CODE", "RestProblem", "install_problem_handlers", "problem_from_errors"]
+__all__ = ["RestProblem", "install_problem_handlers", "problem_from_errors"]
 
-STATUS_BY_CODE = {
-    "BAD_USER_INPUT": 422,
-    "GRAPHQL_VALIDATION_FAILED": 422,
-    "NOT_FOUND": 404,
-    "UNAUTHENTICATED": 401,
-    "FORBIDDEN": 403,
-    "CONFLICT": 409,
-    "PRECONDITION_FAILED": 412,
-    "INSUFFICIENT_STOCK": 409,
-    "SERVICE_UNAVAILABLE": 503,
-}
 BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
@@ -40,30 +30,18 @@ class RestProblem(Exception):
         self.extensions = extensions
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-def _snake_keys(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {_snake(k): _snake_keys(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_snake_keys(v) for v in value]
-    return value
-
-
 def problem_from_errors(errors: list[dict[str, Any]]) -> RestProblem:
     """The first error decides the status; its extensions travel in snake_case."""
     first = errors[0]
     extensions = dict(first.get("extensions") or {})
     code = str(extensions.pop("code", "INTERNAL_SERVER_ERROR"))
     extensions.pop("serviceName", None)
-    status = STATUS_BY_CODE.get(code, 500)
+    status = http_status(code)
     detail = str(first.get("message", "request failed"))
     extra: dict[str, Any] = {}
     if "field" in extensions:
-        extra["errors"] = [{"field": _snake(str(extensions.pop("field"))), "message": detail}]
-    extra.update(_snake_keys(extensions))
+        extra["errors"] = [{"field": to_snake(str(extensions.pop("field"))), "message": detail}]
+    extra.update(snake_keys(extensions))
     return RestProblem(status, detail, code, **extra)
 
 
@@ -72,17 +50,25 @@ def _response(problem: RestProblem) -> JSONResponse:
     return problem_response(
         problem.status,
         problem.detail,
-        slug=(problem.code or "error").lower().replace("_", "-"),
+        slug=problem_slug(problem.code or "error"),
         headers=headers,
         code=problem.code,
         **problem.extensions,
     )
 
 
+# the gateway's own failures (a service token where a client's belongs)
+_classify = classifier({}, outages=(), outage_message="")
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RestProblem)
     async def rest_problem(_: Request, problem: RestProblem) -> JSONResponse:
         return _response(problem)
+
+    @app.exception_handler(DomainError)
+    async def refused(_: Request, error: DomainError) -> JSONResponse:
+        return classified_problem(_classify(error))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:

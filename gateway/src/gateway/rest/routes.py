@@ -1,20 +1,15 @@
 """The REST routes of the contract. Each is a thin resolver: a fixed GraphQL operation run
-in-process through the gateway's planner and executor; the answer or the error is translated
-to HTTP. No rule is checked here that a subgraph already checks."""
+in-process through the gateway's planner and executor (rest/deps.py); the answer becomes the
+route's model, an error its problem. No rule is checked here that a subgraph already checks."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
-import orjson
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response, Security
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette import responses
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
 
-from gateway.federation.pipeline import Gateway, RequestError
-from gateway.rest import operations as ops
+from gateway.rest.deps import ADMIN, SIGNED_IN, Ops, Paging
 from gateway.rest.models import (
     OrderCreate,
     OrderPublic,
@@ -26,117 +21,47 @@ from gateway.rest.models import (
     ProductSortParam,
     ProductUpdate,
     StockAdjustment,
+    decimal_text,
 )
-from gateway.rest.problems import RestProblem, problem_from_errors
-from platform_kit.auth import Role
-from platform_kit.middleware import principal_of
+from gateway.rest.operations import (
+    ADJUST_STOCK,
+    CREATE_ORDER,
+    CREATE_PRODUCT,
+    DELETE_PRODUCT,
+    GET_ORDER,
+    GET_PRODUCT,
+    LIST_ORDERS,
+    LIST_PRODUCTS,
+    UPDATE_ORDER_STATUS,
+    UPDATE_PRODUCT,
+)
+from gateway.rest.problems import RestProblem
 
-__all__ = ["rest_router"]
-
-
-class JSONResponse(responses.JSONResponse):
-    """The same compact UTF-8 JSON, rendered by orjson: a products page renders several
-    times faster than with the standard library's encoder (measured: the stdlib encoder
-    took a tenth of the gateway's CPU on GET /products)."""
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
-
+__all__ = ["router"]
 
 PROBLEM = {"model": Problem, "content": {"application/problem+json": {}}}
+DESCRIBED = {
+    400: "Malformed JSON",
+    401: "Missing or invalid token",
+    403: "Not allowed for this role",
+    404: "Not found",
+    409: "Conflict",
+    412: "If-Match names another version than the product's",
+    413: "Body over 1 MiB",
+    415: "Body is not application/json",
+    422: "Invalid values",
+    503: "A service is unavailable",
+}
 
 
 def _responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    described = {
-        400: "Malformed JSON",
-        401: "Missing or invalid token",
-        403: "Not allowed for this role",
-        404: "Not found",
-        409: "Conflict",
-        412: "If-Match names another version than the product's",
-        413: "Body over 1 MiB",
-        415: "Body is not application/json",
-        422: "Invalid values",
-        503: "A service is unavailable",
-    }
-    return {status: {**PROBLEM, "description": described[status]} for status in statuses}
+    return {status: {**PROBLEM, "description": DESCRIBED[status]} for status in statuses}
 
 
-async def _run(request: Request, document: str, variables: dict[str, Any]) -> dict[str, Any]:
-    principal = principal_of(request)
-    if principal is not None and principal.role is Role.SERVICE:
-        raise RestProblem(403, "service tokens are for calls between services", "FORBIDDEN")
-    gateway: Gateway = request.app.state.gateway
-    try:
-        result = await gateway.execute(document, variables)
-    except RequestError as error:
-        raise problem_from_errors(error.errors) from None
-    if result.get("errors"):
-        raise problem_from_errors(result["errors"])
-    data: dict[str, Any] = result["data"]
-    return data
-
-
-def _product(p: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": p["id"],
-        "sku": p["sku"],
-        "name": p["name"],
-        "description": p["description"],
-        "category": p["category"],
-        "price": p["price"],
-        "currency": p["currency"],
-        "stock": p["stock"],
-        "created_at": p["createdAt"],
-        "updated_at": p["updatedAt"],
-    }
-
-
-def _order(o: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": o["id"],
-        "user_id": o["userId"],
-        "status": o["status"].lower(),
-        "items": [
-            {
-                "product_id": i["productId"],
-                "name": i["name"],
-                "unit_price": i["unitPrice"],
-                "quantity": i["quantity"],
-                "line_total": i["lineTotal"],
-            }
-            for i in o["items"]
-        ],
-        "total": o["total"],
-        "currency": o["currency"],
-        "created_at": o["createdAt"],
-        "updated_at": o["updatedAt"],
-    }
-
-
-def _page(request: Request, page: dict[str, Any], shape: Any) -> JSONResponse:
-    body = {
-        "items": [shape(item) for item in page["items"]],
-        "total": page["total"],
-        "limit": page["limit"],
-        "offset": page["offset"],
-        "next_cursor": page["nextCursor"],
-    }
-    headers = {}
-    if page["nextCursor"]:
-        # a relative reference (RFC 8288): nothing of the request's Host header is echoed
-        params = [
-            (k, v) for k, v in request.query_params.multi_items() if k not in ("offset", "cursor")
-        ]
-        query = urlencode([*params, ("cursor", page["nextCursor"])])
-        headers["Link"] = f'<{request.url.path}?{query}>; rel="next"'
-    return JSONResponse(body, headers=headers)
-
-
-def _product_response(product: dict[str, Any], **extra: Any) -> JSONResponse:
+def _product(product: dict[str, Any], response: Response) -> ProductPublic:
     """A product with its ETag: its version, which every change moves on."""
-    headers = {"ETag": f'"{product["version"]}"', **extra.pop("headers", {})}
-    return JSONResponse(_product(product), headers=headers, **extra)
+    response.headers["ETag"] = f'"{product["version"]}"'
+    return ProductPublic.model_validate(product)
 
 
 def _expected_version(if_match: str | None) -> int | None:
@@ -150,262 +75,199 @@ def _expected_version(if_match: str | None) -> int | None:
     raise RestProblem(412, "If-Match names no version of this product", "PRECONDITION_FAILED")
 
 
-def _not_found(kind: str, ident: str) -> RestProblem:
-    return RestProblem(404, f"{kind} {ident!r} not found", "NOT_FOUND")
-
-
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else format(value, "f")
+def _found(kind: str, ident: str, found: dict[str, Any] | None) -> dict[str, Any]:
+    if found is None:
+        raise RestProblem(404, f"{kind} {ident!r} not found", "NOT_FOUND")
+    return found
 
 
 # A price bound: checked for size and precision by the digits it has, before any arithmetic
 # could expand an exponent (1e999999999) into a billion digits.
 AMOUNT_QUERY = Query(description="Inclusive", max_digits=12, decimal_places=2, allow_inf_nan=False)
-Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1 to 100")]
-Offset = Annotated[int | None, Query(ge=0, description="Items to skip (not with cursor)")]
-Cursor = Annotated[str | None, Query(description="Opaque cursor from next_cursor")]
+ProductId = Annotated[str, Path()]
+OrderId = Annotated[str, Path()]
+IF_MATCH = Header(
+    description="The product's ETag as read: 412 if it changed since",
+    pattern=r'^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$',
+)
+IDEMPOTENCY_KEY = Header(description="Same key and body again returns the same order")
 
 
-# Declares bearer authentication in the OpenAPI document (Swagger UI's Authorize button);
-# the token itself is verified by the platform's AuthMiddleware before any route runs.
-BEARER = HTTPBearer(auto_error=False, description="A JWT: `make token SUB=alice ROLE=admin`")
+class ProductListing:
+    """GET /products' filters and sort."""
 
-
-def _caller(*roles: Role) -> Any:
-    """A route's caller, checked before its body or parameters are: the contract's order is
-    identity (401), then role (403), then input (422)."""
-
-    async def require(
-        request: Request,
-        _: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
-    ) -> None:
-        principal = principal_of(request)
-        if principal is None:
-            raise RestProblem(401, "send Authorization: Bearer <token>", "UNAUTHENTICATED")
-        if principal.role not in roles:
-            allowed = " or ".join(role.value for role in roles)
-            raise RestProblem(403, f"this needs the role {allowed}", "FORBIDDEN")
-
-    return Depends(require)
-
-
-ADMIN = [_caller(Role.ADMIN)]
-SIGNED_IN = [_caller(Role.CUSTOMER, Role.ADMIN)]
-
-
-def rest_router() -> APIRouter:
-    router = APIRouter()
-
-    @router.post(
-        "/products",
-        dependencies=ADMIN,
-        status_code=201,
-        response_model=ProductPublic,
-        tags=["products"],
-        summary="Create a product (admin)",
-        responses=_responses(400, 401, 403, 409, 413, 415, 422, 503),
-    )
-    async def create_product(
-        request: Request, body: Annotated[ProductCreate, Body()]
-    ) -> JSONResponse:
-        values = body.model_dump(exclude_unset=True)
-        values["price"] = _money(body.price)
-        data = await _run(request, ops.CREATE_PRODUCT, {"input": values})
-        created = data["createProduct"]
-        return _product_response(
-            created, status_code=201, headers={"Location": f"/products/{created['id']}"}
-        )
-
-    @router.get(
-        "/products/{product_id}",
-        response_model=ProductPublic,
-        tags=["products"],
-        summary="A product",
-        responses=_responses(404, 422, 503),
-    )
-    async def get_product(request: Request, product_id: Annotated[str, Path()]) -> JSONResponse:
-        data = await _run(request, ops.GET_PRODUCT, {"id": product_id})
-        if data["product"] is None:
-            raise _not_found("product", product_id)
-        return _product_response(data["product"])
-
-    @router.patch(
-        "/products/{product_id}",
-        dependencies=ADMIN,
-        response_model=ProductPublic,
-        tags=["products"],
-        summary="Change some fields of a product (admin); If-Match: the ETag you read",
-        responses=_responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 503),
-    )
-    async def update_product(
-        request: Request,
-        product_id: Annotated[str, Path()],
-        body: Annotated[ProductUpdate, Body()],
-        if_match: Annotated[
-            str | None,
-            Header(
-                description="The product's ETag as read: 412 if it changed since",
-                pattern=r'^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$',
-            ),
-        ] = None,
-    ) -> JSONResponse:
-        values = body.model_dump(exclude_unset=True)
-        if "price" in values:
-            values["price"] = _money(body.price)
-        variables = {"id": product_id, "input": values, "version": _expected_version(if_match)}
-        data = await _run(request, ops.UPDATE_PRODUCT, variables)
-        return _product_response(data["updateProduct"])
-
-    @router.post(
-        "/products/{product_id}/stock-adjustments",
-        dependencies=ADMIN,
-        response_model=ProductPublic,
-        tags=["products"],
-        summary="Add to (or take from) the stock as it is, atomically (admin)",
-        responses=_responses(400, 401, 403, 404, 413, 415, 422, 503),
-    )
-    async def adjust_stock(
-        request: Request,
-        product_id: Annotated[str, Path()],
-        body: Annotated[StockAdjustment, Body()],
-    ) -> JSONResponse:
-        variables = {"id": product_id, "delta": body.delta}
-        data = await _run(request, ops.ADJUST_STOCK, variables)
-        return _product_response(data["adjustStock"])
-
-    @router.delete(
-        "/products/{product_id}",
-        dependencies=ADMIN,
-        status_code=204,
-        tags=["products"],
-        summary="Delete a product (admin); orders keep their copy",
-        responses=_responses(401, 403, 404, 422, 503),
-    )
-    async def delete_product(request: Request, product_id: Annotated[str, Path()]) -> Response:
-        await _run(request, ops.DELETE_PRODUCT, {"id": product_id})
-        return Response(status_code=204)
-
-    @router.get(
-        "/products",
-        response_model=Page[ProductPublic],
-        tags=["products"],
-        summary="A page of products",
-        responses=_responses(422, 503),
-    )
-    async def list_products(
-        request: Request,
-        limit: Limit = 20,
-        offset: Offset = None,
-        cursor: Cursor = None,
+    def __init__(
+        self,
         q: Annotated[str | None, Query(description="Text in the name, taken literally")] = None,
         category: str | None = None,
         min_price: Annotated[Decimal | None, AMOUNT_QUERY] = None,
         max_price: Annotated[Decimal | None, AMOUNT_QUERY] = None,
         in_stock: bool | None = None,
         sort: ProductSortParam = ProductSortParam.CREATED_AT_DESC,
-    ) -> JSONResponse:
-        product_filter = {
+    ) -> None:
+        given = {
             "q": q,
             "category": category,
-            "minPrice": _money(min_price),
-            "maxPrice": _money(max_price),
+            "minPrice": None if min_price is None else decimal_text(min_price),
+            "maxPrice": None if max_price is None else decimal_text(max_price),
             "inStock": in_stock,
         }
-        data = await _run(
-            request,
-            ops.LIST_PRODUCTS,
-            {
-                "filter": {k: v for k, v in product_filter.items() if v is not None},
-                "sort": sort.to_graphql(),
-                "limit": limit,
-                "offset": offset,
-                "cursor": cursor or None,  # an empty cursor is no cursor
-            },
-        )
-        return _page(request, data["products"], _product)
+        self.filter = {name: value for name, value in given.items() if value is not None}
+        self.sort = sort
 
-    @router.post(
-        "/orders",
-        dependencies=SIGNED_IN,
-        status_code=201,
-        response_model=OrderPublic,
-        tags=["orders"],
-        summary="Order products (customer or admin), all lines or none",
-        responses=_responses(400, 401, 403, 409, 413, 415, 422, 503),
-    )
-    async def create_order(
-        request: Request,
-        body: Annotated[OrderCreate, Body()],
-        idempotency_key: Annotated[
-            str | None, Header(description="Same key and body again returns the same order")
-        ] = None,
-    ) -> JSONResponse:
-        items = [{"productId": line.product_id, "quantity": line.quantity} for line in body.items]
-        data = await _run(
-            request, ops.CREATE_ORDER, {"input": {"items": items}, "key": idempotency_key}
-        )
-        order = _order(data["createOrder"])
-        return JSONResponse(order, status_code=201, headers={"Location": f"/orders/{order['id']}"})
+    def variables(self) -> dict[str, Any]:
+        return {"filter": self.filter, "sort": self.sort.to_graphql()}
 
-    @router.get(
-        "/orders/{order_id}",
-        dependencies=SIGNED_IN,
-        response_model=OrderPublic,
-        tags=["orders"],
-        summary="An order (owner or admin)",
-        responses=_responses(401, 403, 404, 422, 503),
-    )
-    async def get_order(request: Request, order_id: Annotated[str, Path()]) -> JSONResponse:
-        data = await _run(request, ops.GET_ORDER, {"id": order_id})
-        if data["order"] is None:
-            raise _not_found("order", order_id)
-        return JSONResponse(_order(data["order"]))
 
-    @router.patch(
-        "/orders/{order_id}",
-        dependencies=SIGNED_IN,
-        response_model=OrderPublic,
-        tags=["orders"],
-        summary="Cancel (owner, admin) or complete (admin) a pending order",
-        responses=_responses(400, 401, 403, 404, 409, 413, 415, 422, 503),
-    )
-    async def update_order(
-        request: Request,
-        order_id: Annotated[str, Path()],
-        body: Annotated[OrderStatusUpdate, Body()],
-    ) -> JSONResponse:
-        data = await _run(
-            request, ops.UPDATE_ORDER_STATUS, {"id": order_id, "status": body.status.upper()}
-        )
-        return JSONResponse(_order(data["updateOrderStatus"]))
+class OrderListing:
+    """GET /orders' filters."""
 
-    @router.get(
-        "/orders",
-        dependencies=SIGNED_IN,
-        response_model=Page[OrderPublic],
-        tags=["orders"],
-        summary="Orders, newest first (customers: their own)",
-        responses=_responses(401, 403, 422, 503),
-    )
-    async def list_orders(
-        request: Request,
-        limit: Limit = 20,
-        offset: Offset = None,
-        cursor: Cursor = None,
+    def __init__(
+        self,
         status: Annotated[str | None, Query(pattern="^(pending|completed|cancelled)$")] = None,
         user_id: Annotated[str | None, Query(description="Admins only")] = None,
-    ) -> JSONResponse:
-        data = await _run(
-            request,
-            ops.LIST_ORDERS,
-            {
-                "status": status.upper() if status else None,
-                "userId": user_id,
-                "limit": limit,
-                "offset": offset,
-                "cursor": cursor or None,  # an empty cursor is no cursor
-            },
-        )
-        return _page(request, data["orders"], _order)
+    ) -> None:
+        self.status = status
+        self.user_id = user_id
 
-    return router
+    def variables(self) -> dict[str, Any]:
+        return {"status": self.status.upper() if self.status else None, "userId": self.user_id}
+
+
+products = APIRouter(tags=["products"])
+orders = APIRouter(tags=["orders"], dependencies=SIGNED_IN)
+
+
+@products.post(
+    "/products",
+    dependencies=ADMIN,
+    status_code=201,
+    summary="Create a product (admin)",
+    responses=_responses(400, 401, 403, 409, 413, 415, 422, 503),
+)
+async def create_product(
+    ops: Ops, body: Annotated[ProductCreate, Body()], response: Response
+) -> ProductPublic:
+    created = (await ops.run(CREATE_PRODUCT, {"input": body.graphql()}))["createProduct"]
+    response.headers["Location"] = f"/products/{created['id']}"
+    return _product(created, response)
+
+
+@products.get(
+    "/products/{product_id}",
+    summary="A product",
+    responses=_responses(404, 422, 503),
+)
+async def get_product(ops: Ops, product_id: ProductId, response: Response) -> ProductPublic:
+    data = await ops.run(GET_PRODUCT, {"id": product_id})
+    return _product(_found("product", product_id, data["product"]), response)
+
+
+@products.patch(
+    "/products/{product_id}",
+    dependencies=ADMIN,
+    summary="Change some fields of a product (admin); If-Match: the ETag you read",
+    responses=_responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 503),
+)
+async def update_product(
+    ops: Ops,
+    product_id: ProductId,
+    body: Annotated[ProductUpdate, Body()],
+    response: Response,
+    if_match: Annotated[str | None, IF_MATCH] = None,
+) -> ProductPublic:
+    variables = {"id": product_id, "input": body.graphql(), "version": _expected_version(if_match)}
+    data = await ops.run(UPDATE_PRODUCT, variables)
+    return _product(data["updateProduct"], response)
+
+
+@products.post(
+    "/products/{product_id}/stock-adjustments",
+    dependencies=ADMIN,
+    summary="Add to (or take from) the stock as it is, atomically (admin)",
+    responses=_responses(400, 401, 403, 404, 413, 415, 422, 503),
+)
+async def adjust_stock(
+    ops: Ops, product_id: ProductId, body: Annotated[StockAdjustment, Body()], response: Response
+) -> ProductPublic:
+    data = await ops.run(ADJUST_STOCK, {"id": product_id, "delta": body.delta})
+    return _product(data["adjustStock"], response)
+
+
+@products.delete(
+    "/products/{product_id}",
+    dependencies=ADMIN,
+    status_code=204,
+    summary="Delete a product (admin); orders keep their copy",
+    responses=_responses(401, 403, 404, 422, 503),
+)
+async def delete_product(ops: Ops, product_id: ProductId) -> Response:
+    await ops.run(DELETE_PRODUCT, {"id": product_id})
+    return Response(status_code=204)
+
+
+@products.get("/products", summary="A page of products", responses=_responses(422, 503))
+async def list_products(
+    ops: Ops, paging: Paging, listing: Annotated[ProductListing, Depends()]
+) -> Page[ProductPublic]:
+    data = await ops.run(LIST_PRODUCTS, {**listing.variables(), **paging.variables()})
+    return paging.page(Page[ProductPublic], data["products"])
+
+
+@orders.post(
+    "/orders",
+    status_code=201,
+    summary="Order products (customer or admin), all lines or none",
+    responses=_responses(400, 401, 403, 409, 413, 415, 422, 503),
+)
+async def create_order(
+    ops: Ops,
+    body: Annotated[OrderCreate, Body()],
+    response: Response,
+    idempotency_key: Annotated[str | None, IDEMPOTENCY_KEY] = None,
+) -> OrderPublic:
+    variables = {"input": body.graphql(), "key": idempotency_key}
+    order = OrderPublic.model_validate((await ops.run(CREATE_ORDER, variables))["createOrder"])
+    response.headers["Location"] = f"/orders/{order.id}"
+    return order
+
+
+@orders.get(
+    "/orders/{order_id}",
+    summary="An order (owner or admin)",
+    responses=_responses(401, 403, 404, 422, 503),
+)
+async def get_order(ops: Ops, order_id: OrderId) -> OrderPublic:
+    data = await ops.run(GET_ORDER, {"id": order_id})
+    return OrderPublic.model_validate(_found("order", order_id, data["order"]))
+
+
+@orders.patch(
+    "/orders/{order_id}",
+    summary="Cancel (owner, admin) or complete (admin) a pending order",
+    responses=_responses(400, 401, 403, 404, 409, 413, 415, 422, 503),
+)
+async def update_order(
+    ops: Ops, order_id: OrderId, body: Annotated[OrderStatusUpdate, Body()]
+) -> OrderPublic:
+    variables = {"id": order_id, "status": body.status.upper()}
+    return OrderPublic.model_validate(
+        (await ops.run(UPDATE_ORDER_STATUS, variables))["updateOrderStatus"]
+    )
+
+
+@orders.get(
+    "/orders",
+    summary="Orders, newest first (customers: their own)",
+    responses=_responses(401, 403, 422, 503),
+)
+async def list_orders(
+    ops: Ops, paging: Paging, listing: Annotated[OrderListing, Depends()]
+) -> Page[OrderPublic]:
+    data = await ops.run(LIST_ORDERS, {**listing.variables(), **paging.variables()})
+    return paging.page(Page[OrderPublic], data["orders"])
+
+
+router = APIRouter()
+router.include_router(products)
+router.include_router(orders)

@@ -14,10 +14,12 @@ from pymongo.errors import DuplicateKeyError
 
 from inventory.adapters.ports import ProductRepository, StockBook, TakeOutcome
 from inventory.adapters.product_queries import LIVE, listing_query, sort_spec
-from inventory.domain.errors import DuplicateSku, InvalidInput, ProductChanged
-from inventory.domain.listing import PageRequest, ProductFilter, ProductSort
+from inventory.domain.errors import DuplicateSku, ProductChanged
+from inventory.domain.listing import ProductFilter, ProductSort, SortValue
 from inventory.domain.product import MAX_STOCK, NewProduct, Product, ProductChanges
 from inventory.domain.reservation import ReservationLine, ReservedLine
+from platform_kit.errors import InvalidInput
+from platform_kit.paging import PageRequest
 
 __all__ = ["MongoProductRepository", "MongoStockBook", "object_id"]
 
@@ -121,11 +123,7 @@ class MongoProductRepository(ProductRepository):
         return {str(doc["_id"]): to_product(doc) async for doc in cursor}
 
     async def update(
-        self,
-        product_id: str,
-        changes: ProductChanges,
-        now: datetime,
-        expected_version: int | None = None,
+        self, product_id: str, changes: ProductChanges, now: datetime
     ) -> Product | None:
         oid = object_id(product_id)
         if oid is None:
@@ -142,6 +140,7 @@ class MongoProductRepository(ProductRepository):
         if unset:
             update["$unset"] = unset
         match: Document = {"_id": oid, **LIVE}
+        expected_version = changes.expected_version
         if expected_version is not None:
             match.update(_at_version(expected_version))
         try:
@@ -189,7 +188,7 @@ class MongoProductRepository(ProductRepository):
         return result.modified_count == 1
 
     async def list(
-        self, product_filter: ProductFilter, sort: ProductSort, page: PageRequest
+        self, product_filter: ProductFilter, sort: ProductSort, page: PageRequest[SortValue]
     ) -> tuple[list[Product], int]:
         query = listing_query(product_filter, sort, page.cursor)
         find = self.products.find(query, _PUBLIC_FIELDS).sort(sort_spec(sort)).limit(page.limit)

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from bson import Decimal128
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from inventory.adapters.ports import ReservationStore
-from inventory.domain.clock import utcnow
 from inventory.domain.reservation import (
+    ReservationChange,
     ReservationFailure,
     ReservationLine,
     ReservationRecord,
     ReservationState,
     ReservedLine,
 )
+from platform_kit.clock import Clock, utcnow
+from platform_kit.mongo import from_document, to_document
+from platform_kit.stock import Shortage
 
 __all__ = ["MongoReservationStore"]
 
@@ -31,9 +32,7 @@ def _to_document(record: ReservationRecord, now: datetime) -> Document:
     return {
         "_id": record.id,
         "state": record.state.value,
-        "lines": [
-            {"product_id": line.product_id, "quantity": line.quantity} for line in record.lines
-        ],
+        "lines": [to_document(line) for line in record.lines],
         "reserved": [],
         "failure": None,
         "lease_owner": record.lease_owner,
@@ -43,20 +42,10 @@ def _to_document(record: ReservationRecord, now: datetime) -> Document:
     }
 
 
-def _reserved_document(line: ReservedLine) -> Document:
-    return {
-        "product_id": line.product_id,
-        "name": line.name,
-        "unit_price": Decimal128(line.unit_price),
-        "currency": line.currency,
-        "quantity": line.quantity,
-    }
-
-
 def _failure_document(failure: ReservationFailure) -> Document:
     return {
         "kind": failure.kind,
-        "shortages": [list(s) for s in failure.shortages],
+        "shortages": [[s.product_id, s.requested, s.available] for s in failure.shortages],
         "unknown_products": list(failure.unknown_products),
     }
 
@@ -66,22 +55,11 @@ def _to_record(doc: Document) -> ReservationRecord:
     return ReservationRecord(
         id=doc["_id"],
         state=ReservationState(doc["state"]),
-        lines=tuple(
-            ReservationLine(line["product_id"], line["quantity"]) for line in doc.get("lines", [])
-        ),
-        reserved=tuple(
-            ReservedLine(
-                product_id=line["product_id"],
-                name=line["name"],
-                unit_price=line["unit_price"].to_decimal(),
-                currency=line["currency"],
-                quantity=line["quantity"],
-            )
-            for line in doc.get("reserved", [])
-        ),
+        lines=tuple(from_document(ReservationLine, line) for line in doc.get("lines", [])),
+        reserved=tuple(from_document(ReservedLine, line) for line in doc.get("reserved", [])),
         failure=ReservationFailure(
             kind=failure["kind"],
-            shortages=tuple((s[0], int(s[1]), int(s[2])) for s in failure["shortages"]),
+            shortages=tuple(Shortage(s[0], int(s[1]), int(s[2])) for s in failure["shortages"]),
             unknown_products=tuple(failure["unknown_products"]),
         )
         if failure
@@ -92,9 +70,7 @@ def _to_record(doc: Document) -> ReservationRecord:
 
 
 class MongoReservationStore(ReservationStore):
-    def __init__(
-        self, reservations: AsyncCollection[Document], clock: Callable[[], datetime] = utcnow
-    ) -> None:
+    def __init__(self, reservations: AsyncCollection[Document], clock: Clock = utcnow) -> None:
         self.reservations = reservations
         self._now = clock
 
@@ -110,27 +86,20 @@ class MongoReservationStore(ReservationStore):
         return _to_record(doc) if doc else None
 
     async def transition(
-        self,
-        reservation_id: str,
-        *,
-        from_states: Collection[ReservationState],
-        to_state: ReservationState,
-        owner: str | None = None,
-        reserved: tuple[ReservedLine, ...] | None = None,
-        failure: ReservationFailure | None = None,
+        self, reservation_id: str, change: ReservationChange
     ) -> ReservationRecord | None:
         query: Document = {
             "_id": reservation_id,
-            "state": {"$in": [state.value for state in from_states]},
+            "state": {"$in": [state.value for state in change.from_states]},
         }
-        if owner is not None:
-            query["lease_owner"] = owner
-        changes: Document = {"state": to_state.value, "updated_at": self._now()}
-        if reserved is not None:
-            changes["reserved"] = [_reserved_document(line) for line in reserved]
-        if failure is not None:
-            changes["failure"] = _failure_document(failure)
-        if to_state is not ReservationState.RESERVING:
+        if change.owner is not None:
+            query["lease_owner"] = change.owner
+        changes: Document = {"state": change.to.value, "updated_at": self._now()}
+        if change.reserved is not None:
+            changes["reserved"] = [to_document(line) for line in change.reserved]
+        if change.failure is not None:
+            changes["failure"] = _failure_document(change.failure)
+        if change.ends_lease:
             changes["lease_owner"] = None
             changes["lease_until"] = None
         doc = await self.reservations.find_one_and_update(

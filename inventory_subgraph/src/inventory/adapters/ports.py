@@ -4,19 +4,19 @@ tests use in-memory fakes (tests/unit/fakes.py)."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from inventory.domain.listing import PageRequest, ProductFilter, ProductSort
+from inventory.domain.listing import ProductFilter, ProductSort, SortValue
 from inventory.domain.product import NewProduct, Product, ProductChanges
 from inventory.domain.reservation import (
-    ReservationFailure,
+    ReservationChange,
     ReservationLine,
     ReservationRecord,
-    ReservationState,
     ReservedLine,
 )
+from platform_kit.paging import PageRequest
 
 __all__ = ["ProductRepository", "ReservationStore", "StockBook", "TakeOutcome"]
 
@@ -38,14 +38,10 @@ class ProductRepository(ABC):
 
     @abstractmethod
     async def update(
-        self,
-        product_id: str,
-        changes: ProductChanges,
-        now: datetime,
-        expected_version: int | None = None,
+        self, product_id: str, changes: ProductChanges, now: datetime
     ) -> Product | None:
-        """Raises DuplicateSku, and ProductChanged when `expected_version` is given and the
-        product is at another; None when there is no live product with that id."""
+        """Raises DuplicateSku, and ProductChanged when `changes.expected_version` is given
+        and the product is at another; None when there is no live product with that id."""
 
     @abstractmethod
     async def adjust_stock(self, product_id: str, delta: int, now: datetime) -> Product | None:
@@ -57,7 +53,7 @@ class ProductRepository(ABC):
 
     @abstractmethod
     async def list(
-        self, product_filter: ProductFilter, sort: ProductSort, page: PageRequest
+        self, product_filter: ProductFilter, sort: ProductSort, page: PageRequest[SortValue]
     ) -> tuple[list[Product], int]:
         """One page in total, stable order and the number of matching products."""
 
@@ -100,17 +96,10 @@ class ReservationStore(ABC):
 
     @abstractmethod
     async def transition(
-        self,
-        reservation_id: str,
-        *,
-        from_states: Collection[ReservationState],
-        to_state: ReservationState,
-        owner: str | None = None,
-        reserved: tuple[ReservedLine, ...] | None = None,
-        failure: ReservationFailure | None = None,
+        self, reservation_id: str, change: ReservationChange
     ) -> ReservationRecord | None:
-        """Compare-and-set: moves the record only from one of `from_states` (and, with
-        `owner`, only while that worker holds the lease). None when it did not match."""
+        """Compare-and-set: `change` applied (as `change.applied_to` says) only while
+        `change.allowed_for` the record; None when not."""
 
     @abstractmethod
     async def take_over(

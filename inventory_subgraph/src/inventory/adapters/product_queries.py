@@ -13,7 +13,8 @@ from typing import Any
 
 from bson import Decimal128, ObjectId
 
-from inventory.domain.listing import Cursor, ProductFilter, ProductSort, SortKey
+from inventory.domain.listing import ProductFilter, ProductSort, SortKey, SortValue
+from platform_kit.paging import Cursor
 
 __all__ = ["LIVE", "listing_query", "sort_field", "sort_spec", "sort_value"]
 
@@ -30,7 +31,7 @@ def sort_spec(sort: ProductSort) -> list[tuple[str, int]]:
     return [(sort_field(sort), direction), ("_id", direction)]
 
 
-def sort_value(sort: ProductSort, document: dict[str, Any]) -> str | Decimal | datetime:
+def sort_value(sort: ProductSort, document: dict[str, Any]) -> SortValue:
     """The cursor key of a stored product."""
     value = document[sort_field(sort)]
     if isinstance(value, Decimal128):
@@ -60,12 +61,12 @@ def filter_clauses(product_filter: ProductFilter) -> dict[str, Any]:
     return query
 
 
-def _stored(key: str | Decimal | datetime) -> Any:
+def _stored(key: SortValue) -> Any:
     return Decimal128(key) if isinstance(key, Decimal) else key
 
 
 def listing_query(
-    product_filter: ProductFilter, sort: ProductSort, cursor: Cursor | None
+    product_filter: ProductFilter, sort: ProductSort, cursor: Cursor[SortValue] | None
 ) -> dict[str, Any]:
     query = filter_clauses(product_filter)
     if cursor is None:

@@ -1,35 +1,18 @@
 """Named failures of the inventory domain. They become GraphQL codes and HTTP problems only
-at the edge (entrypoints/errors.py)."""
+at the edge (entrypoints/errors.py). The generic ones (InvalidInput, Unauthenticated,
+Forbidden) and the stock ones (InsufficientStock, UnknownProducts) are the kit's."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from platform_kit.errors import DomainError
 
 __all__ = [
-    "DomainError",
     "DuplicateSku",
-    "Forbidden",
-    "InsufficientStock",
-    "InvalidInput",
     "ProductChanged",
     "ProductNotFound",
     "ReservationConflict",
     "ReservationNotFound",
-    "Shortage",
-    "Unauthenticated",
-    "UnknownProducts",
 ]
-
-
-class DomainError(Exception):
-    """Base of every expected failure; the message is safe to show to the caller."""
-
-
-class InvalidInput(DomainError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.reason = message
 
 
 class ProductNotFound(DomainError):
@@ -50,38 +33,7 @@ class DuplicateSku(DomainError):
     def __init__(self, sku: str) -> None:
         super().__init__(f"a product with sku {sku!r} already exists")
         self.sku = sku
-
-
-class Unauthenticated(DomainError):
-    def __init__(self) -> None:
-        super().__init__("authentication required: send Authorization: Bearer <token>")
-
-
-class Forbidden(DomainError):
-    def __init__(self, needed: str) -> None:
-        super().__init__(f"this operation needs the {needed} role")
-
-
-@dataclass(frozen=True, slots=True)
-class Shortage:
-    product_id: str
-    requested: int
-    available: int
-
-
-class InsufficientStock(DomainError):
-    def __init__(self, shortages: list[Shortage]) -> None:
-        names = ", ".join(
-            f"{s.product_id} (requested {s.requested}, available {s.available})" for s in shortages
-        )
-        super().__init__(f"insufficient stock: {names}")
-        self.shortages = shortages
-
-
-class UnknownProducts(DomainError):
-    def __init__(self, product_ids: list[str]) -> None:
-        super().__init__(f"unknown products: {', '.join(product_ids)}")
-        self.product_ids = product_ids
+        self.details = {"field": "sku"}
 
 
 class ReservationNotFound(DomainError):

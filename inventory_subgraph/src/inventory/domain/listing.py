@@ -1,32 +1,31 @@
-"""Listing products: filters, sorts, pages, and the opaque keyset cursor.
+"""Listing products: filters, sorts, and the keyset cursor of a sort (platform_kit.paging).
 
-A cursor carries the last item's sort key and id and the offset of the next page, so a cursor
-page is a keyset range (no skip) and still reports its offset. It is bound to its sort: a
-cursor used with another sort is bad input.
+A cursor is bound to its sort: a cursor used with another sort is bad input.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import Enum
-from typing import Any
+from functools import partial
 
-from inventory.domain.errors import InvalidInput
-from inventory.domain.product import validate_amount
+from inventory.domain.product import Product, validate_amount
+from platform_kit.errors import InvalidInput
+from platform_kit.paging import Cursor, PageRequest
 
-__all__ = ["Cursor", "PageRequest", "ProductFilter", "ProductSort", "SortKey"]
+__all__ = [
+    "ProductFilter",
+    "ProductSort",
+    "SortKey",
+    "SortValue",
+    "cursor_after",
+    "page_request",
+]
 
-MAX_LIMIT = 100
-DEFAULT_LIMIT = 20
 MAX_QUERY_LENGTH = 200
-MAX_OFFSET = 1_000_000  # deeper pages are reached by filters, not by skipping
-_PRODUCT_ID = re.compile(r"^[0-9a-f]{24}$")
+SortValue = str | Decimal | datetime
 
 
 class SortKey(Enum):
@@ -87,54 +86,31 @@ class ProductFilter:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Cursor:
-    sort: str
-    key: str | Decimal | datetime
-    last_id: str
-    offset: int
-
-    def encode(self) -> str:
-        key: str = self.key.isoformat() if isinstance(self.key, datetime) else str(self.key)
-        raw = json.dumps(
-            {"s": self.sort, "k": key, "i": self.last_id, "o": self.offset}, separators=(",", ":")
-        )
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, token: str, sort: ProductSort) -> Cursor:
-        try:
-            padded = token + "=" * (-len(token) % 4)
-            data: Any = json.loads(base64.urlsafe_b64decode(padded.encode()))
-            if not isinstance(data, dict):
-                raise ValueError
-            sort_name, raw_key, last_id, offset = data["s"], data["k"], data["i"], data["o"]
-            if not (
-                isinstance(sort_name, str)
-                and isinstance(raw_key, str)
-                and isinstance(last_id, str)
-                and _PRODUCT_ID.match(last_id)
-                and type(offset) is int
-                and 0 <= offset <= MAX_OFFSET
-                and len(raw_key) <= 64
-            ):
-                raise ValueError
-            key = _parse_key(sort.key, raw_key)
-        except (
-            ValueError,
-            KeyError,
-            TypeError,
-            binascii.Error,
-            InvalidOperation,
-            UnicodeDecodeError,
-        ):
-            raise InvalidInput("cursor", "is not a cursor this API issued") from None
-        if sort_name != sort.name:
-            raise InvalidInput("cursor", "was issued for another sort order")
-        return cls(sort=sort_name, key=key, last_id=last_id, offset=offset)
+def page_request(
+    sort: ProductSort, *, limit: int | None, offset: int | None, cursor: str | None
+) -> PageRequest[SortValue]:
+    return PageRequest.create(
+        limit=limit,
+        offset=offset,
+        cursor=cursor,
+        parse_key=partial(_parse_key, sort.key),
+        sort=sort.name,
+    )
 
 
-def _parse_key(key: SortKey, raw: str) -> str | Decimal | datetime:
+def cursor_after(product: Product, sort: ProductSort, offset: int) -> Cursor[SortValue]:
+    """The cursor of the page that follows `product` (at `offset`) in `sort` order."""
+    key: SortValue
+    if sort.key is SortKey.NAME:
+        key = product.name.casefold()
+    elif sort.key is SortKey.PRICE:
+        key = product.price
+    else:
+        key = product.created_at
+    return Cursor(key=key, last_id=product.id, offset=offset, sort=sort.name)
+
+
+def _parse_key(key: SortKey, raw: str) -> SortValue:
     if key is SortKey.PRICE:
         try:
             return validate_amount("cursor", Decimal(raw))
@@ -143,26 +119,3 @@ def _parse_key(key: SortKey, raw: str) -> str | Decimal | datetime:
     if key is SortKey.CREATED_AT:
         return datetime.fromisoformat(raw)
     return raw
-
-
-@dataclass(frozen=True, slots=True)
-class PageRequest:
-    limit: int
-    offset: int
-    cursor: Cursor | None
-
-    @classmethod
-    def create(
-        cls, *, limit: int | None, offset: int | None, cursor: str | None, sort: ProductSort
-    ) -> PageRequest:
-        limit = DEFAULT_LIMIT if limit is None else limit
-        if not 1 <= limit <= MAX_LIMIT:
-            raise InvalidInput("limit", f"must be between 1 and {MAX_LIMIT}")
-        if offset is not None and cursor is not None:
-            raise InvalidInput("cursor", "give either offset or cursor, not both")
-        if offset is not None and not 0 <= offset <= MAX_OFFSET:
-            raise InvalidInput("offset", f"must be between 0 and {MAX_OFFSET}")
-        if cursor is not None:
-            decoded = Cursor.decode(cursor, sort)
-            return cls(limit=limit, offset=decoded.offset, cursor=decoded)
-        return cls(limit=limit, offset=offset or 0, cursor=None)

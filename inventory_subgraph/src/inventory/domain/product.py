@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from inventory.domain.errors import InvalidInput
+from platform_kit.errors import InvalidInput
 
 __all__ = [
     "MAX_NAME_LENGTH",
@@ -167,12 +167,15 @@ _REQUIRED = frozenset({"name", "price", "currency", "stock"})
 @dataclass(frozen=True, slots=True)
 class ProductChanges:
     """A validated partial update: only the fields present change; optional text fields may
-    be cleared with null, required ones may not."""
+    be cleared with null, required ones may not. With `expected_version`, only a product
+    still at that version changes (else ProductChanged), so an edit made from a stale read
+    loses nothing."""
 
     values: dict[str, Any] = field(default_factory=dict)
+    expected_version: int | None = None
 
     @classmethod
-    def create(cls, changes: dict[str, Any]) -> ProductChanges:
+    def create(cls, changes: dict[str, Any], expected_version: int | None = None) -> ProductChanges:
         validated: dict[str, Any] = {}
         for name, value in changes.items():
             if name not in _VALIDATORS:
@@ -180,4 +183,4 @@ class ProductChanges:
             if value is None and name in _REQUIRED:
                 raise InvalidInput(name, "cannot be null")
             validated[name] = _VALIDATORS[name](value)
-        return cls(validated)
+        return cls(validated, expected_version)

@@ -4,15 +4,18 @@ under an id the caller chooses so that every call is idempotent."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from inventory.domain.errors import InvalidInput
+from platform_kit.errors import InvalidInput
+from platform_kit.stock import Shortage
 
 __all__ = [
+    "ReservationChange",
     "ReservationFailure",
     "ReservationLine",
     "ReservationRecord",
@@ -82,7 +85,7 @@ class ReservationFailure:
     """Why a reservation took nothing: kept so a repeat answers as the first call did."""
 
     kind: str  # "insufficient_stock" | "unknown_products"
-    shortages: tuple[tuple[str, int, int], ...] = ()  # (product_id, requested, available)
+    shortages: tuple[Shortage, ...] = ()
     unknown_products: tuple[str, ...] = ()
 
 
@@ -98,3 +101,33 @@ class ReservationRecord:
 
     def same_request(self, lines: list[ReservationLine]) -> bool:
         return list(self.lines) == lines
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationChange:
+    """A record's move from one of `from_states` to another state, with what the move brings
+    (the reserved lines, the failure). With `owner`, only the worker holding the lease may
+    make it; any move out of `reserving` ends the lease."""
+
+    from_states: Collection[ReservationState]
+    to: ReservationState
+    owner: str | None = None
+    reserved: tuple[ReservedLine, ...] | None = None
+    failure: ReservationFailure | None = None
+
+    @property
+    def ends_lease(self) -> bool:
+        return self.to is not ReservationState.RESERVING
+
+    def allowed_for(self, record: ReservationRecord) -> bool:
+        return record.state in self.from_states and self.owner in (None, record.lease_owner)
+
+    def applied_to(self, record: ReservationRecord) -> ReservationRecord:
+        return replace(
+            record,
+            state=self.to,
+            reserved=record.reserved if self.reserved is None else self.reserved,
+            failure=record.failure if self.failure is None else self.failure,
+            lease_owner=None if self.ends_lease else record.lease_owner,
+            lease_until=None if self.ends_lease else record.lease_until,
+        )

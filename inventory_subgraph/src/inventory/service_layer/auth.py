@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from inventory.domain.errors import Forbidden, Unauthenticated
 from platform_kit.auth import Principal, Role
+from platform_kit.errors import Forbidden, Unauthenticated
 
 __all__ = ["require_admin", "require_service"]
 
@@ -12,7 +12,7 @@ def require_role(principal: Principal | None, role: Role) -> Principal:
     if principal is None:
         raise Unauthenticated()
     if principal.role is not role:
-        raise Forbidden(role.value)
+        raise Forbidden(f"this operation needs the {role.value} role")
     return principal
 
 

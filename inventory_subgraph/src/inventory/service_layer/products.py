@@ -2,43 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable
 from typing import Any
 
 from inventory.adapters.ports import ProductRepository
-from inventory.domain.clock import utcnow
-from inventory.domain.errors import InvalidInput, ProductNotFound
-from inventory.domain.listing import Cursor, PageRequest, ProductFilter, ProductSort, SortKey
+from inventory.domain.errors import ProductNotFound
+from inventory.domain.listing import ProductFilter, ProductSort, cursor_after, page_request
 from inventory.domain.product import NewProduct, Product, ProductChanges, validate_stock_delta
 from inventory.service_layer.auth import require_admin
 from platform_kit.auth import Principal
+from platform_kit.clock import Clock, utcnow
+from platform_kit.errors import InvalidInput
+from platform_kit.paging import Page
 
-__all__ = ["ProductPage", "Products"]
-
-
-@dataclass(frozen=True, slots=True)
-class ProductPage:
-    items: list[Product]
-    total: int
-    limit: int
-    offset: int
-    next_cursor: str | None
-
-
-def _cursor_key(product: Product, sort: ProductSort) -> Any:
-    if sort.key is SortKey.NAME:
-        return product.name.casefold()
-    if sort.key is SortKey.PRICE:
-        return product.price
-    return product.created_at
+__all__ = ["Products"]
 
 
 class Products:
-    def __init__(
-        self, repository: ProductRepository, clock: Callable[[], datetime] = utcnow
-    ) -> None:
+    def __init__(self, repository: ProductRepository, clock: Clock = utcnow) -> None:
         self.repository = repository
         self.clock = clock
 
@@ -58,37 +39,22 @@ class Products:
         limit: int | None,
         offset: int | None,
         cursor: str | None,
-    ) -> ProductPage:
-        page = PageRequest.create(limit=limit, offset=offset, cursor=cursor, sort=sort)
+    ) -> Page[Product]:
+        page = page_request(sort, limit=limit, offset=offset, cursor=cursor)
         items, total = await self.repository.list(product_filter, sort, page)
-        next_offset = page.offset + len(items)
-        next_cursor = None
-        if items and len(items) == page.limit and next_offset < total:
-            last = items[-1]
-            next_cursor = Cursor(
-                sort=sort.name, key=_cursor_key(last, sort), last_id=last.id, offset=next_offset
-            ).encode()
-        return ProductPage(
-            items=items, total=total, limit=page.limit, offset=page.offset, next_cursor=next_cursor
-        )
+        return Page.of(items, total, page, lambda last, at: cursor_after(last, sort, at))
 
     async def create(self, principal: Principal | None, product: NewProduct) -> Product:
         require_admin(principal)
         return await self.repository.add(product, self.clock())
 
     async def update(
-        self,
-        principal: Principal | None,
-        product_id: str,
-        changes: ProductChanges,
-        expected_version: int | None = None,
+        self, principal: Principal | None, product_id: str, changes: ProductChanges
     ) -> Product:
-        """`expected_version`: change it only if it is still at that version (else
-        ProductChanged), so an edit made from a stale read loses nothing."""
         require_admin(principal)
         if not changes.values:
             raise InvalidInput("input", "give at least one field to change")
-        product = await self.repository.update(product_id, changes, self.clock(), expected_version)
+        product = await self.repository.update(product_id, changes, self.clock())
         if product is None:
             raise ProductNotFound(product_id)
         return product

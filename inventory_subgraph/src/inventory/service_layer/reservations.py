@@ -22,19 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from inventory.adapters.ports import ReservationStore, StockBook
-from inventory.domain.clock import utcnow
-from inventory.domain.errors import (
-    InsufficientStock,
-    ReservationConflict,
-    ReservationNotFound,
-    Shortage,
-    UnknownProducts,
-)
+from inventory.domain.errors import ReservationConflict, ReservationNotFound
 from inventory.domain.reservation import (
+    ReservationChange,
     ReservationFailure,
     ReservationLine,
     ReservationRecord,
@@ -43,10 +36,11 @@ from inventory.domain.reservation import (
     validate_lines,
     validate_reservation_id,
 )
+from platform_kit.clock import Clock, utcnow
+from platform_kit.stock import InsufficientStock, Shortage, UnknownProducts
 
 __all__ = ["Reservations"]
 
-S = ReservationState
 POLL_SECONDS = 0.02
 
 
@@ -57,7 +51,7 @@ class Reservations:
         stock: StockBook,
         *,
         lease: timedelta = timedelta(seconds=10),
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = utcnow,
     ) -> None:
         self.store = store
         self.stock = stock
@@ -70,7 +64,7 @@ class Reservations:
         owner = uuid.uuid4().hex
         fresh = ReservationRecord(
             id=reservation_id,
-            state=S.RESERVING,
+            state=ReservationState.RESERVING,
             lines=tuple(ordered),
             lease_owner=owner,
             lease_until=self.clock() + self.lease,
@@ -78,7 +72,10 @@ class Reservations:
         existing = await self.store.insert(fresh)
         if existing is None:
             return await self._drive(fresh, owner)
-        if existing.state in (S.RELEASING, S.RELEASED) and not existing.lines:
+        if (
+            existing.state in (ReservationState.RELEASING, ReservationState.RELEASED)
+            and not existing.lines
+        ):
             raise ReservationConflict(f"reservation {reservation_id!r} was released")
         if not existing.same_request(ordered):
             raise ReservationConflict(f"reservation {reservation_id!r} was made with other lines")
@@ -87,22 +84,20 @@ class Reservations:
 
     async def release(self, reservation_id: str) -> ReservationRecord:
         validate_reservation_id(reservation_id)
-        tombstone = ReservationRecord(id=reservation_id, state=S.RELEASED, lines=())
+        tombstone = ReservationRecord(id=reservation_id, state=ReservationState.RELEASED, lines=())
         existing = await self.store.insert(tombstone)
         if existing is None:
             return tombstone
         record = await self._settled(existing)
-        if record.state is S.COMMITTED:
+        if record.state is ReservationState.COMMITTED:
             raise ReservationConflict(f"reservation {reservation_id!r} is committed")
-        if record.state is S.FAILED:
-            moved = await self.store.transition(
-                reservation_id, from_states={S.FAILED}, to_state=S.RELEASED
+        if record.state is ReservationState.FAILED:
+            moved = await self._move(
+                reservation_id, ReservationState.FAILED, ReservationState.RELEASED
             )
             return moved or await self._required(reservation_id)
-        if record.state is S.RESERVED:
-            await self.store.transition(
-                reservation_id, from_states={S.RESERVED}, to_state=S.RELEASING
-            )
+        if record.state is ReservationState.RESERVED:
+            await self._move(reservation_id, ReservationState.RESERVED, ReservationState.RELEASING)
         return await self._finish_release(reservation_id)
 
     async def commit(self, reservation_id: str) -> ReservationRecord:
@@ -111,12 +106,12 @@ class Reservations:
         if record is None:
             raise ReservationNotFound(reservation_id)
         record = await self._settled(record)
-        if record.state is S.RESERVED:
-            moved = await self.store.transition(
-                reservation_id, from_states={S.RESERVED}, to_state=S.COMMITTED
+        if record.state is ReservationState.RESERVED:
+            moved = await self._move(
+                reservation_id, ReservationState.RESERVED, ReservationState.COMMITTED
             )
             record = moved or await self._required(reservation_id)
-        if record.state is not S.COMMITTED:
+        if record.state is not ReservationState.COMMITTED:
             raise ReservationConflict(
                 f"reservation {reservation_id!r} is {record.state.value}, not reserved"
             )
@@ -133,10 +128,10 @@ class Reservations:
         complete `releasing` ones. Returns how many records it settled."""
         settled = 0
         for record in await self.store.stale(self.clock()):
-            if record.state is S.RELEASING:
+            if record.state is ReservationState.RELEASING:
                 await self._finish_release(record.id)
                 settled += 1
-            elif record.state is S.RESERVING:
+            elif record.state is ReservationState.RESERVING:
                 owner = uuid.uuid4().hex
                 taken = await self.store.take_over(
                     record.id,
@@ -158,13 +153,10 @@ class Reservations:
                 continue
             failure = await self._diagnose(record.lines[index:])
             return self._answer(await self._roll_back(record, owner, failure))
-        moved = await self.store.transition(
-            record.id,
-            from_states={S.RESERVING},
-            to_state=S.RESERVED,
-            owner=owner,
-            reserved=tuple(reserved),
+        change = ReservationChange(
+            {ReservationState.RESERVING}, ReservationState.RESERVED, owner, reserved=tuple(reserved)
         )
+        moved = await self.store.transition(record.id, change)
         if moved is None:  # our lease was taken over (we were too slow): answer its outcome
             return self._answer(await self._settled(await self._required(record.id)))
         return moved
@@ -172,18 +164,18 @@ class Reservations:
     async def _diagnose(self, remaining: tuple[ReservationLine, ...]) -> ReservationFailure:
         """Every short or unknown line from the first failing one on, read without taking."""
         unknown: list[str] = []
-        shortages: list[tuple[str, int, int]] = []
+        shortages: list[Shortage] = []
         for line in remaining:
             available = await self.stock.available(line.product_id)
             if available is None:
                 unknown.append(line.product_id)
             elif available < line.quantity:
-                shortages.append((line.product_id, line.quantity, available))
+                shortages.append(Shortage(line.product_id, line.quantity, available))
         if unknown:
             return ReservationFailure(kind="unknown_products", unknown_products=tuple(unknown))
         if not shortages:  # stock came back between the take and the look: still short then
             first = remaining[0]
-            shortages.append((first.product_id, first.quantity, 0))
+            shortages.append(Shortage(first.product_id, first.quantity, 0))
         return ReservationFailure(kind="insufficient_stock", shortages=tuple(shortages))
 
     async def _roll_back(
@@ -191,29 +183,26 @@ class Reservations:
     ) -> ReservationRecord:
         for line in record.lines:
             await self.stock.give_back(record.id, line)
-        moved = await self.store.transition(
-            record.id,
-            from_states={S.RESERVING},
-            to_state=S.FAILED,
-            owner=owner,
-            failure=failure,
+        change = ReservationChange(
+            {ReservationState.RESERVING}, ReservationState.FAILED, owner, failure=failure
         )
+        moved = await self.store.transition(record.id, change)
         return moved or await self._settled(await self._required(record.id))
 
     async def _finish_release(self, reservation_id: str) -> ReservationRecord:
         record = await self._required(reservation_id)
-        if record.state is S.RELEASING:
+        if record.state is ReservationState.RELEASING:
             for line in record.lines:
                 await self.stock.give_back(reservation_id, line)
-            moved = await self.store.transition(
-                reservation_id, from_states={S.RELEASING}, to_state=S.RELEASED
+            moved = await self._move(
+                reservation_id, ReservationState.RELEASING, ReservationState.RELEASED
             )
             record = moved or await self._required(reservation_id)
         return record
 
     async def _settled(self, record: ReservationRecord) -> ReservationRecord:
         """Wait while another worker holds a live lease; take over an expired one."""
-        while record.state is S.RESERVING:
+        while record.state is ReservationState.RESERVING:
             now = self.clock()
             if record.lease_until is not None and record.lease_until <= now:
                 owner = uuid.uuid4().hex
@@ -226,6 +215,11 @@ class Reservations:
             record = await self._required(record.id)
         return record
 
+    async def _move(
+        self, reservation_id: str, from_state: ReservationState, to: ReservationState
+    ) -> ReservationRecord | None:
+        return await self.store.transition(reservation_id, ReservationChange({from_state}, to))
+
     async def _required(self, reservation_id: str) -> ReservationRecord:
         record = await self.store.get(reservation_id)
         if record is None:
@@ -235,14 +229,14 @@ class Reservations:
     @staticmethod
     def _answer(record: ReservationRecord) -> ReservationRecord:
         """A settled record as the caller of reserve sees it."""
-        if record.state in (S.RESERVED, S.COMMITTED):
+        if record.state in (ReservationState.RESERVED, ReservationState.COMMITTED):
             return record
-        if record.state is S.FAILED and record.failure is not None:
+        if record.state is ReservationState.FAILED and record.failure is not None:
             failure = record.failure
             if failure.kind == "unknown_products":
                 raise UnknownProducts(list(failure.unknown_products))
             if failure.kind == "insufficient_stock":
-                raise InsufficientStock([Shortage(*s) for s in failure.shortages])
+                raise InsufficientStock(list(failure.shortages))
             raise ReservationConflict(
                 f"reservation {record.id!r} was abandoned by a worker that stopped; "
                 "use a new reservation id"

@@ -11,16 +11,12 @@ from typing import Any
 import httpx
 
 from orders.adapters.ports import InventoryPort
-from orders.domain.errors import (
-    InsufficientStock,
-    InvalidInput,
-    InventoryUnavailable,
-    Shortage,
-    UnknownProducts,
-)
+from orders.domain.errors import InventoryUnavailable
 from orders.domain.order import OrderLine, RequestedLine
 from platform_kit.auth import SERVICE_TOKEN_TTL_SECONDS, Role, issue_token
+from platform_kit.errors import InvalidInput
 from platform_kit.request_context import REQUEST_ID_HEADER, current_request_id
+from platform_kit.stock import InsufficientStock, Shortage, UnknownProducts
 
 __all__ = ["HttpInventory", "ReservationRejected"]
 
@@ -77,12 +73,7 @@ class HttpInventory(InventoryPort):
             ]
         code = payload.get("code")
         if code == "INSUFFICIENT_STOCK":
-            raise InsufficientStock(
-                [
-                    Shortage(s["product_id"], s["requested"], s["available"])
-                    for s in payload.get("shortages", [])
-                ]
-            )
+            raise InsufficientStock([Shortage.from_dict(s) for s in payload.get("shortages", [])])
         if code == "NOT_FOUND":
             raise UnknownProducts(list(payload.get("unknown_products", [])))
         if code == "BAD_USER_INPUT":

@@ -6,14 +6,22 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from bson import Decimal128
+from bson import Decimal128, ObjectId
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from orders.adapters.ports import OrderRepository, SlotTaken
-from orders.domain.listing import OrderPageRequest
-from orders.domain.order import Order, OrderLine, OrderStatus, RequestedLine
+from orders.domain.order import (
+    Order,
+    OrderLine,
+    OrderStatus,
+    RequestedLine,
+    StatusChange,
+    total_of,
+)
+from platform_kit.mongo import from_document, to_document
+from platform_kit.paging import PageRequest
 
 __all__ = ["MongoOrderRepository"]
 
@@ -21,14 +29,7 @@ Document = dict[str, Any]
 
 
 def _line_document(line: OrderLine) -> Document:
-    return {
-        "product_id": line.product_id,
-        "name": line.name,
-        "unit_price": Decimal128(line.unit_price),
-        "quantity": line.quantity,
-        "line_total": Decimal128(line.line_total),
-        "currency": line.currency,
-    }
+    return {**to_document(line), "line_total": Decimal128(line.line_total)}
 
 
 def _to_document(order: Order) -> Document:
@@ -36,9 +37,7 @@ def _to_document(order: Order) -> Document:
         "_id": order.id,
         "user_id": order.user_id,
         "status": order.status.value,
-        "requested": [
-            {"product_id": r.product_id, "quantity": r.quantity} for r in order.requested
-        ],
+        "requested": [to_document(line) for line in order.requested],
         "fingerprint": order.fingerprint,
         "items": [_line_document(line) for line in order.items],
         "total": Decimal128(order.total),
@@ -57,20 +56,11 @@ def _to_order(doc: Document) -> Order:
         id=doc["_id"],
         user_id=doc["user_id"],
         status=OrderStatus(doc["status"]),
-        requested=tuple(RequestedLine(r["product_id"], r["quantity"]) for r in doc["requested"]),
+        requested=tuple(from_document(RequestedLine, line) for line in doc["requested"]),
         fingerprint=doc["fingerprint"],
         created_at=doc["created_at"],
         updated_at=doc["updated_at"],
-        items=tuple(
-            OrderLine(
-                product_id=i["product_id"],
-                name=i["name"],
-                unit_price=i["unit_price"].to_decimal(),
-                quantity=i["quantity"],
-                currency=i["currency"],
-            )
-            for i in doc["items"]
-        ),
+        items=tuple(from_document(OrderLine, line) for line in doc["items"]),
         idempotency_key=doc.get("idempotency_key"),
         slot=doc.get("slot"),
     )
@@ -79,6 +69,9 @@ def _to_order(doc: Document) -> Order:
 class MongoOrderRepository(OrderRepository):
     def __init__(self, orders: AsyncCollection[Document]) -> None:
         self.orders = orders
+
+    def next_id(self) -> str:
+        return str(ObjectId())
 
     async def insert(self, order: Order) -> Order | None:
         try:
@@ -110,53 +103,34 @@ class MongoOrderRepository(OrderRepository):
             return {}
         return {doc["_id"]: _to_order(doc) async for doc in self.orders.find({"_id": {"$in": ids}})}
 
-    async def transition(
-        self,
-        order_id: str,
-        *,
-        from_statuses: Collection[OrderStatus],
-        to_status: OrderStatus,
-        now: datetime,
-        items: tuple[OrderLine, ...] | None = None,
-    ) -> Order | None:
-        update: Document = {"$set": {"status": to_status.value, "updated_at": now}}
-        if items is not None:
-            update["$set"]["items"] = [_line_document(line) for line in items]
-            update["$set"]["total"] = Decimal128(
-                Order(
-                    id="",
-                    user_id="",
-                    status=to_status,
-                    requested=(),
-                    fingerprint="",
-                    created_at=now,
-                    updated_at=now,
-                    items=items,
-                ).total
-            )
-        unset: Document = {}
-        if to_status is OrderStatus.FAILED:
-            unset["idempotency_key"] = ""
-        if not to_status.open:
-            unset["slot"] = ""
-        if unset:
-            update["$unset"] = unset
+    async def transition(self, order_id: str, change: StatusChange) -> Order | None:
+        update: Document = {"$set": {"status": change.to.value, "updated_at": change.at}}
+        if change.items is not None:
+            update["$set"]["items"] = [_line_document(line) for line in change.items]
+            update["$set"]["total"] = Decimal128(total_of(change.items))
+        freed = {"idempotency_key": change.frees_key, "slot": change.frees_slot}
+        if any(freed.values()):
+            update["$unset"] = {name: "" for name, frees in freed.items() if frees}
         doc = await self.orders.find_one_and_update(
-            {"_id": {"$eq": order_id}, "status": {"$in": [s.value for s in from_statuses]}},
+            {"_id": {"$eq": order_id}, "status": {"$in": [s.value for s in change.from_statuses]}},
             update,
             return_document=ReturnDocument.AFTER,
         )
         return _to_order(doc) if doc else None
 
     async def find_page(
-        self, *, user_id: str | None, statuses: Collection[OrderStatus], page: OrderPageRequest
+        self,
+        *,
+        user_id: str | None,
+        statuses: Collection[OrderStatus],
+        page: PageRequest[datetime],
     ) -> tuple[list[Order], int]:
         query: Document = {"status": {"$in": [s.value for s in statuses]}}
         if user_id is not None:
             query["user_id"] = {"$eq": user_id}
         total = await self.orders.count_documents(query)
         if page.cursor is not None:
-            at, last = page.cursor.created_at, page.cursor.last_id
+            at, last = page.cursor.key, page.cursor.last_id
             query = {
                 "$and": [
                     query,

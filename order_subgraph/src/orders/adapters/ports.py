@@ -6,8 +6,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable
 from datetime import datetime
 
-from orders.domain.listing import OrderPageRequest
-from orders.domain.order import Order, OrderLine, OrderStatus, RequestedLine
+from orders.domain.order import Order, OrderLine, OrderStatus, RequestedLine, StatusChange
+from platform_kit.paging import PageRequest
 
 __all__ = ["InventoryPort", "OrderRepository", "SlotTaken"]
 
@@ -17,6 +17,10 @@ class SlotTaken(Exception):
 
 
 class OrderRepository(ABC):
+    @abstractmethod
+    def next_id(self) -> str:
+        """A new order id (24 lowercase hex digits), unique in the store."""
+
     @abstractmethod
     async def insert(self, order: Order) -> Order | None:
         """Insert; when the user already has a live order with the same idempotency key,
@@ -33,22 +37,17 @@ class OrderRepository(ABC):
     async def get_many(self, order_ids: Iterable[str]) -> dict[str, Order]: ...
 
     @abstractmethod
-    async def transition(
-        self,
-        order_id: str,
-        *,
-        from_statuses: Collection[OrderStatus],
-        to_status: OrderStatus,
-        now: datetime,
-        items: tuple[OrderLine, ...] | None = None,
-    ) -> Order | None:
-        """Compare-and-set on the status; a move to FAILED also frees the idempotency key,
-        and a move out of the open statuses frees the slot. None when the order was not in
-        one of `from_statuses`."""
+    async def transition(self, order_id: str, change: StatusChange) -> Order | None:
+        """Compare-and-set: `change` applied (as `change.applied_to` says) only while
+        `change.allowed_for` the order; None when not."""
 
     @abstractmethod
     async def find_page(
-        self, *, user_id: str | None, statuses: Collection[OrderStatus], page: OrderPageRequest
+        self,
+        *,
+        user_id: str | None,
+        statuses: Collection[OrderStatus],
+        page: PageRequest[datetime],
     ) -> tuple[list[Order], int]: ...
 
     @abstractmethod

@@ -5,21 +5,25 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from orders.domain.errors import InvalidInput, TransitionNotAllowed
+from orders.domain.errors import TransitionNotAllowed
+from platform_kit.errors import InvalidInput
 
 __all__ = [
     "Order",
     "OrderLine",
     "OrderStatus",
     "RequestedLine",
+    "StatusChange",
     "fingerprint",
     "merge_lines",
+    "total_of",
     "validate_idempotency_key",
 ]
 
@@ -77,6 +81,10 @@ class OrderLine:
         return (self.unit_price * self.quantity).quantize(CENTS)
 
 
+def total_of(items: tuple[OrderLine, ...]) -> Decimal:
+    return sum((line.line_total for line in items), Decimal("0.00")).quantize(CENTS)
+
+
 def merge_lines(lines: list[Any]) -> list[RequestedLine]:
     """Repeated lines of one product become one; the result is in product order."""
     if not lines:
@@ -127,7 +135,7 @@ class Order:
 
     @property
     def total(self) -> Decimal:
-        return sum((line.line_total for line in self.items), Decimal("0.00")).quantize(CENTS)
+        return total_of(self.items)
 
     @property
     def currency(self) -> str:
@@ -155,3 +163,37 @@ class Order:
         }.get(self.status, set())
         if target not in allowed:
             raise TransitionNotAllowed(self.status.public.value, target.value)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """An order's move from one of `from_statuses` to another status, with the priced lines
+    when the inventory reserved them, and what the move frees: a failed attempt frees its
+    idempotency key (the caller may try again with it), and an order that is no longer open
+    frees its place among the caller's open orders."""
+
+    from_statuses: Collection[OrderStatus]
+    to: OrderStatus
+    at: datetime
+    items: tuple[OrderLine, ...] | None = None
+
+    def allowed_for(self, order: Order) -> bool:
+        return order.status in self.from_statuses
+
+    @property
+    def frees_key(self) -> bool:
+        return self.to is OrderStatus.FAILED
+
+    @property
+    def frees_slot(self) -> bool:
+        return not self.to.open
+
+    def applied_to(self, order: Order) -> Order:
+        return replace(
+            order,
+            status=self.to,
+            updated_at=self.at,
+            items=order.items if self.items is None else self.items,
+            idempotency_key=None if self.frees_key else order.idempotency_key,
+            slot=None if self.frees_slot else order.slot,
+        )

@@ -19,53 +19,41 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-
-from bson import ObjectId
+from datetime import timedelta
 
 from orders.adapters.ports import InventoryPort, OrderRepository, SlotTaken
-from orders.domain.clock import utcnow
 from orders.domain.errors import (
-    DomainError,
-    Forbidden,
     IdempotencyKeyReused,
     InventoryUnavailable,
     OrderNotFound,
     TooManyOpenOrders,
     TransitionNotAllowed,
-    Unauthenticated,
 )
-from orders.domain.listing import OrderCursor, OrderPageRequest
+from orders.domain.listing import cursor_after, listed_statuses, page_request
 from orders.domain.order import (
     Order,
+    OrderLine,
     OrderStatus,
     RequestedLine,
+    StatusChange,
     fingerprint,
     merge_lines,
     validate_idempotency_key,
 )
 from platform_kit.auth import Principal, Role
+from platform_kit.clock import Clock, utcnow
+from platform_kit.errors import DomainError, Forbidden, Unauthenticated
+from platform_kit.paging import Page
 
-__all__ = ["FaultHook", "OrderPage", "Orders"]
+__all__ = ["FaultHook", "Orders"]
 
 log = logging.getLogger(__name__)
-S = OrderStatus
 FaultHook = Callable[[str], None]
 WAIT_POLL_SECONDS = 0.05
 
 
 def _no_fault(_: str) -> None:
     return None
-
-
-@dataclass(frozen=True, slots=True)
-class OrderPage:
-    items: list[Order]
-    total: int
-    limit: int
-    offset: int
-    next_cursor: str | None
 
 
 def _caller(principal: Principal | None) -> Principal:
@@ -82,7 +70,7 @@ class Orders:
         repository: OrderRepository,
         inventory: InventoryPort,
         *,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = utcnow,
         fault: FaultHook = _no_fault,
         in_flight_wait: timedelta = timedelta(seconds=10),
         max_open_orders: int = 20,
@@ -103,19 +91,19 @@ class Orders:
         user = _caller(principal)
         merged = merge_lines(lines)
         key = validate_idempotency_key(idempotency_key)
-        print_ = fingerprint(merged)
+        request_print = fingerprint(merged)
         if key is not None:
             earlier = await self.repository.find_by_key(user.sub, key)
             if earlier is not None:
-                return await self._replay(earlier, print_)
+                return await self._replay(earlier, request_print)
         now = self.clock()
         for slot in range(self.max_open_orders):
             order = Order(
-                id=str(ObjectId()),
+                id=self.repository.next_id(),
                 user_id=user.sub,
-                status=S.RESERVING,
+                status=OrderStatus.RESERVING,
                 requested=tuple(merged),
-                fingerprint=print_,
+                fingerprint=request_print,
                 created_at=now,
                 updated_at=now,
                 idempotency_key=key,
@@ -128,20 +116,20 @@ class Orders:
             if earlier is None:
                 return await self._reserve(order)
             # A concurrent request with the same key won the insert: replay its outcome.
-            return await self._replay(earlier, print_)
+            return await self._replay(earlier, request_print)
         raise TooManyOpenOrders(self.max_open_orders)
 
-    async def _replay(self, earlier: Order, print_: str) -> Order:
-        if earlier.fingerprint != print_:
+    async def _replay(self, earlier: Order, request_print: str) -> Order:
+        if earlier.fingerprint != request_print:
             raise IdempotencyKeyReused()
         deadline = self.clock() + self.in_flight_wait
         order: Order | None = earlier
-        while order is not None and order.status is S.RESERVING:
+        while order is not None and order.status is OrderStatus.RESERVING:
             if self.clock() > deadline:
                 raise InventoryUnavailable()
             await asyncio.sleep(WAIT_POLL_SECONDS)
             order = await self.repository.get(earlier.id)
-        if order is None or order.status is S.FAILED:
+        if order is None or order.status is OrderStatus.FAILED:
             # The first attempt took nothing; the key is free again.
             raise InventoryUnavailable()
         return order
@@ -159,12 +147,8 @@ class Orders:
             await self._fail(order)
             raise
         self.fault("after_reserve")
-        pending = await self.repository.transition(
-            order.id,
-            from_statuses={S.RESERVING},
-            to_status=S.PENDING,
-            now=self.clock(),
-            items=priced.items,
+        pending = await self._move(
+            order.id, {OrderStatus.RESERVING}, OrderStatus.PENDING, items=priced.items
         )
         if pending is None:  # the reconciler judged us dead and released the units
             raise InventoryUnavailable()
@@ -182,9 +166,7 @@ class Orders:
         return True
 
     async def _fail(self, order: Order) -> None:
-        await self.repository.transition(
-            order.id, from_statuses={S.RESERVING}, to_status=S.FAILED, now=self.clock()
-        )
+        await self._move(order.id, {OrderStatus.RESERVING}, OrderStatus.FAILED)
 
     async def get(self, principal: Principal | None, order_id: str) -> Order | None:
         user = _caller(principal)
@@ -209,25 +191,18 @@ class Orders:
         limit: int | None,
         offset: int | None,
         cursor: str | None,
-    ) -> OrderPage:
+    ) -> Page[Order]:
         user = _caller(principal)
         if not user.is_admin:
             if user_id is not None and user_id != user.sub:
                 raise Forbidden("customers may list only their own orders")
             user_id = user.sub
-        statuses = _listed(status)
-        page = OrderPageRequest.create(limit=limit, offset=offset, cursor=cursor)
+        statuses = listed_statuses(status)
+        page = page_request(limit=limit, offset=offset, cursor=cursor)
         items, total = await self.repository.find_page(
             user_id=user_id, statuses=statuses, page=page
         )
-        next_offset = page.offset + len(items)
-        next_cursor = None
-        if items and len(items) == page.limit and next_offset < total:
-            last = items[-1]
-            next_cursor = OrderCursor(last.created_at, last.id, next_offset).encode()
-        return OrderPage(
-            items=items, total=total, limit=page.limit, offset=page.offset, next_cursor=next_cursor
-        )
+        return Page.of(items, total, page, cursor_after)
 
     async def update_status(
         self, principal: Principal | None, order_id: str, target: OrderStatus
@@ -236,19 +211,17 @@ class Orders:
         order = await self.repository.get(order_id)
         if order is None or not order.visible_to(user.sub, user.is_admin):
             raise OrderNotFound(order_id)
-        if target is S.COMPLETED:
+        if target is OrderStatus.COMPLETED:
             if not user.is_admin:
                 raise Forbidden("only an admin may complete an order")
             return await self._complete(order)
-        if target is S.CANCELLED:
+        if target is OrderStatus.CANCELLED:
             return await self._cancel(order)
         raise TransitionNotAllowed(order.status.public.value, target.value)
 
     async def _complete(self, order: Order) -> Order:
-        order.check_transition(S.COMPLETED)
-        completed = await self.repository.transition(
-            order.id, from_statuses={S.PENDING}, to_status=S.COMPLETED, now=self.clock()
-        )
+        order.check_transition(OrderStatus.COMPLETED)
+        completed = await self._move(order.id, {OrderStatus.PENDING}, OrderStatus.COMPLETED)
         if completed is None:
             return await self._complete(await self._reload(order.id))
         try:
@@ -260,11 +233,9 @@ class Orders:
         return completed
 
     async def _cancel(self, order: Order) -> Order:
-        order.check_transition(S.CANCELLED)
-        if order.status is S.PENDING:
-            marked = await self.repository.transition(
-                order.id, from_statuses={S.PENDING}, to_status=S.CANCELLING, now=self.clock()
-            )
+        order.check_transition(OrderStatus.CANCELLED)
+        if order.status is OrderStatus.PENDING:
+            marked = await self._move(order.id, {OrderStatus.PENDING}, OrderStatus.CANCELLING)
             if marked is None:  # someone else moved it first: decide again on what it is now
                 return await self._cancel(await self._reload(order.id))
             self.fault("after_cancel_mark")
@@ -272,10 +243,18 @@ class Orders:
 
     async def _finish_cancel(self, order_id: str) -> Order:
         await self.inventory.release(order_id)
-        cancelled = await self.repository.transition(
-            order_id, from_statuses={S.CANCELLING}, to_status=S.CANCELLED, now=self.clock()
-        )
+        cancelled = await self._move(order_id, {OrderStatus.CANCELLING}, OrderStatus.CANCELLED)
         return cancelled or await self._reload(order_id)
+
+    async def _move(
+        self,
+        order_id: str,
+        from_statuses: set[OrderStatus],
+        to: OrderStatus,
+        items: tuple[OrderLine, ...] | None = None,
+    ) -> Order | None:
+        change = StatusChange(from_statuses, to, self.clock(), items)
+        return await self.repository.transition(order_id, change)
 
     async def _reload(self, order_id: str) -> Order:
         order = await self.repository.get(order_id)
@@ -289,23 +268,19 @@ class Orders:
         Returns how many orders it settled."""
         settled = 0
         before = self.clock() - grace
-        for order in await self.repository.stuck({S.RESERVING, S.CANCELLING}, before):
+        for order in await self.repository.stuck(
+            {OrderStatus.RESERVING, OrderStatus.CANCELLING}, before
+        ):
             try:
                 await self.inventory.release(order.id)
             except DomainError as error:
                 log.warning("reconcile: inventory unavailable", extra={"error": str(error)})
                 return settled
-            target = S.FAILED if order.status is S.RESERVING else S.CANCELLED
-            if await self.repository.transition(
-                order.id, from_statuses={order.status}, to_status=target, now=self.clock()
-            ):
+            target = (
+                OrderStatus.FAILED
+                if order.status is OrderStatus.RESERVING
+                else OrderStatus.CANCELLED
+            )
+            if await self._move(order.id, {order.status}, target):
                 settled += 1
         return settled
-
-
-def _listed(status: OrderStatus | None) -> set[OrderStatus]:
-    if status is None:
-        return {S.PENDING, S.CANCELLING, S.COMPLETED, S.CANCELLED}
-    if status is S.PENDING:
-        return {S.PENDING, S.CANCELLING}
-    return {status}

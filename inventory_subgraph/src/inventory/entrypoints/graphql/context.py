@@ -1,40 +1,27 @@
-"""Per-request GraphQL context: the caller and a DataLoader that batches entity lookups."""
+"""Per-request GraphQL context: the caller and DataLoaders that batch product lookups."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import Any
 
-from strawberry.dataloader import DataLoader
-from strawberry.fastapi import BaseContext
+import strawberry
 
-from inventory.domain.product import Product
+from inventory.bootstrap import Services
 from platform_kit.auth import Principal
+from platform_kit.graphql import ServiceContext, batch_loader
 
-if TYPE_CHECKING:
-    from inventory.bootstrap import Inventory
-
-__all__ = ["InventoryContext"]
+__all__ = ["Info", "InventoryContext"]
 
 
-class InventoryContext(BaseContext):
-    def __init__(self, inventory: Inventory, principal: Principal | None) -> None:
-        super().__init__()
-        self.inventory = inventory
-        self.principal = principal
-        self.product_loader: DataLoader[str, Product | None] = DataLoader(
-            load_fn=self._load_products
-        )
+class InventoryContext(ServiceContext[Services]):
+    def __init__(self, services: Services, principal: Principal | None) -> None:
+        super().__init__(services, principal)
+        products = services.products
+        self.product_loader = batch_loader(products.get_many)
         # entity references (an order line's product) resolve deleted products too, as
         # they were when deleted: what was ordered still has a name and a price
-        self.reference_loader: DataLoader[str, Product | None] = DataLoader(
-            load_fn=self._load_references
-        )
+        self.reference_loader = batch_loader(partial(products.get_many, deleted_too=True))
 
-    async def _load_products(self, ids: Sequence[str]) -> list[Product | None]:
-        found = await self.inventory.products.get_many(ids)
-        return [found.get(product_id) for product_id in ids]
 
-    async def _load_references(self, ids: Sequence[str]) -> list[Product | None]:
-        found = await self.inventory.products.get_many(ids, deleted_too=True)
-        return [found.get(product_id) for product_id in ids]
+Info = strawberry.Info[InventoryContext, Any]

@@ -4,14 +4,12 @@ entrypoints/errors.py."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import strawberry
 
 from inventory.domain.listing import ProductFilter
 from inventory.domain.product import NewProduct, ProductChanges
 from inventory.entrypoints.errors import TranslateErrors
-from inventory.entrypoints.graphql.context import InventoryContext
+from inventory.entrypoints.graphql.context import Info
 from inventory.entrypoints.graphql.types import (
     CreateProductInput,
     ProductFilterInput,
@@ -20,11 +18,9 @@ from inventory.entrypoints.graphql.types import (
     ProductType,
     UpdateProductInput,
 )
-from platform_kit.graphql import SubgraphSchema
+from platform_kit.graphql import SubgraphSchema, values_of
 
 __all__ = ["schema"]
-
-Info = strawberry.Info[InventoryContext, Any]
 
 
 @strawberry.type
@@ -44,40 +40,19 @@ class Query:
         offset: int | None = None,
         cursor: str | None = None,
     ) -> ProductPage:
-        given = filter or ProductFilterInput()
-        product_filter = ProductFilter.create(
-            q=given.q,
-            category=given.category,
-            min_price=given.min_price,
-            max_price=given.max_price,
-            in_stock=given.in_stock,
-        )
-        page = await info.context.inventory.products.list(
+        product_filter = ProductFilter.create(**values_of(filter or ProductFilterInput()))
+        page = await info.context.services.products.list(
             product_filter, sort.to_domain(), limit=limit, offset=offset, cursor=cursor
         )
-        return ProductPage(
-            items=[ProductType.from_domain(p) for p in page.items],
-            total=page.total,
-            limit=page.limit,
-            offset=page.offset,
-            next_cursor=page.next_cursor,
-        )
+        return ProductPage.from_domain(page, ProductType.from_domain)
 
 
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Create a product (admin).")
     async def create_product(self, info: Info, input: CreateProductInput) -> ProductType:
-        new = NewProduct.create(
-            name=input.name,
-            price=input.price,
-            sku=input.sku,
-            description=input.description,
-            category=input.category,
-            currency=input.currency,
-            stock=input.stock,
-        )
-        product = await info.context.inventory.products.create(info.context.principal, new)
+        new = NewProduct.create(**values_of(input))
+        product = await info.context.services.products.create(info.context.principal, new)
         return ProductType.from_domain(product)
 
     @strawberry.mutation(
@@ -91,9 +66,9 @@ class Mutation:
         input: UpdateProductInput,
         expected_version: int | None = None,
     ) -> ProductType:
-        changes = ProductChanges.create(input.provided())
-        product = await info.context.inventory.products.update(
-            info.context.principal, str(id), changes, expected_version
+        changes = ProductChanges.create(values_of(input), expected_version)
+        product = await info.context.services.products.update(
+            info.context.principal, str(id), changes
         )
         return ProductType.from_domain(product)
 
@@ -102,14 +77,14 @@ class Mutation:
         "(admin): a restock that never loses or re-adds an order's units."
     )
     async def adjust_stock(self, info: Info, id: strawberry.ID, delta: int) -> ProductType:
-        product = await info.context.inventory.products.adjust_stock(
+        product = await info.context.services.products.adjust_stock(
             info.context.principal, str(id), delta
         )
         return ProductType.from_domain(product)
 
     @strawberry.mutation(description="Delete a product (admin). Orders keep their copy.")
     async def delete_product(self, info: Info, id: strawberry.ID) -> bool:
-        await info.context.inventory.products.delete(info.context.principal, str(id))
+        await info.context.services.products.delete(info.context.principal, str(id))
         return True
 
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Self
 
 import strawberry
 
 from inventory.domain.listing import ProductSort as DomainSort
 from inventory.domain.product import Product
-from platform_kit.graphql import Money
+from platform_kit.graphql import Money, Page, values_of
 
 if TYPE_CHECKING:
-    from inventory.entrypoints.graphql.context import InventoryContext
+    from inventory.entrypoints.graphql.context import Info
 
 __all__ = [
     "CreateProductInput",
@@ -44,28 +44,17 @@ class ProductType:
 
     @classmethod
     def from_domain(cls, product: Product) -> Self:
-        return cls(
-            id=strawberry.ID(product.id),
-            sku=product.sku,
-            name=product.name,
-            description=product.description,
-            category=product.category,
-            price=product.price,
-            currency=product.currency,
-            stock=product.stock,
-            created_at=product.created_at,
-            updated_at=product.updated_at,
-            version=product.version,
-        )
+        return cls(**values_of(product))
 
     @classmethod
-    async def resolve_reference(
-        cls, info: strawberry.Info[InventoryContext, Any], id: strawberry.ID
-    ) -> Self | None:
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Self | None:
         """Batched: every representation of one request is loaded with one query. A
         deleted product resolves as it was (an order still names it)."""
         product = await info.context.reference_loader.load(str(id))
         return cls.from_domain(product) if product is not None else None
+
+
+ProductPage = Page[ProductType]
 
 
 @strawberry.enum(name="ProductSort")
@@ -79,15 +68,6 @@ class ProductSort(Enum):
 
     def to_domain(self) -> DomainSort:
         return DomainSort[self.name]
-
-
-@strawberry.type
-class ProductPage:
-    items: list[ProductType]
-    total: int
-    limit: int
-    offset: int
-    next_cursor: str | None
 
 
 @strawberry.input(name="ProductFilter")
@@ -119,11 +99,3 @@ class UpdateProductInput:
     price: Money | None = strawberry.UNSET
     currency: str | None = strawberry.UNSET
     stock: int | None = strawberry.UNSET
-
-    def provided(self) -> dict[str, Any]:
-        names = ("sku", "name", "description", "category", "price", "currency", "stock")
-        return {
-            name: getattr(self, name)
-            for name in names
-            if getattr(self, name) is not strawberry.UNSET
-        }

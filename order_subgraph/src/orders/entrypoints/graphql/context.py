@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import Any
 
-from strawberry.dataloader import DataLoader
-from strawberry.fastapi import BaseContext
+import strawberry
 
-from orders.domain.order import Order
+from orders.bootstrap import Services
 from platform_kit.auth import Principal
+from platform_kit.graphql import ServiceContext, batch_loader
 
-if TYPE_CHECKING:
-    from orders.bootstrap import OrderService
-
-__all__ = ["OrderContext"]
+__all__ = ["Info", "OrderContext"]
 
 
-class OrderContext(BaseContext):
-    def __init__(self, service: OrderService, principal: Principal | None) -> None:
-        super().__init__()
-        self.service = service
-        self.principal = principal
-        self.order_loader: DataLoader[str, Order | None] = DataLoader(load_fn=self._load)
+class OrderContext(ServiceContext[Services]):
+    def __init__(self, services: Services, principal: Principal | None) -> None:
+        super().__init__(services, principal)
+        self.order_loader = batch_loader(partial(services.orders.get_many, principal))
 
-    async def _load(self, ids: Sequence[str]) -> list[Order | None]:
-        found = await self.service.orders.get_many(self.principal, ids)
-        return [found.get(order_id) for order_id in ids]
+
+Info = strawberry.Info[OrderContext, Any]

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import strawberry
 
 from orders.domain.order import RequestedLine
 from orders.entrypoints.errors import TranslateErrors
-from orders.entrypoints.graphql.context import OrderContext
+from orders.entrypoints.graphql.context import Info
 from orders.entrypoints.graphql.types import (
     CreateOrderInput,
     OrderPage,
@@ -20,8 +18,6 @@ from platform_kit.graphql import SubgraphSchema
 
 __all__ = ["schema"]
 
-Info = strawberry.Info[OrderContext, Any]
-
 
 @strawberry.type
 class Query:
@@ -30,7 +26,7 @@ class Query:
         "null when unknown or not visible."
     )
     async def order(self, info: Info, id: strawberry.ID) -> OrderType | None:
-        order = await info.context.service.orders.get(info.context.principal, str(id))
+        order = await info.context.services.orders.get(info.context.principal, str(id))
         return OrderType.from_domain(order) if order else None
 
     @strawberry.field(
@@ -46,7 +42,7 @@ class Query:
         offset: int | None = None,
         cursor: str | None = None,
     ) -> OrderPage:
-        page = await info.context.service.orders.page(
+        page = await info.context.services.orders.page(
             info.context.principal,
             status=status.to_domain() if status else None,
             user_id=str(user_id) if user_id is not None else None,
@@ -54,13 +50,7 @@ class Query:
             offset=offset,
             cursor=cursor,
         )
-        return OrderPage(
-            items=[OrderType.from_domain(o) for o in page.items],
-            total=page.total,
-            limit=page.limit,
-            offset=page.offset,
-            next_cursor=page.next_cursor,
-        )
+        return OrderPage.from_domain(page, OrderType.from_domain)
 
 
 @strawberry.type
@@ -72,7 +62,7 @@ class Mutation:
         self, info: Info, input: CreateOrderInput, idempotency_key: str | None = None
     ) -> OrderType:
         lines = [RequestedLine(str(line.product_id), line.quantity) for line in input.items]
-        order = await info.context.service.orders.create(
+        order = await info.context.services.orders.create(
             info.context.principal, lines, idempotency_key
         )
         return OrderType.from_domain(order)
@@ -81,7 +71,7 @@ class Mutation:
     async def update_order_status(
         self, info: Info, id: strawberry.ID, status: OrderStatus
     ) -> OrderType:
-        order = await info.context.service.orders.update_status(
+        order = await info.context.services.orders.update_status(
             info.context.principal, str(id), status.to_domain()
         )
         return OrderType.from_domain(order)

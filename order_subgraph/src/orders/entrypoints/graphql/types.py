@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Self
 
 import strawberry
 from strawberry.federation.schema_directives import Key
@@ -12,10 +12,10 @@ from strawberry.federation.types import FieldSet
 
 from orders.domain.order import Order, OrderLine
 from orders.domain.order import OrderStatus as DomainStatus
-from platform_kit.graphql import Money
+from platform_kit.graphql import Money, Page
 
 if TYPE_CHECKING:
-    from orders.entrypoints.graphql.context import OrderContext
+    from orders.entrypoints.graphql.context import Info
 
 __all__ = ["OrderItemType", "OrderPage", "OrderStatus", "OrderType", "ProductRef"]
 
@@ -89,21 +89,13 @@ class OrderType:
         )
 
     @classmethod
-    async def resolve_reference(
-        cls, info: strawberry.Info[OrderContext, Any], id: strawberry.ID
-    ) -> Self | None:
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Self | None:
         """Batched, and only orders the caller may see."""
         order = await info.context.order_loader.load(str(id))
         return cls.from_domain(order) if order is not None else None
 
 
-@strawberry.type
-class OrderPage:
-    items: list[OrderType]
-    total: int
-    limit: int
-    offset: int
-    next_cursor: str | None
+OrderPage = Page[OrderType]
 
 
 @strawberry.input

@@ -29,7 +29,7 @@ BOOKS = {"b1": "Dune", "b2": "Emma"}
 MOVIES = {"m1": "Alien"}
 
 
-def _app(schema: strawberry.federation.Schema) -> FastAPI:
+def app_serving(schema: strawberry.federation.Schema) -> FastAPI:
     app = FastAPI()
 
     @app.middleware("http")
@@ -100,7 +100,7 @@ class AccountsQuery:
 
 
 def create_accounts() -> FastAPI:
-    return _app(
+    return app_serving(
         strawberry.federation.Schema(
             query=AccountsQuery, types=[AccountsUser], federation_version="2.7"
         )
@@ -216,7 +216,7 @@ class ProductsQuery:
 
 
 def create_products() -> FastAPI:
-    return _app(
+    return app_serving(
         strawberry.federation.Schema(
             query=ProductsQuery, types=[ProductsProduct, Book, Movie], federation_version="2.7"
         )
@@ -339,7 +339,7 @@ class ReviewsMutation:
 
 
 def create_reviews() -> FastAPI:
-    return _app(
+    return app_serving(
         strawberry.federation.Schema(
             query=ReviewsQuery,
             mutation=ReviewsMutation,
@@ -374,7 +374,7 @@ class RatingsQuery:
 
 
 def create_ratings() -> FastAPI:
-    return _app(
+    return app_serving(
         strawberry.federation.Schema(
             query=RatingsQuery, types=[RatedMedia], federation_version="2.7"
         )
@@ -435,7 +435,7 @@ class WarehouseQuery:
 
 
 def create_warehouse() -> FastAPI:
-    return _app(
+    return app_serving(
         strawberry.federation.Schema(
             query=WarehouseQuery, types=[WarehouseProduct], federation_version="2.7"
         )

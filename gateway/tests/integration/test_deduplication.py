@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from platform_kit.processes import ServiceProcess
-from platform_kit.testing.plugin import TokenFactory
+from platform_devkit.processes import ServiceProcess
+from platform_devkit.pytest_plugin import TokenFactory
 
 from .conftest import World, start_gateway
 

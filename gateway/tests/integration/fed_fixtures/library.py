@@ -19,7 +19,7 @@ from typing import Any
 import strawberry
 from fastapi import FastAPI
 
-from .subgraphs import _app
+from .subgraphs import app_serving
 
 BOOKS: dict[str, dict[str, Any]] = {
     "b1": {"title": "Dune", "format": ("paper", 600, "P-1"), "isbn": "978-1"},
@@ -85,7 +85,7 @@ class CatalogQuery:
 
 
 def create_catalog() -> FastAPI:
-    return _app(
+    return app_serving(
         strawberry.federation.Schema(
             query=CatalogQuery, types=[CatalogBook, Paper, Ebook], federation_version="2.7"
         )
@@ -110,7 +110,7 @@ class LoansQuery:
 
 
 def create_loans() -> FastAPI:
-    return _app(strawberry.federation.Schema(query=LoansQuery, federation_version="2.7"))
+    return app_serving(strawberry.federation.Schema(query=LoansQuery, federation_version="2.7"))
 
 
 # -- registry ----------------------------------------------------------------------------
@@ -137,7 +137,7 @@ class RegistryQuery:
 
 
 def create_registry() -> FastAPI:
-    return _app(
+    return app_serving(
         strawberry.federation.Schema(
             query=RegistryQuery, types=[RegistryBook], federation_version="2.7"
         )
@@ -191,7 +191,7 @@ class RatingsQuery:
 
 
 def create_ratings() -> FastAPI:
-    return _app(
+    return app_serving(
         strawberry.federation.Schema(
             query=RatingsQuery,
             types=[RatingsBook, RatingsEbook, RatingsPaper],

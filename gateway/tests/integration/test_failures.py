@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from platform_kit.processes import ServiceProcess, free_port
+from platform_devkit.processes import ServiceProcess, free_port
 
 from .conftest import World, start_gateway
 

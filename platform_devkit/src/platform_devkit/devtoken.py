@@ -1,4 +1,4 @@
-"""Print a development JWT: `python -m platform_kit.devtoken --sub alice --role customer`."""
+"""Print a development JWT: `python -m platform_devkit.devtoken --sub alice --role customer`."""
 
 from __future__ import annotations
 

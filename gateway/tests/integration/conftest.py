@@ -13,7 +13,7 @@ import httpx
 import pytest
 from composer import SubgraphSource, compose
 
-from platform_kit.processes import ServiceProcess, free_port
+from platform_devkit.processes import ServiceProcess, free_port
 
 HERE = Path(__file__).resolve().parent
 NAMES = ("accounts", "products", "reviews", "ratings", "warehouse")

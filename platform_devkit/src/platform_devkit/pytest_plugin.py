@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from pymongo import MongoClient
 
+from platform_devkit.processes import LocalMongo, free_port
+from platform_devkit.stack import database_uri
 from platform_kit.auth import Role, issue_token
-from platform_kit.processes import LocalMongo, free_port
 
 TokenFactory = Callable[..., str]
 
@@ -32,11 +33,6 @@ def mongo_server_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield server.uri
 
 
-def _with_database(server_uri: str, name: str) -> str:
-    base, _, query = server_uri.partition("?")
-    return f"{base.rstrip('/')}/{name}" + (f"?{query}" if query else "")
-
-
 @pytest.fixture
 def mongo_uri_factory(mongo_server_uri: str) -> Iterator[Callable[[str], str]]:
     """URIs naming fresh databases, dropped after the test, so tests never share state."""
@@ -45,7 +41,7 @@ def mongo_uri_factory(mongo_server_uri: str) -> Iterator[Callable[[str], str]]:
     def make(prefix: str = "test") -> str:
         name = f"{prefix}_{uuid.uuid4().hex[:12]}"
         created.append(name)
-        return _with_database(mongo_server_uri, name)
+        return database_uri(mongo_server_uri, name)
 
     yield make
     client: MongoClient[dict[str, object]] = MongoClient(

@@ -1,11 +1,14 @@
-"""The one clock of the service: UTC, millisecond precision (what MongoDB stores), so a
+"""The one clock of the platform: UTC, millisecond precision (what MongoDB stores), so a
 timestamp read back equals the one written and cursors round-trip exactly."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
-__all__ = ["utcnow"]
+__all__ = ["Clock", "utcnow"]
+
+Clock = Callable[[], datetime]
 
 
 def utcnow() -> datetime:

@@ -73,7 +73,8 @@ class ManagedProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
-    def start(self) -> Self:
+    def start(self, timeout: float = 60.0) -> Self:
+        """Start the process and wait (up to `timeout` seconds) until it is `ready`."""
         output: IO[bytes] | int | None
         if self.inherit_output:
             output = None
@@ -92,7 +93,18 @@ class ManagedProcess:
             preexec_fn=_die_with_parent,
             start_new_session=True,
         )
+        deadline = time.monotonic() + timeout
+        while not self.ready():
+            if not self.running:
+                raise RuntimeError(f"{self.name} exited early:\n{self.log_tail()}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.name} did not become ready:\n{self.log_tail()}")
+            time.sleep(0.1)
         return self
+
+    def ready(self) -> bool:
+        """Whether the process serves yet (a subclass asks it); this one: once running."""
+        return self.running
 
     @property
     def running(self) -> bool:
@@ -185,29 +197,17 @@ class LocalMongo(ManagedProcess):
     def uri(self) -> str:
         return f"mongodb://{self.host}:{self.port}"
 
-    def start(self, timeout: float = 60.0) -> Self:
-        super().start()
-        self.wait_until_ready(timeout)
-        return self
-
-    def wait_until_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
+    def ready(self) -> bool:
         client: MongoClient[dict[str, object]] = MongoClient(
             self.uri, serverSelectionTimeoutMS=500, connectTimeoutMS=500
         )
         try:
-            while True:
-                if not self.running:
-                    raise RuntimeError(f"secantusd-py exited early:\n{self.log_tail()}")
-                try:
-                    client.admin.command("ping")
-                    return
-                except PyMongoError:
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"database did not answer ping on {self.uri}") from None
-                    time.sleep(0.1)
+            client.admin.command("ping")
+        except PyMongoError:
+            return False
         finally:
             client.close()
+        return True
 
 
 class ServiceProcess(ManagedProcess):
@@ -250,21 +250,8 @@ class ServiceProcess(ManagedProcess):
         connect_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         self.base_url = f"http://{connect_host}:{port}"
 
-    def start(self, timeout: float = 60.0) -> Self:
-        super().start()
-        self.wait_until_healthy(timeout)
-        return self
-
-    def wait_until_healthy(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            if not self.running:
-                raise RuntimeError(f"{self.name} exited early:\n{self.log_tail()}")
-            try:
-                if httpx.get(self.base_url + "/healthz", timeout=1.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.name} did not become healthy:\n{self.log_tail()}")
-            time.sleep(0.1)
+    def ready(self) -> bool:
+        try:
+            return httpx.get(self.base_url + "/healthz", timeout=1.0).status_code == 200
+        except httpx.HTTPError:
+            return False

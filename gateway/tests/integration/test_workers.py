@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from platform_kit.processes import ServiceProcess, free_port
+from platform_devkit.processes import ServiceProcess, free_port
 
 
 def _healthz_count(metrics: str) -> float:

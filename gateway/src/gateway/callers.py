@@ -1,0 +1,17 @@
+"""Who may call the gateway: clients, anonymous or signed in. A service token is for calls
+between services (the order subgraph's to the inventory), never a client's, so every route
+that runs an operation, REST or GraphQL, refuses it here."""
+
+from __future__ import annotations
+
+from platform_kit.auth import Principal, Role
+from platform_kit.errors import Forbidden
+
+__all__ = ["client"]
+
+
+def client(principal: Principal | None) -> Principal | None:
+    """The caller as a client; Forbidden (403) for a service token."""
+    if principal is not None and principal.role is Role.SERVICE:
+        raise Forbidden("service tokens are for calls between services")
+    return principal

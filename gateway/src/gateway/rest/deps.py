@@ -1,0 +1,122 @@
+"""What the REST routes depend on, as FastAPI dependencies: the caller (identity, then role,
+checked before any input is) and the gateway that runs their fixed operations."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeVar
+from urllib.parse import urlencode
+
+from fastapi import Depends, Query, Request, Response, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+
+from gateway.callers import client
+from gateway.federation.pipeline import Gateway, RequestError
+from gateway.rest.problems import RestProblem, problem_from_errors
+from platform_kit.auth import Principal, Role
+from platform_kit.middleware import principal_of
+
+__all__ = ["ADMIN", "SIGNED_IN", "Operations", "Ops", "Paging"]
+
+P = TypeVar("P", bound=BaseModel)
+
+# Declares bearer authentication in the OpenAPI document (Swagger UI's Authorize button);
+# the token itself is verified by the platform's AuthMiddleware before any route runs.
+BEARER = HTTPBearer(auto_error=False, description="A JWT: `make token SUB=alice ROLE=admin`")
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)]
+
+
+def _role(*roles: Role) -> Any:
+    """A route's caller, checked before its body or parameters are: the contract's order is
+    identity (401), then role (403), then input (422)."""
+
+    async def require(request: Request, _: Bearer) -> None:
+        principal = principal_of(request)
+        if principal is None:
+            raise RestProblem(401, "send Authorization: Bearer <token>", "UNAUTHENTICATED")
+        if principal.role not in roles:
+            allowed = " or ".join(role.value for role in roles)
+            raise RestProblem(403, f"this needs the role {allowed}", "FORBIDDEN")
+
+    return Depends(require)
+
+
+ADMIN = [_role(Role.ADMIN)]
+SIGNED_IN = [_role(Role.CUSTOMER, Role.ADMIN)]
+
+
+def _gateway(request: Request) -> Gateway:
+    gateway: Gateway = request.app.state.gateway
+    return gateway
+
+
+def _client(request: Request) -> Principal | None:
+    return client(principal_of(request))
+
+
+class Operations:
+    """The routes' fixed GraphQL operations, run in-process through the gateway's pipeline
+    for a client (never a service); a GraphQL error becomes the route's problem."""
+
+    def __init__(
+        self,
+        gateway: Annotated[Gateway, Depends(_gateway)],
+        caller: Annotated[Principal | None, Depends(_client)],
+    ) -> None:
+        self.gateway = gateway
+        self.caller = caller
+
+    async def run(self, document: str, variables: dict[str, Any]) -> dict[str, Any]:
+        try:
+            result = await self.gateway.execute(document, variables)
+        except RequestError as error:
+            raise problem_from_errors(error.errors) from None
+        if result.get("errors"):
+            raise problem_from_errors(result["errors"])
+        data: dict[str, Any] = result["data"]
+        return data
+
+
+Ops = Annotated[Operations, Depends()]
+
+
+Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1 to 100")]
+Offset = Annotated[int | None, Query(ge=0, description="Items to skip (not with cursor)")]
+Cursor = Annotated[str | None, Query(description="Opaque cursor from next_cursor")]
+
+
+class Pages:
+    """A listing's page: its parameters in, and the page out with, while more follow, its
+    next page as a relative `Link` (RFC 8288; nothing of the request's Host is echoed)."""
+
+    def __init__(
+        self,
+        request: Request,
+        response: Response,
+        limit: Limit = 20,
+        offset: Offset = None,
+        cursor: Cursor = None,
+    ) -> None:
+        self.request = request
+        self.response = response
+        self.limit = limit
+        self.offset = offset
+        self.cursor = cursor or None  # an empty cursor is no cursor
+
+    def variables(self) -> dict[str, Any]:
+        return {"limit": self.limit, "offset": self.offset, "cursor": self.cursor}
+
+    def page(self, model: type[P], answer: dict[str, Any]) -> P:
+        next_cursor = answer["nextCursor"]
+        if next_cursor:
+            kept = [
+                (name, value)
+                for name, value in self.request.query_params.multi_items()
+                if name not in ("offset", "cursor")
+            ]
+            query = urlencode([*kept, ("cursor", next_cursor)])
+            self.response.headers["Link"] = f'<{self.request.url.path}?{query}>; rel="next"'
+        return model.model_validate(answer)
+
+
+Paging = Annotated[Pages, Depends()]

@@ -1,0 +1,94 @@
+"""Representations built from merged objects, through the executor with a scripted
+transport: internal aliases go back to field names, null keys fetch nothing, nullable
+requirements travel as null, objects are found through lists and nulls, and an entity's
+error lands on the path of the object it was fetched for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from gateway.federation.executor import ExecutionState, Executor
+from gateway.federation.plan import Fetch, KeyField, QueryPlan
+from gateway.federation.stages import stage_plan
+from gateway.federation.supergraph import Subgraph
+from gateway.federation.transport import SubgraphReply
+
+KEY = KeyField("id", "_fed_id")
+NESTED = KeyField("variation", "_fed_variation", (KeyField("id", "id"),))
+WEIGHT = KeyField("weight", "_fed_weight", nullable=True)
+ENTITIES = (
+    "query($representations: [_Any!]!) { _entities(representations: $representations) "
+    "{ ... on Product { price } } }"
+)
+URLS = {"ROOT": "http://root/graphql", "PRICES": "http://prices/graphql"}
+
+
+class ScriptedTransport:
+    """Answers each subgraph with a fixed body and keeps the variables it was sent."""
+
+    def __init__(self, answers: dict[str, dict[str, Any]]) -> None:
+        self.answers = answers
+        self.sent: dict[str, dict[str, Any]] = {}
+
+    async def post(self, url: str, body: bytes, *, shareable: bool) -> SubgraphReply:
+        self.sent[url] = orjson.loads(body)["variables"]
+        return SubgraphReply(200, orjson.dumps(self.answers[url]))
+
+    async def close(self) -> None:
+        return None
+
+
+async def _run(
+    root_data: dict[str, Any], path: tuple[str, ...], *, prices: dict[str, Any] | None = None
+) -> tuple[ExecutionState, ScriptedTransport]:
+    entities = Fetch(
+        graph="PRICES",
+        operation=ENTITIES,
+        entity_type="Product",
+        path=path,
+        accepts=("Product",),
+        representation=(KEY, NESTED, WEIGHT),
+    )
+    plan = QueryPlan("query", [Fetch(graph="ROOT", operation="{ x }", children=[entities])])
+    transport = ScriptedTransport(
+        {URLS["ROOT"]: {"data": root_data}, URLS["PRICES"]: prices or {"data": {}}}
+    )
+    subgraphs = {graph: Subgraph(graph, graph.lower(), url) for graph, url in URLS.items()}
+    executor = Executor(subgraphs, URLS, transport)  # type: ignore[arg-type]
+    return await executor.execute(stage_plan(plan), {}), transport
+
+
+def _product(key: str | None, **fields: Any) -> dict[str, Any]:
+    return {"__typename": "Product", "_fed_id": key, **fields}
+
+
+async def test_a_representation_maps_internal_aliases_back_to_field_names() -> None:
+    product = _product("p1", _fed_variation={"id": "v1"}, _fed_weight=None, name="Table")
+    _, transport = await _run({"products": [product]}, ("products",))
+    assert list(transport.sent[URLS["PRICES"]].values()) == [
+        [{"__typename": "Product", "id": "p1", "variation": {"id": "v1"}, "weight": None}]
+    ]
+
+
+async def test_a_null_key_names_no_entity() -> None:
+    products = [_product(None, _fed_variation={"id": "v"}), {"__typename": "Product"}]
+    state, transport = await _run({"products": products}, ("products",))
+    assert URLS["PRICES"] not in transport.sent and state.errors == []
+
+
+async def test_objects_are_found_through_lists_and_nulls_and_errors_land_on_their_path() -> None:
+    first = _product("x1", _fed_variation={"id": "v"})
+    second = _product("x2", _fed_variation={"id": "v"})
+    data = {"a": [{"b": first}, None, {"b": None}, {"b": [second]}]}
+    answer = {
+        "data": {"_e0": [{"price": 1}, None]},
+        "errors": [{"message": "no price", "path": ["_e0", 1, "price"]}],
+    }
+    state, transport = await _run(data, ("a", "b"), prices=answer)
+    (sent,) = transport.sent[URLS["PRICES"]].values()
+    assert [representation["id"] for representation in sent] == ["x1", "x2"]
+    merged = state.data["a"]
+    assert merged[0]["b"]["price"] == 1 and "price" not in merged[3]["b"][0]
+    assert [error["path"] for error in state.errors] == [["a", 3, "b", 0, "price"]]

@@ -1,1 +1,0 @@
-"""Test support shared by every service's suite (a pytest plugin, loaded in pyproject)."""

@@ -1,0 +1,62 @@
+"""Pages and cursors, the same for every listing."""
+
+from __future__ import annotations
+
+import pytest
+
+from platform_kit.errors import InvalidInput
+from platform_kit.paging import Cursor, Page, PageRequest
+
+ID = "0123456789abcdef01234567"
+
+
+def request(**given: object) -> PageRequest[str]:
+    values: dict[str, object] = {"limit": 2, "offset": None, "cursor": None} | given
+    return PageRequest.create(parse_key=str, **values)  # type: ignore[arg-type]
+
+
+def after(item: str, offset: int) -> Cursor[str]:
+    return Cursor(key=item, last_id=ID, offset=offset)
+
+
+def test_a_full_page_with_more_behind_it_points_to_the_next() -> None:
+    page = Page.of(["a", "b"], 5, request(), after)
+    assert (page.total, page.limit, page.offset) == (5, 2, 0)
+    assert page.next_cursor is not None
+    following = request(cursor=page.next_cursor)
+    assert following.offset == 2 and following.cursor == Cursor("b", ID, 2)
+
+
+@pytest.mark.parametrize(("items", "total"), [(["a"], 5), (["a", "b"], 2), ([], 0)])
+def test_the_last_page_points_nowhere(items: list[str], total: int) -> None:
+    assert Page.of(items, total, request(), after).next_cursor is None
+
+
+@pytest.mark.parametrize(
+    ("given", "field"),
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": 101}, "limit"),
+        ({"offset": -1}, "offset"),
+        ({"offset": 1_000_001}, "offset"),
+        ({"offset": 0, "cursor": "x"}, "cursor"),
+    ],
+)
+def test_bad_page_parameters_are_named(given: dict[str, object], field: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        request(**given)
+    assert raised.value.field == field
+
+
+def test_a_cursor_of_one_sort_is_refused_by_another() -> None:
+    token = Cursor("a", ID, 1, sort="NAME").encode()
+    with pytest.raises(InvalidInput, match="another sort"):
+        PageRequest.create(limit=1, offset=None, cursor=token, parse_key=str, sort="PRICE")
+    with pytest.raises(InvalidInput, match="not a cursor"):
+        request(cursor=token)  # a listing with one order takes no sorted cursor
+
+
+def test_a_key_its_listing_would_never_write_is_refused() -> None:
+    token = Cursor("yesterday", ID, 1).encode()
+    with pytest.raises(InvalidInput, match="not a cursor"):
+        PageRequest.create(limit=1, offset=None, cursor=token, parse_key=int)
