@@ -25,7 +25,9 @@ __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "MAX_OFFSET", "Cursor", "Page", "PageRe
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
 MAX_OFFSET = 1_000_000  # deeper pages are reached by filters or cursors, not by skipping
-MAX_KEY_LENGTH = 64
+# a sort key's text: long enough for the longest value a service sorts by (a product name,
+# 200 characters), short enough that a forged cursor carries no payload
+MAX_KEY_LENGTH = 256
 _ID = re.compile(r"^[0-9a-f]{24}$")  # the ids both services mint
 _NOT_ISSUED = "is not a cursor this API issued"
 

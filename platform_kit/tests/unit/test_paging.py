@@ -60,3 +60,16 @@ def test_a_key_its_listing_would_never_write_is_refused() -> None:
     token = Cursor("yesterday", ID, 1).encode()
     with pytest.raises(InvalidInput, match="not a cursor"):
         PageRequest.create(limit=1, offset=None, cursor=token, parse_key=int)
+
+
+def test_a_cursor_ending_on_the_longest_name_is_taken_back() -> None:
+    # a page sorted by name can end on a product whose name has the maximum 200 characters
+    name = "n" * 200
+    token = Cursor(name, "0123456789abcdef01234567", 20, sort="name").encode()
+    assert Cursor.decode(token, str, sort="name").key == name
+
+
+def test_a_cursor_key_longer_than_any_sort_value_is_refused() -> None:
+    token = Cursor("n" * 1000, "0123456789abcdef01234567", 20, sort="name").encode()
+    with pytest.raises(InvalidInput):
+        Cursor.decode(token, str, sort="name")
