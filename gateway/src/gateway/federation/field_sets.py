@@ -8,7 +8,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from graphql import FieldNode, InlineFragmentNode, OperationDefinitionNode, SelectionNode, parse
+from graphql import (
+    FieldNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionNode,
+    parse,
+)
 
 __all__ = ["NOTHING", "FieldSet", "FieldSetError", "Provided"]
 
@@ -77,7 +84,7 @@ class FieldSet:
             inner = inner[1:-1]
         try:
             document = parse(f"{{ {inner} }}", no_location=True)
-        except Exception as error:
+        except GraphQLError as error:
             raise FieldSetError(f"not a field set: {text!r}: {error}") from None
         operation = document.definitions[0]
         assert isinstance(operation, OperationDefinitionNode)
