@@ -24,6 +24,8 @@ from gateway.metrics import SUBGRAPH_ERRORS, SUBGRAPH_FETCH_SECONDS
 __all__ = ["ExecutionState", "Executor"]
 
 log = logging.getLogger(__name__)
+# calls of one entity fetch with context arguments (one per distinct value) sent at once
+MAX_CONTEXT_CALLS_IN_FLIGHT = 8
 Json = dict[str, Any]
 
 
@@ -111,26 +113,21 @@ class Executor:
 
     async def _contextual_entities(self, request: SubgraphRequest, run: _Run) -> None:
         """An entity fetch with arguments from context: objects are grouped by the values
-        their ancestors give, and each group is one call with those values."""
+        their ancestors give, and each group is one call with those values. Objects can
+        bring many distinct values, so only a few of those calls are in flight at once."""
         (call,) = request.entity_calls
         (staged,) = call.fetches
         groups = _contextual_batches(staged, run) if _parent_answered(staged.parent, run) else {}
-        await asyncio.gather(
-            *(
-                self._send_entities(
-                    request,
-                    {
-                        **_used(request, run.variables),
-                        call.variable: batch.representations,
-                        **values,
-                    },
-                    {call.alias: batch},
-                    [call],
-                    run,
+        in_flight = asyncio.Semaphore(MAX_CONTEXT_CALLS_IN_FLIGHT)
+
+        async def send(values: Json, batch: _Batch) -> None:
+            variables = {**_used(request, run.variables), call.variable: batch.representations}
+            async with in_flight:
+                await self._send_entities(
+                    request, {**variables, **values}, {call.alias: batch}, [call], run
                 )
-                for values, batch in groups.values()
-            )
-        )
+
+        await asyncio.gather(*(send(values, batch) for values, batch in groups.values()))
         run.answered[staged.index] = _parent_answered(staged.parent, run)
 
     async def _send_entities(
