@@ -54,7 +54,7 @@ def test_metrics_of_all_workers_are_summed(tmp_path: Path, service_env: dict[str
         gateway.stop()
 
 
-SUPERGRAPH = (Path(__file__).resolve().parents[1] / "supergraph.graphql").read_text()
+SUPERGRAPH = (Path(__file__).resolve().parents[2] / "supergraph.graphql").read_text()
 RENAMED = SUPERGRAPH.replace("  sku: String @join__field", "  skuCode: String @join__field")
 BROKEN = SUPERGRAPH[: len(SUPERGRAPH) // 2]
 
