@@ -17,7 +17,6 @@ from graphql import (
     GraphQLSchema,
     InterfaceTypeDefinitionNode,
     ObjectTypeDefinitionNode,
-    UnionTypeDefinitionNode,
     build_ast_schema,
     graphql,
     parse,
@@ -77,12 +76,7 @@ class SdlSubgraph:
                 or keyed_interfaces & {i.name.value for i in d.interfaces or ()}
             }
         )
-        has_query = any(d.name.value == "Query" for d in objects) or any(
-            getattr(d, "name", None) is not None
-            and d.name.value == "Query"
-            and not isinstance(d, UnionTypeDefinitionNode)
-            for d in document.definitions
-        )
+        has_query = any(d.name.value == "Query" for d in objects)
         additions = ["scalar _Any", "type _Service { sdl: String }"]
         root_fields = ["_service: _Service!"]
         if entities:
