@@ -11,12 +11,13 @@ from dataclasses import dataclass, field, replace
 from graphql import ArgumentNode, FieldNode, VariableDefinitionNode, print_ast, visit
 from graphql.language import Visitor
 
-from gateway.federation.field_sets import Provided
+from gateway.federation.field_sets import NOTHING, Provided
 from gateway.federation.plan import ContextBinding, Fetch, KeyField, QueryPlan, internal_alias
 from gateway.federation.selection import Selection
 
 __all__ = [
     "FetchBuilder",
+    "Position",
     "Step",
     "conflicting",
     "covered",
@@ -27,15 +28,28 @@ __all__ = [
 
 
 @dataclass(frozen=True)
+class Position:
+    """Where the walk is in the fetch tree: the fetch being built, the selection its fields
+    go into, the response path of the objects there, and what a @provides above lets the
+    fetch's subgraph answer."""
+
+    fetch: FetchBuilder
+    target: Selection
+    path: tuple[str, ...] = ()
+    provided: Provided = NOTHING
+
+    def into(self, target: Selection) -> Position:
+        """The same objects, fields going into another selection (a type condition)."""
+        return replace(self, target=target)
+
+
+@dataclass(frozen=True)
 class Step:
     """A field the walk went through: its parent type and where it was selected."""
 
     type_name: str
     node: FieldNode
-    fetch: FetchBuilder
-    target: Selection
-    path: tuple[str, ...]
-    provided: Provided
+    at: Position
 
 
 @dataclass

@@ -39,12 +39,12 @@ from graphql import (
 from gateway.federation.conditions import included
 from gateway.federation.fetch_tree import (
     FetchBuilder,
+    Position,
     Step,
     finish,
     merged,
     requirement_alias,
 )
-from gateway.federation.field_sets import NOTHING, Provided
 from gateway.federation.plan import ContextBinding, KeyField, QueryPlan, internal_alias
 from gateway.federation.planning_errors import (
     AbstractFieldUnanswerable,
@@ -119,27 +119,21 @@ class Planner:
                     self.by_graph[graph] = builder
             else:
                 builder = self.by_graph[graph]
-            self._field(root_type, node, builder, builder.root, (), NOTHING)
+            self._field(root_type, node, Position(builder, builder.root))
         kind = "mutation" if is_mutation else "query"
         return finish(self.roots, kind, self.variable_definitions)
 
     # -- selections --------------------------------------------------------------------
     def _selections(
-        self,
-        type_name: str,
-        selections: Sequence[SelectionNode],
-        fetch: FetchBuilder,
-        target: Selection,
-        path: tuple[str, ...],
-        provided: Provided,
+        self, type_name: str, selections: Sequence[SelectionNode], at: Position
     ) -> None:
         type_info = self.supergraph.types.get(type_name)
-        if type_info is not None and fetch.graph in type_info.interface_object_graphs:
-            self._interface_object(type_info, selections, fetch, target, path, provided)
+        if type_info is not None and at.fetch.graph in type_info.interface_object_graphs:
+            self._interface_object(type_info, selections, at)
             return
         abstract = type_info is not None and type_info.kind in ("interface", "union")
         if abstract:
-            target.leaf("__typename", "__typename")
+            at.target.leaf("__typename", "__typename")
         for selection in selections:
             if not included(selection, self.variables):
                 continue
@@ -148,12 +142,12 @@ class Planner:
                     abstract
                     and not selection.name.value.startswith("__")
                     and not self.routes.resolves_for_all(
-                        type_name, selection.name.value, fetch.graph, provided
+                        type_name, selection.name.value, at.fetch.graph, at.provided
                     )
                 ):
-                    self._per_type(type_name, selection, fetch, target, path, provided)
+                    self._per_type(type_name, selection, at)
                     continue
-                self._field(type_name, selection, fetch, target, path, provided)
+                self._field(type_name, selection, at)
                 continue
             if isinstance(selection, FragmentSpreadNode):
                 fragment = self.fragments[selection.name.value]
@@ -167,34 +161,23 @@ class Planner:
                 condition,
                 self.routes.fragment_selections(selection),
                 selection.directives or (),
-                fetch,
-                target,
-                path,
-                provided,
+                at,
             )
 
-    def _per_type(
-        self,
-        type_name: str,
-        node: FieldNode,
-        fetch: FetchBuilder,
-        target: Selection,
-        path: tuple[str, ...],
-        provided: Provided,
-    ) -> None:
+    def _per_type(self, type_name: str, node: FieldNode, at: Position) -> None:
         """An abstract type's field this subgraph cannot answer for all its types: through
         an @interfaceObject subgraph that can, or per object type the subgraph returns."""
         type_info = self.supergraph.types[type_name]
-        graph = self.routes.interface_object_for(type_info, node.name.value, fetch.graph, provided)
+        graph = self.routes.interface_object_for(
+            type_info, node.name.value, at.fetch.graph, at.provided
+        )
         if graph is not None:
-            entity = self._entity_fetch(
-                type_info, graph, fetch, target, path, provided, for_field=node.name.value
-            )
-            self._emit(type_name, node, entity, entity.root, path, NOTHING)
+            entity = self._entity_fetch(type_info, graph, at, for_field=node.name.value)
+            self._emit(type_name, node, Position(entity, entity.root, at.path))
             return
-        concretes = self.routes.possible_types(type_name, fetch.graph)
+        concretes = self.routes.possible_types(type_name, at.fetch.graph)
         if not concretes:
-            raise AbstractFieldUnanswerable(fetch.graph, type_name, node.name.value)
+            raise AbstractFieldUnanswerable(at.fetch.graph, type_name, node.name.value)
         # The subgraph chosen for this abstract field must answer it for every type it may
         # return: going back to select the field again elsewhere for some of them would
         # trust two subgraphs to return the same object (a supergraph can make that wrong;
@@ -202,37 +185,31 @@ class Planner:
         floor, self.walk.rewind_floor = self.walk.rewind_floor, len(self.walk.trail)
         try:
             for concrete in concretes:
-                self._field(concrete, node, fetch, target.on_type(concrete), path, provided)
+                self._field(concrete, node, at.into(at.target.on_type(concrete)))
         finally:
             self.walk.rewind_floor = floor
 
     def _interface_object(
-        self,
-        type_info: TypeInfo,
-        selections: Sequence[SelectionNode],
-        fetch: FetchBuilder,
-        target: Selection,
-        path: tuple[str, ...],
-        provided: Provided,
+        self, type_info: TypeInfo, selections: Sequence[SelectionNode], at: Position
     ) -> None:
         """This subgraph sees the interface as an object (@interfaceObject): it answers its
         own fields, and the interface's owner answers the real __typename and the rest.
         When nothing selected needs the concrete type, this subgraph answers alone and the
         response is shaped by the interface's own fields."""
-        if not self.routes.needs_concrete_type(type_info, selections, fetch.graph, provided):
+        if not self.routes.needs_concrete_type(type_info, selections, at.fetch.graph, at.provided):
             for selection in selections:
                 if not included(selection, self.variables):
                     continue
                 if isinstance(selection, FieldNode):
-                    self._field(type_info.name, selection, fetch, target, path, provided)
+                    self._field(type_info.name, selection, at)
                 else:  # a fragment on the interface itself
                     inner = self.routes.fragment_selections(selection)
-                    self._interface_object(type_info, inner, fetch, target, path, provided)
+                    self._interface_object(type_info, inner, at)
             return
         owners = sorted(g for g in type_info.keys if g not in type_info.interface_object_graphs)
         if not owners:
-            raise ConcreteTypeUnknown(fetch.graph, type_info.name)
-        owner = self._entity_fetch(type_info, owners[0], fetch, target, path, provided)
+            raise ConcreteTypeUnknown(at.fetch.graph, type_info.name)
+        owner = self._entity_fetch(type_info, owners[0], at)
         owner.root.leaf("__typename", "__typename")
         rest: list[SelectionNode] = []
         for selection in selections:
@@ -242,14 +219,14 @@ class Planner:
                 isinstance(selection, FieldNode)
                 and not selection.name.value.startswith("__")
                 and self.routes.resolves(
-                    type_info.name, selection.name.value, fetch.graph, provided
+                    type_info.name, selection.name.value, at.fetch.graph, at.provided
                 )
             ):
-                self._field(type_info.name, selection, fetch, target, path, provided)
+                self._field(type_info.name, selection, at)
             else:
                 rest.append(selection)
         if rest:
-            self._selections(type_info.name, rest, owner, owner.root, path, NOTHING)
+            self._selections(type_info.name, rest, Position(owner, owner.root, at.path))
 
     def _fragment(
         self,
@@ -257,14 +234,11 @@ class Planner:
         condition: str,
         inner: Sequence[SelectionNode],
         directives: Sequence[DirectiveNode],
-        fetch: FetchBuilder,
-        target: Selection,
-        path: tuple[str, ...],
-        provided: Provided,
+        at: Position,
     ) -> None:
         if condition == type_name:
-            sub = target.on_type(None, directives) if directives else target
-            self._selections(type_name, inner, fetch, sub, path, provided)
+            sub = at.target.on_type(None, directives) if directives else at.target
+            self._selections(type_name, inner, at.into(sub))
             return
         condition_info = self.supergraph.types.get(condition)
         if condition_info is None:
@@ -273,11 +247,11 @@ class Planner:
         if condition_info.kind not in ("interface", "union"):
             # A concrete type condition: kept only where this subgraph can return that type.
             if parent_abstract:
-                if condition not in self.supergraph.possible_in(type_name, fetch.graph):
+                if condition not in self.supergraph.possible_in(type_name, at.fetch.graph):
                     return
-                target.leaf("__typename", "__typename")
-                sub = target.on_type(condition, directives)
-                self._selections(condition, inner, fetch, sub, path, provided)
+                at.target.leaf("__typename", "__typename")
+                sub = at.target.on_type(condition, directives)
+                self._selections(condition, inner, at.into(sub))
             return
         # Whether a fragment applies is a question about supergraph types, even where this
         # subgraph does not declare the type condition (Oven implements Node elsewhere).
@@ -285,60 +259,40 @@ class Planner:
         if not parent_abstract:
             # The object is of a known type: the fragment applies to it, or never does.
             if type_name in possible:
-                sub = target.on_type(None, directives) if directives else target
-                self._selections(type_name, inner, fetch, sub, path, provided)
+                sub = at.target.on_type(None, directives) if directives else at.target
+                self._selections(type_name, inner, at.into(sub))
             return
         # Abstract in abstract: narrow to the object types both allow in this subgraph.
-        target.leaf("__typename", "__typename")
-        for concrete in self.supergraph.possible_in(type_name, fetch.graph):
+        at.target.leaf("__typename", "__typename")
+        for concrete in self.supergraph.possible_in(type_name, at.fetch.graph):
             if concrete in possible and self.supergraph.api_schema.get_type(concrete) is not None:
-                sub = target.on_type(concrete, directives)
-                self._selections(concrete, inner, fetch, sub, path, provided)
+                sub = at.target.on_type(concrete, directives)
+                self._selections(concrete, inner, at.into(sub))
 
     # -- one field ---------------------------------------------------------------------
-    def _field(
-        self,
-        type_name: str,
-        node: FieldNode,
-        fetch: FetchBuilder,
-        target: Selection,
-        path: tuple[str, ...],
-        provided: Provided,
-    ) -> None:
+    def _field(self, type_name: str, node: FieldNode, at: Position) -> None:
         name = node.name.value
         if name == "__typename":
-            target.leaf(node.alias.value if node.alias else name, print_ast(node), node)
+            at.target.leaf(node.alias.value if node.alias else name, print_ast(node), node)
             return
         type_info = self.supergraph.types[type_name]
-        route = self.routes.route_field(type_info, node, fetch.graph, provided)
+        route = self.routes.route_field(type_info, node, at.fetch.graph, at.provided)
         if isinstance(route, Stay):
-            self._emit(type_name, node, fetch, target, path, provided)
+            self._emit(type_name, node, at)
         elif isinstance(route, Jump):
-            entity = self._entity_fetch(
-                type_info, route.graph, fetch, target, path, provided, for_field=name
-            )
-            self._emit(type_name, node, entity, entity.root, path, NOTHING)
+            entity = self._entity_fetch(type_info, route.graph, at, for_field=name)
+            self._emit(type_name, node, Position(entity, entity.root, at.path))
         elif isinstance(route, Rewind):
-            self._rewind(route.route, type_name, node, path)
+            self._rewind(route.route, type_name, node, at.path)
         elif isinstance(route, ThroughInterfaceObject):
-            entity = self._entity_fetch(
-                route.interface, route.graph, fetch, target, path, provided, (type_name,), name
-            )
-            self._emit(route.interface.name, node, entity, entity.root, path, NOTHING)
+            entity = self._entity_fetch(route.interface, route.graph, at, (type_name,), name)
+            self._emit(route.interface.name, node, Position(entity, entity.root, at.path))
         else:
             assert isinstance(route, WithContext)
-            self._contextual(type_info, node, route.graph, fetch, target, path, provided)
+            self._contextual(type_info, node, route.graph, at)
 
-    def _emit(
-        self,
-        type_name: str,
-        node: FieldNode,
-        fetch: FetchBuilder,
-        target: Selection,
-        path: tuple[str, ...],
-        provided: Provided,
-    ) -> None:
-        """The field selected in `fetch`, and the walk on into its selection."""
+    def _emit(self, type_name: str, node: FieldNode, at: Position) -> None:
+        """The field selected in `at.fetch`, and the walk on into its selection."""
         name = node.name.value
         key = node.alias.value if node.alias else name
         # the API schema's definition: None for an @inaccessible field a requirement selects
@@ -346,42 +300,32 @@ class Planner:
         info = self.supergraph.types[type_name].fields.get(name)
         type_text = ""
         if field_def is not None:
-            type_text = info.type_strings.get(fetch.graph, "") if info else ""
+            type_text = info.type_strings.get(at.fetch.graph, "") if info else ""
             type_text = type_text or str(field_def.type)
         if node.selection_set is None:
-            target.leaf(key, head(node), node, type_text)
+            at.target.leaf(key, head(node), node, type_text)
             return
         if field_def is None:
             raise UnknownField(type_name, name)
         return_type = get_named_type(field_def.type).name
-        if info is not None and fetch.graph in info.provides:
-            sub_provided = info.provides[fetch.graph].provided
+        if info is not None and at.fetch.graph in info.provides:
+            sub_provided = info.provides[at.fetch.graph].provided
         else:  # a nested part of a @provides further up
-            sub_provided = provided.below(name, type_name)
-        sub = target.field(key, head(node), node, type_text)
+            sub_provided = at.provided.below(name, type_name)
+        sub = at.target.field(key, head(node), node, type_text)
         # The subgraph may declare a narrower type (`Book` for the supergraph's `Media`):
         # plan against what it declares, keeping __typename for the abstract answer.
-        local_type = info.types.get(fetch.graph, return_type) if info else return_type
+        local_type = info.types.get(at.fetch.graph, return_type) if info else return_type
         if local_type != return_type and self.routes.is_abstract(return_type):
             sub.leaf("__typename", "__typename")
-        self.walk.trail.append(Step(type_name, node, fetch, target, path, provided))
+        self.walk.trail.append(Step(type_name, node, at))
         try:
-            self._selections(
-                local_type, node.selection_set.selections, fetch, sub, (*path, key), sub_provided
-            )
+            below = Position(at.fetch, sub, (*at.path, key), sub_provided)
+            self._selections(local_type, node.selection_set.selections, below)
         finally:
             self.walk.trail.pop()
 
-    def _contextual(
-        self,
-        type_info: TypeInfo,
-        node: FieldNode,
-        graph: str,
-        fetch: FetchBuilder,
-        target: Selection,
-        path: tuple[str, ...],
-        provided: Provided,
-    ) -> None:
+    def _contextual(self, type_info: TypeInfo, node: FieldNode, graph: str, at: Position) -> None:
         """A field with arguments taken from context (@fromContext): each value is selected
         on the nearest ancestor that sets the context, like a requirement, and the field is
         fetched by an entity call of its own whose variables carry the values."""
@@ -400,23 +344,19 @@ class Planner:
             walked, self.walk.trail = self.walk.trail, self.walk.trail[:depth]
             mark = len(self.touched)
             try:
-                value = self._required(
-                    step.type_name, selected[0], step.fetch, step.target, step.path, step.provided
-                )
+                value = self._required(step.type_name, selected[0], step.at)
             finally:
                 self.walk.trail = walked
             needed += self.touched[mark:]
             variable = f"_fed_context_{number}"
-            bindings.append(ContextBinding(variable, argument.type, len(step.path), value))
+            bindings.append(ContextBinding(variable, argument.type, len(step.at.path), value))
             arguments.append(
                 ArgumentNode(
                     name=NameNode(value=argument.name),
                     value=VariableNode(name=NameNode(value=variable)),
                 )
             )
-        entity = self._entity_fetch(
-            type_info, graph, fetch, target, path, provided, for_field=name, dedicated=True
-        )
+        entity = self._entity_fetch(type_info, graph, at, for_field=name, dedicated=True)
         entity.context = tuple(bindings)
         entity.follows(needed)
         with_context = FieldNode(
@@ -426,40 +366,37 @@ class Planner:
             directives=node.directives,
             selection_set=node.selection_set,
         )
-        self._emit(type_info.name, with_context, entity, entity.root, path, NOTHING)
+        self._emit(type_info.name, with_context, Position(entity, entity.root, at.path))
 
     # -- entity fetches ----------------------------------------------------------------
     def _entity_fetch(
         self,
         type_info: TypeInfo,
         graph: str,
-        fetch: FetchBuilder,
-        target: Selection,
-        path: tuple[str, ...],
-        provided: Provided,
+        at: Position,
         accepts: Iterable[str] = (),
         for_field: str | None = None,
         dedicated: bool = False,
     ) -> FetchBuilder:
-        """The entity fetch into `graph` for objects at `path`, keyed by a key the current
-        fetch can select (or gather), carrying the fields `for_field` @requires
-        (`dedicated`: a fetch of its own, never shared with other fields)."""
+        """The entity at.fetch into `graph` for objects at `at.path`, keyed by a key the current
+        at.fetch can select (or gather), carrying the fields `for_field` @requires
+        (`dedicated`: a at.fetch of its own, never shared with other fields)."""
         if not type_info.keys.get(graph):
             raise NotAnEntity(type_info.name, graph)
         needed: list[FetchBuilder] = []  # what the key's and requirements' fields come from
-        key = self.routes.key_for(type_info, graph, fetch.graph, provided)
-        target.leaf("__typename", "__typename")
+        key = self.routes.key_for(type_info, graph, at.fetch.graph, at.provided)
+        at.target.leaf("__typename", "__typename")
         if key is not None:
-            representation = [self._key_field(type_info.name, n, target) for n in key.fields]
+            representation = [self._key_field(type_info.name, n, at.target) for n in key.fields]
         else:
             # No key here: its fields come from subgraphs reachable by a key first.
-            key = self.routes.gathered_key(type_info, graph, fetch.graph, provided)
+            key = self.routes.gathered_key(type_info, graph, at.fetch.graph, at.provided)
             if key is None:
-                raise NoKeyPath(type_info.name, fetch.graph, graph)
+                raise NoKeyPath(type_info.name, at.fetch.graph, graph)
             mark = len(self.touched)
             representation = [
                 replace(
-                    self._required(type_info.name, node, fetch, target, path, provided),
+                    self._required(type_info.name, node, at),
                     nullable=False,
                 )
                 for node in key.fields
@@ -469,17 +406,15 @@ class Planner:
         if field_info is not None and graph in field_info.requires:
             mark = len(self.touched)
             for node in field_info.requires[graph].fields:
-                representation.append(
-                    self._required(type_info.name, node, fetch, target, path, provided)
-                )
+                representation.append(self._required(type_info.name, node, at))
             needed += self.touched[mark:]
         if not accepts and type_info.kind == "interface":
             # objects of the interface may already carry their concrete __typename
             accepts = {type_info.name, *self.supergraph.possible.get(type_info.name, ())}
-        child = fetch.entity_child(
+        child = at.fetch.entity_child(
             graph,
             type_info.name,
-            path,
+            at.path,
             tuple(representation),
             self.touched,
             accepts,
@@ -512,15 +447,7 @@ class Planner:
                     children.append(self._key_field(child_type, child, sub))
         return KeyField(name, alias, tuple(children))
 
-    def _required(
-        self,
-        type_name: str,
-        node: FieldNode,
-        fetch: FetchBuilder,
-        target: Selection,
-        path: tuple[str, ...],
-        provided: Provided,
-    ) -> KeyField:
+    def _required(self, type_name: str, node: FieldNode, at: Position) -> KeyField:
         """A @requires (or context, or gathered key) field is planned like a client's field
         (it may live in other subgraphs, have arguments, fragments, abstract types), under an
         internal alias; the result says how to read its value back."""
@@ -532,7 +459,7 @@ class Planner:
             directives=(),
             selection_set=node.selection_set,
         )
-        self._field(type_name, aliased, fetch, target, path, provided)
+        self._field(type_name, aliased, at)
         child_type = self.routes.named_return(type_name, node.name.value) or type_name
         children: tuple[KeyField, ...] = ()
         if node.selection_set is not None:
@@ -580,24 +507,22 @@ class Planner:
                 entry = self.by_graph[graph] = FetchBuilder(graph=graph, root=Selection())
                 self.roots.append(entry)
         elif route.kind == "entity":
-            entry = self._entity_fetch(
-                parent_info, graph, step.fetch, step.target, step.path, step.provided
-            )
+            entry = self._entity_fetch(parent_info, graph, step.at)
         else:
             entry = self._sibling_fetch(parent_info, graph, step)
         target = entry.root
         for index, walked in enumerate(chain):
             below = chain[index + 1].type_name if index + 1 < len(chain) else type_name
             target = self._reselect(walked, below, graph, target)
-        self._field(type_name, node, entry, target, path, NOTHING)
+        self._field(type_name, node, Position(entry, target, path))
 
     def _sibling_fetch(self, type_info: TypeInfo, graph: str, step: Step) -> FetchBuilder:
         """An entity fetch beside the step's own, sent with the key fields it was sent with."""
         fields = self.routes.sibling_key(type_info, graph, step)
-        source = step.fetch
+        source = step.at.fetch
         assert fields is not None and source.parent is not None  # the route checked both
         child = source.parent.entity_child(
-            graph, type_info.name, step.path, fields, self.touched, source.accepts
+            graph, type_info.name, step.at.path, fields, self.touched, source.accepts
         )
         child.representation = merged(child.representation, fields)
         child.follows(source.after)

@@ -289,14 +289,19 @@ class RouteFinder:
             step = trail[depth]
             chain = trail[depth:]
             for graph in graphs:
-                if graph == step.fetch.graph or not self._walkable(chain, type_name, node, graph):
+                if graph == step.at.fetch.graph or not self._walkable(
+                    chain, type_name, node, graph
+                ):
                     continue
-                if not step.path and step.fetch.entity_type is None:
+                if not step.at.path and step.at.fetch.entity_type is None:
                     if self.walk.is_query:  # a mutation's root field is never run twice
                         return RewindRoute("root", step, graph, chain)
                     continue
                 parent_info = self.supergraph.types[step.type_name]
-                if self.key_for(parent_info, graph, step.fetch.graph, step.provided) is not None:
+                if (
+                    self.key_for(parent_info, graph, step.at.fetch.graph, step.at.provided)
+                    is not None
+                ):
                     return RewindRoute("entity", step, graph, chain)
                 if self.sibling_key(parent_info, graph, step) is not None:
                     return RewindRoute("sibling", step, graph, chain)
@@ -308,11 +313,11 @@ class RouteFinder:
         """When the walk is inside an entity fetch at the entity itself, the key fields that
         fetch was sent with are on the object too (its parent selected them): a key of
         `graph` made of them lets a sibling fetch enter `graph` there."""
-        source = step.fetch
+        source = step.at.fetch
         if (
             source.parent is None
             or source.entity_type != type_info.name
-            or source.path != step.path
+            or source.path != step.at.path
         ):
             return None
         for key in type_info.keys.get(graph, ()):
