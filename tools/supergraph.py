@@ -32,13 +32,16 @@ def subgraph_sources() -> list[SubgraphSource]:
     return sources
 
 
+def case_url(case: str, subgraph: str) -> str:
+    """The URL a case's subgraph has in its supergraph: never dialled, the tests call the
+    subgraphs in-process and find them by it (gateway/tests/federation_cases/harness.py)."""
+    return f"http://{subgraph}.{case}.test/graphql"
+
+
 def case_sources(case: Path) -> list[SubgraphSource]:
-    """A federation case's subgraphs: every .graphql file of its folder but the supergraph.
-    The URL is never dialled (the tests call the subgraphs in-process)."""
+    """A federation case's subgraphs: every .graphql file of its folder but the supergraph."""
     return [
-        SubgraphSource(
-            name=sdl.stem, url=f"http://{sdl.stem}.{case.name}.test/graphql", sdl=sdl.read_text()
-        )
+        SubgraphSource(name=sdl.stem, url=case_url(case.name, sdl.stem), sdl=sdl.read_text())
         for sdl in sorted(case.glob("*.graphql"))
         if sdl.name != "supergraph.graphql"
     ]

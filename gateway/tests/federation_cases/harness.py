@@ -21,6 +21,7 @@ from graphql import (
     graphql,
     parse,
 )
+from supergraph import case_url  # tools/: the URL its supergraph was composed with
 
 from gateway.federation.executor import Executor
 from gateway.federation.override import OverrideLabels
@@ -28,17 +29,12 @@ from gateway.federation.pipeline import Gateway
 from gateway.federation.supergraph import Supergraph
 from gateway.federation.transport import SubgraphReply, SubgraphTransport
 
-__all__ = ["Case", "SdlSubgraph", "case_url", "run_case"]
+__all__ = ["Case", "SdlSubgraph", "run_case"]
 
 CASES = Path(__file__).resolve().parent
 
 Resolver = Callable[..., Any]
 Reference = Callable[[dict[str, Any]], Any]
-
-
-def case_url(case: str, subgraph: str) -> str:
-    """The URL a case's subgraph has in its supergraph (never dialled: see InProcess)."""
-    return f"http://{subgraph}.{case}.test/graphql"
 
 
 def _directive_names(node: Any) -> set[str]:

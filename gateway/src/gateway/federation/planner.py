@@ -429,13 +429,10 @@ class Planner:
         """A key field the current fetch selects itself, under an internal alias."""
         name = node.name.value
         alias = internal_alias(name)
-        arguments = ""
-        if node.arguments:
-            arguments = "(" + ", ".join(print_ast(a) for a in node.arguments) + ")"
         if node.selection_set is None:
-            target.leaf(alias, f"{alias}: {name}{arguments}")
+            target.leaf(alias, head(node, alias))
             return KeyField(name, alias)
-        sub = target.field(alias, f"{alias}: {name}{arguments}")
+        sub = target.field(alias, head(node, alias))
         child_type = self.routes.named_return(type_name, name) or type_name
         children = []
         for child in node.selection_set.selections:

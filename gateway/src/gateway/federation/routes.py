@@ -197,25 +197,9 @@ class RouteFinder:
     ) -> FieldSet | None:
         """A key of `graph` whose fields a fetch of `from_graph` can select."""
         for key in type_info.keys.get(graph, ()):
-            if self.selectable(type_info.name, key.fields, from_graph, provided):
+            if self.gatherable(type_info.name, key.fields, from_graph, provided, hops=0):
                 return key
         return None
-
-    def selectable(
-        self, type_name: str, nodes: Iterable[FieldNode], graph: str, provided: Provided
-    ) -> bool:
-        for node in nodes:
-            name = node.name.value
-            if not self.resolves(type_name, name, graph, provided):
-                return False
-            if node.selection_set is not None:
-                child_type = self.named_return(type_name, name) or type_name
-                children = [s for s in node.selection_set.selections if isinstance(s, FieldNode)]
-                if not self.selectable(
-                    child_type, children, graph, provided.below(name, type_name)
-                ):
-                    return False
-        return True
 
     def gathered_key(
         self, type_info: TypeInfo, graph: str, from_graph: str, provided: Provided
@@ -241,7 +225,8 @@ class RouteFinder:
         """Whether a field set can be selected starting in `graph`: each field there (its
         subfields likewise), or in another subgraph that a key of the type, itself
         gatherable, leads to, or (`at_walk`: the fields are on the objects the walk is at)
-        by going back along the walk. `hops` bounds how many jumps one field may take."""
+        by going back along the walk. `hops` bounds how many jumps one field may take: with
+        none, the fields are those a fetch of `graph` can select itself."""
         type_info = self.supergraph.types.get(type_name)
         if type_info is None:
             return False

@@ -88,7 +88,9 @@ class TypeInfo:
     implements: dict[str, set[str]] = field(default_factory=dict)  # per graph (join__implements)
     members: set[str] = field(default_factory=set)  # a union's members, all graphs
     union_members: dict[str, set[str]] = field(default_factory=dict)  # per graph
-    contexts: set[str] = field(default_factory=set)  # the contexts it sets (@context)
+    # the contexts its objects set (@context on the type, or on an interface it implements
+    # or a union it belongs to)
+    contexts: set[str] = field(default_factory=set)
 
     def resolvers_of(self, field_name: str) -> set[str]:
         info = self.fields.get(field_name)
@@ -134,18 +136,8 @@ class Supergraph:
         return view
 
     def sets_context(self, type_name: str, context: str) -> bool:
-        """Whether objects of `type_name` set `context`: the type itself, or an interface
-        it implements, or a union it belongs to."""
         info = self.types.get(type_name)
-        if info is None:
-            return False
-        if context in info.contexts:
-            return True
-        return any(
-            context in abstract.contexts and type_name in self.possible.get(name, ())
-            for name, abstract in self.types.items()
-            if abstract.contexts
-        )
+        return info is not None and context in info.contexts
 
     def possible_in(self, abstract: str, graph: str) -> list[str]:
         """The object types a subgraph may return for an abstract type, as that subgraph
@@ -185,6 +177,10 @@ class Supergraph:
                     for d in _directives(definition, imports.get("context", "context"))
                 }
                 types[definition.name.value] = info
+        possible = _possible_types(types)
+        for name, abstract in types.items():  # a context set on an abstract type: its objects'
+            for member in possible.get(name, ()) if abstract.contexts else ():
+                types[member].contexts |= abstract.contexts
         api = _api_schema(document, inaccessible)
         mutation = api.mutation_type.name if api.mutation_type else None
         query = api.query_type.name if api.query_type else "Query"
@@ -194,7 +190,7 @@ class Supergraph:
             api_schema=api,
             query_type=query,
             mutation_type=mutation,
-            possible=_possible_types(types),
+            possible=possible,
             override_labels=frozenset(
                 label
                 for info in types.values()
