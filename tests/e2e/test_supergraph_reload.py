@@ -231,6 +231,15 @@ class ClientLoop:
             self.answers.append(answer)
 
 
+def _supergraph_file(tmp_path: Path) -> Path:
+    """The served supergraph, alone in its folder (as a mounted volume would have it)."""
+    folder = tmp_path / "supergraph"
+    folder.mkdir()
+    path = folder / "supergraph.graphql"
+    path.write_text(SUPERGRAPH)
+    return path
+
+
 def test_a_changed_supergraph_is_served_without_a_failed_request(
     platform: Platform, start_gateway: GatewayFactory, tmp_path: Path
 ) -> None:
@@ -278,10 +287,7 @@ def test_a_changed_supergraph_is_served_without_a_failed_request(
 def test_a_broken_supergraph_changes_nothing(
     platform: Platform, start_gateway: GatewayFactory, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "supergraph"
-    folder.mkdir()
-    path = folder / "supergraph.graphql"
-    path.write_text(SUPERGRAPH)
+    path = _supergraph_file(tmp_path)
     gateway = start_gateway(path)
 
     _write_atomically(path, BROKEN)
@@ -305,10 +311,7 @@ def test_a_broken_supergraph_changes_nothing(
 def test_sighup_reloads_the_supergraph_in_the_running_process(
     platform: Platform, start_gateway: GatewayFactory, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "supergraph"
-    folder.mkdir()
-    path = folder / "supergraph.graphql"
-    path.write_text(SUPERGRAPH)
+    path = _supergraph_file(tmp_path)
     gateway = start_gateway(path, GATEWAY_SUPERGRAPH_WATCH="false")  # only the signal reloads
     assert gateway.process is not None
 

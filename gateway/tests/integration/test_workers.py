@@ -23,19 +23,8 @@ def _healthz_count(metrics: str) -> float:
 
 
 def test_metrics_of_all_workers_are_summed(tmp_path: Path, service_env: dict[str, str]) -> None:
+    gateway = _workers_gateway(tmp_path, service_env)
     metrics_dir = tmp_path / "metrics"
-    metrics_dir.mkdir()
-    gateway = ServiceProcess(
-        "gateway",
-        "gateway.entrypoints.app:create_app",
-        free_port(),
-        env={
-            **service_env,
-            "WEB_CONCURRENCY": "2",
-            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-        },
-        log_path=tmp_path / "gateway.log",
-    ).start()
     try:
         with httpx.Client(base_url=gateway.base_url, timeout=10) as client:
             before = _healthz_count(client.get("/metrics").text)
