@@ -6,12 +6,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from inventory.adapters.indexes import PRODUCTS, RESERVATIONS, ensure_indexes
-from inventory.adapters.mongo_products import MongoProductRepository, MongoStockBook
+from inventory.adapters.indexes import LISTING_STATE, PRODUCTS, RESERVATIONS, ensure_indexes
+from inventory.adapters.mongo_products import (
+    MongoProductRepository,
+    MongoStockBook,
+    list_unlisted_products,
+)
 from inventory.adapters.mongo_reservations import MongoReservationStore
 from inventory.service_layer.products import Products
 from inventory.service_layer.reservations import Reservations
 from inventory.settings import InventorySettings
+from platform_kit.count_cache import CountCache
 from platform_kit.health import ReadinessCheck
 from platform_kit.maintenance import Upkeep
 from platform_kit.mongo import DATABASE_UNAVAILABLE, ServiceDatabase
@@ -42,6 +47,7 @@ class Services:
 
     async def start(self) -> None:
         await ensure_indexes(self.database.db)
+        await list_unlisted_products(self.database.db[PRODUCTS])
 
     async def close(self) -> None:
         await self.database.close()
@@ -52,10 +58,11 @@ def bootstrap(settings: InventorySettings) -> Services:
         settings.mongodb_uri, default=settings.default_database, app_name="inventory-subgraph"
     )
     products = database.db[PRODUCTS]
+    counts = CountCache(database.db[LISTING_STATE], PRODUCTS)
     return Services(
         settings=settings,
         database=database,
-        products=Products(MongoProductRepository(products)),
+        products=Products(MongoProductRepository(products, counts)),
         reservations=Reservations(
             MongoReservationStore(database.db[RESERVATIONS]),
             MongoStockBook(products),

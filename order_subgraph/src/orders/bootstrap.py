@@ -11,11 +11,12 @@ from datetime import timedelta
 
 import httpx
 
-from orders.adapters.indexes import ORDERS, ensure_indexes
+from orders.adapters.indexes import LISTING_STATE, ORDERS, ensure_indexes
 from orders.adapters.inventory_http import HttpInventory
-from orders.adapters.mongo_orders import MongoOrderRepository
+from orders.adapters.mongo_orders import MongoOrderRepository, key_orders
 from orders.service_layer.orders import FaultHook, Orders
 from orders.settings import OrderSettings
+from platform_kit.count_cache import CountCache
 from platform_kit.errors import DomainError
 from platform_kit.health import ReadinessCheck
 from platform_kit.maintenance import Upkeep
@@ -50,6 +51,7 @@ class Services:
 
     async def start(self) -> None:
         await ensure_indexes(self.database.db)
+        await key_orders(self.database.db[ORDERS])
 
     async def reconcile(self) -> int:
         return await self.orders.reconcile(timedelta(seconds=self.settings.reconcile_grace_seconds))
@@ -86,7 +88,9 @@ def bootstrap(settings: OrderSettings) -> Services:
         http=http,
         inventory=inventory,
         orders=Orders(
-            MongoOrderRepository(database.db[ORDERS]),
+            MongoOrderRepository(
+                database.db[ORDERS], CountCache(database.db[LISTING_STATE], ORDERS)
+            ),
             inventory,
             fault=crash_at(settings.fault_crash_at),
             max_open_orders=settings.max_open_orders,

@@ -10,7 +10,7 @@ from decimal import Decimal
 from orders.adapters.ports import InventoryPort, OrderRepository, SlotTaken
 from orders.domain.errors import InventoryUnavailable
 from orders.domain.order import Order, OrderLine, OrderStatus, RequestedLine, StatusChange
-from platform_kit.paging import PageRequest
+from platform_kit.paging import Count, PageRequest, Slice
 from platform_kit.stock import InsufficientStock, Shortage
 
 
@@ -59,7 +59,7 @@ class FakeOrders(OrderRepository):
         user_id: str | None,
         statuses: Collection[OrderStatus],
         page: PageRequest[datetime],
-    ) -> tuple[list[Order], int]:
+    ) -> Slice[Order]:
         found = sorted(
             (
                 o
@@ -69,7 +69,9 @@ class FakeOrders(OrderRepository):
             key=lambda o: (o.created_at, o.id),
             reverse=True,
         )
-        return found[page.offset : page.offset + page.limit], len(found)
+        items = found[page.offset : page.offset + page.limit]
+        more = len(found) > page.offset + page.limit
+        return Slice(items, Count(len(found)), items[-1] if more else None)
 
     async def stuck(self, statuses: Collection[OrderStatus], before: datetime) -> list[Order]:
         return [o for o in self.orders.values() if o.status in statuses and o.updated_at < before]

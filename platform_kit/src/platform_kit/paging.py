@@ -20,11 +20,27 @@ from typing import Any, Generic, TypeVar
 
 from platform_kit.errors import InvalidInput
 
-__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "MAX_OFFSET", "Cursor", "Page", "PageRequest"]
+__all__ = [
+    "DEFAULT_LIMIT",
+    "EXACT_COUNT_LIMIT",
+    "MAX_LIMIT",
+    "MAX_OFFSET",
+    "Count",
+    "Cursor",
+    "Page",
+    "PageRequest",
+    "Slice",
+]
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
-MAX_OFFSET = 1_000_000  # deeper pages are reached by filters or cursors, not by skipping
+# Skipping costs what it skips: deeper pages are reached by filters or cursors (as search
+# engines bound their result windows).
+MAX_OFFSET = 10_000
+# A total is counted up to this many, and beyond says "at least" (as Shopify's counts do).
+EXACT_COUNT_LIMIT = 10_000
+# a cursor's offset only reports where its page is: a keyset page costs the same anywhere
+_MAX_CURSOR_OFFSET = 1_000_000_000
 # a sort key's text: long enough for the longest value a service sorts by (a product name,
 # 200 characters), short enough that a forged cursor carries no payload
 MAX_KEY_LENGTH = 256
@@ -80,7 +96,7 @@ class Cursor(Generic[K]):
             and isinstance(last_id, str)
             and _ID.match(last_id)
             and type(offset) is int
-            and 0 <= offset <= MAX_OFFSET
+            and 0 <= offset <= _MAX_CURSOR_OFFSET
             and (issued_for is None if sort is None else isinstance(issued_for, str))
         ):
             raise InvalidInput("cursor", _NOT_ISSUED)
@@ -122,12 +138,36 @@ class PageRequest(Generic[K]):
         return cls(limit=limit, offset=offset or 0, cursor=None)
 
 
+@dataclass(frozen=True, slots=True)
+class Count:
+    """How many items a listing has: exact, or (`exact` False) at least `value`."""
+
+    value: int
+    exact: bool = True
+
+    @property
+    def precision(self) -> str:
+        return "exact" if self.exact else "at_least"
+
+
+@dataclass(frozen=True, slots=True)
+class Slice(Generic[T]):
+    """What storage found for a page: its items, the listing's total, and the last item it
+    looked at while more may follow (the next page starts after it; when a filter the index
+    does not serve kept few, that may be an item the page does not show)."""
+
+    items: list[T]
+    total: Count
+    resume_after: T | None
+
+
 @dataclass(slots=True)
 class Page(Generic[T]):
     """A page of a listing (as GraphQL shows it too: platform_kit.graphql.Page)."""
 
     items: list[T]
     total: int
+    total_precision: str  # "exact", or "at_least" when the count stopped at its bound
     limit: int
     offset: int
     next_cursor: str | None
@@ -136,13 +176,14 @@ class Page(Generic[T]):
     def of(
         cls,
         items: list[T],
-        total: int,
+        total: Count,
         request: PageRequest[Any],
         after: Callable[[T, int], Cursor[Any]],
+        resume_after: T | None,
     ) -> Page[T]:
-        """The page of `items` found for `request`; while more follow, a cursor to the next
-        page: `after(last item, next offset)`."""
+        """The page of `items` found for `request`; while more follow (`resume_after`, the
+        last item the listing looked at, is set), a cursor to the next page:
+        `after(resume_after, next offset)`."""
         next_offset = request.offset + len(items)
-        more = bool(items) and len(items) == request.limit and next_offset < total
-        following = after(items[-1], next_offset).encode() if more else None
-        return cls(items, total, request.limit, request.offset, following)
+        following = after(resume_after, next_offset).encode() if resume_after else None
+        return cls(items, total.value, total.precision, request.limit, request.offset, following)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from platform_kit.errors import InvalidInput
-from platform_kit.paging import Cursor, Page, PageRequest
+from platform_kit.paging import Count, Cursor, Page, PageRequest
 
 ID = "0123456789abcdef01234567"
 
@@ -20,16 +20,34 @@ def after(item: str, offset: int) -> Cursor[str]:
 
 
 def test_a_full_page_with_more_behind_it_points_to_the_next() -> None:
-    page = Page.of(["a", "b"], 5, request(), after)
-    assert (page.total, page.limit, page.offset) == (5, 2, 0)
+    page = Page.of(["a", "b"], Count(5), request(), after, resume_after="b")
+    assert (page.total, page.total_precision, page.limit, page.offset) == (5, "exact", 2, 0)
     assert page.next_cursor is not None
     following = request(cursor=page.next_cursor)
     assert following.offset == 2 and following.cursor == Cursor("b", ID, 2)
 
 
+def test_a_short_page_that_stopped_its_scan_resumes_after_what_it_read() -> None:
+    page = Page.of(["a"], Count(10_000, exact=False), request(), after, resume_after="z")
+    assert page.total_precision == "at_least"
+    assert page.next_cursor is not None
+    assert request(cursor=page.next_cursor).cursor == Cursor("z", ID, 1)
+
+
 @pytest.mark.parametrize(("items", "total"), [(["a"], 5), (["a", "b"], 2), ([], 0)])
 def test_the_last_page_points_nowhere(items: list[str], total: int) -> None:
-    assert Page.of(items, total, request(), after).next_cursor is None
+    assert Page.of(items, Count(total), request(), after, resume_after=None).next_cursor is None
+
+
+def test_a_cursor_deep_in_a_large_listing_is_taken_back() -> None:
+    deep = Cursor(key="k", last_id=ID, offset=5_000_000).encode()
+    assert request(cursor=deep).offset == 5_000_000
+
+
+def test_offsets_beyond_the_result_window_are_refused() -> None:
+    with pytest.raises(InvalidInput) as raised:
+        request(offset=10_001)
+    assert raised.value.field == "offset"
 
 
 @pytest.mark.parametrize(

@@ -180,7 +180,8 @@ class OrderStatusUpdate(Strict):
 
 class Page(FromGraphQL, Generic[T]):
     items: list[T]
-    total: int
+    total: int = Field(description="Exact up to 10,000; beyond, at least this many")
+    total_precision: Literal["exact", "at_least"]
     limit: int
     offset: int
     next_cursor: str | None

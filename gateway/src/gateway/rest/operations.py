@@ -35,7 +35,7 @@ DELETE_PRODUCT = """mutation RestDeleteProduct($id: ID!) { deleteProduct(id: $id
 LIST_PRODUCTS = f"""query RestListProducts($filter: ProductFilter, $sort: ProductSort!,
     $limit: Int!, $offset: Int, $cursor: String) {{
   products(filter: $filter, sort: $sort, limit: $limit, offset: $offset, cursor: $cursor) {{
-    items {{ {PRODUCT_FIELDS} }} total limit offset nextCursor }} }}"""
+    items {{ {PRODUCT_FIELDS} }} total totalPrecision limit offset nextCursor }} }}"""
 
 CREATE_ORDER = f"""mutation RestCreateOrder($input: CreateOrderInput!, $key: String) {{
   createOrder(input: $input, idempotencyKey: $key) {{ {ORDER_FIELDS} }} }}"""
@@ -45,4 +45,4 @@ UPDATE_ORDER_STATUS = f"""mutation RestUpdateOrderStatus($id: ID!, $status: Orde
 LIST_ORDERS = f"""query RestListOrders($status: OrderStatus, $userId: ID, $limit: Int!,
     $offset: Int, $cursor: String) {{
   orders(status: $status, userId: $userId, limit: $limit, offset: $offset, cursor: $cursor) {{
-    items {{ {ORDER_FIELDS} }} total limit offset nextCursor }} }}"""
+    items {{ {ORDER_FIELDS} }} total totalPrecision limit offset nextCursor }} }}"""

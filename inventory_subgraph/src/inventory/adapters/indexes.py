@@ -6,13 +6,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
-__all__ = ["INDEXES", "PRODUCTS", "RESERVATIONS", "ensure_indexes"]
+from inventory.adapters.product_queries import ordered_field
+from inventory.domain.listing import SortKey
+
+__all__ = ["INDEXES", "LISTING_STATE", "PRODUCTS", "RESERVATIONS", "ensure_indexes"]
 
 PRODUCTS = "products"
 RESERVATIONS = "reservations"
+LISTING_STATE = "listing_state"  # the generations of what listing totals count
+# listing indexes of earlier releases, dropped at start-up (the keyed fields replace them)
+RETIRED = {PRODUCTS: ["name_key_id", "price_id", "created_at_id", "category"]}
 
 
 @dataclass(frozen=True)
@@ -34,11 +40,29 @@ INDEXES = [
         "sku_unique",
         {"unique": True, "partialFilterExpression": {"sku": {"$type": "string"}}},
     ),
-    # keyset pagination: every sort key with _id as the tie-breaker.
-    IndexSpec(PRODUCTS, [("name_key", ASCENDING), ("_id", ASCENDING)], "name_key_id"),
-    IndexSpec(PRODUCTS, [("price", ASCENDING), ("_id", ASCENDING)], "price_id"),
-    IndexSpec(PRODUCTS, [("created_at", ASCENDING), ("_id", ASCENDING)], "created_at_id"),
-    IndexSpec(PRODUCTS, [("category", ASCENDING), ("created_at", DESCENDING)], "category"),
+    # listings (adapters/product_queries.py): each sort's key in the catalog and within a
+    # category, and the sparse fences that bound every read of them
+    *(
+        spec
+        for sort_key in SortKey
+        for in_category in (False, True)
+        for spec in (
+            IndexSpec(
+                PRODUCTS,
+                [(ordered_field(sort_key, in_category=in_category).key, ASCENDING)],
+                ordered_field(sort_key, in_category=in_category).key,
+            ),
+            IndexSpec(
+                PRODUCTS,
+                [(ordered_field(sort_key, in_category=in_category).fence, ASCENDING)],
+                ordered_field(sort_key, in_category=in_category).fence,
+                {"sparse": True},
+            ),
+        )
+    ),
+    # text in the name: the products holding a three-character piece, and a sample of them
+    IndexSpec(PRODUCTS, [("grams", ASCENDING)], "grams"),
+    IndexSpec(PRODUCTS, [("sample_grams", ASCENDING)], "sample_grams", {"sparse": True}),
     IndexSpec(RESERVATIONS, [("state", ASCENDING), ("lease_until", ASCENDING)], "state_lease"),
 ]
 
@@ -49,3 +73,8 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
         by_collection.setdefault(spec.collection, []).append(spec.model())
     for collection, models in by_collection.items():
         await db[collection].create_indexes(models)
+    for collection, names in RETIRED.items():
+        existing = await db[collection].index_information()
+        for name in names:
+            if name in existing:
+                await db[collection].drop_index(name)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -12,19 +12,35 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from inventory.adapters.mongo_product_listing import (
+    CATALOG,
+    PUBLIC_FIELDS,
+    MongoProductListing,
+)
 from inventory.adapters.ports import ProductRepository, StockBook, TakeOutcome
-from inventory.adapters.product_queries import LIVE, listing_query, sort_spec
+from inventory.adapters.product_queries import LISTING_FIELDS, LIVE, listing_fields
 from inventory.domain.errors import DuplicateSku, ProductChanged
 from inventory.domain.listing import ProductFilter, ProductSort, SortValue
 from inventory.domain.product import MAX_STOCK, NewProduct, Product, ProductChanges
 from inventory.domain.reservation import ReservationLine, ReservedLine
+from platform_kit.count_cache import CountCache
 from platform_kit.errors import InvalidInput
-from platform_kit.paging import PageRequest
+from platform_kit.ordered_keys import draw_tier
+from platform_kit.paging import PageRequest, Slice
 
-__all__ = ["MongoProductRepository", "MongoStockBook", "object_id"]
+__all__ = [
+    "MongoProductRepository",
+    "MongoStockBook",
+    "list_unlisted_products",
+    "listed",
+    "object_id",
+]
 
 Document = dict[str, Any]
-_PUBLIC_FIELDS = {"holds": 0}
+_PUBLIC_FIELDS = PUBLIC_FIELDS
+# a change that lands between our read and our write (an order taking stock) makes the
+# write match nothing: read again and retry, a few times
+_UPDATE_ATTEMPTS = 8
 
 
 def object_id(product_id: str) -> ObjectId | None:
@@ -52,16 +68,19 @@ def to_product(doc: Document) -> Product:
 
 
 def _stored_fields(values: dict[str, Any]) -> Document:
-    stored: Document = {}
-    for name, value in values.items():
-        if name == "price":
-            stored["price"] = Decimal128(value)
-        elif name == "name":
-            stored["name"] = value
-            stored["name_key"] = value.casefold()
-        else:
-            stored[name] = value
-    return stored
+    return {name: Decimal128(value) if name == "price" else value for name, value in values.items()}
+
+
+def listed(doc: Document) -> tuple[Document, list[str]]:
+    """The listing fields of a stored live product (product_queries.listing_fields)."""
+    return listing_fields(
+        product_id=str(doc["_id"]),
+        name=doc["name"],
+        price=doc["price"].to_decimal(),
+        created_at=doc["created_at"],
+        category=doc.get("category"),
+        tier=doc.get("tier", 0),
+    )
 
 
 def _at_version(version: int) -> Document:
@@ -75,9 +94,32 @@ def _duplicate_sku(error: DuplicateKeyError, sku: str | None) -> DuplicateSku:
     return DuplicateSku(sku or str((error.details or {}).get("keyValue", {}).get("sku", "")))
 
 
+async def list_unlisted_products(products: AsyncCollection[Document]) -> int:
+    """Products stored before listings had keys get them (once, at start-up; each is its
+    own atomic write, so a restart half-way goes on where it stopped)."""
+    done = 0
+    async for doc in products.find({**LIVE, "kg_created": {"$exists": False}}):
+        tier = doc.get("tier", draw_tier())
+        keys, unlisted = listed({**doc, "tier": tier})
+        update: Document = {"$set": {**keys, "tier": tier}}
+        if unlisted:
+            update["$unset"] = dict.fromkeys(unlisted, "")
+        result = await products.update_one({"_id": doc["_id"], **LIVE}, update)
+        done += result.modified_count
+    return done
+
+
 class MongoProductRepository(ProductRepository):
-    def __init__(self, products: AsyncCollection[Document]) -> None:
+    def __init__(
+        self,
+        products: AsyncCollection[Document],
+        counts: CountCache,
+        tiers: Callable[[], int] = draw_tier,
+    ) -> None:
         self.products = products
+        self.counts = counts
+        self.tiers = tiers  # each new product's fence tier (tests sample more densely)
+        self.listing = MongoProductListing(products, counts, to_product)
 
     async def add(self, product: NewProduct, now: datetime) -> Product:
         doc: Document = {
@@ -96,13 +138,16 @@ class MongoProductRepository(ProductRepository):
             "created_at": now,
             "updated_at": now,
             "deleted_at": None,
+            "tier": self.tiers(),
         }
         if product.sku is not None:
             doc["sku"] = product.sku
+        doc.update(listed(doc)[0])
         try:
             await self.products.insert_one(doc)
         except DuplicateKeyError as error:
             raise _duplicate_sku(error, product.sku) from None
+        await self.counts.moved(CATALOG)
         return to_product(doc)
 
     async def get(self, product_id: str) -> Product | None:
@@ -125,33 +170,44 @@ class MongoProductRepository(ProductRepository):
     async def update(
         self, product_id: str, changes: ProductChanges, now: datetime
     ) -> Product | None:
+        """Read, then write on condition that nothing changed in between (the version), so
+        the listing keys written are those of the values the product ends with. Not
+        findAndModify: the embedded database answers it by scanning the collection."""
         oid = object_id(product_id)
         if oid is None:
             return None
         values = dict(changes.values)
-        unset = {name: "" for name, value in values.items() if value is None}
-        update: Document = {
-            "$set": {
-                **_stored_fields({k: v for k, v in values.items() if v is not None}),
-                "updated_at": now,
-            },
-            "$inc": {"version": 1},
-        }
-        if unset:
-            update["$unset"] = unset
-        match: Document = {"_id": oid, **LIVE}
-        expected_version = changes.expected_version
-        if expected_version is not None:
-            match.update(_at_version(expected_version))
-        try:
-            doc = await self.products.find_one_and_update(
-                match, update, projection=_PUBLIC_FIELDS, return_document=ReturnDocument.AFTER
-            )
-        except DuplicateKeyError as error:
-            raise _duplicate_sku(error, values.get("sku")) from None
-        if doc is None and expected_version is not None and await self.get(product_id):
-            raise ProductChanged(product_id)
-        return to_product(doc) if doc else None
+        for _attempt in range(_UPDATE_ATTEMPTS):
+            current = await self.products.find_one({"_id": oid, **LIVE})
+            if current is None:
+                return None
+            version = current.get("version", 0)
+            if changes.expected_version is not None and version != changes.expected_version:
+                raise ProductChanged(product_id)
+            cleared = [name for name, value in values.items() if value is None]
+            written = _stored_fields({k: v for k, v in values.items() if v is not None})
+            after = {**current, **written, "updated_at": now, "version": version + 1}
+            for name in cleared:
+                after.pop(name, None)
+            keys, unlisted = listed(after)
+            after.update(keys)
+            update: Document = {
+                "$set": {**written, **keys, "updated_at": now},
+                "$inc": {"version": 1},
+            }
+            if cleared or unlisted:
+                update["$unset"] = dict.fromkeys([*cleared, *unlisted], "")
+            try:
+                result = await self.products.update_one(
+                    {"_id": oid, **LIVE, **_at_version(version)}, update
+                )
+            except DuplicateKeyError as error:
+                raise _duplicate_sku(error, values.get("sku")) from None
+            if result.modified_count == 1:
+                if {"name", "price", "category"} & values.keys():
+                    await self.counts.moved(CATALOG)
+                return to_product(after)
+        raise ProductChanged(product_id)
 
     async def adjust_stock(self, product_id: str, delta: int, now: datetime) -> Product | None:
         oid = object_id(product_id)
@@ -180,23 +236,23 @@ class MongoProductRepository(ProductRepository):
         doc = await self.products.find_one({"_id": oid, **LIVE}, {"sku": 1})
         if doc is None:
             return False
-        update: Document = {"$set": {"deleted_at": now, "updated_at": now}}
+        # leaving every listing index with its keys
+        update: Document = {
+            "$set": {"deleted_at": now, "updated_at": now},
+            "$unset": dict.fromkeys(LISTING_FIELDS, ""),
+        }
         if "sku" in doc:
             update["$set"]["deleted_sku"] = doc["sku"]
-            update["$unset"] = {"sku": ""}
+            update["$unset"]["sku"] = ""
         result = await self.products.update_one({"_id": oid, **LIVE}, update)
+        if result.modified_count == 1:
+            await self.counts.moved(CATALOG)
         return result.modified_count == 1
 
     async def list(
         self, product_filter: ProductFilter, sort: ProductSort, page: PageRequest[SortValue]
-    ) -> tuple[list[Product], int]:
-        query = listing_query(product_filter, sort, page.cursor)
-        find = self.products.find(query, _PUBLIC_FIELDS).sort(sort_spec(sort)).limit(page.limit)
-        if page.cursor is None and page.offset:
-            find = find.skip(page.offset)
-        docs = await find.to_list()
-        total = await self.products.count_documents(listing_query(product_filter, sort, None))
-        return [to_product(doc) for doc in docs], total
+    ) -> Slice[Product]:
+        return await self.listing.list(product_filter, sort, page)
 
 
 class MongoStockBook(StockBook):

@@ -16,7 +16,7 @@ from inventory.domain.reservation import (
     ReservationRecord,
     ReservedLine,
 )
-from platform_kit.paging import PageRequest
+from platform_kit.paging import PageRequest, Slice
 
 __all__ = ["ProductRepository", "ReservationStore", "StockBook", "TakeOutcome"]
 
@@ -54,8 +54,9 @@ class ProductRepository(ABC):
     @abstractmethod
     async def list(
         self, product_filter: ProductFilter, sort: ProductSort, page: PageRequest[SortValue]
-    ) -> tuple[list[Product], int]:
-        """One page in total, stable order and the number of matching products."""
+    ) -> Slice[Product]:
+        """One page in total, stable order, the number of matching products (exact up to
+        platform_kit.paging.EXACT_COUNT_LIMIT) and where the next page starts."""
 
 
 @dataclass(frozen=True, slots=True)

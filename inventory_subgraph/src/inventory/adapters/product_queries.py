@@ -1,81 +1,179 @@
-"""Mongo filters and sorts for product listings, built apart from any I/O.
+"""How product listings read the products collection, built apart from any I/O.
 
-Client values only ever appear as values under fixed field names, never as operators: text
-is regex-escaped, prices become Decimal128, booleans select one of two fixed clauses.
+Each live product stores, for each sort, its key (platform_kit.ordered_keys) twice: in the
+catalog's order (`kg_<sort>`) and within its category (`kc_<sort>`: the category leads), and
+sampled products their fences (`fg_<sort>`, `fc_<sort>`). A deleted product loses them all,
+so it leaves every listing index at once. `grams`, the distinct three-character pieces of
+the lower-cased name, find the products whose name holds a text; products of fence tier 2
+and up carry them again (`sample_grams`), a 1-in-1024 sample that tells how common a piece
+is before anything is read.
+
+A listing reads one ordered field over one key range (`plan_listing`): the category's when
+a category is asked, narrowed by the price bounds when sorted by price. What the range does
+not select (text, stock, prices under another sort) is left to the domain's filter.
+
+Client values only ever become key text compared as values, never operators.
 """
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from bson import Decimal128, ObjectId
-
 from inventory.domain.listing import ProductFilter, ProductSort, SortKey, SortValue
-from platform_kit.paging import Cursor
+from platform_kit.keyset_walk import KeyRange, OrderedField
+from platform_kit.ordered_keys import (
+    SEP,
+    decimal_part,
+    fence_value,
+    join,
+    scope_end,
+    scope_start,
+    text_part,
+    time_part,
+)
 
-__all__ = ["LIVE", "listing_query", "sort_field", "sort_spec", "sort_value"]
+__all__ = [
+    "LISTING_FIELDS",
+    "LIVE",
+    "ListingPlan",
+    "in_category",
+    "listing_fields",
+    "name_grams",
+    "ordered_field",
+    "plan_listing",
+    "sort_key",
+]
 
 LIVE: dict[str, Any] = {"deleted_at": None}
-_SORT_FIELDS = {SortKey.NAME: "name_key", SortKey.PRICE: "price", SortKey.CREATED_AT: "created_at"}
+GRAM_LENGTH = 3
+SAMPLE_TIER = 2  # products of this fence tier and up carry their grams again
+
+_SUFFIX = {SortKey.NAME: "name", SortKey.PRICE: "price", SortKey.CREATED_AT: "created"}
 
 
-def sort_field(sort: ProductSort) -> str:
-    return _SORT_FIELDS[sort.key]
+def ordered_field(sort_key: SortKey, *, in_category: bool) -> OrderedField:
+    suffix = _SUFFIX[sort_key]
+    return (
+        OrderedField(f"kc_{suffix}", f"fc_{suffix}")
+        if in_category
+        else OrderedField(f"kg_{suffix}", f"fg_{suffix}")
+    )
 
 
-def sort_spec(sort: ProductSort) -> list[tuple[str, int]]:
-    direction = -1 if sort.descending else 1
-    return [(sort_field(sort), direction), ("_id", direction)]
+LISTING_FIELDS: tuple[str, ...] = (
+    *(
+        name
+        for key in SortKey
+        for in_category in (False, True)
+        for name in (
+            ordered_field(key, in_category=in_category).key,
+            ordered_field(key, in_category=in_category).fence,
+        )
+    ),
+    "grams",
+    "sample_grams",
+)
 
 
-def sort_value(sort: ProductSort, document: dict[str, Any]) -> SortValue:
-    """The cursor key of a stored product."""
-    value = document[sort_field(sort)]
-    if isinstance(value, Decimal128):
-        return value.to_decimal()
-    if isinstance(value, str | datetime):
-        return value
-    raise TypeError(f"unexpected sort value {value!r}")
+def _part(sort_key: SortKey, value: SortValue) -> str:
+    if sort_key is SortKey.PRICE:
+        assert isinstance(value, Decimal)
+        return decimal_part(value)
+    if sort_key is SortKey.CREATED_AT:
+        assert isinstance(value, datetime)
+        return time_part(value)
+    assert isinstance(value, str)
+    return text_part(value)
 
 
-def filter_clauses(product_filter: ProductFilter) -> dict[str, Any]:
-    query: dict[str, Any] = dict(LIVE)
-    if product_filter.q:
-        query["name"] = {"$regex": re.escape(product_filter.q), "$options": "i"}
-    if product_filter.category is not None:
-        query["category"] = {"$eq": product_filter.category}
-    price: dict[str, Decimal128] = {}
-    if product_filter.min_price is not None:
-        price["$gte"] = Decimal128(product_filter.min_price)
-    if product_filter.max_price is not None:
-        price["$lte"] = Decimal128(product_filter.max_price)
-    if price:
-        query["price"] = price
-    if product_filter.in_stock is True:
-        query["stock"] = {"$gt": 0}
-    elif product_filter.in_stock is False:
-        query["stock"] = {"$lte": 0}
-    return query
+def sort_key(sort_key: SortKey, value: SortValue, product_id: str) -> str:
+    """A product's key in the catalog's order of `sort_key`."""
+    return join(_part(sort_key, value), product_id)
 
 
-def _stored(key: SortValue) -> Any:
-    return Decimal128(key) if isinstance(key, Decimal) else key
+def in_category(category: str, key: str) -> str:
+    return join(text_part(category), key)
 
 
-def listing_query(
-    product_filter: ProductFilter, sort: ProductSort, cursor: Cursor[SortValue] | None
-) -> dict[str, Any]:
-    query = filter_clauses(product_filter)
-    if cursor is None:
-        return query
-    last_id = ObjectId(cursor.last_id)  # the cursor codec accepts only 24-hex ids
-    after = "$lt" if sort.descending else "$gt"
-    field_name = sort_field(sort)
-    key = _stored(cursor.key)
-    keyset = {
-        "$or": [{field_name: {after: key}}, {field_name: {"$eq": key}, "_id": {after: last_id}}]
+def name_grams(text: str) -> list[str]:
+    folded = text.casefold()
+    return sorted({folded[i : i + GRAM_LENGTH] for i in range(len(folded) - GRAM_LENGTH + 1)})
+
+
+def listing_fields(
+    *,
+    product_id: str,
+    name: str,
+    price: Decimal,
+    created_at: datetime,
+    category: str | None,
+    tier: int,
+) -> tuple[dict[str, Any], list[str]]:
+    """The fields to set on a live product, and those to remove (a category it no longer
+    has, fences it does not carry)."""
+    values: dict[str, SortValue] = {
+        SortKey.NAME.value: name.casefold(),
+        SortKey.PRICE.value: price,
+        SortKey.CREATED_AT.value: created_at,
     }
-    return {"$and": [query, keyset]}
+    stored: dict[str, Any] = {}
+    unset: list[str] = []
+    for key in SortKey:
+        catalog_key = sort_key(key, values[key.value], product_id)
+        scoped = {False: catalog_key}
+        if category is not None:
+            scoped[True] = in_category(category, catalog_key)
+        for scope in (False, True):
+            field = ordered_field(key, in_category=scope)
+            if scope not in scoped:
+                unset += [field.key, field.fence]
+                continue
+            stored[field.key] = scoped[scope]
+            if tier:
+                stored[field.fence] = fence_value(tier, scoped[scope])
+            else:
+                unset.append(field.fence)
+    stored["grams"] = name_grams(name)
+    if tier >= SAMPLE_TIER:
+        stored["sample_grams"] = stored["grams"]
+    else:
+        unset.append("sample_grams")
+    return stored, unset
+
+
+@dataclass(frozen=True, slots=True)
+class ListingPlan:
+    """The ordered field and key range a listing reads; `served` when every product of the
+    range passes the filter (nothing is left for the domain to drop)."""
+
+    field: OrderedField
+    keys: KeyRange
+    served: bool
+
+    def key_after(
+        self, sort: ProductSort, value: SortValue, product_id: str, scope: str | None
+    ) -> str:
+        key = sort_key(sort.key, value, product_id)
+        return in_category(scope, key) if scope is not None else key
+
+
+def plan_listing(product_filter: ProductFilter, sort: ProductSort) -> ListingPlan:
+    category = product_filter.category
+    field = ordered_field(sort.key, in_category=category is not None)
+    prefix = "" if category is None else scope_start(category)
+    low = prefix or None
+    high = scope_end(category) if category is not None else None
+    served = product_filter.q is None and product_filter.in_stock is None
+    has_price_bounds = product_filter.min_price is not None or product_filter.max_price is not None
+    if has_price_bounds and sort.key is SortKey.PRICE:
+        if product_filter.min_price is not None:
+            # every key of that price is that price's part, SEP and an id: greater than the part
+            low = prefix + decimal_part(product_filter.min_price)
+        if product_filter.max_price is not None:
+            high = prefix + decimal_part(product_filter.max_price) + SEP[0] + "\x01"
+    elif has_price_bounds:
+        served = False
+    return ListingPlan(field, KeyRange(low, high), served)

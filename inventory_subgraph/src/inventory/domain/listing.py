@@ -22,6 +22,7 @@ __all__ = [
     "SortValue",
     "cursor_after",
     "page_request",
+    "sort_value",
 ]
 
 MAX_QUERY_LENGTH = 200
@@ -85,6 +86,19 @@ class ProductFilter:
             in_stock=in_stock,
         )
 
+    def matches(self, product: Product) -> bool:
+        """Whether the listing shows `product`: `q` is text in the name, case-insensitive
+        and taken literally."""
+        if self.q is not None and self.q.casefold() not in product.name.casefold():
+            return False
+        if self.category is not None and product.category != self.category:
+            return False
+        if self.min_price is not None and product.price < self.min_price:
+            return False
+        if self.max_price is not None and product.price > self.max_price:
+            return False
+        return self.in_stock is None or (product.stock > 0) is self.in_stock
+
 
 def page_request(
     sort: ProductSort, *, limit: int | None, offset: int | None, cursor: str | None
@@ -100,14 +114,18 @@ def page_request(
 
 def cursor_after(product: Product, sort: ProductSort, offset: int) -> Cursor[SortValue]:
     """The cursor of the page that follows `product` (at `offset`) in `sort` order."""
-    key: SortValue
-    if sort.key is SortKey.NAME:
-        key = product.name.casefold()
-    elif sort.key is SortKey.PRICE:
-        key = product.price
-    else:
-        key = product.created_at
-    return Cursor(key=key, last_id=product.id, offset=offset, sort=sort.name)
+    return Cursor(
+        key=sort_value(product, sort.key), last_id=product.id, offset=offset, sort=sort.name
+    )
+
+
+def sort_value(product: Product, key: SortKey) -> SortValue:
+    """What `product` is ordered by (names case-insensitively; ties by id)."""
+    if key is SortKey.NAME:
+        return product.name.casefold()
+    if key is SortKey.PRICE:
+        return product.price
+    return product.created_at
 
 
 def _parse_key(key: SortKey, raw: str) -> SortValue:

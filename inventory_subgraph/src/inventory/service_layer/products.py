@@ -41,8 +41,14 @@ class Products:
         cursor: str | None,
     ) -> Page[Product]:
         page = page_request(sort, limit=limit, offset=offset, cursor=cursor)
-        items, total = await self.repository.list(product_filter, sort, page)
-        return Page.of(items, total, page, lambda last, at: cursor_after(last, sort, at))
+        found = await self.repository.list(product_filter, sort, page)
+        return Page.of(
+            found.items,
+            found.total,
+            page,
+            lambda last, at: cursor_after(last, sort, at),
+            found.resume_after,
+        )
 
     async def create(self, principal: Principal | None, product: NewProduct) -> Product:
         require_admin(principal)

@@ -5,20 +5,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
-__all__ = ["ORDERS", "ensure_indexes"]
+from orders.adapters.mongo_orders import ALL_ORDERS, BY_CUSTOMER
+
+__all__ = ["LISTING_STATE", "ORDERS", "ensure_indexes"]
 
 ORDERS = "orders"
+LISTING_STATE = "listing_state"  # the generations of what listing totals count
+RETIRED = ["user_created", "created"]  # listing indexes of earlier releases
 
 INDEXES = [
-    # Listing: a user's orders (or everyone's), newest first, ties broken by id.
-    IndexModel(
-        [("user_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
-        name="user_created",
+    # Listings (adapters/mongo_orders.py): every order's key in all orders and within its
+    # customer's, and the sparse fences that bound every read of them.
+    *(
+        model
+        for field in (ALL_ORDERS, BY_CUSTOMER)
+        for model in (
+            IndexModel([(field.key, ASCENDING)], name=field.key),
+            IndexModel([(field.fence, ASCENDING)], name=field.fence, sparse=True),
+        )
     ),
-    IndexModel([("created_at", DESCENDING), ("_id", DESCENDING)], name="created"),
     # Idempotency: one live order per (user, key); a failed attempt unsets its key.
     IndexModel(
         [("user_id", ASCENDING), ("idempotency_key", ASCENDING)],
@@ -41,3 +49,7 @@ INDEXES = [
 
 async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
     await db[ORDERS].create_indexes(INDEXES)
+    existing = await db[ORDERS].index_information()
+    for name in RETIRED:
+        if name in existing:
+            await db[ORDERS].drop_index(name)

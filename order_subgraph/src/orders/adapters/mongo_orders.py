@@ -12,6 +12,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from orders.adapters.ports import OrderRepository, SlotTaken
+from orders.domain.listing import listed_statuses
 from orders.domain.order import (
     Order,
     OrderLine,
@@ -20,12 +21,53 @@ from orders.domain.order import (
     StatusChange,
     total_of,
 )
+from platform_kit.count_cache import CountCache
+from platform_kit.keyset_walk import KeyRange, KeysetWalk, OrderedField, count, take
 from platform_kit.mongo import from_document, to_document
-from platform_kit.paging import PageRequest
+from platform_kit.ordered_keys import (
+    draw_tier,
+    fence_value,
+    join,
+    scope_end,
+    scope_start,
+    text_part,
+    time_part,
+)
+from platform_kit.paging import PageRequest, Slice
 
-__all__ = ["MongoOrderRepository"]
+__all__ = ["ALL_ORDERS", "BY_CUSTOMER", "MongoOrderRepository", "key_orders"]
 
 Document = dict[str, Any]
+# Listings, newest first, as bounded index ranges (platform_kit.keyset_walk): every order's
+# key (creation time, id) in all orders and within its customer's, and fences on a sample.
+ALL_ORDERS = OrderedField("kg_created", "fg_created")
+BY_CUSTOMER = OrderedField("ku_created", "fu_created")
+# what a listing's total depends on: orders placed, and orders changing status
+PLACED = "placed"
+STATUS = "status"
+_ALL_STATUSES = frozenset(listed_statuses(None))
+
+
+def listing_keys(order_id: str, user_id: str, created_at: datetime, tier: int) -> Document:
+    key = join(time_part(created_at), order_id)
+    in_customer = join(text_part(user_id), key)
+    keys: Document = {ALL_ORDERS.key: key, BY_CUSTOMER.key: in_customer, "tier": tier}
+    if tier:
+        keys[ALL_ORDERS.fence] = fence_value(tier, key)
+        keys[BY_CUSTOMER.fence] = fence_value(tier, in_customer)
+    return keys
+
+
+async def key_orders(orders: AsyncCollection[Document]) -> int:
+    """Orders stored before listings had keys get them (once, at start-up)."""
+    done = 0
+    async for doc in orders.find(
+        {ALL_ORDERS.key: {"$exists": False}}, {"user_id": 1, "created_at": 1}
+    ):
+        keys = listing_keys(doc["_id"], doc["user_id"], doc["created_at"], draw_tier())
+        result = await orders.update_one({"_id": doc["_id"]}, {"$set": keys})
+        done += result.modified_count
+    return done
 
 
 def _line_document(line: OrderLine) -> Document:
@@ -67,15 +109,18 @@ def _to_order(doc: Document) -> Order:
 
 
 class MongoOrderRepository(OrderRepository):
-    def __init__(self, orders: AsyncCollection[Document]) -> None:
+    def __init__(self, orders: AsyncCollection[Document], counts: CountCache) -> None:
         self.orders = orders
+        self.counts = counts
 
     def next_id(self) -> str:
         return str(ObjectId())
 
     async def insert(self, order: Order) -> Order | None:
+        doc = _to_document(order)
+        doc.update(listing_keys(order.id, order.user_id, order.created_at, draw_tier()))
         try:
-            await self.orders.insert_one(_to_document(order))
+            await self.orders.insert_one(doc)
         except DuplicateKeyError:
             # two unique indexes may refuse it: the idempotency key's, then the slot's
             if order.idempotency_key is not None:
@@ -87,6 +132,7 @@ class MongoOrderRepository(OrderRepository):
             ):
                 raise SlotTaken() from None
             return await self.insert(order)  # what refused it was freed meanwhile: again
+        await self.counts.moved(PLACED)
         return None
 
     async def find_by_key(self, user_id: str, key: str) -> Order | None:
@@ -116,6 +162,8 @@ class MongoOrderRepository(OrderRepository):
             update,
             return_document=ReturnDocument.AFTER,
         )
+        if doc is not None:
+            await self.counts.moved(STATUS)
         return _to_order(doc) if doc else None
 
     async def find_page(
@@ -124,32 +172,54 @@ class MongoOrderRepository(OrderRepository):
         user_id: str | None,
         statuses: Collection[OrderStatus],
         page: PageRequest[datetime],
-    ) -> tuple[list[Order], int]:
-        query: Document = {"status": {"$in": [s.value for s in statuses]}}
-        if user_id is not None:
-            query["user_id"] = {"$eq": user_id}
-        total = await self.orders.count_documents(query)
+    ) -> Slice[Order]:
+        field, keys = _listing(user_id)
+        after = None
         if page.cursor is not None:
-            at, last = page.cursor.key, page.cursor.last_id
-            query = {
-                "$and": [
-                    query,
-                    {
-                        "$or": [
-                            {"created_at": {"$lt": at}},
-                            {"created_at": {"$eq": at}, "_id": {"$lt": last}},
-                        ]
-                    },
-                ]
-            }
-        find = self.orders.find(query).sort([("created_at", -1), ("_id", -1)])
-        if page.cursor is None and page.offset:
-            find = find.skip(page.offset)
-        docs = await find.limit(page.limit).to_list()
-        return [_to_order(doc) for doc in docs], total
+            after = join(time_part(page.cursor.key), page.cursor.last_id)
+            if user_id is not None:
+                after = join(text_part(user_id), after)
+        wanted = frozenset(statuses)
+        every_status = wanted >= _ALL_STATUSES
+
+        def shown(order: Order) -> bool:
+            return order.status in wanted
+
+        taken = await take(
+            KeysetWalk(self.orders, field),
+            keys.narrowed(after, descending=True),
+            _to_order,
+            descending=True,
+            skip=page.offset if page.cursor is None else 0,
+            limit=page.limit,
+            accept=shown,
+            scan_limit=None if every_status else SCAN_LIMIT,
+        )
+        total = await self.counts.total(
+            (user_id, wanted),
+            (PLACED, STATUS),
+            lambda: count(
+                KeysetWalk(self.orders, field),
+                keys,
+                _to_order,
+                shown,
+                scan_limit=COUNT_SCAN_LIMIT,
+            ),
+        )
+        return Slice(taken.items, total, taken.resume_after)
 
     async def stuck(self, statuses: Collection[OrderStatus], before: datetime) -> list[Order]:
         cursor = self.orders.find(
             {"status": {"$in": [s.value for s in statuses]}, "updated_at": {"$lt": before}}
         ).limit(500)
         return [_to_order(doc) async for doc in cursor]
+
+
+SCAN_LIMIT = 2_000  # orders one page may read past for a status filter
+COUNT_SCAN_LIMIT = 20_000
+
+
+def _listing(user_id: str | None) -> tuple[OrderedField, KeyRange]:
+    if user_id is None:
+        return ALL_ORDERS, KeyRange()
+    return BY_CUSTOMER, KeyRange(scope_start(user_id), scope_end(user_id))

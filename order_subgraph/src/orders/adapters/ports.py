@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 
 from orders.domain.order import Order, OrderLine, OrderStatus, RequestedLine, StatusChange
-from platform_kit.paging import PageRequest
+from platform_kit.paging import PageRequest, Slice
 
 __all__ = ["InventoryPort", "OrderRepository", "SlotTaken"]
 
@@ -48,7 +48,8 @@ class OrderRepository(ABC):
         user_id: str | None,
         statuses: Collection[OrderStatus],
         page: PageRequest[datetime],
-    ) -> tuple[list[Order], int]: ...
+    ) -> Slice[Order]:
+        """Newest first; the total exact up to platform_kit.paging.EXACT_COUNT_LIMIT."""
 
     @abstractmethod
     async def stuck(self, statuses: Collection[OrderStatus], before: datetime) -> list[Order]:

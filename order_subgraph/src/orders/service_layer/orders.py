@@ -199,10 +199,8 @@ class Orders:
             user_id = user.sub
         statuses = listed_statuses(status)
         page = page_request(limit=limit, offset=offset, cursor=cursor)
-        items, total = await self.repository.find_page(
-            user_id=user_id, statuses=statuses, page=page
-        )
-        return Page.of(items, total, page, cursor_after)
+        found = await self.repository.find_page(user_id=user_id, statuses=statuses, page=page)
+        return Page.of(found.items, found.total, page, cursor_after, found.resume_after)
 
     async def update_status(
         self, principal: Principal | None, order_id: str, target: OrderStatus

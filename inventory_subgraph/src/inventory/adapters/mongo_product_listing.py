@@ -1,0 +1,171 @@
+"""Product listings read from MongoDB as bounded index ranges (platform_kit.keyset_walk), at
+the same cost at 100 products as at 100,000.
+
+Two ways in, chosen per request:
+- the ordered walk of `plan_listing`'s field and range, the domain's filter dropping what the
+  range does not select; a filter the index does not serve stops after `scan_limit`
+  products read (a shorter page whose cursor resumes where the scan stopped);
+- for a text of three characters or more whose rarest piece is rare (no product of the
+  1-in-1024 sample holds it), the products holding that piece (`grams`), filtered and
+  ordered here: a few hundred at most, however large the catalog.
+Totals are counted by the same reads, up to EXACT_COUNT_LIMIT, and remembered until a write
+changes what they count (platform_kit.count_cache).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+
+from inventory.adapters.product_queries import (
+    LISTING_FIELDS,
+    ListingPlan,
+    in_category,
+    name_grams,
+    plan_listing,
+    sort_key,
+)
+from inventory.domain.listing import (
+    ProductFilter,
+    ProductSort,
+    SortKey,
+    SortValue,
+    sort_value,
+)
+from inventory.domain.product import Product
+from platform_kit.count_cache import CountCache
+from platform_kit.keyset_walk import KeysetWalk, count, take
+from platform_kit.paging import Count, PageRequest, Slice
+
+__all__ = ["CATALOG", "PUBLIC_FIELDS", "STOCK", "MongoProductListing"]
+
+Document = dict[str, Any]
+PUBLIC_FIELDS: dict[str, int] = {"holds": 0, "tier": 0, **dict.fromkeys(LISTING_FIELDS, 0)}
+# what a listing's total depends on: the catalog (products added, removed, renamed,
+# repriced, moved between categories) and, for an in-stock filter, stock reaching or
+# leaving 0
+CATALOG = "catalog"
+STOCK = "stock"
+SCAN_LIMIT = 2_000  # products one page may read for a filter the index does not serve
+COUNT_SCAN_LIMIT = 20_000  # and one count
+RARE_GRAM_SAMPLE_HITS = 0  # a piece no sampled product holds: about 1,000 products or fewer
+
+
+class MongoProductListing:
+    def __init__(
+        self,
+        products: AsyncCollection[Document],
+        counts: CountCache,
+        load: Callable[[Document], Product],
+        *,
+        scan_limit: int = SCAN_LIMIT,
+        count_scan_limit: int = COUNT_SCAN_LIMIT,
+    ) -> None:
+        self.products = products
+        self.counts = counts
+        self.load = load
+        self.scan_limit = scan_limit
+        self.count_scan_limit = count_scan_limit
+
+    async def list(
+        self, product_filter: ProductFilter, sort: ProductSort, page: PageRequest[SortValue]
+    ) -> Slice[Product]:
+        if product_filter.q is not None:
+            gram = await self._rare_gram(product_filter.q)
+            if gram is not None:
+                return await self._list_by_gram(gram, product_filter, sort, page)
+        plan = plan_listing(product_filter, sort)
+        after = None
+        if page.cursor is not None:
+            after = sort_key(sort.key, page.cursor.key, page.cursor.last_id)
+            if product_filter.category is not None:
+                after = in_category(product_filter.category, after)
+        taken = await take(
+            KeysetWalk(self.products, plan.field, PUBLIC_FIELDS),
+            plan.keys.narrowed(after, descending=sort.descending),
+            self.load,
+            descending=sort.descending,
+            skip=page.offset if page.cursor is None else 0,
+            limit=page.limit,
+            accept=product_filter.matches,
+            scan_limit=None if plan.served else self.scan_limit,
+        )
+        total = await self.counts.total(
+            product_filter, _aspects(product_filter), lambda: self._count(product_filter)
+        )
+        return Slice(taken.items, total, taken.resume_after)
+
+    async def _count(self, product_filter: ProductFilter) -> Count:
+        # counted along price when prices are bounded: that range holds only what it counts
+        by = ProductSort.PRICE if _price_bounded(product_filter) else ProductSort.CREATED_AT
+        plan: ListingPlan = plan_listing(product_filter, by)
+        if plan.served:
+            walk = KeysetWalk(self.products, plan.field, {"_id": 1})
+            return await count(walk, plan.keys, lambda document: document)
+        return await count(
+            KeysetWalk(self.products, plan.field, PUBLIC_FIELDS),
+            plan.keys,
+            self.load,
+            product_filter.matches,
+            scan_limit=self.count_scan_limit,
+        )
+
+    async def _rare_gram(self, text: str) -> str | None:
+        """The piece of `text` fewest products hold, when few enough hold it."""
+        grams = name_grams(text)
+        if not grams:
+            return None
+        held: Counter[str] = Counter()
+        cursor = self.products.find({"sample_grams": {"$in": grams}}, {"sample_grams": 1, "_id": 0})
+        wanted = set(grams)
+        async for document in cursor:
+            held.update(wanted.intersection(document["sample_grams"]))
+        rarest = min(grams, key=lambda gram: (held[gram], gram))
+        return rarest if held[rarest] <= RARE_GRAM_SAMPLE_HITS else None
+
+    async def _list_by_gram(
+        self,
+        gram: str,
+        product_filter: ProductFilter,
+        sort: ProductSort,
+        page: PageRequest[SortValue],
+    ) -> Slice[Product]:
+        documents = await self.products.find({"grams": gram}, PUBLIC_FIELDS).to_list()
+        found = [
+            product for product in map(self.load, documents) if product_filter.matches(product)
+        ]
+        found.sort(key=lambda product: _order(product, sort.key), reverse=sort.descending)
+        if page.cursor is not None:
+            cursor = page.cursor
+            found = [
+                product
+                for product in found
+                if _follows(product, sort, (cursor.key, cursor.last_id))
+            ]
+            start = 0
+        else:
+            start = page.offset
+        items = found[start : start + page.limit]
+        more = len(found) > start + page.limit
+        total = Count(len(found)) if page.cursor is None else Count(page.offset + len(found))
+        return Slice(items, total, items[-1] if more and items else None)
+
+
+def _order(product: Product, key: SortKey) -> tuple[Any, str]:
+    return (sort_value(product, key), product.id)
+
+
+def _follows(product: Product, sort: ProductSort, after: tuple[Any, str]) -> bool:
+    order = _order(product, sort.key)
+    return bool(order < after) if sort.descending else bool(order > after)
+
+
+def _price_bounded(product_filter: ProductFilter) -> bool:
+    return product_filter.min_price is not None or product_filter.max_price is not None
+
+
+def _aspects(product_filter: ProductFilter) -> tuple[str, ...]:
+    return (CATALOG, STOCK) if product_filter.in_stock is not None else (CATALOG,)

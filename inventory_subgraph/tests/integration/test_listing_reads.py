@@ -1,0 +1,186 @@
+"""Product listings over a real database, through the repository: every page of every sort and
+filter is what the domain's rules give, and every query a listing sends is an index range
+the database answers in index order (explain: no collection scan, no sort in memory).
+
+Fences are sampled densely here (a fence every 4 products, tiers up to 3 within a few hundred
+products) so that every tier of the walk is crossed."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient, monitoring
+
+from inventory.adapters.indexes import LISTING_STATE, PRODUCTS, ensure_indexes
+from inventory.adapters.mongo_products import MongoProductRepository
+from inventory.domain.listing import ProductFilter, ProductSort, page_request, sort_value
+from inventory.domain.product import NewProduct, Product, ProductChanges
+from inventory.service_layer.products import Products
+from platform_kit.count_cache import CountCache
+from platform_kit.paging import Page
+
+COUNT = 260
+CATEGORIES = ["kettles", "mugs", "teapots"]
+WORDS = ["Cast iron", "Glass", "Blue", "Steel", "Stone"]
+
+
+def dense_tiers() -> Iterator[int]:
+    for n in itertools.count(1):
+        yield 3 if n % 64 == 0 else 2 if n % 16 == 0 else 1 if n % 4 == 0 else 0
+
+
+class FindRecorder(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.finds: list[dict[str, Any]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name == "find":
+            self.finds.append(dict(event.command))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None: ...
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None: ...
+
+
+@pytest.fixture
+async def catalog(mongo_uri: str) -> AsyncIterator[tuple[Products, list[Product], FindRecorder]]:
+    recorder = FindRecorder()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        mongo_uri, event_listeners=[recorder]
+    )
+    db = client.get_default_database()
+    await ensure_indexes(db)
+    tiers = dense_tiers()
+    repository = MongoProductRepository(
+        db[PRODUCTS], CountCache(db[LISTING_STATE], PRODUCTS), lambda: next(tiers)
+    )
+    rng = random.Random(11)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    products = []
+    for n in range(COUNT):
+        made = await repository.add(
+            NewProduct.create(
+                name=f"{rng.choice(WORDS)} {'teapot' if n % 3 else 'kettle'} {n:04d}",
+                price=Decimal(rng.choice(["4.50", "9.99", "12.00", "12.00", "30.00"])),
+                stock=rng.choice([0, 3, 10]),
+                category=rng.choice([*CATEGORIES, None]),
+            ),
+            # ties on purpose: several products share each millisecond
+            start + timedelta(milliseconds=n // 3),
+        )
+        products.append(made)
+    # a deleted product leaves every listing; a renamed one is listed by its new name
+    await repository.delete(products[5].id, start + timedelta(days=1))
+    renamed = await repository.update(
+        products[6].id, ProductChanges.create({"name": "Zinc kettle 9999"}), start
+    )
+    assert renamed is not None
+    # as stored (times to the millisecond, as the database keeps them)
+    live = list((await repository.get_many(p.id for p in products)).values())
+    assert len(live) == COUNT - 1 and renamed.name in {p.name for p in live}
+    recorder.finds.clear()
+    yield Products(repository), live, recorder
+    await client.close()
+
+
+FILTERS = [
+    ProductFilter.create(),
+    ProductFilter.create(category="mugs"),
+    ProductFilter.create(min_price=Decimal("9.99"), max_price=Decimal("12.00")),
+    ProductFilter.create(min_price=Decimal("12.00")),
+    ProductFilter.create(in_stock=False),
+    ProductFilter.create(category="teapots", in_stock=True, max_price=Decimal("12.00")),
+    ProductFilter.create(q="ke"),  # shorter than a piece: read along the order
+    ProductFilter.create(q="KETTLE"),  # a common piece: read along the order
+    ProductFilter.create(q="0042"),  # a rare piece: read by the pieces of names
+    ProductFilter.create(q="nothing like it"),
+]
+
+
+def expected(
+    products: list[Product], product_filter: ProductFilter, sort: ProductSort
+) -> list[str]:
+    kept = [p for p in products if product_filter.matches(p)]
+    kept.sort(key=lambda p: (sort_value(p, sort.key), p.id), reverse=sort.descending)
+    return [p.id for p in kept]
+
+
+async def every_page(
+    products: Products, product_filter: ProductFilter, sort: ProductSort, limit: int
+) -> tuple[list[str], list[Page[Product]]]:
+    seen: list[str] = []
+    pages = []
+    cursor = None
+    while True:
+        page = await products.list(product_filter, sort, limit=limit, offset=None, cursor=cursor)
+        pages.append(page)
+        seen += [item.id for item in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            return seen, pages
+
+
+@pytest.mark.parametrize("sort", list(ProductSort))
+async def test_following_the_cursors_lists_every_matching_product_once_in_order(
+    catalog: tuple[Products, list[Product], FindRecorder], sort: ProductSort
+) -> None:
+    products, live, _ = catalog
+    for product_filter in FILTERS:
+        seen, pages = await every_page(products, product_filter, sort, limit=7)
+        assert seen == expected(live, product_filter, sort), product_filter
+        assert pages[0].total == len(seen) and pages[0].total_precision == "exact"
+
+
+async def test_an_offset_page_is_the_slice_of_the_whole_order(
+    catalog: tuple[Products, list[Product], FindRecorder],
+) -> None:
+    products, live, _ = catalog
+    for product_filter, sort in [
+        (FILTERS[0], ProductSort.PRICE),
+        (FILTERS[1], ProductSort.NAME_DESC),
+        (FILTERS[8], ProductSort.CREATED_AT),
+    ]:
+        whole = expected(live, product_filter, sort)
+        for offset in (0, 3, 100, len(whole) - 1, len(whole) + 5):
+            page = await products.list(product_filter, sort, limit=9, offset=offset, cursor=None)
+            assert [item.id for item in page.items] == whole[offset : offset + 9]
+            assert page.total == len(whole)
+
+
+async def test_a_filter_the_index_does_not_serve_reads_a_bounded_number_of_products(
+    catalog: tuple[Products, list[Product], FindRecorder],
+) -> None:
+    products, live, _ = catalog
+    repository = products.repository
+    assert isinstance(repository, MongoProductRepository)
+    repository.listing.scan_limit = 10  # a page may read only 10 products
+    sold_out = ProductFilter.create(in_stock=False)
+    seen, pages = await every_page(products, sold_out, ProductSort.NAME, limit=5)
+    assert seen == expected(live, sold_out, ProductSort.NAME)
+    assert any(len(page.items) < 5 and page.next_cursor for page in pages)
+
+
+async def test_every_query_of_every_listing_is_an_index_range_read_in_index_order(
+    catalog: tuple[Products, list[Product], FindRecorder], mongo_uri: str
+) -> None:
+    products, _, recorder = catalog
+    for product_filter, sort in itertools.product(FILTERS, ProductSort):
+        await every_page(products, product_filter, sort, limit=20)
+    async with AsyncMongoClient[dict[str, Any]](mongo_uri) as client:
+        db = client.get_default_database()
+        shapes = {repr((f["filter"], f.get("sort"))): f for f in recorder.finds}
+        assert len(shapes) > 20
+        for find in shapes.values():
+            explained = await db.command(
+                "explain",
+                {k: v for k, v in find.items() if k in ("find", "filter", "sort", "projection")},
+            )
+            plan = repr(explained["queryPlanner"]["winningPlan"])
+            assert "IXSCAN" in plan and "COLLSCAN" not in plan, (find["filter"], plan)
+            assert "'SORT'" not in plan, (find["filter"], plan)

@@ -1,0 +1,85 @@
+"""Listing totals remembered while nothing they count has changed.
+
+Counting reads what it counts (up to EXACT_COUNT_LIMIT items), so a total is kept, per
+process, under the generations of what it depends on. Every write that can change a count
+moves its generation on, after the write: a total counted before the write was kept under
+the older generation and is never served again; one counted after it, under the older
+generation too, is only recounted once more. The generations live in the database (one
+document per listing), so every replica sees every write. Entries also expire after
+`ttl_seconds`, which bounds the staleness a write that crashed before moving its
+generation on could leave.
+
+Needs the kit's `mongo` extra (PyMongo)."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from platform_kit.paging import Count
+
+__all__ = ["CountCache"]
+
+Document = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    generations: tuple[int, ...]
+    counted_at: float
+    count: Count
+
+
+class CountCache:
+    def __init__(
+        self,
+        state: AsyncCollection[Document],
+        listing: str,
+        *,
+        max_entries: int = 1024,
+        ttl_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.state = state
+        self.listing = listing
+        self.max_entries = max_entries
+        self.ttl_seconds = ttl_seconds
+        self.clock = clock
+        self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
+
+    async def moved(self, *aspects: str) -> None:
+        """What a write changed (e.g. "catalog", "stock"): the totals that depend on it are
+        counted again."""
+        update = {"$inc": dict.fromkeys(aspects, 1)}
+        try:
+            await self.state.update_one({"_id": self.listing}, update, upsert=True)
+        except DuplicateKeyError:  # two first writes raced to create the document
+            await self.state.update_one({"_id": self.listing}, update)
+
+    async def total(
+        self, key: Hashable, aspects: Iterable[str], count: Callable[[], Awaitable[Count]]
+    ) -> Count:
+        aspects = tuple(aspects)
+        state = await self.state.find_one({"_id": self.listing}) or {}
+        generations = tuple(int(state.get(aspect, 0)) for aspect in aspects)
+        now = self.clock()
+        entry = self._entries.get((key, aspects))
+        if (
+            entry is not None
+            and entry.generations == generations
+            and now - entry.counted_at < self.ttl_seconds
+        ):
+            self._entries.move_to_end((key, aspects))
+            return entry.count
+        counted = await count()
+        self._entries[(key, aspects)] = _Entry(generations, now, counted)
+        self._entries.move_to_end((key, aspects))
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+        return counted

@@ -1,0 +1,192 @@
+"""A listing read as bounded ranges of one index, whatever the database's planner does with a
+limit: the documents of a listing carry their key in one field (platform_kit.ordered_keys),
+and sampled documents carry it again in a sparse fence field. The walk asks for the fences
+of the top tier in its range, then for those of the next tier between two of them, and so
+on, and reads the documents between two consecutive tier-1 fences: about 32 at a time. Each
+query is an index range with both ends set, answered in index order (no sort in memory),
+so a page costs a few small queries at 100 rows or at 10^6, deep cursors included.
+
+MongoDB would also serve `find(key > k).sort(key).limit(n)` from the index; an embedded
+server that reads the whole range before applying the limit would not. Bounded ranges are
+cheap on both.
+
+Needs the kit's `mongo` extra (PyMongo)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from pymongo.asynchronous.collection import AsyncCollection
+
+from platform_kit.ordered_keys import TOP_TIER, fence_value
+from platform_kit.paging import EXACT_COUNT_LIMIT, Count
+
+__all__ = ["KeyRange", "KeysetWalk", "OrderedField", "Taken", "count", "take"]
+
+Document = dict[str, Any]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderedField:
+    """`key`: the field with each listed document's key; `fence`: the sparse field with the
+    fence value of the sampled ones (both indexed, the fence index sparse)."""
+
+    key: str
+    fence: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRange:
+    """Keys strictly between `low` and `high`; None leaves that end open."""
+
+    low: str | None = None
+    high: str | None = None
+
+    def narrowed(self, after: str | None, *, descending: bool) -> KeyRange:
+        """The part of the range that follows the key `after` in walk order."""
+        if after is None:
+            return self
+        if descending:
+            high = after if self.high is None else min(self.high, after)
+            return KeyRange(self.low, high)
+        low = after if self.low is None else max(self.low, after)
+        return KeyRange(low, self.high)
+
+
+class KeysetWalk:
+    """The documents of a key range in key order, a window (about 32 documents) at a time."""
+
+    def __init__(
+        self,
+        collection: AsyncCollection[Document],
+        field: OrderedField,
+        projection: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.collection = collection
+        self.field = field
+        self.projection = projection
+
+    async def windows(
+        self, keys: KeyRange, *, descending: bool = False
+    ) -> AsyncIterator[list[Document]]:
+        start, stop = (keys.high, keys.low) if descending else (keys.low, keys.high)
+        async for window in self._walk(TOP_TIER, start, stop, False, descending):
+            yield window
+
+    async def _walk(
+        self, tier: int, start: str | None, stop: str | None, stop_included: bool, desc: bool
+    ) -> AsyncIterator[list[Document]]:
+        if tier == 0:
+            yield await self._documents(start, stop, stop_included, desc)
+            return
+        for fence in await self._fences(tier, start, stop, desc):
+            async for window in self._walk(tier - 1, start, fence, True, desc):
+                yield window
+            start = fence
+        async for window in self._walk(tier - 1, start, stop, stop_included, desc):
+            yield window
+
+    async def _fences(
+        self, tier: int, start: str | None, stop: str | None, desc: bool
+    ) -> list[str]:
+        """The keys of the fences of exactly `tier` strictly between start and stop. Between
+        two fences of the tier above there are none of that tier, so none are missed."""
+        low, high = (stop, start) if desc else (start, stop)
+        bounds = {
+            "$gt": fence_value(tier, low) if low is not None else fence_value(tier, ""),
+            "$lt": fence_value(tier, high) if high is not None else f"{tier}\x01",
+        }
+        cursor = self.collection.find(
+            {self.field.fence: bounds}, {self.field.fence: 1, "_id": 0}
+        ).sort(self.field.fence, -1 if desc else 1)
+        return [doc[self.field.fence][2:] async for doc in cursor]
+
+    async def _documents(
+        self, start: str | None, stop: str | None, stop_included: bool, desc: bool
+    ) -> list[Document]:
+        bounds: dict[str, str] = {}
+        if start is not None:
+            bounds["$lt" if desc else "$gt"] = start
+        if stop is not None:
+            if desc:
+                bounds["$gte" if stop_included else "$gt"] = stop
+            else:
+                bounds["$lte" if stop_included else "$lt"] = stop
+        if not bounds:
+            bounds["$gte"] = ""  # documents that have a key: the listed ones
+        cursor = self.collection.find({self.field.key: bounds}, self.projection).sort(
+            self.field.key, -1 if desc else 1
+        )
+        return await cursor.to_list()
+
+
+@dataclass(frozen=True, slots=True)
+class Taken(Generic[T]):
+    """A page's items, and the last item looked at when more may follow (the next page
+    starts after it: it may be one that the filter left out, when the scan stopped at its
+    bound before the page was full)."""
+
+    items: list[T]
+    resume_after: T | None
+
+
+async def take(
+    walk: KeysetWalk,
+    keys: KeyRange,
+    load: Callable[[Document], T],
+    *,
+    descending: bool,
+    skip: int,
+    limit: int,
+    accept: Callable[[T], bool] = lambda _item: True,
+    scan_limit: int | None = None,
+) -> Taken[T]:
+    """`limit` items of the range that `accept` keeps, after skipping `skip` of them. With
+    `scan_limit`, stops once that many documents were read (a filter the index does not
+    serve may keep few): the page is then shorter, and the next one resumes after the last
+    document read."""
+    items: list[T] = []
+    scanned = 0
+    last: T | None = None
+    async for window in walk.windows(keys, descending=descending):
+        for document in window:
+            item = load(document)
+            scanned += 1
+            if accept(item):
+                if skip:
+                    skip -= 1
+                elif len(items) == limit:
+                    return Taken(items, items[-1])
+                else:
+                    items.append(item)
+            last = item
+            if scan_limit is not None and scanned >= scan_limit:
+                return Taken(items, last)
+    return Taken(items, None)
+
+
+async def count(
+    walk: KeysetWalk,
+    keys: KeyRange,
+    load: Callable[[Document], T],
+    accept: Callable[[T], bool] = lambda _item: True,
+    *,
+    limit: int = EXACT_COUNT_LIMIT,
+    scan_limit: int | None = None,
+) -> Count:
+    """How many of the range `accept` keeps: exact up to `limit`, else "at least `limit`";
+    with `scan_limit`, "at least" what the first `scan_limit` documents held."""
+    matched = scanned = 0
+    async for window in walk.windows(keys):
+        for document in window:
+            scanned += 1
+            if accept(load(document)):
+                matched += 1
+                if matched > limit:
+                    return Count(limit, exact=False)
+            if scan_limit is not None and scanned >= scan_limit:
+                return Count(matched, exact=False)
+    return Count(matched, exact=True)
