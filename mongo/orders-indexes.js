@@ -1,8 +1,13 @@
 // Indexes of the orders database, mirroring order_subgraph/src/orders/adapters/indexes.py
-// (the service also creates them idempotently at start-up).
+// (the service also creates them idempotently at start-up, and drops the listing indexes of
+// earlier releases).
 const orders = db.getSiblingDB("orders");
-orders.orders.createIndex({ user_id: 1, created_at: -1, _id: -1 }, { name: "user_created" });
-orders.orders.createIndex({ created_at: -1, _id: -1 }, { name: "created" });
+// listings, newest first: every order's key in all orders and within its customer's, and the
+// sparse fences that bound every read of them
+for (const scope of ["g", "u"]) {
+  orders.orders.createIndex({ [`k${scope}_created`]: 1 }, { name: `k${scope}_created` });
+  orders.orders.createIndex({ [`f${scope}_created`]: 1 }, { name: `f${scope}_created`, sparse: true });
+}
 orders.orders.createIndex({ user_id: 1, idempotency_key: 1 }, { name: "user_idempotency_key",
   unique: true, partialFilterExpression: { idempotency_key: { $type: "string" } } });
 orders.orders.createIndex({ user_id: 1, slot: 1 }, { name: "user_open_slot",
