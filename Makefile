@@ -26,7 +26,7 @@ help:
 	@echo "make bench      throughput and latency through the gateway and at the subgraphs"
 	@echo "make fuzz       schemathesis against the gateway's OpenAPI, 2 minutes a role"
 	@echo "make supergraph compose supergraph.graphql from the subgraphs' SDL"
-	@echo "make seed       load the demo catalog into a running stack"
+	@echo "make seed       load the demo catalog into a running stack (N=100000: a generated one)"
 	@echo "make token SUB=alice ROLE=customer   print a dev JWT"
 
 $(UV):
@@ -96,7 +96,7 @@ bench: install loadgen-deps
 	$(VENV_PY) tools/bench.py
 
 seed: install
-	$(VENV_PY) tools/seed.py
+	SEED_COUNT=$(N) $(VENV_PY) tools/seed.py
 
 token: install
 	@$(VENV_PY) -m platform_devkit.devtoken --sub "$(or $(SUB),dev-user)" --role "$(or $(ROLE),customer)"

@@ -3,19 +3,29 @@ an admin token minted from the configured secret. Idempotent: products whose sku
 skipped (the API answers CONFLICT for them).
 
 SEED_GRAPHQL_URL picks the target (default: the gateway at http://127.0.0.1:8000/graphql).
+
+`make seed N=100000` makes a large generated catalog instead, through the inventory's own
+layers (its settings, composition root and bulk import use case, a batch a write) on the
+database INVENTORY_MONGODB_URI names, not through 100,000 API calls.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import random
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
 
-from platform_kit.auth import Role, issue_token
+from inventory.bootstrap import bootstrap
+from inventory.domain.product import NewProduct
+from inventory.settings import InventorySettings
+from platform_kit.auth import Principal, Role, issue_token
 from platform_kit.settings import ServiceSettings
 
 CATALOG = Path(__file__).resolve().parent / "demo_catalog.json"
@@ -53,7 +63,45 @@ def seed(graphql_url: str, token: str) -> tuple[int, int]:
     return created, skipped
 
 
+BATCH = 1000
+_WORDS = ["Cast iron", "Glass", "Enamel", "Copper", "Bamboo", "Stoneware", "Steel", "Oak"]
+_THINGS = ["teapot", "kettle", "scale", "mug", "grinder", "jar", "tray", "whisk", "ladle"]
+
+
+def generated(start: int, count: int) -> list[NewProduct]:
+    """Products with varied names, prices, stock and 50 categories, the same every run."""
+    rng = random.Random(start)
+    return [
+        NewProduct.create(
+            name=f"{rng.choice(_WORDS)} {rng.choice(_THINGS)} {n}",
+            price=Decimal(rng.randrange(100, 100_000)) / 100,
+            stock=rng.choice([0, 1, 5, 20, 100]),
+            category=f"cat{n % 50}",
+        )
+        for n in range(start, start + count)
+    ]
+
+
+async def bulk_seed(count: int, settings: InventorySettings | None = None) -> int:
+    services = bootstrap(settings or InventorySettings())
+    admin = Principal(sub="seed", role=Role.ADMIN)
+    try:
+        await services.start()
+        added = 0
+        for start in range(0, count, BATCH):
+            batch = generated(start, min(BATCH, count - start))
+            added += await services.products.import_many(admin, batch)
+        return added
+    finally:
+        await services.close()
+
+
 def main() -> int:
+    if count := int(os.environ.get("SEED_COUNT") or 0):
+        started = time.perf_counter()
+        added = asyncio.run(bulk_seed(count))
+        print(f"generated catalog: {added} products in {time.perf_counter() - started:.1f} s")
+        return 0
     url = os.environ.get("SEED_GRAPHQL_URL", "http://127.0.0.1:8000/graphql")
     wait_until_healthy(url)
     token = issue_token("seed", Role.ADMIN, ServiceSettings().jwt_secret(), ttl_seconds=300)

@@ -19,7 +19,7 @@ from pymongo import AsyncMongoClient, monitoring
 
 from inventory.adapters.indexes import LISTING_STATE, PRODUCTS, ensure_indexes
 from inventory.adapters.mongo_products import MongoProductRepository
-from inventory.domain.listing import ProductFilter, ProductSort, page_request, sort_value
+from inventory.domain.listing import ProductFilter, ProductSort, sort_value
 from inventory.domain.product import NewProduct, Product, ProductChanges
 from inventory.service_layer.products import Products
 from platform_kit.count_cache import CountCache

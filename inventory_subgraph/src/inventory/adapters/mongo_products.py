@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +10,7 @@ from bson import Decimal128, ObjectId
 from bson.errors import InvalidId
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from inventory.adapters.mongo_product_listing import (
     CATALOG,
@@ -122,6 +122,29 @@ class MongoProductRepository(ProductRepository):
         self.listing = MongoProductListing(products, counts, to_product)
 
     async def add(self, product: NewProduct, now: datetime) -> Product:
+        doc = self._new_document(product, now)
+        try:
+            await self.products.insert_one(doc)
+        except DuplicateKeyError as error:
+            raise _duplicate_sku(error, product.sku) from None
+        await self.counts.moved(CATALOG)
+        return to_product(doc)
+
+    async def add_many(self, products: Sequence[NewProduct], now: datetime) -> int:
+        if not products:
+            return 0
+        documents = [self._new_document(product, now) for product in products]
+        try:
+            result = await self.products.insert_many(documents, ordered=False)
+            added = len(result.inserted_ids)
+        except BulkWriteError as error:
+            if any(e.get("code") != 11000 for e in error.details.get("writeErrors", [])):
+                raise
+            added = int(error.details.get("nInserted", 0))
+        await self.counts.moved(CATALOG)
+        return added
+
+    def _new_document(self, product: NewProduct, now: datetime) -> Document:
         doc: Document = {
             "_id": ObjectId(),
             **_stored_fields(
@@ -143,12 +166,7 @@ class MongoProductRepository(ProductRepository):
         if product.sku is not None:
             doc["sku"] = product.sku
         doc.update(listed(doc)[0])
-        try:
-            await self.products.insert_one(doc)
-        except DuplicateKeyError as error:
-            raise _duplicate_sku(error, product.sku) from None
-        await self.counts.moved(CATALOG)
-        return to_product(doc)
+        return doc
 
     async def get(self, product_id: str) -> Product | None:
         oid = object_id(product_id)

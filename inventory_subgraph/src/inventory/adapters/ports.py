@@ -4,7 +4,7 @@ tests use in-memory fakes (tests/unit/fakes.py)."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,6 +25,10 @@ class ProductRepository(ABC):
     @abstractmethod
     async def add(self, product: NewProduct, now: datetime) -> Product:
         """Raises DuplicateSku."""
+
+    @abstractmethod
+    async def add_many(self, products: Sequence[NewProduct], now: datetime) -> int:
+        """Adds them in one batch: how many were added (one whose sku is taken is not)."""
 
     @abstractmethod
     async def get(self, product_id: str) -> Product | None: ...

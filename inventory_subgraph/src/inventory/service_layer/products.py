@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from inventory.adapters.ports import ProductRepository
@@ -53,6 +53,12 @@ class Products:
     async def create(self, principal: Principal | None, product: NewProduct) -> Product:
         require_admin(principal)
         return await self.repository.add(product, self.clock())
+
+    async def import_many(self, principal: Principal | None, products: Sequence[NewProduct]) -> int:
+        """A catalog in bulk (one write per batch, not one per product): how many were
+        added; a product whose sku is taken is left out."""
+        require_admin(principal)
+        return await self.repository.add_many(products, self.clock())
 
     async def update(
         self, principal: Principal | None, product_id: str, changes: ProductChanges
