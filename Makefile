@@ -18,12 +18,13 @@ VENV_PY := $(VENV)/bin/python
 SYNCED := $(VENV)/.synced-$(PYTHON_VERSION)
 PYTEST_WORKERS ?= 2
 
-.PHONY: help install browser web-ui run test lint typecheck test-unit test-integration supergraph supergraph-check bench fuzz seed token clean node-deps loadgen-deps
+.PHONY: bench-listings help install browser web-ui run test lint typecheck test-unit test-integration supergraph supergraph-check bench fuzz seed token clean node-deps loadgen-deps
 
 help:
 	@echo "make run        start database, subgraphs and gateway (Ctrl-C stops all)"
 	@echo "make test       lint, type-check, supergraph check and the whole test suite"
 	@echo "make bench      throughput and latency through the gateway and at the subgraphs"
+	@echo "make bench-listings  every listing at 100 and at 100,000 products and orders"
 	@echo "make fuzz       schemathesis against the gateway's OpenAPI, 2 minutes a role"
 	@echo "make supergraph compose supergraph.graphql from the subgraphs' SDL"
 	@echo "make seed       load the demo catalog into a running stack (N=100000: a generated one)"
@@ -94,6 +95,11 @@ fuzz: install
 
 bench: install loadgen-deps
 	$(VENV_PY) tools/bench.py
+
+# every listing through the gateway at 100 and at 100,000 products and orders (minutes: the
+# large catalog is loaded first)
+bench-listings: install
+	$(VENV_PY) tools/listing_bench.py
 
 seed: install
 	SEED_COUNT=$(N) $(VENV_PY) tools/seed.py

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -35,7 +35,7 @@ from platform_kit.ordered_keys import (
 )
 from platform_kit.paging import PageRequest, Slice
 
-__all__ = ["ALL_ORDERS", "BY_CUSTOMER", "MongoOrderRepository", "key_orders"]
+__all__ = ["ALL_ORDERS", "BY_CUSTOMER", "MongoOrderRepository", "key_orders", "order_document"]
 
 Document = dict[str, Any]
 # Listings, newest first, as bounded index ranges (platform_kit.keyset_walk): every order's
@@ -93,6 +93,13 @@ def _to_document(order: Order) -> Document:
     return doc
 
 
+def order_document(order: Order, tier: int) -> Document:
+    """An order as stored, with its listing keys and fences (`tier`: ordered_keys)."""
+    doc = _to_document(order)
+    doc.update(listing_keys(order.id, order.user_id, order.created_at, tier))
+    return doc
+
+
 def _to_order(doc: Document) -> Order:
     return Order(
         id=doc["_id"],
@@ -109,16 +116,21 @@ def _to_order(doc: Document) -> Order:
 
 
 class MongoOrderRepository(OrderRepository):
-    def __init__(self, orders: AsyncCollection[Document], counts: CountCache) -> None:
+    def __init__(
+        self,
+        orders: AsyncCollection[Document],
+        counts: CountCache,
+        tiers: Callable[[], int] = draw_tier,
+    ) -> None:
         self.orders = orders
         self.counts = counts
+        self.tiers = tiers  # each new order's fence tier (tests sample more densely)
 
     def next_id(self) -> str:
         return str(ObjectId())
 
     async def insert(self, order: Order) -> Order | None:
-        doc = _to_document(order)
-        doc.update(listing_keys(order.id, order.user_id, order.created_at, draw_tier()))
+        doc = order_document(order, self.tiers())
         try:
             await self.orders.insert_one(doc)
         except DuplicateKeyError:
