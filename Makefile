@@ -95,6 +95,7 @@ fuzz: install
 
 bench: install loadgen-deps
 	$(VENV_PY) tools/bench.py
+	$(VENV_PY) tools/listing_bench.py
 
 # every listing through the gateway at 100 and at 100,000 products and orders (minutes: the
 # large catalog is loaded first)

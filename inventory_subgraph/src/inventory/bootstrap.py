@@ -11,12 +11,13 @@ from inventory.adapters.mongo_products import (
     MongoProductRepository,
     MongoStockBook,
     list_unlisted_products,
+    recount_products,
 )
 from inventory.adapters.mongo_reservations import MongoReservationStore
 from inventory.service_layer.products import Products
 from inventory.service_layer.reservations import Reservations
 from inventory.settings import InventorySettings
-from platform_kit.count_cache import CountCache
+from platform_kit.count_cache import CountCache, ScopeCounts
 from platform_kit.health import ReadinessCheck
 from platform_kit.maintenance import Upkeep
 from platform_kit.mongo import DATABASE_UNAVAILABLE, ServiceDatabase
@@ -28,6 +29,8 @@ __all__ = ["Services", "bootstrap"]
 class Services:
     settings: InventorySettings
     database: ServiceDatabase
+    counts: CountCache
+    scopes: ScopeCounts
     products: Products
     reservations: Reservations
 
@@ -48,6 +51,7 @@ class Services:
     async def start(self) -> None:
         await ensure_indexes(self.database.db)
         await list_unlisted_products(self.database.db[PRODUCTS])
+        await recount_products(self.database.db[PRODUCTS], self.scopes, self.counts)
 
     async def close(self) -> None:
         await self.database.close()
@@ -59,10 +63,13 @@ def bootstrap(settings: InventorySettings) -> Services:
     )
     products = database.db[PRODUCTS]
     counts = CountCache(database.db[LISTING_STATE], PRODUCTS)
+    scopes = ScopeCounts(database.db[LISTING_STATE], PRODUCTS)
     return Services(
         settings=settings,
         database=database,
-        products=Products(MongoProductRepository(products, counts)),
+        counts=counts,
+        scopes=scopes,
+        products=Products(MongoProductRepository(products, counts, scopes)),
         reservations=Reservations(
             MongoReservationStore(database.db[RESERVATIONS]),
             MongoStockBook(products),

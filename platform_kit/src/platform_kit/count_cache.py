@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from platform_kit.paging import Count
+from platform_kit.paging import EXACT_COUNT_LIMIT, Count
 
-__all__ = ["CountCache"]
+__all__ = ["CountCache", "ScopeCounts"]
 
 Document = dict[str, Any]
 
@@ -62,12 +62,15 @@ class CountCache:
         except DuplicateKeyError:  # two first writes raced to create the document
             await self.state.update_one({"_id": self.listing}, update)
 
+    async def generations(self, aspects: tuple[str, ...]) -> tuple[int, ...]:
+        state = await self.state.find_one({"_id": self.listing}) or {}
+        return tuple(int(state.get(aspect, 0)) for aspect in aspects)
+
     async def total(
         self, key: Hashable, aspects: Iterable[str], count: Callable[[], Awaitable[Count]]
     ) -> Count:
         aspects = tuple(aspects)
-        state = await self.state.find_one({"_id": self.listing}) or {}
-        generations = tuple(int(state.get(aspect, 0)) for aspect in aspects)
+        generations = await self.generations(aspects)
         now = self.clock()
         entry = self._entries.get((key, aspects))
         if (
@@ -83,3 +86,43 @@ class CountCache:
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
         return counted
+
+
+class ScopeCounts:
+    """Exact counts of a listing's scopes (all its documents, one category's, ...) kept beside
+    them, so that the total of a listing that is a whole scope costs one read. Each write
+    that adds documents to a scope or removes them moves its count right after the write; a
+    crash between the two leaves a count off, which `recount` mends (at start-up)."""
+
+    def __init__(self, state: AsyncCollection[Document], listing: str) -> None:
+        self.state = state
+        self.listing = listing
+
+    def _id(self, scope: str) -> str:
+        return f"{self.listing}:count:{scope}"
+
+    async def moved(self, changes: Mapping[str, int]) -> None:
+        for scope, delta in changes.items():
+            if delta:
+                update = {"$inc": {"n": delta}}
+                try:
+                    await self.state.update_one({"_id": self._id(scope)}, update, upsert=True)
+                except DuplicateKeyError:  # two first writes raced to create the document
+                    await self.state.update_one({"_id": self._id(scope)}, update)
+
+    async def count(self, scope: str) -> Count:
+        document = await self.state.find_one({"_id": self._id(scope)}) or {}
+        value = max(int(document.get("n", 0)), 0)
+        return Count(min(value, EXACT_COUNT_LIMIT), exact=value <= EXACT_COUNT_LIMIT)
+
+    async def replace(self, counts: Mapping[str, int], known_scopes: Iterable[str]) -> None:
+        """The counts found by a full recount; scopes it found empty are set to 0."""
+        for scope in {*known_scopes, *counts}:
+            await self.state.update_one(
+                {"_id": self._id(scope)}, {"$set": {"n": counts.get(scope, 0)}}, upsert=True
+            )
+
+    async def scopes(self) -> list[str]:
+        prefix = self._id("")
+        found = self.state.find({"_id": {"$gte": prefix, "$lt": prefix + "\U0010ffff"}}, {"_id": 1})
+        return [document["_id"][len(prefix) :] async for document in found]

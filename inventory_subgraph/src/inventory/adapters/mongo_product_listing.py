@@ -24,6 +24,7 @@ from inventory.adapters.product_queries import (
     LISTING_FIELDS,
     ListingPlan,
     in_category,
+    listing_scope,
     name_grams,
     plan_listing,
     sort_key,
@@ -36,7 +37,7 @@ from inventory.domain.listing import (
     sort_value,
 )
 from inventory.domain.product import Product
-from platform_kit.count_cache import CountCache
+from platform_kit.count_cache import CountCache, ScopeCounts
 from platform_kit.keyset_walk import KeysetWalk, count, take
 from platform_kit.paging import Count, PageRequest, Slice
 
@@ -50,7 +51,7 @@ PUBLIC_FIELDS: dict[str, int] = {"holds": 0, "tier": 0, **dict.fromkeys(LISTING_
 CATALOG = "catalog"
 STOCK = "stock"
 SCAN_LIMIT = 2_000  # products one page may read for a filter the index does not serve
-COUNT_SCAN_LIMIT = 20_000  # and one count
+COUNT_SCAN_LIMIT = 5_000  # and one count
 RARE_GRAM_SAMPLE_HITS = 0  # a piece no sampled product holds: about 1,000 products or fewer
 
 
@@ -59,6 +60,7 @@ class MongoProductListing:
         self,
         products: AsyncCollection[Document],
         counts: CountCache,
+        scopes: ScopeCounts,
         load: Callable[[Document], Product],
         *,
         scan_limit: int = SCAN_LIMIT,
@@ -66,6 +68,7 @@ class MongoProductListing:
     ) -> None:
         self.products = products
         self.counts = counts
+        self.scopes = scopes
         self.load = load
         self.scan_limit = scan_limit
         self.count_scan_limit = count_scan_limit
@@ -93,10 +96,15 @@ class MongoProductListing:
             accept=product_filter.matches,
             scan_limit=None if plan.served else self.scan_limit,
         )
-        total = await self.counts.total(
+        return Slice(taken.items, await self._total(product_filter), taken.resume_after)
+
+    async def _total(self, product_filter: ProductFilter) -> Count:
+        scope = listing_scope(product_filter)
+        if scope is not None:
+            return await self.scopes.count(scope)
+        return await self.counts.total(
             product_filter, _aspects(product_filter), lambda: self._count(product_filter)
         )
-        return Slice(taken.items, total, taken.resume_after)
 
     async def _count(self, product_filter: ProductFilter) -> Count:
         # counted along price when prices are bounded: that range holds only what it counts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -18,13 +19,20 @@ from inventory.adapters.mongo_product_listing import (
     MongoProductListing,
 )
 from inventory.adapters.ports import ProductRepository, StockBook, TakeOutcome
-from inventory.adapters.product_queries import LISTING_FIELDS, LIVE, listing_fields
+from inventory.adapters.product_queries import (
+    LISTING_FIELDS,
+    LIVE,
+    listing_fields,
+    ordered_field,
+    product_scopes,
+)
 from inventory.domain.errors import DuplicateSku, ProductChanged
-from inventory.domain.listing import ProductFilter, ProductSort, SortValue
+from inventory.domain.listing import ProductFilter, ProductSort, SortKey, SortValue
 from inventory.domain.product import MAX_STOCK, NewProduct, Product, ProductChanges
 from inventory.domain.reservation import ReservationLine, ReservedLine
-from platform_kit.count_cache import CountCache
+from platform_kit.count_cache import CountCache, ScopeCounts
 from platform_kit.errors import InvalidInput
+from platform_kit.keyset_walk import KeyRange, KeysetWalk
 from platform_kit.ordered_keys import draw_tier
 from platform_kit.paging import PageRequest, Slice
 
@@ -34,6 +42,7 @@ __all__ = [
     "list_unlisted_products",
     "listed",
     "object_id",
+    "recount_products",
 ]
 
 Document = dict[str, Any]
@@ -109,17 +118,38 @@ async def list_unlisted_products(products: AsyncCollection[Document]) -> int:
     return done
 
 
+async def recount_products(
+    products: AsyncCollection[Document], scopes: ScopeCounts, counts: CountCache
+) -> bool:
+    """Counts every scope again from the products themselves (at start-up: mends a count a
+    crash left off). Kept only if no product entered or left a listing meanwhile."""
+    before = await counts.generations((CATALOG,))
+    found: Counter[str] = Counter()
+    catalog = KeysetWalk(
+        products, ordered_field(SortKey.CREATED_AT, in_category=False), {"category": 1}
+    )
+    async for window in catalog.windows(KeyRange()):
+        for doc in window:
+            found.update(product_scopes(doc.get("category")))
+    if await counts.generations((CATALOG,)) != before:
+        return False
+    await scopes.replace(found, await scopes.scopes())
+    return True
+
+
 class MongoProductRepository(ProductRepository):
     def __init__(
         self,
         products: AsyncCollection[Document],
         counts: CountCache,
+        scopes: ScopeCounts,
         tiers: Callable[[], int] = draw_tier,
     ) -> None:
         self.products = products
         self.counts = counts
+        self.scopes = scopes
         self.tiers = tiers  # each new product's fence tier (tests sample more densely)
-        self.listing = MongoProductListing(products, counts, to_product)
+        self.listing = MongoProductListing(products, counts, scopes, to_product)
 
     async def add(self, product: NewProduct, now: datetime) -> Product:
         doc = self._new_document(product, now)
@@ -127,7 +157,7 @@ class MongoProductRepository(ProductRepository):
             await self.products.insert_one(doc)
         except DuplicateKeyError as error:
             raise _duplicate_sku(error, product.sku) from None
-        await self.counts.moved(CATALOG)
+        await self._moved([doc], +1)
         return to_product(doc)
 
     async def add_many(self, products: Sequence[NewProduct], now: datetime) -> int:
@@ -135,14 +165,23 @@ class MongoProductRepository(ProductRepository):
             return 0
         documents = [self._new_document(product, now) for product in products]
         try:
-            result = await self.products.insert_many(documents, ordered=False)
-            added = len(result.inserted_ids)
+            await self.products.insert_many(documents, ordered=False)
+            refused: set[int] = set()
         except BulkWriteError as error:
             if any(e.get("code") != 11000 for e in error.details.get("writeErrors", [])):
                 raise
-            added = int(error.details.get("nInserted", 0))
+            refused = {e["index"] for e in error.details["writeErrors"]}
+        added = [doc for n, doc in enumerate(documents) if n not in refused]
+        await self._moved(added, +1)
+        return len(added)
+
+    async def _moved(self, documents: Iterable[Document], sign: int) -> None:
+        """Documents entered the listings (+1) or left them (-1): the counts follow."""
+        changes: Counter[str] = Counter()
+        for doc in documents:
+            changes.update({scope: sign for scope in product_scopes(doc.get("category"))})
+        await self.scopes.moved(changes)
         await self.counts.moved(CATALOG)
-        return added
 
     def _new_document(self, product: NewProduct, now: datetime) -> Document:
         doc: Document = {
@@ -222,7 +261,10 @@ class MongoProductRepository(ProductRepository):
             except DuplicateKeyError as error:
                 raise _duplicate_sku(error, values.get("sku")) from None
             if result.modified_count == 1:
-                if {"name", "price", "category"} & values.keys():
+                if current.get("category") != after.get("category"):
+                    await self._moved([current], -1)
+                    await self._moved([after], +1)
+                elif {"name", "price"} & values.keys():
                     await self.counts.moved(CATALOG)
                 return to_product(after)
         raise ProductChanged(product_id)
@@ -251,7 +293,7 @@ class MongoProductRepository(ProductRepository):
         oid = object_id(product_id)
         if oid is None:
             return False
-        doc = await self.products.find_one({"_id": oid, **LIVE}, {"sku": 1})
+        doc = await self.products.find_one({"_id": oid, **LIVE}, {"sku": 1, "category": 1})
         if doc is None:
             return False
         # leaving every listing index with its keys
@@ -264,7 +306,7 @@ class MongoProductRepository(ProductRepository):
             update["$unset"]["sku"] = ""
         result = await self.products.update_one({"_id": oid, **LIVE}, update)
         if result.modified_count == 1:
-            await self.counts.moved(CATALOG)
+            await self._moved([doc], -1)
         return result.modified_count == 1
 
     async def list(

@@ -41,9 +41,11 @@ __all__ = [
     "ListingPlan",
     "in_category",
     "listing_fields",
+    "listing_scope",
     "name_grams",
     "ordered_field",
     "plan_listing",
+    "product_scopes",
     "sort_key",
 ]
 
@@ -96,6 +98,18 @@ def sort_key(sort_key: SortKey, value: SortValue, product_id: str) -> str:
 
 def in_category(category: str, key: str) -> str:
     return join(text_part(category), key)
+
+
+def product_scopes(category: str | None) -> list[str]:
+    """The scopes whose counts a product is in: the catalog, and its category."""
+    return ["", f"category:{category}"] if category is not None else [""]
+
+
+def listing_scope(product_filter: ProductFilter) -> str | None:
+    """The scope a listing is exactly (its total is that scope's count), if it is one."""
+    if product_filter == ProductFilter(category=product_filter.category):
+        return product_scopes(product_filter.category)[-1]
+    return None
 
 
 def name_grams(text: str) -> list[str]:
