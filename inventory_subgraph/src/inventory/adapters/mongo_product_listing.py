@@ -5,17 +5,19 @@ Two ways in, chosen per request:
 - the ordered walk of `plan_listing`'s field and range, the domain's filter dropping what the
   range does not select; a filter the index does not serve stops after `scan_limit`
   products read (a shorter page whose cursor resumes where the scan stopped);
-- for a text of three characters or more whose rarest piece is rare (no product of the
-  1-in-1024 sample holds it), the products holding that piece (`grams`), filtered and
-  ordered here: a few hundred at most, however large the catalog.
-Totals are counted by the same reads, up to EXACT_COUNT_LIMIT, and remembered until a write
+- a few candidates read whole and ordered here: for a text of three characters or more whose
+  rarest piece is rare (no product of the 1-in-1024 sample holds it), the products holding
+  that piece (`grams`); for a price range of at most CANDIDATE_LIMIT products under another
+  sort, that range.
+A whole scope's total (the catalog, a category) is a count kept beside the products; other
+totals are counted by the same reads, up to EXACT_COUNT_LIMIT, and remembered until a write
 changes what they count (platform_kit.count_cache).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
@@ -53,6 +55,7 @@ STOCK = "stock"
 SCAN_LIMIT = 2_000  # products one page may read for a filter the index does not serve
 COUNT_SCAN_LIMIT = 5_000  # and one count
 RARE_GRAM_SAMPLE_HITS = 0  # a piece no sampled product holds: about 1,000 products or fewer
+CANDIDATE_LIMIT = 2_000  # a price range this small is read whole and ordered here
 
 
 class MongoProductListing:
@@ -79,7 +82,16 @@ class MongoProductListing:
         if product_filter.q is not None:
             gram = await self._rare_gram(product_filter.q)
             if gram is not None:
-                return await self._list_by_gram(gram, product_filter, sort, page)
+                documents = await self.products.find({"grams": gram}, PUBLIC_FIELDS).to_list()
+                return self._ordered_here(documents, product_filter, sort, page)
+        if _price_bounded(product_filter) and sort.key is not SortKey.PRICE:
+            # few products in the price range: read the range, order them here
+            total = await self._total(product_filter)
+            if total.exact and total.value <= CANDIDATE_LIMIT:
+                by_price = plan_listing(product_filter, ProductSort.PRICE)
+                walk = KeysetWalk(self.products, by_price.field, PUBLIC_FIELDS)
+                documents = [d async for window in walk.windows(by_price.keys) for d in window]
+                return self._ordered_here(documents, product_filter, sort, page)
         plan = plan_listing(product_filter, sort)
         after = None
         if page.cursor is not None:
@@ -134,14 +146,14 @@ class MongoProductListing:
         rarest = min(grams, key=lambda gram: (held[gram], gram))
         return rarest if held[rarest] <= RARE_GRAM_SAMPLE_HITS else None
 
-    async def _list_by_gram(
+    def _ordered_here(
         self,
-        gram: str,
+        documents: Sequence[Document],
         product_filter: ProductFilter,
         sort: ProductSort,
         page: PageRequest[SortValue],
     ) -> Slice[Product]:
-        documents = await self.products.find({"grams": gram}, PUBLIC_FIELDS).to_list()
+        """A page of a few candidates (at most CANDIDATE_LIMIT or so), ordered here."""
         found = [
             product for product in map(self.load, documents) if product_filter.matches(product)
         ]
