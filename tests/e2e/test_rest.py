@@ -528,7 +528,7 @@ def test_if_match_guards_a_product_against_changes_made_since_it_was_read(api: A
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
     stale = api.client.patch(path, json={"name": "lost"}, headers={**api.admin, "If-Match": etag})
     assert_problem(stale, 412)
-    for tag, status in (('W/"1"', 412), ('"1", "2"', 412), ("nonsense", 422)):
+    for tag, status in (('W/"1"', 412), ('"0", "9"', 412), ("nonsense", 422)):
         assert_problem(
             api.client.patch(path, json={"name": "x"}, headers={**api.admin, "If-Match": tag}),
             status,
@@ -548,6 +548,28 @@ def test_if_match_guards_a_product_against_changes_made_since_it_was_read(api: A
         412,
     )
     assert api.client.get(path).json()["stock"] == 8
+
+
+def test_if_match_takes_a_list_of_tags_compared_strongly(api: Api) -> None:
+    """RFC 9110: any tag of the list may match, by its exact text; a tag we never send
+    (a padded, weak or four-thousand-digit one) matches nothing and is no server error."""
+    product = api.product()
+    path = f"/products/{product['id']}"
+    etag = api.client.get(path).headers["ETag"]
+    version = etag.strip('"')
+    for tag in (f'"0{version}"', f'W/"{version}"', '"' + "9" * 4301 + '"', '"999", "998"'):
+        refused = api.client.patch(path, json={"name": "x"}, headers={**api.admin, "If-Match": tag})
+        assert_problem(refused, 412)
+    listed = api.client.patch(
+        path, json={"name": "listed"}, headers={**api.admin, "If-Match": f'"999", {etag}'}
+    )
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["name"] == "listed" and listed.headers["ETag"] != etag
+    gone = f"/products/{'0' * 24}"
+    assert_problem(
+        api.client.patch(gone, json={"name": "x"}, headers={**api.admin, "If-Match": '"1", "2"'}),
+        404,
+    )
 
 
 def test_stock_is_adjusted_relative_to_what_it_is(api: Api) -> None:
