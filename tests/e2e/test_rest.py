@@ -3,11 +3,13 @@ running platform: gateway, both subgraphs, database."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 
 from .conftest import Platform
@@ -127,6 +129,19 @@ def test_a_bad_token_is_401_with_a_bearer_challenge(api: Api, token: str) -> Non
     response = api.client.get("/products", headers=api.auth(token))
     assert_problem(response, 401)
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_signed_token_with_an_expiry_as_text_is_401_everywhere(
+    api: Api, platform: Platform, jwt_secret: str
+) -> None:
+    """PyJWT takes `"exp": "<digits>"`; no issuer writes it, so no service trusts it."""
+    claims = {"sub": "admin-1", "role": "admin", "exp": str(int(time.time()) + 600)}
+    headers = api.auth(jwt.encode(claims, jwt_secret, algorithm="HS256"))
+    assert_problem(api.client.get("/products", headers=headers), 401)
+    query = {"query": "{ products(limit: 1) { total } }"}
+    for service in (platform.gateway, platform.inventory):
+        answer = httpx.post(service.base_url + "/graphql", json=query, headers=headers)
+        assert answer.status_code == 401, answer.text
 
 
 def test_get_update_and_delete_a_product(api: Api) -> None:
