@@ -13,6 +13,7 @@ from starlette.types import Scope
 
 from gateway.entrypoints.frozen_heap import FrozenHeap
 from gateway.entrypoints.graphql_endpoint import GraphQLEndpoint
+from gateway.entrypoints.supergraph_file import SupergraphFile
 from gateway.entrypoints.supergraph_reload import SupergraphReloader
 from gateway.entrypoints.web_ui import install_docs, install_playground
 from gateway.federation.executor import Executor
@@ -75,7 +76,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 heap.replaced(replaced)
 
         reloader = SupergraphReloader(
-            settings.supergraph_path.read_bytes,
+            SupergraphFile(settings.supergraph_path, settings.supergraph_max_bytes).read,
             lambda sdl: build_gateway(sdl, settings, transport),
             serve,
             poll_seconds=settings.supergraph_poll_seconds if settings.supergraph_watch else None,
