@@ -32,7 +32,7 @@ class RestProblem(Exception):
 
 # What a client is told of a failure on our side, in our words: another service's message
 # (an exception's text, a database's) is for our logs, never for a client.
-_SERVER_FAILURES = {
+_SERVER_FAILURES: dict[str, str] = {
     ErrorCode.SERVICE_UNAVAILABLE: "a service is unavailable; try again shortly",
 }
 _INTERNAL = "the request failed on our side"

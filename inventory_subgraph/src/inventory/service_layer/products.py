@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from inventory.adapters.ports import ProductRepository
@@ -44,14 +44,20 @@ class Products:
         items, total = await self.repository.list(product_filter, sort, page)
         return Page.of(items, total, page, lambda last, at: cursor_after(last, sort, at))
 
-    async def create(self, principal: Principal | None, product: NewProduct) -> Product:
+    async def create(self, principal: Principal | None, values: Mapping[str, Any]) -> Product:
+        """`values` as the caller sent them: checked once the caller may write at all."""
         require_admin(principal)
-        return await self.repository.add(product, self.clock())
+        return await self.repository.add(NewProduct.create(**values), self.clock())
 
     async def update(
-        self, principal: Principal | None, product_id: str, changes: ProductChanges
+        self,
+        principal: Principal | None,
+        product_id: str,
+        values: Mapping[str, Any],
+        expected_version: int | None = None,
     ) -> Product:
         require_admin(principal)
+        changes = ProductChanges.create(dict(values), expected_version)
         if not changes.values:
             raise InvalidInput("input", "give at least one field to change")
         product = await self.repository.update(product_id, changes, self.clock())
