@@ -244,6 +244,48 @@ def test_numbers_no_listing_could_use_are_422(api: Api, query: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "query",
+    [
+        "offset=0.0",
+        "offset=%2B1",
+        "offset=1_0",
+        "limit=1_0",
+        "limit=%EF%BC%95",  # a full-width 5
+        "min_price=%D9%A1%D9%A2",  # Arabic-Indic 12
+        "min_price=%2B5",
+        "min_price=1e1",
+        "max_price=",
+        "offset=1000001",
+    ],
+)
+def test_query_numbers_are_plain_ascii_digits(api: Api, query: str) -> None:
+    assert_problem(api.client.get(f"/products?{query}"), 422)
+    if query.startswith(("offset", "limit")):
+        assert_problem(api.client.get(f"/orders?{query}", headers=api.customer()), 422)
+
+
+def test_query_numbers_in_plain_digits_are_taken(api: Api) -> None:
+    answer = api.client.get("/products?offset=007&limit=05&min_price=0.5&max_price=1000000000")
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["offset"], answer.json()["limit"]) == (7, 5)
+
+
+def test_the_openapi_document_says_what_the_api_refuses(api: Api) -> None:
+    """Schema-valid requests are taken: each refusal a document can state, it states."""
+    document = api.client.get("/openapi.json").json()
+    listing = {p["name"]: p["schema"] for p in document["paths"]["/products"]["get"]["parameters"]}
+    assert listing["offset"]["anyOf"][0]["maximum"] == 1_000_000
+    assert listing["max_price"]["anyOf"][0]["pattern"].startswith("^")
+    schemas = document["components"]["schemas"]
+    price = schemas["ProductCreate"]["properties"]["price"]["anyOf"]
+    assert {choice["type"] for choice in price} == {"string", "integer"}
+    assert schemas["ProductCreate"]["properties"]["name"]["pattern"]
+    assert schemas["StockAdjustment"]["properties"]["delta"]["not"] == {"const": 0}
+    assert schemas["OrderLineCreate"]["properties"]["product_id"]["pattern"]
+    assert schemas["OrderCreate"]["properties"]["items"]["minItems"] == 1
+
+
+@pytest.mark.parametrize(
     "body",
     [
         b'{"name": "\\ud800", "price": "1.00", "stock": 1}',  # a lone UTF-16 surrogate
@@ -492,6 +534,10 @@ def test_listing_orders(api: Api) -> None:
     [
         {"price": "1_0"},
         {"price": "\u0661\u0660"},  # Arabic-Indic digits
+        {"price": "+5"},
+        {"price": "1e1"},
+        {"price": " 5"},
+        {"price": ""},
         {"price": True},
         {"price": 1e30},
         {"stock": "5"},

@@ -4,13 +4,13 @@ route's model, an error its problem. No rule is checked here that a subgraph alr
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
 
 from gateway.rest.deps import ADMIN, SIGNED_IN, Ops, Paging
 from gateway.rest.models import (
+    AMOUNT_PATTERN,
     OrderCreate,
     OrderPublic,
     OrderStatusUpdate,
@@ -21,7 +21,6 @@ from gateway.rest.models import (
     ProductSortParam,
     ProductUpdate,
     StockAdjustment,
-    decimal_text,
 )
 from gateway.rest.operations import (
     ADJUST_STOCK,
@@ -91,16 +90,19 @@ def _found(kind: str, ident: str, found: dict[str, Any] | None) -> dict[str, Any
     return found
 
 
-# A price bound: checked for size and precision by the digits it has, before any arithmetic
-# could expand an exponent (1e999999999) into a billion digits.
-AMOUNT_QUERY = Query(description="Inclusive", max_digits=12, decimal_places=2, allow_inf_nan=False)
+# A price bound, as text: plain ASCII digits, checked by the pattern before anything
+# computes with it, and passed on as GraphQL's Money takes it.
+AMOUNT_QUERY = Query(description="Inclusive, e.g. 19.99", pattern=AMOUNT_PATTERN)
 ProductId = Annotated[str, Path()]
 OrderId = Annotated[str, Path()]
 IF_MATCH = Header(
     description="The product's ETag as read (or a list of ETags, or *): 412 if it changed since",
     pattern=IF_MATCH_PATTERN,
 )
-IDEMPOTENCY_KEY = Header(description="Same key and body again returns the same order")
+IDEMPOTENCY_KEY = Header(
+    description="Same key and body again returns the same order; 1 to 255 visible ASCII",
+    pattern=r"^[\x21-\x7e]{1,255}$",
+)
 
 
 class ProductListing:
@@ -108,18 +110,20 @@ class ProductListing:
 
     def __init__(
         self,
-        q: Annotated[str | None, Query(description="Text in the name, taken literally")] = None,
+        q: Annotated[
+            str | None, Query(max_length=200, description="Text in the name, taken literally")
+        ] = None,
         category: str | None = None,
-        min_price: Annotated[Decimal | None, AMOUNT_QUERY] = None,
-        max_price: Annotated[Decimal | None, AMOUNT_QUERY] = None,
+        min_price: Annotated[str | None, AMOUNT_QUERY] = None,
+        max_price: Annotated[str | None, AMOUNT_QUERY] = None,
         in_stock: bool | None = None,
         sort: ProductSortParam = ProductSortParam.CREATED_AT_DESC,
     ) -> None:
         given = {
             "q": q,
             "category": category,
-            "minPrice": None if min_price is None else decimal_text(min_price),
-            "maxPrice": None if max_price is None else decimal_text(max_price),
+            "minPrice": min_price,
+            "maxPrice": max_price,
             "inStock": in_stock,
         }
         self.filter = {name: value for name, value in given.items() if value is not None}
