@@ -21,6 +21,7 @@ from gateway.federation.override import OverrideLabels
 from gateway.federation.pipeline import CacheLimits, Gateway, OperationLimits
 from gateway.federation.supergraph import Supergraph
 from gateway.federation.transport import SubgraphTransport
+from gateway.rest.openapi import install_openapi
 from gateway.rest.problems import install_problem_handlers
 from gateway.rest.routes import router as rest_routes
 from gateway.settings import GatewaySettings
@@ -130,6 +131,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     install_playground(app)
     app.include_router(rest_routes)
+    install_openapi(app)
     install_docs(app)
     install_problem_handlers(app)
     install_platform(app, service="gateway", jwt_secret=lambda: secret, readiness=readiness)
