@@ -86,6 +86,20 @@ def test_identity_reaches_the_subgraphs(platform: Platform) -> None:
     assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
+def test_a_write_is_refused_for_the_caller_before_its_input(platform: Platform) -> None:
+    """Through the gateway as at the subgraph: who you are, then what you sent."""
+    mutation = 'mutation { createProduct(input: {name: "", price: "0"}) { id } }'
+    customer = platform.make_token(f"c-{uuid.uuid4().hex[:6]}")
+    admin = platform.make_token("admin-1", "admin")
+    for token, code in (
+        (None, "UNAUTHENTICATED"),
+        (customer, "FORBIDDEN"),
+        (admin, "BAD_USER_INPUT"),
+    ):
+        answer = platform.graphql(mutation, token=token).json()
+        assert answer["errors"][0]["extensions"]["code"] == code, answer
+
+
 def test_bad_and_service_tokens_are_refused_at_the_gateway(platform: Platform) -> None:
     expired = platform.make_token("u1", "customer", ttl=-5)
     response = platform.graphql("{ products { total } }", token=expired)

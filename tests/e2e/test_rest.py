@@ -3,11 +3,13 @@ running platform: gateway, both subgraphs, database."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 
 from .conftest import Platform
@@ -129,6 +131,19 @@ def test_a_bad_token_is_401_with_a_bearer_challenge(api: Api, token: str) -> Non
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
+def test_a_signed_token_with_an_expiry_as_text_is_401_everywhere(
+    api: Api, platform: Platform, jwt_secret: str
+) -> None:
+    """PyJWT takes `"exp": "<digits>"`; no issuer writes it, so no service trusts it."""
+    claims = {"sub": "admin-1", "role": "admin", "exp": str(int(time.time()) + 600)}
+    headers = api.auth(jwt.encode(claims, jwt_secret, algorithm="HS256"))
+    assert_problem(api.client.get("/products", headers=headers), 401)
+    query = {"query": "{ products(limit: 1) { total } }"}
+    for service in (platform.gateway, platform.inventory):
+        answer = httpx.post(service.base_url + "/graphql", json=query, headers=headers)
+        assert answer.status_code == 401, answer.text
+
+
 def test_get_update_and_delete_a_product(api: Api) -> None:
     product = api.product(description="old")
     assert api.client.get(f"/products/{product['id']}").json() == product
@@ -226,6 +241,56 @@ def test_the_next_link_is_relative_and_takes_any_query_parameter(api: Api) -> No
 )
 def test_numbers_no_listing_could_use_are_422(api: Api, query: str) -> None:
     assert_problem(api.client.get(f"/products?{query}"), 422)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "offset=0.0",
+        "offset=%2B1",
+        "offset=1_0",
+        "limit=1_0",
+        "limit=%EF%BC%95",  # a full-width 5
+        "min_price=%D9%A1%D9%A2",  # Arabic-Indic 12
+        "min_price=%2B5",
+        "min_price=1e1",
+        "max_price=",
+        "offset=1000001",
+    ],
+)
+def test_query_numbers_are_plain_ascii_digits(api: Api, query: str) -> None:
+    assert_problem(api.client.get(f"/products?{query}"), 422)
+    if query.startswith(("offset", "limit")):
+        assert_problem(api.client.get(f"/orders?{query}", headers=api.customer()), 422)
+
+
+def test_query_numbers_in_plain_digits_are_taken(api: Api) -> None:
+    answer = api.client.get("/products?offset=007&limit=05&min_price=0.5&max_price=1000000000")
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["offset"], answer.json()["limit"]) == (7, 5)
+
+
+def test_the_openapi_document_says_what_the_api_refuses(api: Api) -> None:
+    """Schema-valid requests are taken: each refusal a document can state, it states."""
+    document = api.client.get("/openapi.json").json()
+    listing = {p["name"]: p["schema"] for p in document["paths"]["/products"]["get"]["parameters"]}
+    assert listing["offset"]["maximum"] == 1_000_000
+    assert listing["max_price"]["pattern"].startswith("^")
+    schemas = document["components"]["schemas"]
+    price = schemas["ProductCreate"]["properties"]["price"]["anyOf"]
+    assert {choice["type"] for choice in price} == {"string", "integer"}
+    assert schemas["ProductCreate"]["properties"]["name"]["pattern"]
+    assert schemas["StockAdjustment"]["properties"]["delta"]["not"] == {"const": 0}
+    assert schemas["OrderLineCreate"]["properties"]["product_id"]["pattern"]
+    assert schemas["OrderCreate"]["properties"]["items"]["minItems"] == 1
+    # a query or header cannot carry null: `If-Match: null` is the text "null"
+    parameters = [
+        parameter
+        for operations in document["paths"].values()
+        for operation in operations.values()
+        for parameter in operation.get("parameters", [])
+    ]
+    assert all("null" not in str(parameter["schema"]) for parameter in parameters)
 
 
 @pytest.mark.parametrize(
@@ -477,6 +542,10 @@ def test_listing_orders(api: Api) -> None:
     [
         {"price": "1_0"},
         {"price": "\u0661\u0660"},  # Arabic-Indic digits
+        {"price": "+5"},
+        {"price": "1e1"},
+        {"price": " 5"},
+        {"price": ""},
         {"price": True},
         {"price": 1e30},
         {"stock": "5"},
@@ -528,7 +597,7 @@ def test_if_match_guards_a_product_against_changes_made_since_it_was_read(api: A
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
     stale = api.client.patch(path, json={"name": "lost"}, headers={**api.admin, "If-Match": etag})
     assert_problem(stale, 412)
-    for tag, status in (('W/"1"', 412), ('"1", "2"', 412), ("nonsense", 422)):
+    for tag, status in (('W/"1"', 412), ('"0", "9"', 412), ("nonsense", 422)):
         assert_problem(
             api.client.patch(path, json={"name": "x"}, headers={**api.admin, "If-Match": tag}),
             status,
@@ -548,6 +617,28 @@ def test_if_match_guards_a_product_against_changes_made_since_it_was_read(api: A
         412,
     )
     assert api.client.get(path).json()["stock"] == 8
+
+
+def test_if_match_takes_a_list_of_tags_compared_strongly(api: Api) -> None:
+    """RFC 9110: any tag of the list may match, by its exact text; a tag we never send
+    (a padded, weak or four-thousand-digit one) matches nothing and is no server error."""
+    product = api.product()
+    path = f"/products/{product['id']}"
+    etag = api.client.get(path).headers["ETag"]
+    version = etag.strip('"')
+    for tag in (f'"0{version}"', f'W/"{version}"', '"' + "9" * 4301 + '"', '"999", "998"'):
+        refused = api.client.patch(path, json={"name": "x"}, headers={**api.admin, "If-Match": tag})
+        assert_problem(refused, 412)
+    listed = api.client.patch(
+        path, json={"name": "listed"}, headers={**api.admin, "If-Match": f'"999", {etag}'}
+    )
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["name"] == "listed" and listed.headers["ETag"] != etag
+    gone = f"/products/{'0' * 24}"
+    assert_problem(
+        api.client.patch(gone, json={"name": "x"}, headers={**api.admin, "If-Match": '"1", "2"'}),
+        404,
+    )
 
 
 def test_stock_is_adjusted_relative_to_what_it_is(api: Api) -> None:

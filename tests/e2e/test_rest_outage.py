@@ -23,6 +23,8 @@ def test_an_order_while_the_inventory_is_down_is_503(platform: Platform) -> None
     )
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
+    # told in the gateway's words, not in the order service's
+    assert response.json()["detail"] == "a service is unavailable; try again shortly"
     listed = httpx.get(base + "/orders", headers=customer).json()
     assert listed["total"] == 0
     assert httpx.get(base + "/products").status_code == 503

@@ -308,6 +308,42 @@ def test_a_broken_supergraph_changes_nothing(
     assert (_reloads(gateway, "rejected"), _reloads(gateway, "applied")) == (1, 1)
 
 
+def _point(link: Path, target: Path) -> None:
+    """Re-points a symlink in one step, as a ConfigMap update does."""
+    staged = link.with_name(f".{link.name}.{uuid.uuid4().hex}")
+    staged.symlink_to(target)
+    os.replace(staged, link)
+
+
+def test_a_path_naming_no_regular_file_is_refused_unread(
+    platform: Platform, start_gateway: GatewayFactory, tmp_path: Path
+) -> None:
+    """A FIFO would block the reload thread for good and /dev/zero fill the memory: both
+    are refused with an error, the served schema stays and the watch goes on."""
+    served = _supergraph_file(tmp_path)
+    link = tmp_path / "supergraph.link"
+    link.symlink_to(served)
+    gateway = start_gateway(link)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+
+    for refused, target in enumerate((fifo, Path("/dev/zero")), start=1):
+        _point(link, target)
+        _until(lambda n=refused: _reloads(gateway, "unreadable") == n, f"{target} refused")
+    records = _log_records(gateway, "cannot read the supergraph; still serving the previous one")
+    assert [record["level"] for record in records] == ["error", "error"]
+    assert [record["reason"].rsplit(" but ", 1)[-1] for record in records] == [
+        "a FIFO",
+        "a character device",
+    ]
+    assert "product" in _order_item_fields(gateway)
+
+    changed = tmp_path / "changed.graphql"
+    changed.write_text(CHANGED)
+    _point(link, changed)
+    _until(lambda: _serves_changed_schema(gateway), "the good file after the refused ones")
+
+
 def test_sighup_reloads_the_supergraph_in_the_running_process(
     platform: Platform, start_gateway: GatewayFactory, tmp_path: Path
 ) -> None:

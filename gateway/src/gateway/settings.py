@@ -31,6 +31,10 @@ class GatewaySettings(ServiceSettings):
     supergraph_poll_seconds: float = Field(
         default=2.0, gt=0, alias="GATEWAY_SUPERGRAPH_POLL_SECONDS"
     )
+    # A supergraph is some kilobytes (ours: ~10 KB); a path naming more is refused unread
+    supergraph_max_bytes: int = Field(
+        default=16 * 1024 * 1024, gt=0, alias="GATEWAY_SUPERGRAPH_MAX_BYTES"
+    )
     subgraph_timeout_seconds: float = Field(
         default=5.0, gt=0, alias="GATEWAY_SUBGRAPH_TIMEOUT_SECONDS"
     )

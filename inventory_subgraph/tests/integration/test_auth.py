@@ -26,6 +26,35 @@ def test_only_admins_write_products(
     assert error_code(gql(CREATE, token=make_token("u1", role))) == "FORBIDDEN"
 
 
+# Values of the right GraphQL types that our rules refuse: the caller is checked first
+INVALID_WRITES = {
+    "an empty name": 'createProduct(input: {name: "", price: "0"}) { id }',
+    "a price not a number": 'createProduct(input: {name: "x", price: "abc"}) { id }',
+    "a price as an object": 'createProduct(input: {name: "x", price: {a: 1}}) { id }',
+    "a signed price": 'updateProduct(id: "nope", input: {price: "+5"}) { id }',
+    "a zero stock change": 'adjustStock(id: "nope", delta: 0) { id }',
+}
+
+
+@pytest.mark.parametrize("selection", INVALID_WRITES.values(), ids=list(INVALID_WRITES))
+def test_identity_and_role_are_checked_before_input(
+    gql: GraphQL, make_token: Callable[..., str], selection: str
+) -> None:
+    mutation = f"mutation {{ {selection} }}"
+    assert error_code(gql(mutation)) == "UNAUTHENTICATED"
+    assert error_code(gql(mutation, token=make_token("u1", "customer"))) == "FORBIDDEN"
+    assert error_code(gql(mutation, token=make_token("u1", "admin"))) in (
+        "BAD_USER_INPUT",
+        "NOT_FOUND",
+    )
+
+
+def test_a_price_variable_is_checked_after_the_caller(gql: GraphQL) -> None:
+    mutation = "mutation C($input: CreateProductInput!) { createProduct(input: $input) { id } }"
+    body = gql(mutation, {"input": {"name": "", "price": "1e1"}})
+    assert error_code(body) == "UNAUTHENTICATED"
+
+
 def _bad_tokens(make_token: Callable[..., str], secret: str) -> dict[str, str]:
     return {
         "expired": make_token("u1", "admin", ttl=-10),
@@ -40,11 +69,15 @@ def _bad_tokens(make_token: Callable[..., str], secret: str) -> dict[str, str]:
             {"sub": "u1", "role": "root", "exp": 2**33}, secret, algorithm="HS256"
         ),
         "no exp": jwt.encode({"sub": "u1", "role": "admin"}, secret, algorithm="HS256"),
+        "exp as text": jwt.encode(
+            {"sub": "u1", "role": "admin", "exp": str(2**33)}, secret, algorithm="HS256"
+        ),
     }
 
 
 @pytest.mark.parametrize(
-    "kind", ["expired", "forged", "unsigned", "malformed", "unknown role", "no exp"]
+    "kind",
+    ["expired", "forged", "unsigned", "malformed", "unknown role", "no exp", "exp as text"],
 )
 @pytest.mark.parametrize("path", ["/graphql", "/internal/reservations/r1"])
 def test_a_bad_token_is_401_with_www_authenticate_everywhere(

@@ -44,6 +44,36 @@ def test_invalid_fields_are_named(fields: dict[str, object], field: str) -> None
     assert raised.value.field == field
 
 
+@pytest.mark.parametrize(
+    "price",
+    [
+        "+5",
+        "1e1",
+        "-1",
+        "\u0661\u0662",
+        "1_0",
+        " 5",
+        "5 ",
+        "",
+        ".5",
+        "5.",
+        "0x10",
+        5e-324,
+        True,
+        None,
+    ],
+)
+def test_a_price_is_plain_ascii_digits_or_a_number(price: object) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        NewProduct.create(name="Mug", price=price)
+    assert raised.value.field == "price"
+
+
+@pytest.mark.parametrize(("price", "stored"), [("19.99", "19.99"), ("5", "5.00"), (19.9, "19.90")])
+def test_a_price_as_text_or_number_is_exact(price: object, stored: str) -> None:
+    assert str(NewProduct.create(name="Mug", price=price).price) == stored
+
+
 def test_two_hundred_characters_is_a_valid_name() -> None:
     assert len(NewProduct.create(name="x" * 200, price=Decimal("1")).name) == 200
 

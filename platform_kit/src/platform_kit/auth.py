@@ -7,6 +7,7 @@ each other mint a short-lived token with the `service` role.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -36,6 +37,7 @@ class Role(StrEnum):
 
 
 _ROLES = frozenset(role.value for role in Role)
+_TIME_CLAIMS = ("exp", "iat", "nbf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +83,21 @@ def verify_token(token: str, secret: str) -> Principal:
         raise InvalidToken("token expired") from None
     except jwt.InvalidTokenError as exc:
         raise InvalidToken(f"invalid token: {exc}") from None
+    for name in _TIME_CLAIMS:
+        if name in claims and not _is_json_time(claims[name]):
+            raise InvalidToken(f"invalid token: `{name}` must be a number of seconds")
     sub, role = claims.get("sub"), claims.get("role")
     if not isinstance(sub, str) or not sub:
         raise InvalidToken("invalid token: `sub` must be a non-empty string")
     if not isinstance(role, str) or role not in _ROLES:
         raise InvalidToken(f"invalid token: unknown role {role!r}")
     return Principal(sub=sub, role=Role(role))
+
+
+def _is_json_time(value: Any) -> bool:
+    """A NumericDate (RFC 7519): a JSON number, finite. PyJWT also takes "1700000000" (and
+    Python's JSON reader `true`, `NaN` and `Infinity`), which no issuer of ours writes."""
+    return type(value) in (int, float) and math.isfinite(value)
 
 
 def bearer_token(authorization: str | None) -> str | None:

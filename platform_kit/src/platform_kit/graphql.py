@@ -36,7 +36,7 @@ from platform_kit.health import ReadinessCheck
 from platform_kit.logging import configure_logging
 from platform_kit.maintenance import Upkeep
 from platform_kit.middleware import principal_of
-from platform_kit.money import format_money, parse_money
+from platform_kit.money import format_money
 from platform_kit.settings import ServiceSettings
 
 __all__ = [
@@ -54,6 +54,14 @@ __all__ = [
 T = TypeVar("T")
 
 
+def _as_sent(value: Any) -> Any:
+    """A Money input as the client sent it, checked by the use case (platform_kit.money's
+    parse_money, through the domain's rules) and not here: a scalar refused while GraphQL
+    coerces the arguments fails the whole request before any resolver runs, so an anonymous
+    caller would learn that the amount is wrong before learning that it may not write."""
+    return value
+
+
 if TYPE_CHECKING:
     Money = Decimal
 else:
@@ -62,7 +70,7 @@ else:
         name="Money",
         description='An exact amount of money: a decimal string with two decimals, e.g. "19.99".',
         serialize=format_money,
-        parse_value=parse_money,
+        parse_value=_as_sent,
     )
 
 

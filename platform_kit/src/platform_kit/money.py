@@ -7,16 +7,25 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-__all__ = ["TWO_PLACES", "format_money", "is_plain_decimal", "parse_money"]
+__all__ = [
+    "DECIMAL_TEXT_PATTERN",
+    "TWO_PLACES",
+    "format_money",
+    "is_plain_decimal",
+    "parse_money",
+]
 
 TWO_PLACES = Decimal("0.01")
-_PLAIN_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
+# An amount as text: ASCII digits and at most one point, as "19.99" or "5"; bounded, so no
+# text is long enough to cost anything to read (the amounts' own bounds come after).
+DECIMAL_TEXT_PATTERN = r"^[0-9]{1,20}(\.[0-9]{1,20})?$"
+_PLAIN_DECIMAL = re.compile(DECIMAL_TEXT_PATTERN, re.ASCII)
 
 
 def is_plain_decimal(text: str) -> bool:
-    """ASCII digits, a point, an exponent: not "1_0", other scripts' digits or padding,
-    which Python's Decimal would also take."""
-    return _PLAIN_DECIMAL.match(text) is not None
+    """ASCII digits and a point: not a sign, an exponent, "1_0", other scripts' digits or
+    padding, all of which Python's Decimal would also take."""
+    return _PLAIN_DECIMAL.fullmatch(text) is not None
 
 
 def format_money(value: Decimal) -> str:

@@ -35,6 +35,24 @@ def test_an_issued_token_verifies_to_its_principal() -> None:
             {"sub": "", "role": "admin", "exp": int(time.time()) + 60}, SECRET, algorithm="HS256"
         ),
         "garbage",
+        jwt.encode(
+            {"sub": "a", "role": "admin", "exp": str(int(time.time()) + 60)},
+            SECRET,
+            algorithm="HS256",
+        ),
+        *(
+            jwt.encode(
+                {"sub": "a", "role": "admin", "exp": int(time.time()) + 60, claim: value},
+                SECRET,
+                algorithm="HS256",
+            )
+            for claim in ("iat", "nbf")
+            for value in ("1700000000", True, None, [1])
+        ),
+        jwt.encode({"sub": "a", "role": "admin", "exp": float("inf")}, SECRET, algorithm="HS256"),
+        jwt.encode(
+            {"sub": 7, "role": "admin", "exp": int(time.time()) + 60}, SECRET, algorithm="HS256"
+        ),
     ],
     # the tokens hold the time they were made: named by position, every pytest-xdist
     # worker collects the same test ids even when they collect a second apart
@@ -47,6 +65,14 @@ def test_an_issued_token_verifies_to_its_principal() -> None:
         "no-subject",
         "empty-subject",
         "garbage",
+        "expiry-as-text",
+        *(
+            f"{claim}-as-{kind}"
+            for claim in ("iat", "nbf")
+            for kind in ("text", "bool", "null", "list")
+        ),
+        "infinite-expiry",
+        "numeric-subject",
     ],
 )
 def test_untrustworthy_tokens_are_refused(token: str) -> None:

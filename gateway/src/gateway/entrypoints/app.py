@@ -13,6 +13,7 @@ from starlette.types import Scope
 
 from gateway.entrypoints.frozen_heap import FrozenHeap
 from gateway.entrypoints.graphql_endpoint import GraphQLEndpoint
+from gateway.entrypoints.supergraph_file import SupergraphFile
 from gateway.entrypoints.supergraph_reload import SupergraphReloader
 from gateway.entrypoints.web_ui import install_docs, install_playground
 from gateway.federation.executor import Executor
@@ -20,6 +21,7 @@ from gateway.federation.override import OverrideLabels
 from gateway.federation.pipeline import CacheLimits, Gateway, OperationLimits
 from gateway.federation.supergraph import Supergraph
 from gateway.federation.transport import SubgraphTransport
+from gateway.rest.openapi import install_openapi
 from gateway.rest.problems import install_problem_handlers
 from gateway.rest.routes import router as rest_routes
 from gateway.settings import GatewaySettings
@@ -75,7 +77,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 heap.replaced(replaced)
 
         reloader = SupergraphReloader(
-            settings.supergraph_path.read_bytes,
+            SupergraphFile(settings.supergraph_path, settings.supergraph_max_bytes).read,
             lambda sdl: build_gateway(sdl, settings, transport),
             serve,
             poll_seconds=settings.supergraph_poll_seconds if settings.supergraph_watch else None,
@@ -129,6 +131,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     install_playground(app)
     app.include_router(rest_routes)
+    install_openapi(app)
     install_docs(app)
     install_problem_handlers(app)
     install_platform(app, service="gateway", jwt_secret=lambda: secret, readiness=readiness)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError
 
+from gateway.entrypoints.supergraph_file import SupergraphFileRefused
 from gateway.federation.supergraph import SupergraphError
 from gateway.metrics import SUPERGRAPH_RELOADS
 
@@ -125,12 +126,14 @@ class SupergraphReloader:
         try:
             content = await asyncio.to_thread(self._read)  # a volume may be slow: off the loop
         except OSError as error:
-            # a missing file is often a passing moment (an editor replacing it): a warning
             seen = f"unreadable: {error}"
             if self._seen_again(seen, trigger):
                 return ReloadOutcome.UNCHANGED
             self._last_seen = seen
-            log.warning(
+            # a missing file is often a passing moment (an editor replacing it): a warning;
+            # a path naming a device, a FIFO or a huge file is a mistake to correct: an error
+            log.log(
+                logging.ERROR if isinstance(error, SupergraphFileRefused) else logging.WARNING,
                 "cannot read the supergraph; still serving the previous one",
                 extra={**fields, "reason": str(error)},
             )

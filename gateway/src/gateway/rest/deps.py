@@ -8,13 +8,14 @@ from urllib.parse import urlencode
 
 from fastapi import Depends, Query, Request, Response, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator, Field
 
 from gateway.callers import client
 from gateway.federation.pipeline import Gateway, RequestError
 from gateway.rest.problems import RestProblem, problem_from_errors
 from platform_kit.auth import Principal, Role
 from platform_kit.middleware import principal_of
+from platform_kit.paging import MAX_LIMIT, MAX_OFFSET
 
 __all__ = ["ADMIN", "SIGNED_IN", "Operations", "Ops", "Paging"]
 
@@ -80,8 +81,26 @@ class Operations:
 Ops = Annotated[Operations, Depends()]
 
 
-Limit = Annotated[int, Query(ge=1, le=100, description="Page size, 1 to 100")]
-Offset = Annotated[int | None, Query(ge=0, description="Items to skip (not with cursor)")]
+def ascii_digits(value: Any) -> Any:
+    """A whole number in a query string as the contract has it: ASCII digits only, not
+    "0.0", "+1", "1_0" or other scripts' digits, all of which pydantic's lax int takes."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("must be a whole number written in digits 0-9, such as 20")
+    return value
+
+
+# the bounds on the int, the digits checked before it (so the document keeps its minimum and
+# maximum: bounds outside the validator are printed as unknown `ge`/`le` keywords)
+Limit = Annotated[
+    Annotated[int, Field(ge=1, le=MAX_LIMIT)],
+    BeforeValidator(ascii_digits),
+    Query(description=f"Page size, 1 to {MAX_LIMIT}"),
+]
+Offset = Annotated[
+    Annotated[int, Field(ge=0, le=MAX_OFFSET)] | None,
+    BeforeValidator(ascii_digits),
+    Query(description="Items to skip (not with cursor)"),
+]
 Cursor = Annotated[str | None, Query(description="Opaque cursor from next_cursor")]
 
 

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     AliasGenerator,
     BaseModel,
     BeforeValidator,
@@ -40,8 +41,8 @@ T = TypeVar("T")
 
 
 def _plain_decimal(value: Any) -> Any:
-    """Strict numbers (contract): a decimal string of ASCII digits, or a JSON number; not
-    "1_0", other scripts' digits, padding or a boolean."""
+    """Strict numbers (contract): a decimal string of ASCII digits and a point, or a JSON
+    number; not a sign, an exponent, "1_0", other scripts' digits, padding or a boolean."""
     if isinstance(value, bool) or (isinstance(value, str) and not is_plain_decimal(value)):
         raise ValueError('must be a decimal number such as 19.99 or "19.99"')
     return value
@@ -52,6 +53,24 @@ def decimal_text(value: Decimal) -> str:
     return format(value, "f")
 
 
+# What the inventory takes as a price, as the document tells it: a positive amount up to
+# MAX_PRICE with at most two decimals, as text ("19.99") or as a JSON number. The numbers
+# documented are the whole ones: a generated 0.57 is 0.5700000000000001 once a binary float,
+# refused for its decimals, while the API takes a client's 19.99 as written.
+MAX_PRICE = 1_000_000_000
+POSITIVE_AMOUNT_PATTERN = (
+    r"^([1-9][0-9]{0,8}(\.[0-9]{1,2})?|0\.([1-9][0-9]?|0[1-9])|1000000000(\.00?)?)$"
+)
+AMOUNT_PATTERN = r"^([0-9]{1,9}(\.[0-9]{1,2})?|1000000000(\.00?)?)$"
+_PRICE_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "pattern": POSITIVE_AMOUNT_PATTERN},
+        {"type": "integer", "minimum": 1, "maximum": MAX_PRICE},
+    ],
+    "description": f'Positive, at most two decimals, at most {MAX_PRICE}: "19.99" (or 19.99)',
+    "examples": ["39.90"],
+}
+
 # A money amount as the inventory accepts it (at most 10 whole digits and two decimals),
 # refused by its digits before anything computes with it: "1e999999999" is two bytes of
 # exponent and a billion digits once written out.
@@ -61,6 +80,7 @@ Amount = Annotated[
     Field(max_digits=12, decimal_places=2, allow_inf_nan=False),
     PlainSerializer(decimal_text, when_used="json"),
 ]
+Price = Annotated[Amount, Field(gt=0), WithJsonSchema(_PRICE_SCHEMA)]
 # A time as the subgraphs write it (ISO 8601), passed on unchanged.
 Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
 
@@ -82,19 +102,31 @@ class FromGraphQL(BaseModel):
     model_config = ConfigDict(alias_generator=AliasGenerator(validation_alias=to_camel))
 
 
-Name = Annotated[str, Field(min_length=1, max_length=200, examples=["Cast iron teapot"])]
+# The inventory's rules for each field (inventory/domain/product.py), so that what the
+# document calls valid is what the API takes
+MAX_STOCK = 1_000_000_000
+# Python's str.strip() and isspace() take \x1c-\x1f for spaces; \s of other regex engines
+# (the document's readers, pydantic's) does not
+_VISIBLE = r"[^\s\x1c-\x1f]"
+Name = Annotated[
+    str,
+    Field(min_length=1, max_length=200, pattern=_VISIBLE, examples=["Cast iron teapot"]),
+]
+Sku = Annotated[str, Field(max_length=64, pattern=rf"^{_VISIBLE}*$", examples=["KIT-TEAPOT"])]
+Description = Annotated[str, Field(max_length=5000)]
+Category = Annotated[str, Field(max_length=100, examples=["kitchen"])]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["USD"])]
+Stock = Annotated[StrictInt, Field(ge=0, le=MAX_STOCK, examples=[25])]
 
 
 class ProductCreate(Strict):
     name: Name
-    price: Amount = Field(
-        gt=0, description='Positive, at most two decimals; "19.99" or 19.99', examples=["39.90"]
-    )
-    sku: str | None = Field(default=None, examples=["KIT-TEAPOT"])
-    description: str | None = None
-    category: str | None = Field(default=None, examples=["kitchen"])
-    currency: str = Field(default="USD", examples=["USD"])
-    stock: StrictInt = Field(default=0, examples=[25])
+    price: Price
+    sku: Sku | None = None
+    description: Description | None = None
+    category: Category | None = None
+    currency: Currency = "USD"
+    stock: Stock = 0
 
 
 _NOT_CLEARABLE = ("name", "price", "currency", "stock")
@@ -118,18 +150,27 @@ class ProductUpdate(Strict):
     model_config = ConfigDict(extra="forbid", json_schema_extra=_not_nullable)
 
     name: Name | None = None
-    price: Annotated[Amount, Field(gt=0)] | None = None
-    sku: str | None = None
-    description: str | None = None
-    category: str | None = None
-    currency: str | None = None
-    stock: StrictInt | None = None
+    price: Price | None = None
+    sku: Sku | None = None
+    description: Description | None = None
+    category: Category | None = None
+    currency: Currency | None = None
+    stock: Stock | None = None
+
+
+def _not_zero(value: int) -> int:
+    if value == 0:
+        raise ValueError("must not be 0")
+    return value
 
 
 class StockAdjustment(Strict):
-    delta: StrictInt = Field(
-        description="Units to add (negative: to remove) to the stock as it is now",
+    delta: Annotated[StrictInt, AfterValidator(_not_zero)] = Field(
+        ge=-MAX_STOCK,
+        le=MAX_STOCK,
+        description="Units to add (negative: to remove) to the stock as it is now; not 0",
         examples=[25],
+        json_schema_extra={"not": {"const": 0}},
     )
 
 
@@ -146,13 +187,26 @@ class ProductPublic(FromGraphQL):
     updated_at: Timestamp
 
 
+# as the order subgraph takes them (orders/domain/order.py)
+MAX_LINES = 100
+MAX_QUANTITY = 10_000
+
+
 class OrderLineCreate(Strict):
-    product_id: str = Field(min_length=1, max_length=64)
-    quantity: StrictInt = Field(ge=1, examples=[2])
+    product_id: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="A product's id (an unknown one is a 422)",
+        examples=["6650f2d3c1a4b5e6f7a8b9c0"],
+    )
+    quantity: StrictInt = Field(
+        ge=1, le=MAX_QUANTITY, description="Per product, lines merged", examples=[2]
+    )
 
 
 class OrderCreate(Strict):
-    items: list[OrderLineCreate]
+    items: list[OrderLineCreate] = Field(min_length=1, max_length=MAX_LINES)
 
 
 class OrderItemPublic(FromGraphQL):

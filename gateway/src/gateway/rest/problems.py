@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Match
 
 from platform_kit.casing import snake_keys, to_snake
-from platform_kit.errors import DomainError, classifier, http_status
+from platform_kit.errors import DomainError, ErrorCode, classifier, http_status
 from platform_kit.problems import classified_problem, problem_response, problem_slug
 
 __all__ = ["RestProblem", "install_problem_handlers", "problem_from_errors"]
@@ -30,13 +30,27 @@ class RestProblem(Exception):
         self.extensions = extensions
 
 
+# What a client is told of a failure on our side, in our words: another service's message
+# (an exception's text, a database's) is for our logs, never for a client.
+_SERVER_FAILURES: dict[str, str] = {
+    ErrorCode.SERVICE_UNAVAILABLE: "a service is unavailable; try again shortly",
+}
+_INTERNAL = "the request failed on our side"
+
+
 def problem_from_errors(errors: list[dict[str, Any]]) -> RestProblem:
-    """The first error decides the status; its extensions travel in snake_case."""
+    """The first error decides the status; its extensions travel in snake_case. A client
+    error keeps the message that says what was wrong with the request (our subgraphs' domain
+    errors); a server failure, or a code no API of ours names, is told in our own words."""
     first = errors[0]
     extensions = dict(first.get("extensions") or {})
-    code = str(extensions.pop("code", "INTERNAL_SERVER_ERROR"))
+    code = str(extensions.pop("code", ErrorCode.INTERNAL_SERVER_ERROR))
     extensions.pop("serviceName", None)
     status = http_status(code)
+    if status >= 500:
+        if code not in _SERVER_FAILURES:
+            return RestProblem(500, _INTERNAL, ErrorCode.INTERNAL_SERVER_ERROR)
+        return RestProblem(status, _SERVER_FAILURES[code], code, **snake_keys(extensions))
     detail = str(first.get("message", "request failed"))
     extra: dict[str, Any] = {}
     if "field" in extensions:

@@ -4,13 +4,13 @@ route's model, an error its problem. No rule is checked here that a subgraph alr
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
 
 from gateway.rest.deps import ADMIN, SIGNED_IN, Ops, Paging
 from gateway.rest.models import (
+    AMOUNT_PATTERN,
     OrderCreate,
     OrderPublic,
     OrderStatusUpdate,
@@ -21,7 +21,6 @@ from gateway.rest.models import (
     ProductSortParam,
     ProductUpdate,
     StockAdjustment,
-    decimal_text,
 )
 from gateway.rest.operations import (
     ADJUST_STOCK,
@@ -35,6 +34,7 @@ from gateway.rest.operations import (
     UPDATE_ORDER_STATUS,
     UPDATE_PRODUCT,
 )
+from gateway.rest.preconditions import IF_MATCH_PATTERN, versions_matched_by
 from gateway.rest.problems import RestProblem
 
 __all__ = ["router"]
@@ -64,15 +64,24 @@ def _product(product: dict[str, Any], response: Response) -> ProductPublic:
     return ProductPublic.model_validate(product)
 
 
-def _expected_version(if_match: str | None) -> int | None:
-    """The version an If-Match names: None for none or `*` (any version will do). A tag we
-    never issue (a weak one, a list, anything else) can never match (RFC 9110): 412."""
-    if if_match is None or if_match.strip() == "*":
+async def _expected_version(ops: Ops, product_id: str, if_match: str | None) -> int | None:
+    """The version an update must find, from If-Match: None when any will do. Of several
+    tags, the one the product is at now (the update still holds to it, so a change in
+    between is a 412 too)."""
+    try:
+        versions = versions_matched_by(if_match)
+    except ValueError as error:  # the header's pattern refuses these first
+        raise RestProblem(422, str(error), "BAD_USER_INPUT") from None
+    if versions is None:
         return None
-    tag = if_match.strip()
-    if len(tag) > 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isascii() and tag[1:-1].isdigit():
-        return int(tag[1:-1])
-    raise RestProblem(412, "If-Match names no version of this product", "PRECONDITION_FAILED")
+    if len(versions) > 1:
+        current = (await ops.run(GET_PRODUCT, {"id": product_id}))["product"]
+        version: int = _found("product", product_id, current)["version"]
+        versions &= {version}
+    if not versions:
+        raise RestProblem(412, "If-Match names no version of this product", "PRECONDITION_FAILED")
+    (version,) = versions
+    return version
 
 
 def _found(kind: str, ident: str, found: dict[str, Any] | None) -> dict[str, Any]:
@@ -81,16 +90,19 @@ def _found(kind: str, ident: str, found: dict[str, Any] | None) -> dict[str, Any
     return found
 
 
-# A price bound: checked for size and precision by the digits it has, before any arithmetic
-# could expand an exponent (1e999999999) into a billion digits.
-AMOUNT_QUERY = Query(description="Inclusive", max_digits=12, decimal_places=2, allow_inf_nan=False)
+# A price bound, as text: plain ASCII digits, checked by the pattern before anything
+# computes with it, and passed on as GraphQL's Money takes it.
+AMOUNT_QUERY = Query(description="Inclusive, e.g. 19.99", pattern=AMOUNT_PATTERN)
 ProductId = Annotated[str, Path()]
 OrderId = Annotated[str, Path()]
 IF_MATCH = Header(
-    description="The product's ETag as read: 412 if it changed since",
-    pattern=r'^\s*(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)\s*$',
+    description="The product's ETag as read (or a list of ETags, or *): 412 if it changed since",
+    pattern=IF_MATCH_PATTERN,
 )
-IDEMPOTENCY_KEY = Header(description="Same key and body again returns the same order")
+IDEMPOTENCY_KEY = Header(
+    description="Same key and body again returns the same order; 1 to 255 visible ASCII",
+    pattern=r"^[\x21-\x7e]{1,255}$",
+)
 
 
 class ProductListing:
@@ -98,18 +110,20 @@ class ProductListing:
 
     def __init__(
         self,
-        q: Annotated[str | None, Query(description="Text in the name, taken literally")] = None,
+        q: Annotated[
+            str | None, Query(max_length=200, description="Text in the name, taken literally")
+        ] = None,
         category: str | None = None,
-        min_price: Annotated[Decimal | None, AMOUNT_QUERY] = None,
-        max_price: Annotated[Decimal | None, AMOUNT_QUERY] = None,
+        min_price: Annotated[str | None, AMOUNT_QUERY] = None,
+        max_price: Annotated[str | None, AMOUNT_QUERY] = None,
         in_stock: bool | None = None,
         sort: ProductSortParam = ProductSortParam.CREATED_AT_DESC,
     ) -> None:
         given = {
             "q": q,
             "category": category,
-            "minPrice": None if min_price is None else decimal_text(min_price),
-            "maxPrice": None if max_price is None else decimal_text(max_price),
+            "minPrice": min_price,
+            "maxPrice": max_price,
             "inStock": in_stock,
         }
         self.filter = {name: value for name, value in given.items() if value is not None}
@@ -176,7 +190,8 @@ async def update_product(
     response: Response,
     if_match: Annotated[str | None, IF_MATCH] = None,
 ) -> ProductPublic:
-    variables = {"id": product_id, "input": body.graphql(), "version": _expected_version(if_match)}
+    version = await _expected_version(ops, product_id, if_match)
+    variables = {"id": product_id, "input": body.graphql(), "version": version}
     data = await ops.run(UPDATE_PRODUCT, variables)
     return _product(data["updateProduct"], response)
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from functools import partial
+from typing import Any
 
 from inventory.domain.product import Product, validate_amount
 from platform_kit.errors import InvalidInput
@@ -66,8 +67,8 @@ class ProductFilter:
         *,
         q: str | None = None,
         category: str | None = None,
-        min_price: Decimal | None = None,
-        max_price: Decimal | None = None,
+        min_price: Any = None,
+        max_price: Any = None,
         in_stock: bool | None = None,
     ) -> ProductFilter:
         if q is not None and len(q) > MAX_QUERY_LENGTH:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from platform_kit.errors import InvalidInput
+from platform_kit.money import parse_money
 
 __all__ = [
     "MAX_NAME_LENGTH",
@@ -56,20 +57,25 @@ def validate_name(value: Any) -> str:
     return name
 
 
-def validate_amount(field: str, value: Decimal) -> Decimal:
-    """A money amount from 0 to MAX_PRICE with at most two decimals. Compared before any
-    rounding: a Decimal compares by its exponent in constant time, while rounding 1e26
-    overflows the context and writing out 1e999999999 takes a billion digits."""
-    if not value.is_finite() or value < 0:
-        raise InvalidInput(field, "must be a finite amount, not negative")
-    if value > MAX_PRICE:
+def validate_amount(field: str, value: Any) -> Decimal:
+    """A money amount (a decimal string or a number, platform_kit.money) from 0 to MAX_PRICE
+    with at most two decimals. Compared before any rounding: a Decimal compares by its
+    exponent in constant time, while rounding 1e26 overflows the context and writing out
+    1e999999999 takes a billion digits."""
+    try:
+        amount = parse_money(value)
+    except ValueError as error:
+        raise InvalidInput(field, str(error)) from None
+    if amount < 0:
+        raise InvalidInput(field, "must not be negative")
+    if amount > MAX_PRICE:
         raise InvalidInput(field, f"must be at most {MAX_PRICE}")
-    if value != value.quantize(CENTS):
+    if amount != amount.quantize(CENTS):
         raise InvalidInput(field, "must have at most two decimals")
-    return value.quantize(CENTS)
+    return amount.quantize(CENTS)
 
 
-def validate_price(value: Decimal) -> Decimal:
+def validate_price(value: Any) -> Decimal:
     amount = validate_amount("price", value)
     if amount == 0:
         raise InvalidInput("price", "must be a positive amount")
@@ -134,7 +140,7 @@ class NewProduct:
         cls,
         *,
         name: Any,
-        price: Decimal,
+        price: Any,
         sku: Any = None,
         description: Any = None,
         category: Any = None,

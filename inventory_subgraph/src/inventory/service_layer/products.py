@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from inventory.adapters.ports import ProductRepository
@@ -50,9 +50,10 @@ class Products:
             found.resume_after,
         )
 
-    async def create(self, principal: Principal | None, product: NewProduct) -> Product:
+    async def create(self, principal: Principal | None, values: Mapping[str, Any]) -> Product:
+        """`values` as the caller sent them: checked once the caller may write at all."""
         require_admin(principal)
-        return await self.repository.add(product, self.clock())
+        return await self.repository.add(NewProduct.create(**values), self.clock())
 
     async def import_many(self, principal: Principal | None, products: Sequence[NewProduct]) -> int:
         """A catalog in bulk (one write per batch, not one per product): how many were
@@ -61,9 +62,14 @@ class Products:
         return await self.repository.add_many(products, self.clock())
 
     async def update(
-        self, principal: Principal | None, product_id: str, changes: ProductChanges
+        self,
+        principal: Principal | None,
+        product_id: str,
+        values: Mapping[str, Any],
+        expected_version: int | None = None,
     ) -> Product:
         require_admin(principal)
+        changes = ProductChanges.create(dict(values), expected_version)
         if not changes.values:
             raise InvalidInput("input", "give at least one field to change")
         product = await self.repository.update(product_id, changes, self.clock())

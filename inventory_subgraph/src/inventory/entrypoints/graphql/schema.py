@@ -7,7 +7,6 @@ from __future__ import annotations
 import strawberry
 
 from inventory.domain.listing import ProductFilter
-from inventory.domain.product import NewProduct, ProductChanges
 from inventory.entrypoints.errors import TranslateErrors
 from inventory.entrypoints.graphql.context import Info
 from inventory.entrypoints.graphql.types import (
@@ -51,8 +50,9 @@ class Query:
 class Mutation:
     @strawberry.mutation(description="Create a product (admin).")
     async def create_product(self, info: Info, input: CreateProductInput) -> ProductType:
-        new = NewProduct.create(**values_of(input))
-        product = await info.context.services.products.create(info.context.principal, new)
+        product = await info.context.services.products.create(
+            info.context.principal, values_of(input)
+        )
         return ProductType.from_domain(product)
 
     @strawberry.mutation(
@@ -66,9 +66,8 @@ class Mutation:
         input: UpdateProductInput,
         expected_version: int | None = None,
     ) -> ProductType:
-        changes = ProductChanges.create(values_of(input), expected_version)
         product = await info.context.services.products.update(
-            info.context.principal, str(id), changes
+            info.context.principal, str(id), values_of(input), expected_version
         )
         return ProductType.from_domain(product)
 
