@@ -7,10 +7,10 @@ from enum import Enum
 from typing import TYPE_CHECKING, Self
 
 import strawberry
-from strawberry.federation.schema_directives import Key
+from strawberry.federation.schema_directives import Cost, Key, ListSize
 from strawberry.federation.types import FieldSet
 
-from orders.domain.order import Order, OrderLine
+from orders.domain.order import MAX_LINES, Order, OrderLine
 from orders.domain.order import OrderStatus as DomainStatus
 from platform_kit.graphql import Money, Page
 
@@ -41,7 +41,8 @@ class OrderStatus(Enum):
         return DomainStatus(self.value)
 
 
-@strawberry.type(name="OrderItem")
+# a line is part of its order's document: reading it costs the database nothing more
+@strawberry.type(name="OrderItem", directives=[Cost(weight=0)])
 class OrderItemType:
     product_id: strawberry.ID
     name: str
@@ -69,7 +70,9 @@ class OrderType:
     id: strawberry.ID
     user_id: strawberry.ID
     status: OrderStatus
-    items: list[OrderItemType]
+    items: list[OrderItemType] = strawberry.field(
+        directives=[ListSize(assumed_size=MAX_LINES, require_one_slicing_argument=False)]
+    )
     total: Money
     currency: str
     created_at: datetime
