@@ -105,17 +105,3 @@ def test_plans_per_document_are_bounded(gateway: Gateway) -> None:
     assert len(prepared.plans) == 2
 
 
-@pytest.mark.parametrize(
-    ("query", "cost"),
-    [
-        ("{ a b { c } }", 3),
-        ("{ a(first: 10) { b c } }", 30),  # 10 items of (a, b, c)
-        ("{ a(limit: 5) { b(last: 4) { c } } }", 5 * (1 + 4 * 2)),
-        ("query($n: Int = 7) { a(first: $n) { b } }", 14),  # a variable counts as its default
-        ("query($n: Int) { a(first: $n) { b } }", 200),  # or as the assumed list size (100)
-        ("query { ...F ...F } fragment F on Q { a(first: 3) { b } }", 12),
-    ],
-)
-def test_the_cost_is_fields_times_the_list_sizes_above_them(query: str, cost: int) -> None:
-    assert _codes(query, OperationLimits(max_cost=cost)) == []
-    assert _codes(query, OperationLimits(max_cost=cost - 1)) == ["MAX_COST_EXCEEDED"]

@@ -41,14 +41,14 @@ from platform_kit.money import format_money, parse_money
 from platform_kit.settings import ServiceSettings
 
 __all__ = [
+    "FEDERATION_VERSION",
+    "TEXT_FILTER_COST",
+    "TOTAL_COST",
     "Money",
     "Page",
     "ServiceContext",
     "Services",
     "SubgraphSchema",
-    "FEDERATION_VERSION",
-    "TEXT_FILTER_COST",
-    "TOTAL_COST",
     "batch_loader",
     "error_translation",
     "paged",
