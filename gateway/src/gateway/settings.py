@@ -12,7 +12,7 @@ from pydantic_settings import NoDecode
 
 from gateway.federation.budget import BudgetLimits
 from gateway.federation.limits import OperationLimits
-from gateway.federation.pipeline import CacheLimits
+from gateway.federation.prepared_cache import CacheLimits
 from platform_kit.settings import ServiceSettings
 
 __all__ = ["GatewaySettings"]
@@ -58,7 +58,11 @@ class GatewaySettings(ServiceSettings):
         default=_LIMITS.max_root_fields, gt=0, alias="GATEWAY_MAX_ROOT_FIELDS"
     )
     max_fields: int = Field(default=_LIMITS.max_fields, gt=0, alias="GATEWAY_MAX_FIELDS")
+    max_selection_fields: int = Field(
+        default=_LIMITS.max_selection_fields, gt=0, alias="GATEWAY_MAX_SELECTION_FIELDS"
+    )
     max_cost: int = Field(default=_LIMITS.max_cost, gt=0, alias="GATEWAY_MAX_COST")
+    # the memory the prepared operations may hold, as estimated (federation/prepared_cache.py)
     cache_max_bytes: int = Field(default=_CACHE.max_bytes, ge=0, alias="GATEWAY_CACHE_MAX_BYTES")
 
     # Each client's budget of query cost (a leaky bucket: federation/budget.py): at most

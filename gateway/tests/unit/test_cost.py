@@ -20,11 +20,16 @@ from gateway.federation.transport import SubgraphTransport
 SUPERGRAPH = Path(__file__).resolve().parents[2] / "supergraph.graphql"
 
 SDL = """
-directive @cost(weight: Int!) on ARGUMENT_DEFINITION | ENUM | FIELD_DEFINITION | INPUT_FIELD_DEFINITION | OBJECT | SCALAR
-directive @listSize(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!], requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION
+directive @cost(weight: Int!)
+  on ARGUMENT_DEFINITION | ENUM | FIELD_DEFINITION | INPUT_FIELD_DEFINITION | OBJECT | SCALAR
+directive @listSize(
+  assumedSize: Int, slicingArguments: [String!], sizedFields: [String!],
+  requireOneSlicingArgument: Boolean = true
+) on FIELD_DEFINITION
 
 type Query {
-  page(limit: Int! = 20, first: Int, filter: Filter): Page @listSize(slicingArguments: ["limit", "first"], sizedFields: ["items"])
+  page(limit: Int! = 20, first: Int, filter: Filter): Page
+    @listSize(slicingArguments: ["limit", "first"], sizedFields: ["items"])
   tags: [Tag!]! @listSize(assumedSize: 3)
   things(first: Int): [Thing!]!
   plain: [Thing!]!

@@ -46,6 +46,7 @@ def build_gateway(
         max_aliases=settings.max_aliases,
         max_root_fields=settings.max_root_fields,
         max_fields=settings.max_fields,
+        max_selection_fields=settings.max_selection_fields,
         max_cost=settings.max_cost,
     )
     return Gateway(

@@ -6,7 +6,6 @@ document, operation name and @skip/@include values) -> execute -> shape."""
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +34,7 @@ from gateway.federation.limits import (
 from gateway.federation.override import OverrideLabels
 from gateway.federation.plan import QueryPlan
 from gateway.federation.planner import PlanningError, plan_operation
+from gateway.federation.prepared_cache import CacheLimits, PreparedCache, node_count
 from gateway.federation.shaping import ResponseShape, shape
 from gateway.federation.stages import StagedPlan, stage_plan
 from gateway.federation.supergraph import Supergraph
@@ -110,6 +110,8 @@ class Prepared:
     operation: OperationDefinitionNode
     condition_variables: frozenset[str]  # used by @skip/@include: the plan depends on them
     cost: CostFormula  # evaluated per request, with its variables
+    nodes: int  # of its syntax tree: what it holds in memory grows with them
+    key: tuple[str, str | None]  # in the prepared-operation cache
     # by (@skip/@include values, active progressive @override labels)
     plans: dict[PlanKey, Compiled] = field(default_factory=dict)
 
@@ -125,19 +127,6 @@ def _formatted(error: GraphQLError, code: str) -> dict[str, Any]:
     return formatted
 
 
-@dataclass(frozen=True)
-class CacheLimits:
-    """The prepared-operation cache is bounded by entries and by the bytes of the documents
-    it holds (their syntax trees and plans grow with them); a larger document is prepared
-    for each request and never kept. Per document, plans for at most `max_plans` sets of
-    @skip/@include values are kept."""
-
-    max_entries: int = 1_000
-    max_bytes: int = 4 * 1024 * 1024
-    max_document_bytes: int = 64 * 1024
-    max_plans: int = 16
-
-
 class Gateway:
     def __init__(
         self,
@@ -151,38 +140,25 @@ class Gateway:
         self.supergraph = supergraph
         self.executor = executor
         self.limits = limits or OperationLimits()
-        self.cache = cache or CacheLimits()
+        self.cache = PreparedCache(cache or CacheLimits())
         self.override = override or OverrideLabels.of(supergraph.override_labels)
         self.budgets = budgets  # shared by the gateways a reload replaces
-        self._prepared: OrderedDict[tuple[str, str | None], tuple[Prepared, int]] = OrderedDict()
-        self._cached_bytes = 0
 
     def prepare(self, query: str, operation_name: str | None) -> Prepared:
         """Everything that does not depend on variables, cached: a repeated operation costs
         a hash lookup."""
         encoded = query.encode()
         key = (hashlib.sha256(encoded).hexdigest(), operation_name)
-        cached = self._prepared.get(key)
+        cached = self.cache.get(key)
         if cached is not None:
-            self._prepared.move_to_end(key)
-            return cached[0]
-        prepared = self._prepare(query, operation_name)
-        self._keep(key, prepared, len(encoded))
+            return cached
+        prepared = self._prepare(query, operation_name, key)
+        self.cache.keep(key, prepared, len(encoded))
         return prepared
 
-    def _keep(self, key: tuple[str, str | None], prepared: Prepared, size: int) -> None:
-        if size > self.cache.max_document_bytes:
-            return
-        self._prepared[key] = (prepared, size)
-        self._cached_bytes += size
-        while self._prepared and (
-            len(self._prepared) > self.cache.max_entries
-            or self._cached_bytes > self.cache.max_bytes
-        ):
-            _, (_, evicted) = self._prepared.popitem(last=False)
-            self._cached_bytes -= evicted
-
-    def _prepare(self, query: str, operation_name: str | None) -> Prepared:
+    def _prepare(
+        self, query: str, operation_name: str | None, key: tuple[str, str | None]
+    ) -> Prepared:
         try:
             document = parse(query, max_tokens=self.limits.max_tokens)
         except GraphQLError as error:
@@ -213,7 +189,9 @@ class Gateway:
             operation,
             self.limits.assumed_list_size,
         )
-        return Prepared(document, operation, condition_variables(document), cost)
+        return Prepared(
+            document, operation, condition_variables(document), cost, node_count(document), key
+        )
 
     def plan(
         self,
@@ -252,8 +230,9 @@ class Gateway:
                     self.supergraph.api_schema, prepared.document, prepared.operation, variables
                 ),
             )
-            if len(prepared.plans) < self.cache.max_plans:
+            if len(prepared.plans) < self.cache.limits.max_plans:
                 prepared.plans[key] = compiled
+                self.cache.planned(prepared.key, prepared)
         return compiled
 
     def admit(
