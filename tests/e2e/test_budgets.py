@@ -15,12 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
-from platform_devkit.processes import ServiceProcess
-from platform_devkit.stack import database_uri, start_platform
+from .conftest import Platform
 
 BUDGET = 300
 TRUSTED_PROXY = "127.0.0.4"
-BUDGET_ENV = {
+PLATFORM_ENV = {
     "GATEWAY_BUDGET_MAXIMUM": str(BUDGET),
     "GATEWAY_MAX_COST": str(BUDGET),
     "GATEWAY_BUDGET_RESTORE_RATE": "0.05",
@@ -33,22 +32,8 @@ CREATE = 'mutation { createProduct(input: {name: "Spent", price: "1.00"}) { id }
 
 
 @pytest.fixture(scope="module")
-def gateway_url(
-    mongo_server_uri: str, service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    started: list[ServiceProcess] = []
-    try:
-        services = start_platform(
-            {**service_env, **BUDGET_ENV},
-            inventory_uri=database_uri(mongo_server_uri, f"inv_{uuid.uuid4().hex[:10]}"),
-            orders_uri=database_uri(mongo_server_uri, f"ord_{uuid.uuid4().hex[:10]}"),
-            logs=tmp_path_factory.mktemp("budgets"),
-            launch=lambda process: started.append(process.start()),
-        )
-        yield services.gateway.base_url
-    finally:
-        for process in reversed(started):
-            process.stop()
+def gateway_url(platform: Platform) -> str:
+    return platform.gateway.base_url
 
 
 @pytest.fixture

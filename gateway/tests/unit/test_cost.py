@@ -146,6 +146,8 @@ def test_a_variable_cannot_hide_the_cost_of_a_large_page(gateway: Gateway) -> No
         ("{ products { total } }", 1 + 50),
         ('{ products(limit: 5, filter: {q: "lamp"}) { items { id } } }', 1 + 5 + 50),
         ("{ orders(limit: 10) { total items { id items { name } } } }", 1 + 50 + 10),
+        # 10 lines assumed an order, each a product from the inventory
+        ("{ orders { items { items { product { name } } } } }", 1 + 20 * (1 + 10)),
         ("{ product(id: 1) { name } }", 1),
     ],
 )

@@ -10,7 +10,7 @@ import strawberry
 from strawberry.federation.schema_directives import Cost, Key, ListSize
 from strawberry.federation.types import FieldSet
 
-from orders.domain.order import MAX_LINES, Order, OrderLine
+from orders.domain.order import Order, OrderLine
 from orders.domain.order import OrderStatus as DomainStatus
 from platform_kit.graphql import Money, Page
 
@@ -41,7 +41,13 @@ class OrderStatus(Enum):
         return DomainStatus(self.value)
 
 
-# a line is part of its order's document: reading it costs the database nothing more
+# Demand control: a line is part of its order's document (reading it costs the database
+# nothing more), and an order is assumed to have 10 lines: most have a few, at most 100
+# (MAX_LINES). The upper bound would price a customer's page of orders with their products
+# (20 x 100 references, fetched in one batch) out of reach.
+ASSUMED_LINES = 10
+
+
 @strawberry.type(name="OrderItem", directives=[Cost(weight=0)])
 class OrderItemType:
     product_id: strawberry.ID
@@ -73,7 +79,7 @@ class OrderType:
     items: list[OrderItemType] = strawberry.field(
         directives=[
             ListSize(  # type: ignore[call-arg]  # (left out: left out of the SDL)
-                assumed_size=MAX_LINES, require_one_slicing_argument=False
+                assumed_size=ASSUMED_LINES, require_one_slicing_argument=False
             )
         ]
     )
