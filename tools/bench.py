@@ -8,6 +8,9 @@ tools/loadgen) for BENCH_SECONDS at BENCH_CONNECTIONS keep-alive connections and
 one connection (the gateway's latency overhead). The load generator is pinned to core 0 and
 every server to the other cores, so the load generator never takes the servers' CPU.
 Results are printed and written to .data/bench.json. Compare rows of one run, not runs.
+The gateways run every request through the budget check with a budget that never runs
+out (one client sends all the load); what the check costs a request is measured in process
+(tools/bench_budget.py) and printed last.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from bench_budget import measure as measure_budget_check
 
 from gateway.rest.operations import LIST_PRODUCTS
 from platform_devkit.processes import LocalMongo, ServiceProcess, free_port
@@ -114,7 +118,12 @@ def _post(url: str, query: str, variables: dict[str, Any], token: str) -> dict[s
 
 def main() -> int:
     secret = secrets.token_urlsafe(48)
-    env = {"AUTH_JWT_SECRET": secret, "LOG_LEVEL": "WARNING"}
+    # the load is one client's: its budget is checked on every request, and never runs out
+    env = {
+        "AUTH_JWT_SECRET": secret,
+        "LOG_LEVEL": "WARNING",
+        "GATEWAY_BUDGET_RESTORE_RATE": "1e12",
+    }
     logs = ROOT / ".data" / "bench-logs"
     logs.mkdir(parents=True, exist_ok=True)
     database = LocalMongo(free_port(), ":memory:", log_path=logs / "db.log").start()
@@ -207,8 +216,12 @@ def main() -> int:
     print(f"\n(latency in ms; with {CONNECTIONS} connections, and at one connection)")
     for label, value in ratios.items():
         print(f"{label:<50}{value:.2f}")
+    budget_check = measure_budget_check()
+    print("\n(the budget check, in process)")
+    for label, value in budget_check.items():
+        print(f"{label:<50}{value:.2f}")
     (ROOT / ".data" / "bench.json").write_text(
-        json.dumps({"rows": results, "ratios": ratios}, indent=2)
+        json.dumps({"rows": results, "ratios": ratios, "budget_check": budget_check}, indent=2)
     )
     failed = sum(row["loaded"]["failed"] + row["single"]["failed"] for row in results)
     return 0 if failed == 0 else 1

@@ -40,15 +40,18 @@ class Platform:
 
 @pytest.fixture(scope="module")
 def platform(
+    request: pytest.FixtureRequest,
     mongo_server_uri: str,
     service_env: dict[str, str],
     make_token: Callable[..., str],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Platform]:
+    """The platform of a test module; its `PLATFORM_ENV` (a dict), when it has one, adds to
+    every service's environment."""
     started: list[ServiceProcess] = []
     try:
         services = start_platform(
-            service_env,
+            {**service_env, **getattr(request.module, "PLATFORM_ENV", {})},
             inventory_uri=_database(mongo_server_uri, "inv"),
             orders_uri=_database(mongo_server_uri, "ord"),
             logs=tmp_path_factory.mktemp("platform"),

@@ -115,7 +115,7 @@ def test_sigterm_lets_the_request_in_flight_finish(
             httpx.get(orders.base_url + "/healthz", timeout=2)
         in_flight.join(timeout=30)
         assert result["status"] == 200
-        assert result["body"] == {"data": {"createOrder": {"status": "PENDING"}}}
+        assert result["body"]["data"] == {"createOrder": {"status": "PENDING"}}
         # uvicorn re-raises the signal once it has drained, so a clean exit is -SIGTERM
         assert orders.process.wait(timeout=30) in (0, -signal.SIGTERM)
     finally:

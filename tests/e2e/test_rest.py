@@ -322,7 +322,7 @@ def test_an_operation_estimated_too_costly_is_400(api: Api) -> None:
 
 
 def test_an_operation_past_the_limits_is_400_naming_the_limit(api: Api) -> None:
-    flood = " ".join(f"a{i}: products(limit: 100) {{ total }}" for i in range(500))
+    flood = " ".join(f"a{i}: products(limit: 1) {{ total }}" for i in range(40))
     response = api.client.post("/graphql", json={"query": "{ " + flood + " }"})
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "MAX_ALIASES_EXCEEDED"

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import os
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
+from gateway.federation.budget import BudgetLimits
 from gateway.federation.limits import OperationLimits
-from gateway.federation.pipeline import CacheLimits
+from gateway.federation.prepared_cache import CacheLimits
 from platform_kit.settings import ServiceSettings
 
 __all__ = ["GatewaySettings"]
 
 _LIMITS = OperationLimits()
 _CACHE = CacheLimits()
+_BUDGET = BudgetLimits()
 
 DEFAULT_SUPERGRAPH = Path(__file__).resolve().parents[2] / "supergraph.graphql"
 
@@ -59,8 +62,31 @@ class GatewaySettings(ServiceSettings):
         default=_LIMITS.max_root_fields, gt=0, alias="GATEWAY_MAX_ROOT_FIELDS"
     )
     max_fields: int = Field(default=_LIMITS.max_fields, gt=0, alias="GATEWAY_MAX_FIELDS")
+    max_selection_fields: int = Field(
+        default=_LIMITS.max_selection_fields, gt=0, alias="GATEWAY_MAX_SELECTION_FIELDS"
+    )
     max_cost: int = Field(default=_LIMITS.max_cost, gt=0, alias="GATEWAY_MAX_COST")
+    # the memory the prepared operations may hold, as estimated (federation/prepared_cache.py)
     cache_max_bytes: int = Field(default=_CACHE.max_bytes, ge=0, alias="GATEWAY_CACHE_MAX_BYTES")
+
+    # Each client's budget of query cost (a leaky bucket: federation/budget.py): at most
+    # `budget_maximum` points, `budget_restore_rate` restored a second; an operation takes
+    # its cost up front or is refused with 429. Clients are keyed by token `sub`, else by
+    # address; at most `budget_max_clients` buckets are kept (least recently seen forgotten).
+    budget_maximum: int = Field(
+        default=_BUDGET.maximum_available, gt=0, alias="GATEWAY_BUDGET_MAXIMUM"
+    )
+    budget_restore_rate: float = Field(
+        default=_BUDGET.restore_rate, gt=0, alias="GATEWAY_BUDGET_RESTORE_RATE"
+    )
+    budget_max_clients: int = Field(
+        default=_BUDGET.max_clients, gt=0, alias="GATEWAY_BUDGET_MAX_CLIENTS"
+    )
+    # Peers whose X-Forwarded-For names the client (comma-separated addresses or networks,
+    # e.g. "10.0.0.0/8"); from any other peer the header is ignored.
+    trusted_proxies: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = Field(
+        default=(), alias="GATEWAY_TRUSTED_PROXIES"
+    )
 
     # Progressive @override labels forced on or off for every request, comma-separated
     # (`percent(N)` labels are otherwise drawn per request; any other label is off).
@@ -77,6 +103,22 @@ class GatewaySettings(ServiceSettings):
         if isinstance(value, str):
             return frozenset(label.strip() for label in value.split(",") if label.strip())
         return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(ip_network(n.strip(), strict=False) for n in value.split(",") if n.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _one_operation_fits_a_budget(self) -> Self:
+        if self.max_cost > self.budget_maximum:
+            raise ValueError(
+                "GATEWAY_MAX_COST must not exceed GATEWAY_BUDGET_MAXIMUM: an operation costing "
+                "more than a full budget could never run"
+            )
+        return self
 
     def subgraph_url(self, name: str, default: str) -> str:
         """SUBGRAPH_URL_<NAME> overrides the URL composed into the supergraph."""

@@ -70,7 +70,7 @@ def gateway() -> Gateway:
         supergraph,
         executor,
         OperationLimits(max_tokens=50),
-        CacheLimits(max_entries=3, max_bytes=200, max_document_bytes=100, max_plans=2),
+        CacheLimits(max_entries=3, max_bytes=20_000, max_document_bytes=100, max_plans=2),
     )
 
 
@@ -85,12 +85,12 @@ def test_the_cache_is_bounded_by_entries_and_bytes(gateway: Gateway) -> None:
     small = [f"{{ p{i}: __typename }}" for i in range(5)]
     for query in small:
         gateway.prepare(query, None)
-    assert len(gateway._prepared) == 3  # the oldest went first
+    assert len(gateway.cache) == 3  # the oldest went first
     assert gateway.prepare(small[-1], None) is gateway.prepare(small[-1], None)
 
     large = "{ " + " ".join(["__typename"] * 20) + " }"  # over max_document_bytes
     assert gateway.prepare(large, None) is not gateway.prepare(large, None)  # never kept
-    assert gateway._cached_bytes <= 200
+    assert gateway.cache.held_bytes <= gateway.cache.limits.max_bytes
 
 
 def test_plans_per_document_are_bounded(gateway: Gateway) -> None:
@@ -106,16 +106,17 @@ def test_plans_per_document_are_bounded(gateway: Gateway) -> None:
 
 
 @pytest.mark.parametrize(
-    ("query", "cost"),
+    "query",
     [
-        ("{ a b { c } }", 3),
-        ("{ a(first: 10) { b c } }", 30),  # 10 items of (a, b, c)
-        ("{ a(limit: 5) { b(last: 4) { c } } }", 5 * (1 + 4 * 2)),
-        ("query($n: Int = 7) { a(first: $n) { b } }", 14),  # a variable counts as its default
-        ("query($n: Int) { a(first: $n) { b } }", 200),  # or as the assumed list size (100)
-        ("query { ...F ...F } fragment F on Q { a(first: 3) { b } }", 12),
+        "{ a { " + " ".join("...{ b }" for _ in range(4)) + " } }",
+        "{ a { ...F c } } fragment F on A { b ...G } fragment G on A { b b }",
+        "{ " + " ".join("b" for _ in range(4)) + " }",  # the root's own
     ],
 )
-def test_the_cost_is_fields_times_the_list_sizes_above_them(query: str, cost: int) -> None:
-    assert _codes(query, OperationLimits(max_cost=cost)) == []
-    assert _codes(query, OperationLimits(max_cost=cost - 1)) == ["MAX_COST_EXCEEDED"]
+def test_one_selection_set_holds_a_bounded_number_of_fields_its_fragments_merged_in(
+    query: str,
+) -> None:
+    assert _codes(query, OperationLimits(max_selection_fields=3)) == [
+        "MAX_SELECTION_FIELDS_EXCEEDED"
+    ]
+    assert _codes(query, OperationLimits(max_selection_fields=4)) == []

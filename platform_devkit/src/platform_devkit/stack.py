@@ -57,7 +57,9 @@ def start_platform(
     when a later start fails keeps track there."""
     ports = ports or {}
 
-    def start(name: str, wiring: Mapping[str, str]) -> ServiceProcess:
+    def start(
+        name: str, wiring: Mapping[str, str], extra_args: tuple[str, ...] = ()
+    ) -> ServiceProcess:
         process = ServiceProcess(
             name,
             f"{name}.entrypoints.app:create_app",
@@ -66,6 +68,7 @@ def start_platform(
             host=host,
             log_path=logs / f"{name}.log" if logs else None,
             inherit_output=inherit_output,
+            extra_args=extra_args,
         )
         launch(process)
         return process
@@ -74,5 +77,6 @@ def start_platform(
     orders = start(
         "orders", {"ORDERS_MONGODB_URI": orders_uri, "INVENTORY_URL": inventory.base_url}
     )
-    gateway = start("gateway", subgraph_urls(inventory, orders))
+    # the gateway's clients are its sockets' peers (X-Forwarded-For: GATEWAY_TRUSTED_PROXIES)
+    gateway = start("gateway", subgraph_urls(inventory, orders), ("--no-proxy-headers",))
     return Platform(inventory, orders, gateway)

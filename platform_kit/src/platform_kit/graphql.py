@@ -24,6 +24,7 @@ from strawberry.extensions import (
 )
 from strawberry.fastapi import BaseContext, GraphQLRouter
 from strawberry.federation.schema import FederationAny
+from strawberry.federation.schema_directives import Cost, ListSize
 from strawberry.types import ExecutionContext, Info
 
 from platform_kit import paging
@@ -40,6 +41,9 @@ from platform_kit.money import format_money
 from platform_kit.settings import ServiceSettings
 
 __all__ = [
+    "FEDERATION_VERSION",
+    "TEXT_FILTER_COST",
+    "TOTAL_COST",
     "Money",
     "Page",
     "ServiceContext",
@@ -47,11 +51,31 @@ __all__ = [
     "SubgraphSchema",
     "batch_loader",
     "error_translation",
+    "paged",
     "subgraph_app",
     "values_of",
 ]
 
 T = TypeVar("T")
+
+# Demand control (IBM's cost specification, as Apollo Router reads it from the supergraph):
+# the weight of work a database really does for one field, against 1 for each object the
+# gateway returns. A count scans every match of a listing's filter (280 ms at 20k
+# products against 0.7 ms for a page), a text filter scans every name: each weighs as much
+# as a page of 50 products.
+TOTAL_COST = 50
+TEXT_FILTER_COST = 50
+FEDERATION_VERSION = "2.9"  # the first with @cost and @listSize
+
+
+def paged(*, slicing: str = "limit") -> ListSize:
+    """A listing's size for demand control: its page (`items`) holds `limit` items."""
+    # Strawberry's stubs ask for every argument; one left out is left out of the SDL
+    return ListSize(  # type: ignore[call-arg]
+        slicing_arguments=[slicing],
+        sized_fields=["items"],
+        require_one_slicing_argument=False,
+    )
 
 
 def _as_sent(value: Any) -> Any:
@@ -85,6 +109,10 @@ def values_of(obj: Any) -> dict[str, Any]:
 @strawberry.type
 class Page(paging.Page[T]):
     """The kit's page as a GraphQL type: `Page[ProductType]` is the SDL type `ProductPage`."""
+
+    # a count over the whole filtered listing: the database scans every match (demand
+    # control reads the weight from the supergraph, as Apollo Router's does)
+    total: int = strawberry.field(directives=[Cost(weight=TOTAL_COST)])
 
     @classmethod
     def from_domain(cls, page: paging.Page[Any], item: Callable[[Any], T]) -> Self:

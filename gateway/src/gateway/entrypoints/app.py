@@ -11,11 +11,13 @@ from fastapi import FastAPI
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
+from gateway.entrypoints.client_identity import ClientIdentity
 from gateway.entrypoints.frozen_heap import FrozenHeap
 from gateway.entrypoints.graphql_endpoint import GraphQLEndpoint
 from gateway.entrypoints.supergraph_file import SupergraphFile
 from gateway.entrypoints.supergraph_reload import SupergraphReloader
 from gateway.entrypoints.web_ui import install_docs, install_playground
+from gateway.federation.budget import BudgetLimits, Budgets
 from gateway.federation.executor import Executor
 from gateway.federation.override import OverrideLabels
 from gateway.federation.pipeline import CacheLimits, Gateway, OperationLimits
@@ -31,7 +33,9 @@ from platform_kit.logging import configure_logging
 __all__ = ["create_app"]
 
 
-def build_gateway(sdl: str, settings: GatewaySettings, transport: SubgraphTransport) -> Gateway:
+def build_gateway(
+    sdl: str, settings: GatewaySettings, transport: SubgraphTransport, budgets: Budgets
+) -> Gateway:
     """Everything made from one supergraph, over the process's one connection pool."""
     supergraph = Supergraph.parse(sdl)
     urls = {
@@ -44,6 +48,7 @@ def build_gateway(sdl: str, settings: GatewaySettings, transport: SubgraphTransp
         max_aliases=settings.max_aliases,
         max_root_fields=settings.max_root_fields,
         max_fields=settings.max_fields,
+        max_selection_fields=settings.max_selection_fields,
         max_cost=settings.max_cost,
     )
     return Gateway(
@@ -54,6 +59,7 @@ def build_gateway(sdl: str, settings: GatewaySettings, transport: SubgraphTransp
         OverrideLabels.of(
             supergraph.override_labels, settings.override_labels_on, settings.override_labels_off
         ),
+        budgets,
     )
 
 
@@ -68,6 +74,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             settings.subgraph_timeout_seconds, deduplicate=settings.deduplicate_subgraph_requests
         )
         heap = FrozenHeap()
+        # one set of budgets for the process: a reloaded supergraph keeps them
+        budgets = Budgets(
+            BudgetLimits(
+                settings.budget_maximum, settings.budget_restore_rate, settings.budget_max_clients
+            )
+        )
 
         def serve(gateway: Gateway) -> None:
             # one reference, replaced between requests: each request reads it once
@@ -78,7 +90,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
         reloader = SupergraphReloader(
             SupergraphFile(settings.supergraph_path, settings.supergraph_max_bytes).read,
-            lambda sdl: build_gateway(sdl, settings, transport),
+            lambda sdl: build_gateway(sdl, settings, transport, budgets),
             serve,
             poll_seconds=settings.supergraph_poll_seconds if settings.supergraph_watch else None,
             origin=str(settings.supergraph_path),
@@ -118,13 +130,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             for graph, url in executor.urls.items()
         }
 
+    identity = app.state.client_identity = ClientIdentity(settings.trusted_proxies)
     # a plain Starlette route to a plain ASGI app: the hot path skips FastAPI's handler,
     # and is matched first
     app.router.routes.insert(
         0,
         _NamedRoute(
             "/graphql",
-            GraphQLEndpoint(deduplicate=settings.deduplicate_inbound_requests),
+            GraphQLEndpoint(deduplicate=settings.deduplicate_inbound_requests, identity=identity),
             methods=["POST"],
             include_in_schema=False,
         ),

@@ -3,7 +3,8 @@ request parsing and dependency machinery (the platform middleware still runs aro
 
 With inbound deduplication on, identical queries in flight (same document, operation name,
 variables and Authorization header) run once and every caller gets the same encoded answer.
-Mutations never share."""
+Mutations never share. Each caller is admitted on its own first (its cost taken from its
+own budget), and every answer carries `extensions.cost` with the caller's own budget."""
 
 from __future__ import annotations
 
@@ -13,25 +14,28 @@ import orjson
 from starlette.types import Receive, Scope, Send
 
 from gateway.callers import client
+from gateway.entrypoints.client_identity import ClientIdentity
 from gateway.federation.inflight import InflightDeduplicator
-from gateway.federation.pipeline import Gateway, Prepared, RequestError
+from gateway.federation.pipeline import Admitted, Gateway, Prepared, RateLimited, RequestError
 from platform_kit.body_limits import JSON_BODY
 from platform_kit.middleware import principal_of
 
 __all__ = ["GraphQLEndpoint"]
 
 Answer = tuple[int, bytes]
+Headers = list[tuple[bytes, bytes]]
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 _UNDECODED = object()
 
 
 class GraphQLEndpoint:
-    def __init__(self, *, deduplicate: bool) -> None:
+    def __init__(self, *, deduplicate: bool, identity: ClientIdentity | None = None) -> None:
         self.deduplicate = deduplicate
+        self.identity = identity or ClientIdentity()
         self.inflight: InflightDeduplicator[Answer] = InflightDeduplicator()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        client(principal_of(scope))  # a service token: 403 (rest/problems.py)
+        principal = client(principal_of(scope))  # a service token: 403 (rest/problems.py)
         # read once: a supergraph reload replaces it, and this request finishes on this one
         gateway: Gateway = scope["app"].state.gateway
         decoded = scope.get("state", {}).get(JSON_BODY, _UNDECODED)  # by RequestLimits
@@ -40,17 +44,22 @@ class GraphQLEndpoint:
                 decoded = orjson.loads(await _body(receive))
             except orjson.JSONDecodeError:
                 decoded = _UNDECODED
-        status, payload = await self.answer(gateway, decoded, _authorization(scope))
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())],
-            }
+        headers: Headers = []
+        status, payload = await self.answer(
+            gateway, decoded, _authorization(scope), self.identity.of(scope, principal), headers
         )
+        headers += [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
-    async def answer(self, gateway: Gateway, body: Any, authorization: bytes | None) -> Answer:
+    async def answer(
+        self,
+        gateway: Gateway,
+        body: Any,
+        authorization: bytes | None,
+        caller: str,
+        headers: Headers,
+    ) -> Answer:
         if body is _UNDECODED:
             return _bad_request("the body is not valid JSON")
         if not isinstance(body, dict) or not isinstance(body.get("query"), str):
@@ -64,29 +73,46 @@ class GraphQLEndpoint:
             return _bad_request("`operationName` must be a string")
         try:
             prepared = gateway.prepare(query, operation_name)
+            admitted = gateway.admit(prepared, variables, caller)
+        except RateLimited as limited:
+            headers.append((b"retry-after", str(limited.retry_after).encode()))
+            return 429, orjson.dumps(
+                {"errors": limited.errors, "extensions": {"cost": limited.cost}}
+            )
         except RequestError as error:
             return 400, orjson.dumps({"errors": error.errors})
         if self.deduplicate and prepared.is_query:
             variables_key = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
             # the Gateway too: after a reload, an answer from the old schema is not shared
             key = (gateway, query, operation_name, variables_key, authorization)
-            return await self.inflight.run(
-                key, lambda: _run(gateway, prepared, variables, operation_name)
+            status, shared = await self.inflight.run(
+                key, lambda: _run(gateway, prepared, admitted, variables, operation_name)
             )
-        return await _run(gateway, prepared, variables, operation_name)
+            return status, _with_cost(shared, admitted)
+        status, payload = await _run(gateway, prepared, admitted, variables, operation_name)
+        return status, _with_cost(payload, admitted)
 
 
 async def _run(
     gateway: Gateway,
     prepared: Prepared,
+    admitted: Admitted,
     variables: dict[str, Any] | None,
     operation_name: str | None,
 ) -> Answer:
+    """The answer without its `extensions` (which are the caller's own: _with_cost)."""
     try:
-        result = await gateway.run(prepared, variables, operation_name)
+        result = await gateway.run(prepared, admitted, variables, operation_name)
     except RequestError as error:
         return 400, orjson.dumps({"errors": error.errors})
     return 200, orjson.dumps(result)
+
+
+def _with_cost(payload: bytes, admitted: Admitted) -> bytes:
+    """The encoded answer (an object, no `extensions` of its own) with `extensions.cost`
+    added: spliced before its closing brace, so a shared answer is encoded once."""
+    extensions = orjson.dumps({"cost": admitted.extension()})
+    return payload[:-1] + b',"extensions":' + extensions + b"}"
 
 
 async def _body(receive: Receive) -> bytes:

@@ -1,10 +1,11 @@
 """Operation limits, checked once per document before anything is planned or sent: how many
 tokens the parser may read, how deep the selections go, how many aliases, root fields and
-fields (fragments expanded) an operation may have, and its estimated cost: every field
-counts 1, times the list sizes it sits under, where a field taking a slicing argument
-(`first`, `last`, `limit`) returns that many items below it (a variable counts as its
-default, or as `assumed_list_size`). A client's operation beyond one of them is refused
-with a 400 whose `extensions.code` names the limit.
+fields (fragments expanded) an operation may have, and how many fields one selection set
+may hold once the fragments spread in it are merged in (graphql-core's validation compares
+the fields of one selection set pairwise: 700 `...{ name }` took 0.4 s). A client's
+operation beyond one of them is refused with a 400 whose `extensions.code` names the limit.
+Its cost depends on the variables a request sends: measured per request (federation/cost.py),
+against `max_cost`.
 
 Fragments are measured once each (memoized), so a document that spreads fragments into
 fragments costs linear time to measure, however large its expansion would be."""
@@ -20,45 +21,50 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     InlineFragmentNode,
-    IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    VariableNode,
 )
 
-__all__ = ["OperationLimits", "limit_errors", "token_limit_error"]
+__all__ = ["OperationLimits", "cost_limit_error", "limit_errors", "token_limit_error"]
 
 
 @dataclass(frozen=True)
 class OperationLimits:
-    max_tokens: int = 10_000
+    # graphql-armor and Hive Gateway default to 1,000; validation takes about 25 us a token
+    max_tokens: int = 4_000
     max_depth: int = 25
     max_aliases: int = 30
     max_root_fields: int = 30
     max_fields: int = 2_000  # every field, fragments expanded: the work one request can ask
-    max_cost: int = 10_000
-    assumed_list_size: int = 100  # a slicing argument whose value is not known yet
-
-
-SLICING_ARGUMENTS = frozenset({"first", "last", "limit"})
+    # in one selection set, its fragments merged in: a type has a few dozen fields, and an
+    # operation at most `max_aliases` aliases
+    max_selection_fields: int = 100
+    # the most one request may cost (federation/cost.py): no more than a client's whole
+    # budget holds (federation/budget.py), or it could never run
+    max_cost: int = 1_000
+    # a list whose size neither the schema (@listSize) nor the request says (as Apollo
+    # Router's documented `list_size`); every list of our own supergraph declares its size
+    assumed_list_size: int = 10
 
 
 @dataclass(frozen=True)
 class _Size:
-    """What a selection set asks, fragments expanded: depth, aliases, fields, and the
-    estimated cost (each field 1, times the list sizes above it)."""
+    """What a selection set asks, fragments expanded: depth, aliases, fields; its width
+    (fields at its own level, fragments merged in) and the widest selection set below."""
 
     depth: int = 0
     aliases: int = 0
     fields: int = 0
-    cost: int = 0
+    width: int = 0
+    widest: int = 0
 
     def __add__(self, other: _Size) -> _Size:
         return _Size(
             max(self.depth, other.depth),
             self.aliases + other.aliases,
             self.fields + other.fields,
-            self.cost + other.cost,
+            self.width + other.width,
+            max(self.widest, other.widest),
         )
 
 
@@ -71,15 +77,8 @@ class _Measure:
         self.fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
-        self.defaults = {
-            d.variable.name.value: d.default_value
-            for d in operation.variable_definitions or ()
-            if d.default_value is not None
-        }
-        self.assumed = limits.assumed_list_size
         # counts stop growing past these: big enough to refuse, no bigger
-        self.cap = max(limits.max_fields, limits.max_depth) + 1
-        self.cost_cap = limits.max_cost + 1
+        self.cap = max(limits.max_fields, limits.max_depth, limits.max_selection_fields) + 1
         self.sizes: dict[str, _Size] = {}
 
     def selections(self, selection_set: SelectionSetNode, visiting: frozenset[str]) -> _Size:
@@ -95,7 +94,8 @@ class _Measure:
                     below.depth + 1,
                     below.aliases + bool(selection.alias),
                     below.fields + 1,
-                    self._list_size(selection) * (1 + below.cost),
+                    1,
+                    max(below.widest, below.width),
                 )
             elif isinstance(selection, InlineFragmentNode):
                 total += self.selections(selection.selection_set, visiting)
@@ -105,7 +105,8 @@ class _Measure:
                 min(total.depth, self.cap),
                 min(total.aliases, self.cap),
                 min(total.fields, self.cap),
-                min(total.cost, self.cost_cap),
+                min(total.width, self.cap),
+                total.widest,
             )
         return total
 
@@ -116,20 +117,6 @@ class _Measure:
             if fragment is None or name in visiting:  # validation reports these
                 return _Size()
             size = self.sizes[name] = self.selections(fragment.selection_set, visiting | {name})
-        return size
-
-    def _list_size(self, field: FieldNode) -> int:
-        size = 1
-        for argument in field.arguments or ():
-            if argument.name.value not in SLICING_ARGUMENTS:
-                continue
-            value = argument.value
-            if isinstance(value, VariableNode):
-                value = self.defaults.get(value.name.value, value)
-            if isinstance(value, IntValueNode):
-                size = max(size, min(int(value.value), self.cost_cap))
-            elif isinstance(value, VariableNode):
-                size = max(size, self.assumed)
         return size
 
     def root_fields(self, selection_set: SelectionSetNode, visiting: frozenset[str]) -> int:
@@ -162,10 +149,10 @@ def limit_errors(
         (root_fields, limits.max_root_fields, "MAX_ROOT_FIELDS_EXCEEDED", "root fields"),
         (size.fields, limits.max_fields, "MAX_FIELDS_EXCEEDED", "fields, fragments expanded"),
         (
-            size.cost,
-            limits.max_cost,
-            "MAX_COST_EXCEEDED",
-            "estimated cost units (see GATEWAY_MAX_COST)",
+            max(size.width, size.widest),
+            limits.max_selection_fields,
+            "MAX_SELECTION_FIELDS_EXCEEDED",
+            "fields in one selection set, its fragments merged in",
         ),
     ]
     return [
@@ -182,4 +169,12 @@ def token_limit_error(limits: OperationLimits) -> dict[str, Any]:
     return {
         "message": f"the document has more than {limits.max_tokens} tokens",
         "extensions": {"code": "MAX_TOKENS_EXCEEDED"},
+    }
+
+
+def cost_limit_error(limits: OperationLimits, cost: int) -> dict[str, Any]:
+    return {
+        "message": f"the operation is over a limit: it costs {cost}, at most {limits.max_cost}"
+        " cost units (see GATEWAY_MAX_COST)",
+        "extensions": {"code": "MAX_COST_EXCEEDED", "cost": cost, "maxCost": limits.max_cost},
     }

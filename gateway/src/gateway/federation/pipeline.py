@@ -1,11 +1,11 @@
-"""The request pipeline: parse (cached) -> validate against the API schema (cached) ->
-plan, stage and compile the response shape (cached by document, operation name and
-@skip/@include values) -> execute -> shape."""
+"""The request pipeline: parse (cached) -> validate against the API schema and compile the
+cost formula (cached) -> admit: coerce the variables, cost the operation with them and take
+the cost from the client's budget -> plan, stage and compile the response shape (cached by
+document, operation name and @skip/@include values) -> execute -> shape."""
 
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,17 +21,33 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
+from gateway.federation.budget import Budgets, OverBudget, ThrottleStatus
 from gateway.federation.conditions import condition_variables
+from gateway.federation.cost import CostFormula, compile_cost
 from gateway.federation.executor import Executor
-from gateway.federation.limits import OperationLimits, limit_errors, token_limit_error
+from gateway.federation.limits import (
+    OperationLimits,
+    cost_limit_error,
+    limit_errors,
+    token_limit_error,
+)
 from gateway.federation.override import OverrideLabels
 from gateway.federation.plan import QueryPlan
 from gateway.federation.planner import PlanningError, plan_operation
+from gateway.federation.prepared_cache import CacheLimits, PreparedCache, node_count
 from gateway.federation.shaping import ResponseShape, shape
 from gateway.federation.stages import StagedPlan, stage_plan
 from gateway.federation.supergraph import Supergraph
 
-__all__ = ["CacheLimits", "Gateway", "OperationLimits", "Prepared", "RequestError"]
+__all__ = [
+    "Admitted",
+    "CacheLimits",
+    "Gateway",
+    "OperationLimits",
+    "Prepared",
+    "RateLimited",
+    "RequestError",
+]
 
 
 class RequestError(Exception):
@@ -40,6 +56,40 @@ class RequestError(Exception):
     def __init__(self, errors: list[dict[str, Any]]) -> None:
         super().__init__(errors[0]["message"] if errors else "invalid request")
         self.errors = errors
+
+
+class RateLimited(RequestError):
+    """The client's budget holds less than the operation costs: nothing was called."""
+
+    def __init__(self, over: OverBudget) -> None:
+        super().__init__(
+            [
+                {
+                    "message": f"over your budget of query cost: this operation costs "
+                    f"{over.requested}, {over.status.currently_available} is left, "
+                    f"{over.status.restore_rate:g} more a second; retry after "
+                    f"{over.retry_after} s",
+                    "extensions": {"code": "RATE_LIMITED", "retryAfter": over.retry_after},
+                }
+            ]
+        )
+        self.retry_after = over.retry_after
+        self.cost = over.status.extension(over.requested)
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """An operation let in for one request: its coerced variables and what it cost."""
+
+    values: dict[str, Any]
+    cost: int
+    throttle: ThrottleStatus | None  # None: no budget applies (an in-process caller)
+
+    def extension(self) -> dict[str, Any]:
+        """`extensions.cost` of the answer."""
+        if self.throttle is None:
+            return {"requestedQueryCost": self.cost}
+        return self.throttle.extension(self.cost)
 
 
 @dataclass(frozen=True)
@@ -59,6 +109,9 @@ class Prepared:
     document: DocumentNode
     operation: OperationDefinitionNode
     condition_variables: frozenset[str]  # used by @skip/@include: the plan depends on them
+    cost: CostFormula  # evaluated per request, with its variables
+    nodes: int  # of its syntax tree: what it holds in memory grows with them
+    key: tuple[str, str | None]  # in the prepared-operation cache
     # by (@skip/@include values, active progressive @override labels)
     plans: dict[PlanKey, Compiled] = field(default_factory=dict)
 
@@ -74,19 +127,6 @@ def _formatted(error: GraphQLError, code: str) -> dict[str, Any]:
     return formatted
 
 
-@dataclass(frozen=True)
-class CacheLimits:
-    """The prepared-operation cache is bounded by entries and by the bytes of the documents
-    it holds (their syntax trees and plans grow with them); a larger document is prepared
-    for each request and never kept. Per document, plans for at most `max_plans` sets of
-    @skip/@include values are kept."""
-
-    max_entries: int = 1_000
-    max_bytes: int = 4 * 1024 * 1024
-    max_document_bytes: int = 64 * 1024
-    max_plans: int = 16
-
-
 class Gateway:
     def __init__(
         self,
@@ -95,41 +135,30 @@ class Gateway:
         limits: OperationLimits | None = None,
         cache: CacheLimits | None = None,
         override: OverrideLabels | None = None,
+        budgets: Budgets | None = None,
     ) -> None:
         self.supergraph = supergraph
         self.executor = executor
         self.limits = limits or OperationLimits()
-        self.cache = cache or CacheLimits()
+        self.cache = PreparedCache(cache or CacheLimits())
         self.override = override or OverrideLabels.of(supergraph.override_labels)
-        self._prepared: OrderedDict[tuple[str, str | None], tuple[Prepared, int]] = OrderedDict()
-        self._cached_bytes = 0
+        self.budgets = budgets  # shared by the gateways a reload replaces
 
     def prepare(self, query: str, operation_name: str | None) -> Prepared:
         """Everything that does not depend on variables, cached: a repeated operation costs
         a hash lookup."""
         encoded = query.encode()
         key = (hashlib.sha256(encoded).hexdigest(), operation_name)
-        cached = self._prepared.get(key)
+        cached = self.cache.get(key)
         if cached is not None:
-            self._prepared.move_to_end(key)
-            return cached[0]
-        prepared = self._prepare(query, operation_name)
-        self._keep(key, prepared, len(encoded))
+            return cached
+        prepared = self._prepare(query, operation_name, key)
+        self.cache.keep(key, prepared, len(encoded))
         return prepared
 
-    def _keep(self, key: tuple[str, str | None], prepared: Prepared, size: int) -> None:
-        if size > self.cache.max_document_bytes:
-            return
-        self._prepared[key] = (prepared, size)
-        self._cached_bytes += size
-        while self._prepared and (
-            len(self._prepared) > self.cache.max_entries
-            or self._cached_bytes > self.cache.max_bytes
-        ):
-            _, (_, evicted) = self._prepared.popitem(last=False)
-            self._cached_bytes -= evicted
-
-    def _prepare(self, query: str, operation_name: str | None) -> Prepared:
+    def _prepare(
+        self, query: str, operation_name: str | None, key: tuple[str, str | None]
+    ) -> Prepared:
         try:
             document = parse(query, max_tokens=self.limits.max_tokens)
         except GraphQLError as error:
@@ -153,7 +182,16 @@ class Gateway:
                 else "give operationName: the document has several operations"
             )
             raise RequestError([{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}])
-        return Prepared(document, operation, condition_variables(document))
+        cost = compile_cost(
+            self.supergraph.api_schema,
+            self.supergraph.demand,
+            document,
+            operation,
+            self.limits.assumed_list_size,
+        )
+        return Prepared(
+            document, operation, condition_variables(document), cost, node_count(document), key
+        )
 
     def plan(
         self,
@@ -192,27 +230,18 @@ class Gateway:
                     self.supergraph.api_schema, prepared.document, prepared.operation, variables
                 ),
             )
-            if len(prepared.plans) < self.cache.max_plans:
+            if len(prepared.plans) < self.cache.limits.max_plans:
                 prepared.plans[key] = compiled
+                self.cache.planned(prepared.key, prepared)
         return compiled
 
-    async def execute(
-        self,
-        query: str,
-        variables: Mapping[str, Any] | None = None,
-        operation_name: str | None = None,
-    ) -> dict[str, Any]:
-        """Run an operation; the answer is a GraphQL response ({"data", "errors"}).
-        Raises RequestError when the request cannot run at all."""
-        return await self.run(self.prepare(query, operation_name), variables, operation_name)
-
-    async def run(
-        self,
-        prepared: Prepared,
-        variables: Mapping[str, Any] | None = None,
-        operation_name: str | None = None,
-    ) -> dict[str, Any]:
-        """`execute` for an operation already prepared."""
+    def admit(
+        self, prepared: Prepared, variables: Mapping[str, Any] | None, client: str | None
+    ) -> Admitted:
+        """The admission stage, once per request before anything is planned or fetched:
+        the variables coerced, the operation's cost for them within `max_cost`, and taken
+        from the client's budget (RateLimited when it holds less). `client` None: an
+        in-process caller with no budget of its own."""
         values: dict[str, Any] = {}
         if prepared.operation.variable_definitions:  # else nothing to coerce: values stay {}
             coerced = get_variable_values(
@@ -223,6 +252,40 @@ class Gateway:
             if isinstance(coerced, list):
                 raise RequestError([_formatted(e, "BAD_USER_INPUT") for e in coerced])
             values = dict(coerced.coerced)
+        cost = prepared.cost.of(values)
+        if cost > self.limits.max_cost:
+            raise RequestError([cost_limit_error(self.limits, cost)])
+        if self.budgets is None or client is None:
+            return Admitted(values, cost, None)
+        try:
+            throttle = self.budgets.take(client, cost)
+        except OverBudget as over:
+            raise RateLimited(over) from None
+        return Admitted(values, cost, throttle)
+
+    async def execute(
+        self,
+        query: str,
+        variables: Mapping[str, Any] | None = None,
+        operation_name: str | None = None,
+        client: str | None = None,
+    ) -> dict[str, Any]:
+        """Run an operation; the answer is a GraphQL response ({"data", "errors"}).
+        Raises RequestError when the request cannot run at all (RateLimited: over the
+        client's budget)."""
+        prepared = self.prepare(query, operation_name)
+        admitted = self.admit(prepared, variables, client)
+        return await self.run(prepared, admitted, variables, operation_name)
+
+    async def run(
+        self,
+        prepared: Prepared,
+        admitted: Admitted,
+        variables: Mapping[str, Any] | None = None,
+        operation_name: str | None = None,
+    ) -> dict[str, Any]:
+        """`execute` for an operation already prepared and admitted."""
+        values = admitted.values
         compiled = self.plan(prepared, values, self.override.draw())
         state = await self.executor.execute(compiled.staged, values)
         data = compiled.shape.shape(state.data)

@@ -28,6 +28,7 @@ from graphql import (
 )
 from graphql.language import DirectiveDefinitionNode, SchemaExtensionNode
 
+from gateway.federation.demand import DemandWeights
 from gateway.federation.field_sets import FieldSet, FieldSetError
 
 __all__ = ["ContextArgument", "FieldInfo", "Subgraph", "Supergraph", "SupergraphError", "TypeInfo"]
@@ -116,6 +117,7 @@ class Supergraph:
     possible: dict[str, frozenset[str]] = field(default_factory=dict)
     # the labels of progressive @override in this supergraph
     override_labels: frozenset[str] = frozenset()
+    demand: DemandWeights = field(default_factory=DemandWeights)  # @cost and @listSize
     _by_labels: dict[frozenset[str], Supergraph] = field(default_factory=dict, repr=False)
 
     def for_labels(self, active: frozenset[str]) -> Supergraph:
@@ -191,6 +193,7 @@ class Supergraph:
             query_type=query,
             mutation_type=mutation,
             possible=possible,
+            demand=DemandWeights.of(document),
             override_labels=frozenset(
                 label
                 for info in types.values()

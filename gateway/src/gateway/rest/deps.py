@@ -11,7 +11,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, BeforeValidator, Field
 
 from gateway.callers import client
-from gateway.federation.pipeline import Gateway, RequestError
+from gateway.entrypoints.client_identity import ClientIdentity
+from gateway.federation.pipeline import Gateway, RateLimited, RequestError
 from gateway.rest.problems import RestProblem, problem_from_errors
 from platform_kit.auth import Principal, Role
 from platform_kit.middleware import principal_of
@@ -55,6 +56,12 @@ def _client(request: Request) -> Principal | None:
     return client(principal_of(request))
 
 
+def _budget_key(request: Request, caller: Annotated[Principal | None, Depends(_client)]) -> str:
+    """Whose budget of query cost the route's operation spends (GraphQL's own rule)."""
+    identity: ClientIdentity = request.app.state.client_identity
+    return identity.of(request.scope, caller)
+
+
 class Operations:
     """The routes' fixed GraphQL operations, run in-process through the gateway's pipeline
     for a client (never a service); a GraphQL error becomes the route's problem."""
@@ -63,13 +70,23 @@ class Operations:
         self,
         gateway: Annotated[Gateway, Depends(_gateway)],
         caller: Annotated[Principal | None, Depends(_client)],
+        budget_key: Annotated[str, Depends(_budget_key)],
     ) -> None:
         self.gateway = gateway
         self.caller = caller
+        self.budget_key = budget_key
 
     async def run(self, document: str, variables: dict[str, Any]) -> dict[str, Any]:
         try:
-            result = await self.gateway.execute(document, variables)
+            result = await self.gateway.execute(document, variables, client=self.budget_key)
+        except RateLimited as limited:
+            raise RestProblem(
+                429,
+                limited.errors[0]["message"],
+                "RATE_LIMITED",
+                headers={"Retry-After": str(limited.retry_after)},
+                retry_after=limited.retry_after,
+            ) from None
         except RequestError as error:
             raise problem_from_errors(error.errors) from None
         if result.get("errors"):

@@ -21,12 +21,19 @@ BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 class RestProblem(Exception):
     def __init__(
-        self, status: int, detail: str, code: str | None = None, **extensions: Any
+        self,
+        status: int,
+        detail: str,
+        code: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
     ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.code = code
+        self.headers = headers or {}
         self.extensions = extensions
 
 
@@ -60,12 +67,12 @@ def problem_from_errors(errors: list[dict[str, Any]]) -> RestProblem:
 
 
 def _response(problem: RestProblem) -> JSONResponse:
-    headers = BEARER_CHALLENGE if problem.status == 401 else None
+    headers = {**problem.headers, **(BEARER_CHALLENGE if problem.status == 401 else {})}
     return problem_response(
         problem.status,
         problem.detail,
         slug=problem_slug(problem.code or "error"),
-        headers=headers,
+        headers=headers or None,
         code=problem.code,
         **problem.extensions,
     )

@@ -50,12 +50,16 @@ DESCRIBED = {
     413: "Body over 1 MiB",
     415: "Body is not application/json",
     422: "Invalid values",
+    429: "Over the client's budget of query cost; Retry-After says when to try again",
     503: "A service is unavailable",
 }
 
 
 def _responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {**PROBLEM, "description": DESCRIBED[status]} for status in statuses}
+    """The problems a route may answer; every route spends the client's budget (429)."""
+    return {
+        status: {**PROBLEM, "description": DESCRIBED[status]} for status in sorted({*statuses, 429})
+    }
 
 
 def _product(product: dict[str, Any], response: Response) -> ProductPublic:

@@ -17,7 +17,7 @@ from inventory.entrypoints.graphql.types import (
     ProductType,
     UpdateProductInput,
 )
-from platform_kit.graphql import SubgraphSchema, values_of
+from platform_kit.graphql import FEDERATION_VERSION, SubgraphSchema, paged, values_of
 
 __all__ = ["schema"]
 
@@ -29,7 +29,7 @@ class Query:
         product = await info.context.product_loader.load(str(id))
         return ProductType.from_domain(product) if product else None
 
-    @strawberry.field(description="A page of products, filtered and sorted.")
+    @strawberry.field(description="A page of products, filtered and sorted.", directives=[paged()])
     async def products(
         self,
         info: Info,
@@ -92,5 +92,5 @@ schema = SubgraphSchema(
     mutation=Mutation,
     types=[ProductType],
     extensions=[TranslateErrors],
-    federation_version="2.7",
+    federation_version=FEDERATION_VERSION,
 )

@@ -7,10 +7,11 @@ from enum import Enum
 from typing import TYPE_CHECKING, Self
 
 import strawberry
+from strawberry.federation.schema_directives import Cost
 
 from inventory.domain.listing import ProductSort as DomainSort
 from inventory.domain.product import Product
-from platform_kit.graphql import Money, Page, values_of
+from platform_kit.graphql import TEXT_FILTER_COST, Money, Page, values_of
 
 if TYPE_CHECKING:
     from inventory.entrypoints.graphql.context import Info
@@ -72,7 +73,7 @@ class ProductSort(Enum):
 
 @strawberry.input(name="ProductFilter")
 class ProductFilterInput:
-    q: str | None = None
+    q: str | None = strawberry.field(default=None, directives=[Cost(weight=TEXT_FILTER_COST)])
     category: str | None = None
     min_price: Money | None = None
     max_price: Money | None = None

@@ -14,7 +14,7 @@ from orders.entrypoints.graphql.types import (
     OrderType,
     ProductRef,
 )
-from platform_kit.graphql import SubgraphSchema
+from platform_kit.graphql import FEDERATION_VERSION, SubgraphSchema, paged
 
 __all__ = ["schema"]
 
@@ -31,7 +31,8 @@ class Query:
 
     @strawberry.field(
         description="The caller's orders, newest first (admins: everyone's, "
-        "or one user's with userId)."
+        "or one user's with userId).",
+        directives=[paged()],
     )
     async def orders(
         self,
@@ -82,5 +83,5 @@ schema = SubgraphSchema(
     mutation=Mutation,
     types=[OrderType, ProductRef],
     extensions=[TranslateErrors],
-    federation_version="2.7",
+    federation_version=FEDERATION_VERSION,
 )

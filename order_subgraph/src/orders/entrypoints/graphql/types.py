@@ -7,7 +7,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Self
 
 import strawberry
-from strawberry.federation.schema_directives import Key
+from strawberry.federation.schema_directives import Cost, Key, ListSize
 from strawberry.federation.types import FieldSet
 
 from orders.domain.order import Order, OrderLine
@@ -41,7 +41,14 @@ class OrderStatus(Enum):
         return DomainStatus(self.value)
 
 
-@strawberry.type(name="OrderItem")
+# Demand control: a line is part of its order's document (reading it costs the database
+# nothing more), and an order is assumed to have 10 lines: most have a few, at most 100
+# (MAX_LINES). The upper bound would price a customer's page of orders with their products
+# (20 x 100 references, fetched in one batch) out of reach.
+ASSUMED_LINES = 10
+
+
+@strawberry.type(name="OrderItem", directives=[Cost(weight=0)])
 class OrderItemType:
     product_id: strawberry.ID
     name: str
@@ -69,7 +76,13 @@ class OrderType:
     id: strawberry.ID
     user_id: strawberry.ID
     status: OrderStatus
-    items: list[OrderItemType]
+    items: list[OrderItemType] = strawberry.field(
+        directives=[
+            ListSize(  # type: ignore[call-arg]  # (left out: left out of the SDL)
+                assumed_size=ASSUMED_LINES, require_one_slicing_argument=False
+            )
+        ]
+    )
     total: Money
     currency: str
     created_at: datetime
