@@ -31,6 +31,7 @@ from platform_kit.app import FASTAPI_TELEMETRY, install_platform
 from platform_kit.auth import Principal
 from platform_kit.body_limits import SUBGRAPH_MAX_BODY_BYTES
 from platform_kit.casing import camel_keys
+from platform_kit.deadline import DatabaseDeadline
 from platform_kit.errors import Classifier, ErrorCode
 from platform_kit.health import ReadinessCheck
 from platform_kit.logging import configure_logging
@@ -245,11 +246,13 @@ def subgraph_app(
     app.include_router(GraphQLRouter(schema, context_getter=context_getter), prefix="/graphql")
     for router in routers:
         app.include_router(router)
+    app.add_middleware(DatabaseDeadline, default_seconds=settings.request_timeout_seconds)
     install_platform(
         app,
         service=service,
         jwt_secret=lambda: secret,
         readiness=lambda: app.state.services.readiness(),
         max_body_bytes=SUBGRAPH_MAX_BODY_BYTES,
+        admission=settings.admission_limits(),
     )
     return app

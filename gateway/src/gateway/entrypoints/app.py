@@ -131,7 +131,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(rest_routes)
     install_docs(app)
     install_problem_handlers(app)
-    install_platform(app, service="gateway", jwt_secret=lambda: secret, readiness=readiness)
+    install_platform(
+        app,
+        service="gateway",
+        jwt_secret=lambda: secret,
+        readiness=readiness,
+        admission=settings.admission_limits(),
+    )
     return app
 
 
