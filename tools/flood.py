@@ -4,7 +4,8 @@ reads the catalog, and how the catalog fares before, during and after it.
     .venv/bin/python tools/flood.py --gateway http://127.0.0.1:18000 --seed 2000
     .venv/bin/python tools/flood.py --gateway http://127.0.0.1:18000 --flood-seconds 20
 
-The flood: `--connections` connections from 127.0.0.1, each sending, back to back, one query
+The flood: `--connections` connections from each of `--clients` addresses (127.0.1.1,
+127.0.1.2, ...), each connection sending, back to back, one query
 of `--aliases` aliased `products(limit: 1, offset: <random>) { total }` (nothing cached).
 The probe: one client from 127.0.0.2 looping `GET /products`, one request at a time.
 Loopback only. The seed (optional) creates products with an admin token minted from the
@@ -84,9 +85,11 @@ def flood_query(aliases: int) -> str:
     return "{ " + fields + " }"
 
 
-async def flood(gateway: str, connections: int, aliases: int, until: float) -> dict[int, int]:
+async def flood(
+    gateway: str, address: str, connections: int, aliases: int, until: float
+) -> dict[int, int]:
     statuses: dict[int, int] = {}
-    connector = aiohttp.TCPConnector(limit=connections, local_addr=("127.0.0.1", 0))
+    connector = aiohttp.TCPConnector(limit=connections, local_addr=(address, 0))
     timeout = aiohttp.ClientTimeout(total=30)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
 
@@ -129,7 +132,16 @@ async def measure(args: argparse.Namespace) -> None:
     samples: list[Sample] = []
     probing = asyncio.create_task(probe(args.gateway, end, samples))
     await asyncio.sleep(args.baseline_seconds)
-    statuses = await flood(args.gateway, args.connections, args.aliases, flood_end)
+    floods = await asyncio.gather(
+        *(
+            flood(args.gateway, f"127.0.1.{n + 1}", args.connections, args.aliases, flood_end)
+            for n in range(args.clients)
+        )
+    )
+    statuses: dict[int, int] = {}
+    for counted in floods:
+        for status, count in counted.items():
+            statuses[status] = statuses.get(status, 0) + count
     await probing
     phases = [
         Phase("before flood", [s for s in samples if s.at < flood_start]),
@@ -149,7 +161,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gateway", default="http://127.0.0.1:8000")
     parser.add_argument("--seed", type=int, default=0, help="create this many products first")
-    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--clients", type=int, default=1, help="flooding addresses")
+    parser.add_argument("--connections", type=int, default=4, help="per flooding address")
     parser.add_argument("--aliases", type=int, default=30)
     parser.add_argument("--baseline-seconds", type=float, default=5)
     parser.add_argument("--flood-seconds", type=float, default=20)
