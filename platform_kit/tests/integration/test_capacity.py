@@ -85,6 +85,10 @@ def test_a_full_service_refuses_the_busiest_client_at_once_and_admits_another(
             assert refused.headers["Content-Type"] == "application/problem+json"
             assert refused.json()["code"] == "SERVICE_UNAVAILABLE"
             assert busy.get(service.base_url + "/healthz").status_code == 200  # never refused
+            graphql = busy.post(service.base_url + "/graphql", json={"query": "{ a }"})
+            assert graphql.status_code == 503
+            assert graphql.headers["Retry-After"] == "1"
+            assert graphql.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
 
             admitted = other.get(service.base_url + "/quick")
             assert admitted.status_code == 200
@@ -94,4 +98,4 @@ def test_a_full_service_refuses_the_busiest_client_at_once_and_admits_another(
 
         assert [response.status_code for response in held] == [200]
         assert busy.get(service.base_url + "/quick").status_code == 200  # back at once
-    assert _metric(service, "admission_rejected_total") == 1
+    assert _metric(service, "admission_rejected_total") == 2
