@@ -23,8 +23,8 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 from strawberry.fastapi import BaseContext, GraphQLRouter
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.federation.schema import FederationAny
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionContext, Info
 
 from platform_kit import paging
