@@ -18,7 +18,7 @@ from prometheus_client import Counter, Gauge
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from platform_kit.clients import client_key, current_client_headers, signed_client_headers
+from platform_kit.clients import Client, client_key, current_client
 from platform_kit.problems import problem_response
 
 __all__ = [
@@ -117,11 +117,11 @@ class AdmissionControl:
             return
         self.admitted.inc()
         self.in_flight.inc()
-        token = current_client_headers.set(signed_client_headers(client, secret))
+        token = current_client.set(Client(client, secret))
         try:
             await self.app(scope, receive, send)
         finally:
-            current_client_headers.reset(token)
+            current_client.reset(token)
             self.slots.give_back(client)
             self.in_flight.dec()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from contextvars import ContextVar
+from dataclasses import dataclass
 
 from starlette.datastructures import Headers
 from starlette.types import Scope
@@ -20,8 +21,9 @@ from platform_kit.middleware import principal_of
 __all__ = [
     "CLIENT_KEY_HEADER",
     "CLIENT_KEY_SIGNATURE_HEADER",
+    "Client",
     "client_key",
-    "current_client_headers",
+    "current_client",
     "signed_client_headers",
 ]
 
@@ -29,8 +31,20 @@ CLIENT_KEY_HEADER = "X-Client-Key"
 CLIENT_KEY_SIGNATURE_HEADER = "X-Client-Key-Signature"
 MAX_CLIENT_KEY_LENGTH = 256
 
-# The headers naming this request's client to the services it calls (empty outside one).
-current_client_headers: ContextVar[dict[str, str]] = ContextVar("client_headers", default={})  # noqa: B039 - never mutated
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """The client a request is for, and how to name it to the services the request calls
+    (signed only when a call is made: most requests of a subgraph call nobody)."""
+
+    key: str
+    secret: str
+
+    def headers(self) -> dict[str, str]:
+        return signed_client_headers(self.key, self.secret)
+
+
+current_client: ContextVar[Client | None] = ContextVar("client", default=None)
 
 
 def _signature(key: str, secret: str) -> str:

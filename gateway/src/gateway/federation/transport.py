@@ -23,7 +23,7 @@ import aiohttp
 from opentelemetry import propagate
 
 from gateway.federation.inflight import InflightDeduplicator
-from platform_kit.clients import current_client_headers
+from platform_kit.clients import current_client
 from platform_kit.request_context import (
     REQUEST_ID_HEADER,
     REQUEST_TIMEOUT_HEADER,
@@ -72,11 +72,10 @@ class SubgraphTransport:
         """POST a GraphQL request. `shareable`: a query, which an identical request in
         flight may answer; never a mutation."""
         authorization = current_authorization.get()
-        headers = {
-            "Content-Type": "application/json",
-            REQUEST_TIMEOUT_HEADER: self.timeout_header,
-            **current_client_headers.get(),
-        }
+        headers = {"Content-Type": "application/json", REQUEST_TIMEOUT_HEADER: self.timeout_header}
+        client = current_client.get()
+        if client is not None:
+            headers.update(client.headers())
         if authorization:
             headers["Authorization"] = authorization
         request_id = current_request_id.get()
