@@ -5,6 +5,9 @@ it to every operation in the request: each command carries `maxTimeMS` (the rest
 deadline), so the server stops its work too, and one that runs out raises a timeout error,
 which the services map to SERVICE_UNAVAILABLE (platform_kit.mongo.DATABASE_UNAVAILABLE).
 
+The deadline starts when the request arrives and covers its one answer; a streamed answer
+(no subgraph has one today) would need a bound per event instead.
+
 Needs the kit's `mongo` extra (PyMongo): only the subgraphs install it."""
 
 from __future__ import annotations
