@@ -61,3 +61,29 @@ async def test_a_cancelled_caller_does_not_cancel_the_work_others_wait_for() -> 
         await leader
     release.set()
     assert await follower == 42
+
+
+async def test_work_that_nobody_waits_for_any_more_is_cancelled() -> None:
+    started = asyncio.Event()
+    cancelled: list[bool] = []
+
+    async def work() -> int:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+        return 42
+
+    inflight: InflightDeduplicator[int] = InflightDeduplicator()
+    callers = [asyncio.ensure_future(inflight.run("k", work)) for _ in range(2)]
+    await started.wait()
+    callers[0].cancel()
+    await asyncio.sleep(0)
+    assert cancelled == []  # one caller still waits
+    callers[1].cancel()
+    await asyncio.gather(*callers, return_exceptions=True)
+    await asyncio.sleep(0)
+    assert cancelled == [True]
+    assert len(inflight) == 0

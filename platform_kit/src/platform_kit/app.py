@@ -8,7 +8,9 @@ from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 
+from platform_kit.admission import AdmissionControl, AdmissionLimits
 from platform_kit.body_limits import MAX_BODY_BYTES, RequestLimits
+from platform_kit.disconnect import CancelOnDisconnect
 from platform_kit.health import ReadinessCheck, ops_router
 from platform_kit.middleware import AuthMiddleware, RequestContextMiddleware
 from platform_kit.tracing import TraceContextMiddleware, configure_tracing
@@ -29,14 +31,21 @@ def install_platform(
     jwt_secret: Callable[[], str],
     readiness: Callable[[], Mapping[str, ReadinessCheck]],
     max_body_bytes: int = MAX_BODY_BYTES,
+    admission: AdmissionLimits | None = None,
 ) -> None:
     """Middleware runs outside-in: the trace (W3C traceparent) first, then request id and
-    metrics, so a 401 is counted and logged with its id and trace; then identity; then the
-    body's limits (JSON, size, well-formed), so an anonymous caller learns nothing more. Spans
-    are recorded only when they are exported; otherwise only the context is carried."""
+    metrics, so a 401 is counted and logged with its id and trace; then identity; then
+    admission (a client is known by then); then the request's own task, cancelled if its
+    client leaves; then the body's limits (JSON, size, well-formed), so an anonymous caller
+    learns nothing more. Middleware the app added before this call runs inside all of it.
+    Spans are recorded only when they are exported; otherwise only the context is carried."""
     exporting = configure_tracing(service)
     app.include_router(ops_router(readiness))
     app.add_middleware(RequestLimits, max_bytes=max_body_bytes)
+    app.add_middleware(CancelOnDisconnect, service=service)
+    app.add_middleware(
+        AdmissionControl, service=service, limits=admission or AdmissionLimits(), secret=jwt_secret
+    )
     app.add_middleware(AuthMiddleware, secret=jwt_secret)
     app.add_middleware(RequestContextMiddleware, service=service)
     app.add_middleware(OpenTelemetryMiddleware if exporting else TraceContextMiddleware)

@@ -25,6 +25,7 @@ from strawberry.extensions import (
 from strawberry.fastapi import BaseContext, GraphQLRouter
 from strawberry.federation.schema import FederationAny
 from strawberry.federation.schema_directives import Cost, ListSize
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionContext, Info
 
 from platform_kit import paging
@@ -32,6 +33,7 @@ from platform_kit.app import FASTAPI_TELEMETRY, install_platform
 from platform_kit.auth import Principal
 from platform_kit.body_limits import SUBGRAPH_MAX_BODY_BYTES
 from platform_kit.casing import camel_keys
+from platform_kit.deadline import DatabaseDeadline
 from platform_kit.errors import Classifier, ErrorCode
 from platform_kit.health import ReadinessCheck
 from platform_kit.logging import configure_logging
@@ -170,9 +172,21 @@ SUBGRAPH_MAX_ALIASES = 2_000
 MAX_REPRESENTATIONS = 10_000  # entity references in one `_entities` field
 
 
+class RootFieldsInTurn(StrawberryGraphQLCoreExecutionContext):
+    """A query's root fields run one after another, as a mutation's do (the spec allows
+    either for a query). Each root field is a use case with its own database work: thirty
+    aliased `products { total }` in one request would otherwise put sixty operations at
+    once in front of the database, and every other client's operation behind them; in turn,
+    one request has one or two in flight, and the database is shared between requests."""
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        return super().execute_operation(True if serially is None else serially)
+
+
 class SubgraphSchema(strawberry.federation.Schema):
-    """A federation schema with operation limits, checked entity references, and no
-    logging of expected errors as incidents (the error translation logs the unexpected)."""
+    """A federation schema with operation limits, checked entity references, root fields
+    run in turn, and no logging of expected errors as incidents (the error translation logs
+    the unexpected)."""
 
     def __init__(self, *, extensions: Sequence[Any] = (), **kwargs: Any) -> None:
         limits: list[Callable[[], SchemaExtension]] = [
@@ -180,7 +194,11 @@ class SubgraphSchema(strawberry.federation.Schema):
             partial(QueryDepthLimiter, max_depth=SUBGRAPH_MAX_DEPTH),
             partial(MaxAliasesLimiter, max_alias_count=SUBGRAPH_MAX_ALIASES),
         ]
-        super().__init__(extensions=[*limits, *extensions], **kwargs)
+        super().__init__(
+            extensions=[*limits, *extensions],
+            execution_context_class=RootFieldsInTurn,
+            **kwargs,
+        )
 
     # the annotations are Strawberry's own: it builds the `_entities` field from them
     def entities_resolver(
@@ -281,11 +299,13 @@ def subgraph_app(
     app.include_router(GraphQLRouter(schema, context_getter=context_getter), prefix="/graphql")
     for router in routers:
         app.include_router(router)
+    app.add_middleware(DatabaseDeadline, default_seconds=settings.request_timeout_seconds)
     install_platform(
         app,
         service=service,
         jwt_secret=lambda: secret,
         readiness=lambda: app.state.services.readiness(),
         max_body_bytes=SUBGRAPH_MAX_BODY_BYTES,
+        admission=settings.admission_limits(),
     )
     return app

@@ -14,6 +14,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from platform_kit.auth import InvalidToken, Principal, bearer_token, verify_token
+from platform_kit.disconnect import ABANDONED
 from platform_kit.metrics import HTTP_REQUEST_SECONDS, HTTP_REQUESTS
 from platform_kit.problems import problem_response
 from platform_kit.request_context import (
@@ -27,6 +28,8 @@ __all__ = ["AuthMiddleware", "RequestContextMiddleware", "principal_of"]
 
 access_log = logging.getLogger("access")
 _UNLOGGED_PATHS = frozenset({"/healthz", "/metrics"})
+# nginx's "client closed request": a request cancelled because its client left
+CLIENT_CLOSED_REQUEST = 499
 
 
 class RequestContextMiddleware:
@@ -44,7 +47,7 @@ class RequestContextMiddleware:
         token = current_request_id.set(request_id)
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
-        status = 500
+        status: int | None = None
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -56,6 +59,8 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            if status is None:
+                status = CLIENT_CLOSED_REQUEST if scope["state"].get(ABANDONED) else 500
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
             HTTP_REQUESTS.labels(self.service, scope["method"], route, str(status)).inc()

@@ -40,6 +40,9 @@ D = TypeVar("D", bound="DataclassInstance")
 SERVER_SELECTION_TIMEOUT_MS = 2000
 CONNECT_TIMEOUT_MS = 2000
 SOCKET_TIMEOUT_MS = 10000
+# Every operation has a time bound (contract, Capacity). A request's operations are bounded
+# tighter, by its deadline (platform_kit.deadline); this bounds the rest (upkeep, indexes).
+OPERATION_TIMEOUT_MS = 30000
 
 # An outage, not a bug: a 503 SERVICE_UNAVAILABLE, and a reason for background upkeep to
 # wait and try again.
@@ -80,6 +83,7 @@ def create_mongo_client(uri: str, *, app_name: str) -> AsyncMongoClient[Document
         serverSelectionTimeoutMS=SERVER_SELECTION_TIMEOUT_MS,
         connectTimeoutMS=CONNECT_TIMEOUT_MS,
         socketTimeoutMS=SOCKET_TIMEOUT_MS,
+        timeoutMS=OPERATION_TIMEOUT_MS,
         event_listeners=[MongoCommandTimer()],
     )
 

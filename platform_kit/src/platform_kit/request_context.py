@@ -8,6 +8,7 @@ from contextvars import ContextVar
 
 __all__ = [
     "REQUEST_ID_HEADER",
+    "REQUEST_TIMEOUT_HEADER",
     "current_authorization",
     "current_request_id",
     "new_request_id",
@@ -15,6 +16,9 @@ __all__ = [
 ]
 
 REQUEST_ID_HEADER = "X-Request-ID"
+# what the caller will still wait for the answer, in milliseconds (as Envoy's
+# x-envoy-expected-rq-timeout-ms): the gateway sends it, a subgraph bounds its work by it
+REQUEST_TIMEOUT_HEADER = "X-Request-Timeout-Ms"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 current_request_id: ContextVar[str | None] = ContextVar("request_id", default=None)

@@ -12,6 +12,8 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from platform_kit.admission import AdmissionLimits
+
 __all__ = [
     "PLACEHOLDER_SECRETS",
     "LogFormat",
@@ -61,6 +63,15 @@ class ServiceSettings(BaseSettings):
         default=Path(".data/jwt-secret"), alias="AUTH_JWT_SECRET_FILE"
     )
 
+    # Capacity (contract): requests in flight at once per process, the share of them one
+    # client may hold, what a refused client is told to wait; and how long a request's
+    # database work may take (a little under the gateway's 5 s subgraph timeout, which
+    # it also sends as X-Request-Timeout-Ms).
+    max_in_flight_requests: int = Field(default=256, gt=0, alias="MAX_IN_FLIGHT_REQUESTS")
+    max_in_flight_share: float = Field(default=0.5, gt=0, le=1, alias="MAX_IN_FLIGHT_SHARE")
+    retry_after_seconds: int = Field(default=1, gt=0, alias="RETRY_AFTER_SECONDS")
+    request_timeout_seconds: float = Field(default=4.5, gt=0, alias="REQUEST_TIMEOUT_SECONDS")
+
     @field_validator("log_format", mode="before")
     @classmethod
     def _lower_case(cls, value: Any) -> Any:
@@ -72,6 +83,13 @@ class ServiceSettings(BaseSettings):
         if value is not None:
             _check_secret(value.get_secret_value())
         return value
+
+    def admission_limits(self) -> AdmissionLimits:
+        return AdmissionLimits(
+            limit=self.max_in_flight_requests,
+            share=self.max_in_flight_share,
+            retry_after=self.retry_after_seconds,
+        )
 
     def jwt_secret(self) -> str:
         """The environment wins over the file (contract, Identity)."""

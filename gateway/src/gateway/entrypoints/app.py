@@ -147,7 +147,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     install_openapi(app)
     install_docs(app)
     install_problem_handlers(app)
-    install_platform(app, service="gateway", jwt_secret=lambda: secret, readiness=readiness)
+    install_platform(
+        app,
+        service="gateway",
+        jwt_secret=lambda: secret,
+        readiness=readiness,
+        admission=settings.admission_limits(),
+    )
     return app
 
 

@@ -6,7 +6,14 @@ subgraphs, 50 concurrent posts cost about 100-155 us of client CPU each with aio
 concurrency.
 
 Identical query requests in flight to one subgraph for one identity (same URL, same bytes,
-same Authorization) are sent once and their answer shared, when `deduplicate` is on."""
+same Authorization) are sent once and their answer shared, when `deduplicate` is on.
+
+Each request tells the subgraph how long the gateway will wait (X-Request-Timeout-Ms), so
+its database work stops by then, and names the end client (platform_kit.clients), so the
+subgraph's admission control shares its capacity between end clients, not between gateways.
+A call the gateway stops waiting for (its timeout, or its client left and the request was
+cancelled) closes its connection, and the subgraph cancels the work (platform_kit.disconnect).
+"""
 
 from __future__ import annotations
 
@@ -16,8 +23,10 @@ import aiohttp
 from opentelemetry import propagate
 
 from gateway.federation.inflight import InflightDeduplicator
+from platform_kit.clients import current_client
 from platform_kit.request_context import (
     REQUEST_ID_HEADER,
+    REQUEST_TIMEOUT_HEADER,
     current_authorization,
     current_request_id,
 )
@@ -38,6 +47,7 @@ class SubgraphReply:
 class SubgraphTransport:
     def __init__(self, timeout: float, deduplicate: bool = True, pool_size: int = 256) -> None:
         self.timeout = aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 2.0))
+        self.timeout_header = str(max(1, int(timeout * 1000)))
         self.deduplicate = deduplicate
         self.pool_size = pool_size
         self.inflight: InflightDeduplicator[SubgraphReply] = InflightDeduplicator()
@@ -62,7 +72,10 @@ class SubgraphTransport:
         """POST a GraphQL request. `shareable`: a query, which an identical request in
         flight may answer; never a mutation."""
         authorization = current_authorization.get()
-        headers = {"Content-Type": "application/json"}
+        headers = {"Content-Type": "application/json", REQUEST_TIMEOUT_HEADER: self.timeout_header}
+        client = current_client.get()
+        if client is not None:
+            headers.update(client.headers())
         if authorization:
             headers["Authorization"] = authorization
         request_id = current_request_id.get()

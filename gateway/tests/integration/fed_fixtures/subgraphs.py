@@ -7,12 +7,14 @@ from typing import Annotated, Any
 
 import strawberry
 from fastapi import FastAPI, Request
+from fastapi.responses import Response
 from strawberry.fastapi import GraphQLRouter
 from strawberry.federation.schema_directives import Key
 from strawberry.federation.types import FieldSet
 
-COUNTS = {"graphql": 0}
+COUNTS = {"graphql": 0, "abandoned": 0}
 DELAY = {"seconds": 0.0}
+HEADERS: dict[str, str] = {}  # the X- headers of the last GraphQL request
 
 USERS = {"1": {"name": "Ada", "username": "@ada"}, "2": {"name": "Alan", "username": "@alan"}}
 PRODUCTS = {
@@ -29,6 +31,17 @@ BOOKS = {"b1": "Dune", "b2": "Emma"}
 MOVIES = {"m1": "Alien"}
 
 
+async def _caller_leaves_within(request: Request, seconds: float) -> bool:
+    """Waits `seconds`, or less if the caller closes its connection first (True then)."""
+    await request.body()  # read (and kept for the app): what is left to receive is the end
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        if await request.is_disconnected():
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
 def app_serving(schema: strawberry.federation.Schema) -> FastAPI:
     app = FastAPI()
 
@@ -36,10 +49,17 @@ def app_serving(schema: strawberry.federation.Schema) -> FastAPI:
     async def count(request: Request, call_next: Any) -> Any:
         if request.url.path == "/graphql" and request.method == "POST":
             COUNTS["graphql"] += 1
+            HEADERS.clear()
+            HEADERS.update((k, v) for k, v in request.headers.items() if k.startswith("x-"))
             delay = request.headers.get("x-test-delay") or DELAY["seconds"]
-            if delay:
-                await asyncio.sleep(float(delay))
+            if delay and await _caller_leaves_within(request, float(delay)):
+                COUNTS["abandoned"] += 1
+                return Response(status_code=499)
         return await call_next(request)
+
+    @app.get("/headers")
+    async def get_headers() -> dict[str, str]:
+        return HEADERS
 
     @app.get("/count")
     async def get_count() -> dict[str, int]:
@@ -47,7 +67,7 @@ def app_serving(schema: strawberry.federation.Schema) -> FastAPI:
 
     @app.post("/reset")
     async def reset() -> dict[str, int]:
-        COUNTS["graphql"] = 0
+        COUNTS.update(graphql=0, abandoned=0)
         return COUNTS
 
     @app.post("/delay")
