@@ -77,7 +77,8 @@ def bootstrap(settings: OrderSettings) -> Services:
     http = httpx.AsyncClient(
         base_url=settings.inventory_url,
         timeout=httpx.Timeout(timeout, connect=min(timeout, 1.0)),
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        # every connection a burst opened stays open for the next: no connect per request
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
     )
     inventory = HttpInventory(http, settings.jwt_secret())
     return Services(

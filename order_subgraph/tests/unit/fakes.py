@@ -80,6 +80,7 @@ class FakeInventory(InventoryPort):
         self.stock = stock
         self.prices = prices or {}
         self.held: dict[str, list[RequestedLine]] = {}
+        self.released: list[str] = []
         self.down = False
 
     async def reserve(self, reservation_id: str, lines: list[RequestedLine]) -> list[OrderLine]:
@@ -110,6 +111,7 @@ class FakeInventory(InventoryPort):
     async def release(self, reservation_id: str) -> None:
         if self.down:
             raise InventoryUnavailable()
+        self.released.append(reservation_id)
         for line in self.held.pop(reservation_id, []):
             self.stock[line.product_id] += line.quantity
         self.held.setdefault(reservation_id, [])

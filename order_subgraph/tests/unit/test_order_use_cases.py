@@ -61,6 +61,16 @@ async def test_a_refused_reservation_leaves_a_failed_invisible_attempt(
     ).total == 0
 
 
+async def test_a_reservation_refused_for_stock_is_not_released_again(
+    orders: Orders, inventory: FakeInventory
+) -> None:
+    # the inventory holds nothing for a refused reservation: a flash sale's refusals cost
+    # one call each, not two
+    with pytest.raises(InsufficientStock):
+        await orders.create(ALICE, [RequestedLine("p2", 5)])
+    assert inventory.released == []
+
+
 async def test_an_unreachable_inventory_fails_the_attempt(
     orders: Orders, inventory: FakeInventory, repository: FakeOrders
 ) -> None:

@@ -33,6 +33,7 @@ from platform_kit.body_limits import SUBGRAPH_MAX_BODY_BYTES
 from platform_kit.casing import camel_keys
 from platform_kit.errors import Classifier, ErrorCode
 from platform_kit.health import ReadinessCheck
+from platform_kit.known_documents import KnownDocuments, ReuseKnownDocuments
 from platform_kit.logging import configure_logging
 from platform_kit.maintenance import Upkeep
 from platform_kit.middleware import principal_of
@@ -144,7 +145,9 @@ class SubgraphSchema(strawberry.federation.Schema):
             partial(QueryDepthLimiter, max_depth=SUBGRAPH_MAX_DEPTH),
             partial(MaxAliasesLimiter, max_alias_count=SUBGRAPH_MAX_ALIASES),
         ]
-        super().__init__(extensions=[*limits, *extensions], **kwargs)
+        self.known_documents = KnownDocuments()
+        reuse = partial(ReuseKnownDocuments, documents=self.known_documents)
+        super().__init__(extensions=[*limits, reuse, *extensions], **kwargs)
 
     # the annotations are Strawberry's own: it builds the `_entities` field from them
     def entities_resolver(

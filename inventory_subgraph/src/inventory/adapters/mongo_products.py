@@ -1,4 +1,8 @@
-"""Products in MongoDB: prices as Decimal128, soft delete, sku unique among live products."""
+"""Products in MongoDB: prices as Decimal128, soft delete, sku unique among live products.
+
+Writes are conditional update_one calls (the condition in the filter keeps each one atomic)
+followed, where the document is needed, by a read by _id; never findAndModify, which
+SecantusDB answers by scanning the collection (~130 ms at 20k products against ~2 ms)."""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ from typing import Any
 
 from bson import Decimal128, ObjectId
 from bson.errors import InvalidId
-from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
@@ -25,6 +28,9 @@ __all__ = ["MongoProductRepository", "MongoStockBook", "object_id"]
 
 Document = dict[str, Any]
 _PUBLIC_FIELDS = {"holds": 0}
+_TAKE_FIELDS = {"name": 1, "price": 1, "currency": 1, "stock": 1, "deleted_at": 1, "holds": 1}
+_NEXT_VERSION = {"$add": [{"$ifNull": ["$version", 0]}, 1]}
+_IN_STOCK_FROM_STOCK = {"$set": {"in_stock": {"$gt": ["$stock", 0]}}}
 
 
 def object_id(product_id: str) -> ObjectId | None:
@@ -52,6 +58,7 @@ def to_product(doc: Document) -> Product:
 
 
 def _stored_fields(values: dict[str, Any]) -> Document:
+    """`in_stock` is stored beside `stock` (listings filter on it) and written with it."""
     stored: Document = {}
     for name, value in values.items():
         if name == "price":
@@ -59,9 +66,21 @@ def _stored_fields(values: dict[str, Any]) -> Document:
         elif name == "name":
             stored["name"] = value
             stored["name_key"] = value.casefold()
+        elif name == "stock":
+            stored["stock"] = value
+            stored["in_stock"] = value > 0
         else:
             stored[name] = value
     return stored
+
+
+def _moved_stock(delta: int, **also: Any) -> list[Document]:
+    """An update pipeline adding `delta` to the stock, moving the version, and keeping
+    `in_stock` true to the new stock in the same atomic write."""
+    return [
+        {"$set": {"stock": {"$add": ["$stock", delta]}, "version": _NEXT_VERSION, **also}},
+        _IN_STOCK_FROM_STOCK,
+    ]
 
 
 def _at_version(version: int) -> Document:
@@ -144,14 +163,14 @@ class MongoProductRepository(ProductRepository):
         if expected_version is not None:
             match.update(_at_version(expected_version))
         try:
-            doc = await self.products.find_one_and_update(
-                match, update, projection=_PUBLIC_FIELDS, return_document=ReturnDocument.AFTER
-            )
+            result = await self.products.update_one(match, update)
         except DuplicateKeyError as error:
             raise _duplicate_sku(error, values.get("sku")) from None
-        if doc is None and expected_version is not None and await self.get(product_id):
-            raise ProductChanged(product_id)
-        return to_product(doc) if doc else None
+        if result.matched_count == 0:
+            if expected_version is not None and await self.get(product_id):
+                raise ProductChanged(product_id)
+            return None
+        return await self._after_write(oid)
 
     async def adjust_stock(self, product_id: str, delta: int, now: datetime) -> Product | None:
         oid = object_id(product_id)
@@ -159,17 +178,20 @@ class MongoProductRepository(ProductRepository):
             return None
         # the bound is part of the match: the check and the change are one atomic step
         bound = {"$gte": -delta} if delta < 0 else {"$lte": MAX_STOCK - delta}
-        doc = await self.products.find_one_and_update(
-            {"_id": oid, **LIVE, "stock": bound},
-            {"$inc": {"stock": delta, "version": 1}, "$set": {"updated_at": now}},
-            projection=_PUBLIC_FIELDS,
-            return_document=ReturnDocument.AFTER,
+        result = await self.products.update_one(
+            {"_id": oid, **LIVE, "stock": bound}, _moved_stock(delta, updated_at=now)
         )
-        if doc is None:
+        if result.matched_count == 0:
             if await self.get(product_id) is None:
                 return None
             raise InvalidInput("delta", f"would take the stock out of 0 to {MAX_STOCK}")
-        return to_product(doc)
+        return await self._after_write(oid)
+
+    async def _after_write(self, oid: ObjectId) -> Product | None:
+        """The product as it is right after our write (or a later one), read by _id: a
+        concurrent delete does not hide a change that was made."""
+        doc = await self.products.find_one({"_id": oid}, _PUBLIC_FIELDS)
+        return to_product(doc) if doc else None
 
     async def delete(self, product_id: str, now: datetime) -> bool:
         """Soft delete: orders keep their own snapshot, and a pending reservation can still
@@ -207,48 +229,50 @@ class MongoStockBook(StockBook):
         self.products = products
 
     async def take(self, reservation_id: str, line: ReservationLine) -> TakeOutcome:
+        """Read the product, then take the units only if the name, price and currency are
+        still what was read: the reservation records exactly what it took. A concurrent edit
+        makes the update miss, and we read again; concurrent takes change none of those
+        fields, so racing buyers never retry each other."""
         oid = object_id(line.product_id)
         if oid is None:
             return TakeOutcome(unknown=True)
-        doc = await self.products.find_one_and_update(
-            {
-                "_id": oid,
-                **LIVE,
-                "stock": {"$gte": line.quantity},
-                "holds": {"$ne": reservation_id},
-            },
-            {"$inc": {"stock": -line.quantity, "version": 1}, "$push": {"holds": reservation_id}},
-            projection={"name": 1, "price": 1, "currency": 1},
-            return_document=ReturnDocument.AFTER,
-        )
-        if doc is None:
-            doc = await self.products.find_one(
-                {"_id": oid},
-                {"name": 1, "price": 1, "currency": 1, "stock": 1, "deleted_at": 1, "holds": 1},
-            )
+        while True:
+            doc = await self.products.find_one({"_id": oid}, _TAKE_FIELDS)
             if doc is None:
                 return TakeOutcome(unknown=True)
-            if reservation_id not in doc.get("holds", ()):
-                if doc.get("deleted_at") is not None:
-                    return TakeOutcome(unknown=True)
+            if reservation_id in doc.get("holds", ()):
+                return TakeOutcome(taken=_reserved(line, doc))  # an earlier attempt took it
+            if doc.get("deleted_at") is not None:
+                return TakeOutcome(unknown=True)
+            if doc["stock"] < line.quantity:
                 return TakeOutcome(available=int(doc["stock"]))
-        return TakeOutcome(
-            taken=ReservedLine(
-                product_id=line.product_id,
-                name=doc["name"],
-                unit_price=doc["price"].to_decimal(),
-                currency=doc["currency"],
-                quantity=line.quantity,
+            result = await self.products.update_one(
+                {
+                    "_id": oid,
+                    **LIVE,
+                    "stock": {"$gte": line.quantity},
+                    "holds": {"$ne": reservation_id},
+                    "name": {"$eq": doc["name"]},
+                    "price": {"$eq": doc["price"]},
+                    "currency": {"$eq": doc["currency"]},
+                },
+                _taken(reservation_id, line.quantity),
             )
-        )
+            if result.modified_count == 1:
+                return TakeOutcome(taken=_reserved(line, doc))
 
     async def give_back(self, reservation_id: str, line: ReservationLine) -> bool:
         oid = object_id(line.product_id)
         if oid is None:
             return False
+        # quantity >= 1, so the stock is positive afterwards
         result = await self.products.update_one(
             {"_id": oid, "holds": reservation_id},
-            {"$inc": {"stock": line.quantity, "version": 1}, "$pull": {"holds": reservation_id}},
+            {
+                "$inc": {"stock": line.quantity, "version": 1},
+                "$set": {"in_stock": True},
+                "$pull": {"holds": reservation_id},
+            },
         )
         return result.modified_count == 1
 
@@ -265,3 +289,18 @@ class MongoStockBook(StockBook):
             return None
         doc = await self.products.find_one({"_id": oid, **LIVE}, {"stock": 1})
         return int(doc["stock"]) if doc else None
+
+
+def _taken(reservation_id: str, quantity: int) -> list[Document]:
+    holds = {"$concatArrays": [{"$ifNull": ["$holds", []]}, [{"$literal": reservation_id}]]}
+    return _moved_stock(-quantity, holds=holds)
+
+
+def _reserved(line: ReservationLine, doc: Document) -> ReservedLine:
+    return ReservedLine(
+        product_id=line.product_id,
+        name=doc["name"],
+        unit_price=doc["price"].to_decimal(),
+        currency=doc["currency"],
+        quantity=line.quantity,
+    )

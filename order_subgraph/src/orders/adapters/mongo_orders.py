@@ -1,4 +1,8 @@
-"""Orders in MongoDB: money as Decimal128, status changes as compare-and-set updates."""
+"""Orders in MongoDB: money as Decimal128, status changes as compare-and-set updates.
+
+A status change is a conditional update_one (never findAndModify, which SecantusDB answers by
+scanning the collection); the order after it is the one read by _id with the change laid
+over it, so it is exactly what our change made even if a later change has landed since."""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from bson import Decimal128, ObjectId
-from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
@@ -111,12 +114,19 @@ class MongoOrderRepository(OrderRepository):
         freed = {"idempotency_key": change.frees_key, "slot": change.frees_slot}
         if any(freed.values()):
             update["$unset"] = {name: "" for name, frees in freed.items() if frees}
-        doc = await self.orders.find_one_and_update(
+        result = await self.orders.update_one(
             {"_id": {"$eq": order_id}, "status": {"$in": [s.value for s in change.from_statuses]}},
             update,
-            return_document=ReturnDocument.AFTER,
         )
-        return _to_order(doc) if doc else None
+        if result.matched_count == 0:
+            return None
+        doc = await self.orders.find_one({"_id": {"$eq": order_id}})
+        if doc is None:
+            return None
+        after = {**doc, **update["$set"]}
+        for name in update.get("$unset", ()):
+            after.pop(name, None)
+        return _to_order(after)
 
     async def find_page(
         self,

@@ -59,7 +59,9 @@ class InventoryPort(ABC):
     """The inventory subgraph's reservation API; the reservation id is the order id."""
 
     @abstractmethod
-    async def reserve(self, reservation_id: str, lines: list[RequestedLine]) -> list[OrderLine]: ...
+    async def reserve(self, reservation_id: str, lines: list[RequestedLine]) -> list[OrderLine]:
+        """All lines or none. InsufficientStock and UnknownProducts mean none: the inventory
+        holds nothing under this id."""
 
     @abstractmethod
     async def release(self, reservation_id: str) -> None: ...

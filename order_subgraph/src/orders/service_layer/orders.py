@@ -44,6 +44,7 @@ from platform_kit.auth import Principal, Role
 from platform_kit.clock import Clock, utcnow
 from platform_kit.errors import DomainError, Forbidden, Unauthenticated
 from platform_kit.paging import Page
+from platform_kit.stock import InsufficientStock, UnknownProducts
 
 __all__ = ["FaultHook", "Orders"]
 
@@ -141,6 +142,11 @@ class Orders:
         except InventoryUnavailable as unavailable:
             if not unavailable.maybe_reserved or await self._release_quietly(order.id):
                 await self._fail(order)
+            raise
+        except (InsufficientStock, UnknownProducts):
+            # The inventory refused the reservation as a whole and holds nothing under this
+            # id: nothing to release (a flash sale's many refusals cost one call each).
+            await self._fail(order)
             raise
         except DomainError:
             await self._release_quietly(order.id)
