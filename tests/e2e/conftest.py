@@ -25,6 +25,7 @@ class Platform:
     inventory: ServiceProcess
     orders: ServiceProcess
     make_token: Callable[..., str]
+    inventory_db: str = ""  # the inventory's database URI, to read what it stored
 
     def graphql(
         self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
@@ -46,15 +47,18 @@ def platform(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Platform]:
     started: list[ServiceProcess] = []
+    inventory_db = _database(mongo_server_uri, "inv")
     try:
         services = start_platform(
             service_env,
-            inventory_uri=_database(mongo_server_uri, "inv"),
+            inventory_uri=inventory_db,
             orders_uri=_database(mongo_server_uri, "ord"),
             logs=tmp_path_factory.mktemp("platform"),
             launch=lambda process: started.append(process.start()),
         )
-        yield Platform(services.gateway, services.inventory, services.orders, make_token)
+        yield Platform(
+            services.gateway, services.inventory, services.orders, make_token, inventory_db
+        )
     finally:
         for process in reversed(started):
             process.stop()

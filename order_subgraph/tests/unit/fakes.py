@@ -18,11 +18,14 @@ class FakeOrders(OrderRepository):
     def __init__(self) -> None:
         self.orders: dict[str, Order] = {}
         self.ids = itertools.count(1)
+        self.inserts = 0
+        self.slot_reads = 0
 
     def next_id(self) -> str:
         return f"{next(self.ids):024x}"
 
     async def insert(self, order: Order) -> Order | None:
+        self.inserts += 1
         if order.idempotency_key is not None:
             existing = await self.find_by_key(order.user_id, order.idempotency_key)
             if existing is not None:
@@ -33,6 +36,10 @@ class FakeOrders(OrderRepository):
             raise SlotTaken()
         self.orders[order.id] = order
         return None
+
+    async def slots_in_use(self, user_id: str) -> set[int]:
+        self.slot_reads += 1
+        return {o.slot for o in self.orders.values() if o.user_id == user_id and o.slot is not None}
 
     async def find_by_key(self, user_id: str, key: str) -> Order | None:
         return next(

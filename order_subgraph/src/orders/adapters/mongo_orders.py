@@ -92,6 +92,12 @@ class MongoOrderRepository(OrderRepository):
             return await self.insert(order)  # what refused it was freed meanwhile: again
         return None
 
+    async def slots_in_use(self, user_id: str) -> set[int]:
+        cursor = self.orders.find(
+            {"user_id": {"$eq": user_id}, "slot": {"$type": "int"}}, {"_id": 0, "slot": 1}
+        )
+        return {int(doc["slot"]) async for doc in cursor}
+
     async def find_by_key(self, user_id: str, key: str) -> Order | None:
         doc = await self.orders.find_one({"user_id": user_id, "idempotency_key": {"$eq": key}})
         return _to_order(doc) if doc else None

@@ -28,6 +28,10 @@ class OrderRepository(ABC):
         same user holds `order.slot`. Both are decided atomically by the store."""
 
     @abstractmethod
+    async def slots_in_use(self, user_id: str) -> set[int]:
+        """The slots the user's open orders hold now."""
+
+    @abstractmethod
     async def find_by_key(self, user_id: str, key: str) -> Order | None: ...
 
     @abstractmethod

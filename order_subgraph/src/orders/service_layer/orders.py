@@ -98,7 +98,10 @@ class Orders:
             if earlier is not None:
                 return await self._replay(earlier, request_print)
         now = self.clock()
+        in_use: set[int] | None = None
         for slot in range(self.max_open_orders):
+            if in_use is not None and slot in in_use:
+                continue
             order = Order(
                 id=self.repository.next_id(),
                 user_id=user.sub,
@@ -113,7 +116,11 @@ class Orders:
             try:
                 earlier = await self.repository.insert(order)
             except SlotTaken:
-                continue  # another open order holds it: the next one, up to the limit
+                # another open order holds it: the next free one, up to the limit (read
+                # once, so a customer with many open orders costs one read, not one try each)
+                if in_use is None:
+                    in_use = await self.repository.slots_in_use(user.sub)
+                continue
             if earlier is None:
                 return await self._reserve(order)
             # A concurrent request with the same key won the insert: replay its outcome.
