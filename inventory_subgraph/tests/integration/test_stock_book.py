@@ -1,0 +1,89 @@
+"""The stock adapters against the real database: every write that moves `stock` keeps the
+stored `in_stock` true to it in the same write, and a take records exactly what it took."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from bson import Decimal128, ObjectId
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
+
+from inventory.adapters.mongo_products import MongoProductRepository, MongoStockBook
+from inventory.domain.product import NewProduct, ProductChanges
+from inventory.domain.reservation import ReservationLine
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+Products = AsyncCollection[dict[str, Any]]
+
+
+@pytest.fixture
+async def products(mongo_uri: str) -> AsyncIterator[Products]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_uri)
+    try:
+        yield client.get_default_database()["products"]
+    finally:
+        await client.close()
+
+
+async def _stored(products: Products, product_id: str) -> tuple[int, bool]:
+    doc = await products.find_one({"_id": ObjectId(product_id)})
+    assert doc is not None
+    return doc["stock"], doc["in_stock"]
+
+
+async def test_every_stock_move_keeps_in_stock_true_to_the_stock(products: Products) -> None:
+    repository, book = MongoProductRepository(products), MongoStockBook(products)
+    product = await repository.add(NewProduct.create(name="Lamp", price=Decimal("5"), stock=0), NOW)
+    assert await _stored(products, product.id) == (0, False)
+
+    await repository.adjust_stock(product.id, 2, NOW)
+    assert await _stored(products, product.id) == (2, True)
+    line = ReservationLine(product.id, 2)
+    assert (await book.take("r1", line)).taken is not None
+    assert await _stored(products, product.id) == (0, False)
+    assert await book.give_back("r1", line)
+    assert await _stored(products, product.id) == (2, True)
+    await repository.adjust_stock(product.id, -2, NOW)
+    assert await _stored(products, product.id) == (0, False)
+    await repository.update(product.id, ProductChanges.create({"stock": 7}), NOW)
+    assert await _stored(products, product.id) == (7, True)
+    updated = await repository.update(product.id, ProductChanges.create({"stock": 0}), NOW)
+    assert updated is not None and updated.stock == 0
+    assert await _stored(products, product.id) == (0, False)
+
+
+class EditedBeforeTheTake:
+    """The products collection, where an admin changes the price between the take's read
+    and its update, once."""
+
+    def __init__(self, products: Products, product_id: str) -> None:
+        self.products = products
+        self.product_id = ObjectId(product_id)
+        self.edited = False
+
+    async def find_one(self, *args: Any, **kwargs: Any) -> Any:
+        return await self.products.find_one(*args, **kwargs)
+
+    async def update_one(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.edited:
+            self.edited = True
+            await self.products.update_one(
+                {"_id": self.product_id}, {"$set": {"price": Decimal128("7.50")}}
+            )
+        return await self.products.update_one(*args, **kwargs)
+
+
+async def test_a_take_racing_a_price_edit_records_the_price_it_took_at(
+    products: Products,
+) -> None:
+    repository = MongoProductRepository(products)
+    product = await repository.add(NewProduct.create(name="Fan", price=Decimal("5"), stock=3), NOW)
+    book = MongoStockBook(EditedBeforeTheTake(products, product.id))  # type: ignore[arg-type]
+    outcome = await book.take("r1", ReservationLine(product.id, 1))
+    assert outcome.taken is not None and outcome.taken.unit_price == Decimal("7.50")
+    assert await _stored(products, product.id) == (2, True)
