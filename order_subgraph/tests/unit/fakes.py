@@ -53,7 +53,9 @@ class FakeOrders(OrderRepository):
     async def get_many(self, order_ids: Iterable[str]) -> dict[str, Order]:
         return {i: self.orders[i] for i in order_ids if i in self.orders}
 
-    async def transition(self, order_id: str, change: StatusChange) -> Order | None:
+    async def transition(
+        self, order_id: str, change: StatusChange, *, known: Order | None = None
+    ) -> Order | None:
         order = self.orders.get(order_id)
         if order is None or not change.allowed_for(order):
             return None

@@ -90,7 +90,11 @@ class MongoReservationStore(ReservationStore):
         return _to_record(doc) if doc else None
 
     async def transition(
-        self, reservation_id: str, change: ReservationChange
+        self,
+        reservation_id: str,
+        change: ReservationChange,
+        *,
+        known: ReservationRecord | None = None,
     ) -> ReservationRecord | None:
         query: Document = {
             "_id": reservation_id,
@@ -106,6 +110,9 @@ class MongoReservationStore(ReservationStore):
         if change.ends_lease:
             changes["lease_owner"] = None
             changes["lease_until"] = None
+        if known is not None and change.allowed_for(known):
+            result = await self.reservations.update_one(query, {"$set": changes})
+            return change.applied_to(known) if result.matched_count else None
         return await self._set_where(query, changes)
 
     async def take_over(

@@ -157,7 +157,7 @@ class Reservations:
         change = ReservationChange(
             {ReservationState.RESERVING}, ReservationState.RESERVED, owner, reserved=tuple(reserved)
         )
-        moved = await self.store.transition(record.id, change)
+        moved = await self.store.transition(record.id, change, known=record)
         if moved is None:  # our lease was taken over (we were too slow): answer its outcome
             return self._answer(await self._settled(await self._required(record.id)))
         return moved
@@ -196,7 +196,7 @@ class Reservations:
         change = ReservationChange(
             {ReservationState.RESERVING}, ReservationState.FAILED, owner, failure=failure
         )
-        moved = await self.store.transition(record.id, change)
+        moved = await self.store.transition(record.id, change, known=record)
         return moved or await self._settled(await self._required(record.id))
 
     async def _finish_release(self, reservation_id: str) -> ReservationRecord:

@@ -112,7 +112,9 @@ class MongoOrderRepository(OrderRepository):
             return {}
         return {doc["_id"]: _to_order(doc) async for doc in self.orders.find({"_id": {"$in": ids}})}
 
-    async def transition(self, order_id: str, change: StatusChange) -> Order | None:
+    async def transition(
+        self, order_id: str, change: StatusChange, *, known: Order | None = None
+    ) -> Order | None:
         update: Document = {"$set": {"status": change.to.value, "updated_at": change.at}}
         if change.items is not None:
             update["$set"]["items"] = [_line_document(line) for line in change.items]
@@ -126,6 +128,8 @@ class MongoOrderRepository(OrderRepository):
         )
         if result.matched_count == 0:
             return None
+        if known is not None and change.allowed_for(known):
+            return change.applied_to(known)
         doc = await self.orders.find_one({"_id": {"$eq": order_id}})
         if doc is None:
             return None

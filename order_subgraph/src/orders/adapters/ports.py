@@ -41,9 +41,13 @@ class OrderRepository(ABC):
     async def get_many(self, order_ids: Iterable[str]) -> dict[str, Order]: ...
 
     @abstractmethod
-    async def transition(self, order_id: str, change: StatusChange) -> Order | None:
+    async def transition(
+        self, order_id: str, change: StatusChange, *, known: Order | None = None
+    ) -> Order | None:
         """Compare-and-set: `change` applied (as `change.applied_to` says) only while
-        `change.allowed_for` the order; None when not."""
+        `change.allowed_for` the order; None when not. `known`: the order as the caller
+        knows it (every field changes only with the status, which the update checks), so
+        the answer needs no read."""
 
     @abstractmethod
     async def find_page(

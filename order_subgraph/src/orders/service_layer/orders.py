@@ -161,7 +161,7 @@ class Orders:
             raise
         self.fault("after_reserve")
         pending = await self._move(
-            order.id, {OrderStatus.RESERVING}, OrderStatus.PENDING, items=priced.items
+            order.id, {OrderStatus.RESERVING}, OrderStatus.PENDING, priced.items, known=order
         )
         if pending is None:  # the reconciler judged us dead and released the units
             raise InventoryUnavailable()
@@ -179,7 +179,7 @@ class Orders:
         return True
 
     async def _fail(self, order: Order) -> None:
-        await self._move(order.id, {OrderStatus.RESERVING}, OrderStatus.FAILED)
+        await self._move(order.id, {OrderStatus.RESERVING}, OrderStatus.FAILED, known=order)
 
     async def get(self, principal: Principal | None, order_id: str) -> Order | None:
         user = _caller(principal)
@@ -265,9 +265,10 @@ class Orders:
         from_statuses: set[OrderStatus],
         to: OrderStatus,
         items: tuple[OrderLine, ...] | None = None,
+        known: Order | None = None,
     ) -> Order | None:
         change = StatusChange(from_statuses, to, self.clock(), items)
-        return await self.repository.transition(order_id, change)
+        return await self.repository.transition(order_id, change, known=known)
 
     async def _reload(self, order_id: str) -> Order:
         order = await self.repository.get(order_id)
