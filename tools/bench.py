@@ -47,7 +47,7 @@ PRODUCTS_PAGE = {
 CROSS_QUERY = {"query": "{ orders { items { items { product { name price } } } } }"}
 ORDERS_ONLY = {"query": "{ orders { items { items { productId name unitPrice } } } }"}
 # the flash sale (100 customers, 5 units), then many customers for a few products
-FLASH_SALES = [FlashSale(buyers=100, hot=1, units=5), FlashSale(buyers=200, hot=5, units=20)]
+FLASH_SALES = [FlashSale(buyers=100, hot=1, units=5), FlashSale(buyers=100, hot=5, units=10)]
 
 
 def _load(
