@@ -13,7 +13,12 @@ from bson import Decimal128, ObjectId
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 
-from inventory.adapters.mongo_products import MongoProductRepository, MongoStockBook
+from inventory.adapters.mongo_products import (
+    MAX_TAKE_ATTEMPTS,
+    MongoProductRepository,
+    MongoStockBook,
+)
+from inventory.domain.errors import ReservationConflict
 from inventory.domain.product import NewProduct, ProductChanges
 from inventory.domain.reservation import ReservationLine
 
@@ -59,22 +64,21 @@ async def test_every_stock_move_keeps_in_stock_true_to_the_stock(products: Produ
 
 class EditedBeforeTheTake:
     """The products collection, where an admin changes the price between the take's read
-    and its update, once."""
+    and its update, `times` times."""
 
-    def __init__(self, products: Products, product_id: str) -> None:
+    def __init__(self, products: Products, product_id: str, times: int = 1) -> None:
         self.products = products
         self.product_id = ObjectId(product_id)
-        self.edited = False
+        self.edits_left = times
 
     async def find_one(self, *args: Any, **kwargs: Any) -> Any:
         return await self.products.find_one(*args, **kwargs)
 
     async def update_one(self, *args: Any, **kwargs: Any) -> Any:
-        if not self.edited:
-            self.edited = True
-            await self.products.update_one(
-                {"_id": self.product_id}, {"$set": {"price": Decimal128("7.50")}}
-            )
+        if self.edits_left > 0:
+            self.edits_left -= 1
+            price = Decimal128("7.50" if self.edits_left % 2 == 0 else "8.50")
+            await self.products.update_one({"_id": self.product_id}, {"$set": {"price": price}})
         return await self.products.update_one(*args, **kwargs)
 
 
@@ -87,3 +91,13 @@ async def test_a_take_racing_a_price_edit_records_the_price_it_took_at(
     outcome = await book.take("r1", ReservationLine(product.id, 1))
     assert outcome.taken is not None and outcome.taken.unit_price == Decimal("7.50")
     assert await _stored(products, product.id) == (2, True)
+
+
+async def test_a_take_gives_up_on_a_product_edited_before_every_try(products: Products) -> None:
+    repository = MongoProductRepository(products)
+    product = await repository.add(NewProduct.create(name="Saw", price=Decimal("5"), stock=3), NOW)
+    edited = EditedBeforeTheTake(products, product.id, times=MAX_TAKE_ATTEMPTS)
+    book = MongoStockBook(edited)  # type: ignore[arg-type]
+    with pytest.raises(ReservationConflict):
+        await book.take("r1", ReservationLine(product.id, 1))
+    assert await _stored(products, product.id) == (3, True)

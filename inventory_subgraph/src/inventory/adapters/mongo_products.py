@@ -17,7 +17,7 @@ from pymongo.errors import DuplicateKeyError
 
 from inventory.adapters.ports import ProductRepository, StockBook, TakeOutcome
 from inventory.adapters.product_queries import LIVE, listing_query, sort_spec
-from inventory.domain.errors import DuplicateSku, ProductChanged
+from inventory.domain.errors import DuplicateSku, ProductChanged, ReservationConflict
 from inventory.domain.listing import ProductFilter, ProductSort, SortValue
 from inventory.domain.product import MAX_STOCK, NewProduct, Product, ProductChanges
 from inventory.domain.reservation import ReservationLine, ReservedLine
@@ -29,6 +29,7 @@ __all__ = ["MongoProductRepository", "MongoStockBook", "object_id"]
 Document = dict[str, Any]
 _PUBLIC_FIELDS = {"holds": 0}
 _TAKE_FIELDS = {"name": 1, "price": 1, "currency": 1, "stock": 1, "deleted_at": 1, "holds": 1}
+MAX_TAKE_ATTEMPTS = 50
 _NEXT_VERSION = {"$add": [{"$ifNull": ["$version", 0]}, 1]}
 _IN_STOCK_FROM_STOCK = {"$set": {"in_stock": {"$gt": ["$stock", 0]}}}
 
@@ -236,7 +237,7 @@ class MongoStockBook(StockBook):
         oid = object_id(line.product_id)
         if oid is None:
             return TakeOutcome(unknown=True)
-        while True:
+        for _ in range(MAX_TAKE_ATTEMPTS):
             doc = await self.products.find_one({"_id": oid}, _TAKE_FIELDS)
             if doc is None:
                 return TakeOutcome(unknown=True)
@@ -260,6 +261,9 @@ class MongoStockBook(StockBook):
             )
             if result.modified_count == 1:
                 return TakeOutcome(taken=_reserved(line, doc))
+        # edited between every read and update: give up as a crashed worker would (the
+        # reservation's lease expires and the sweep gives back what it took)
+        raise ReservationConflict(f"product {line.product_id} kept changing; try again")
 
     async def give_back(self, reservation_id: str, line: ReservationLine) -> bool:
         oid = object_id(line.product_id)
