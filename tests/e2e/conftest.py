@@ -25,6 +25,7 @@ class Platform:
     inventory: ServiceProcess
     orders: ServiceProcess
     make_token: Callable[..., str]
+    inventory_db: str = ""  # the inventory's database URI, to read what it stored
 
     def graphql(
         self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
@@ -49,15 +50,18 @@ def platform(
     """The platform of a test module; its `PLATFORM_ENV` (a dict), when it has one, adds to
     every service's environment."""
     started: list[ServiceProcess] = []
+    inventory_db = _database(mongo_server_uri, "inv")
     try:
         services = start_platform(
             {**service_env, **getattr(request.module, "PLATFORM_ENV", {})},
-            inventory_uri=_database(mongo_server_uri, "inv"),
+            inventory_uri=inventory_db,
             orders_uri=_database(mongo_server_uri, "ord"),
             logs=tmp_path_factory.mktemp("platform"),
             launch=lambda process: started.append(process.start()),
         )
-        yield Platform(services.gateway, services.inventory, services.orders, make_token)
+        yield Platform(
+            services.gateway, services.inventory, services.orders, make_token, inventory_db
+        )
     finally:
         for process in reversed(started):
             process.stop()

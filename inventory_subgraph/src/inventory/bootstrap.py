@@ -72,7 +72,7 @@ def bootstrap(settings: InventorySettings) -> Services:
         products=Products(MongoProductRepository(products, counts, scopes)),
         reservations=Reservations(
             MongoReservationStore(database.db[RESERVATIONS]),
-            MongoStockBook(products),
+            MongoStockBook(products, counts),
             lease=timedelta(seconds=settings.reservation_lease_seconds),
         ),
     )

@@ -73,7 +73,11 @@ class FakeReservationStore(ReservationStore):
         return self.records.get(reservation_id)
 
     async def transition(
-        self, reservation_id: str, change: ReservationChange
+        self,
+        reservation_id: str,
+        change: ReservationChange,
+        *,
+        known: ReservationRecord | None = None,
     ) -> ReservationRecord | None:
         record = self.records.get(reservation_id)
         if record is None or not change.allowed_for(record):

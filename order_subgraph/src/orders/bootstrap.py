@@ -9,8 +9,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-import httpx
-
 from orders.adapters.indexes import LISTING_STATE, ORDERS, ensure_indexes
 from orders.adapters.inventory_http import HttpInventory
 from orders.adapters.mongo_orders import MongoOrderRepository, key_orders
@@ -31,7 +29,6 @@ log = logging.getLogger("orders")
 class Services:
     settings: OrderSettings
     database: ServiceDatabase
-    http: httpx.AsyncClient
     inventory: HttpInventory
     orders: Orders
 
@@ -57,7 +54,7 @@ class Services:
         return await self.orders.reconcile(timedelta(seconds=self.settings.reconcile_grace_seconds))
 
     async def close(self) -> None:
-        await self.http.aclose()
+        await self.inventory.close()
         await self.database.close()
 
 
@@ -75,17 +72,14 @@ def bootstrap(settings: OrderSettings) -> Services:
     database = ServiceDatabase.connect(
         settings.mongodb_uri, default=settings.default_database, app_name="order-subgraph"
     )
-    timeout = settings.inventory_timeout_seconds
-    http = httpx.AsyncClient(
-        base_url=settings.inventory_url,
-        timeout=httpx.Timeout(timeout, connect=min(timeout, 1.0)),
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+    inventory = HttpInventory(
+        settings.inventory_url,
+        settings.jwt_secret(),
+        timeout=settings.inventory_timeout_seconds,
     )
-    inventory = HttpInventory(http, settings.jwt_secret())
     return Services(
         settings=settings,
         database=database,
-        http=http,
         inventory=inventory,
         orders=Orders(
             MongoOrderRepository(

@@ -56,7 +56,7 @@ async def test_ten_concurrent_cancels_give_the_units_back_once(stack: Stack) -> 
     results = await _concurrently(stack.orders.base_url + "/graphql", calls)
     outcomes = {
         r["data"]["updateOrderStatus"]["status"]
-        if r.get("data")
+        if (r.get("data") or {}).get("updateOrderStatus")
         else r["errors"][0]["extensions"]["code"]
         for r in results
     }

@@ -18,11 +18,14 @@ class FakeOrders(OrderRepository):
     def __init__(self) -> None:
         self.orders: dict[str, Order] = {}
         self.ids = itertools.count(1)
+        self.inserts = 0
+        self.slot_reads = 0
 
     def next_id(self) -> str:
         return f"{next(self.ids):024x}"
 
     async def insert(self, order: Order) -> Order | None:
+        self.inserts += 1
         if order.idempotency_key is not None:
             existing = await self.find_by_key(order.user_id, order.idempotency_key)
             if existing is not None:
@@ -33,6 +36,10 @@ class FakeOrders(OrderRepository):
             raise SlotTaken()
         self.orders[order.id] = order
         return None
+
+    async def slots_in_use(self, user_id: str) -> set[int]:
+        self.slot_reads += 1
+        return {o.slot for o in self.orders.values() if o.user_id == user_id and o.slot is not None}
 
     async def find_by_key(self, user_id: str, key: str) -> Order | None:
         return next(
@@ -46,7 +53,9 @@ class FakeOrders(OrderRepository):
     async def get_many(self, order_ids: Iterable[str]) -> dict[str, Order]:
         return {i: self.orders[i] for i in order_ids if i in self.orders}
 
-    async def transition(self, order_id: str, change: StatusChange) -> Order | None:
+    async def transition(
+        self, order_id: str, change: StatusChange, *, known: Order | None = None
+    ) -> Order | None:
         order = self.orders.get(order_id)
         if order is None or not change.allowed_for(order):
             return None
@@ -82,6 +91,7 @@ class FakeInventory(InventoryPort):
         self.stock = stock
         self.prices = prices or {}
         self.held: dict[str, list[RequestedLine]] = {}
+        self.released: list[str] = []
         self.down = False
 
     async def reserve(self, reservation_id: str, lines: list[RequestedLine]) -> list[OrderLine]:
@@ -112,6 +122,7 @@ class FakeInventory(InventoryPort):
     async def release(self, reservation_id: str) -> None:
         if self.down:
             raise InventoryUnavailable()
+        self.released.append(reservation_id)
         for line in self.held.pop(reservation_id, []):
             self.stock[line.product_id] += line.quantity
         self.held.setdefault(reservation_id, [])

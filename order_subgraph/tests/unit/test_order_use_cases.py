@@ -28,7 +28,7 @@ ADMIN = Principal("root", Role.ADMIN)
 
 @pytest.fixture
 def inventory() -> FakeInventory:
-    return FakeInventory({"p1": 10, "p2": 1}, {"p1": "2.50"})
+    return FakeInventory({"p1": 10, "p2": 1, "p3": 1}, {"p1": "2.50"})
 
 
 @pytest.fixture
@@ -59,6 +59,16 @@ async def test_a_refused_reservation_leaves_a_failed_invisible_attempt(
     assert (
         await orders.page(ALICE, status=None, user_id=None, limit=None, offset=None, cursor=None)
     ).total == 0
+
+
+async def test_a_reservation_refused_for_stock_is_not_released_again(
+    orders: Orders, inventory: FakeInventory
+) -> None:
+    # the inventory holds nothing for a refused reservation: a flash sale's refusals cost
+    # one call each, not two
+    with pytest.raises(InsufficientStock):
+        await orders.create(ALICE, [RequestedLine("p2", 5)])
+    assert inventory.released == []
 
 
 async def test_an_unreachable_inventory_fails_the_attempt(
@@ -136,6 +146,18 @@ async def test_open_orders_are_capped_per_caller_and_a_closed_one_frees_its_plac
     await orders.update_status(ALICE, first.id, OrderStatus.CANCELLED)
     again = await orders.create(ALICE, [RequestedLine("p1", 1)])
     assert again.slot == first.slot
+
+
+async def test_a_customer_with_many_open_orders_finds_a_free_place_in_two_tries(
+    repository: FakeOrders, inventory: FakeInventory
+) -> None:
+    orders = Orders(repository, inventory, max_open_orders=20)
+    for _ in range(10):
+        await orders.create(ALICE, [RequestedLine("p1", 1)])
+    repository.inserts = repository.slot_reads = 0
+    eleventh = await orders.create(ALICE, [RequestedLine("p3", 1)])
+    assert eleventh.slot == 10
+    assert (repository.inserts, repository.slot_reads) == (2, 1)
 
 
 async def test_a_failed_attempt_holds_no_place(

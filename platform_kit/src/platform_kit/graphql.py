@@ -36,6 +36,7 @@ from platform_kit.casing import camel_keys
 from platform_kit.deadline import DatabaseDeadline
 from platform_kit.errors import Classifier, ErrorCode
 from platform_kit.health import ReadinessCheck
+from platform_kit.known_documents import KnownDocuments, ReuseKnownDocuments
 from platform_kit.logging import configure_logging
 from platform_kit.maintenance import Upkeep
 from platform_kit.middleware import principal_of
@@ -194,8 +195,10 @@ class SubgraphSchema(strawberry.federation.Schema):
             partial(QueryDepthLimiter, max_depth=SUBGRAPH_MAX_DEPTH),
             partial(MaxAliasesLimiter, max_alias_count=SUBGRAPH_MAX_ALIASES),
         ]
+        self.known_documents = KnownDocuments()
+        reuse = partial(ReuseKnownDocuments, documents=self.known_documents)
         super().__init__(
-            extensions=[*limits, *extensions],
+            extensions=[*limits, reuse, *extensions],
             execution_context_class=RootFieldsInTurn,
             **kwargs,
         )

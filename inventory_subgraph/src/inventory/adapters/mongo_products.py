@@ -1,4 +1,8 @@
-"""Products in MongoDB: prices as Decimal128, soft delete, sku unique among live products."""
+"""Products in MongoDB: prices as Decimal128, soft delete, sku unique among live products.
+
+Writes are conditional update_one calls (the condition in the filter keeps each one atomic)
+followed, where the document is needed, by a read by _id; never findAndModify, which
+SecantusDB answers by scanning the collection (~130 ms at 20k products against ~2 ms)."""
 
 from __future__ import annotations
 
@@ -9,13 +13,13 @@ from typing import Any
 
 from bson import Decimal128, ObjectId
 from bson.errors import InvalidId
-from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from inventory.adapters.mongo_product_listing import (
     CATALOG,
     PUBLIC_FIELDS,
+    STOCK,
     MongoProductListing,
 )
 from inventory.adapters.ports import ProductRepository, StockBook, TakeOutcome
@@ -26,7 +30,7 @@ from inventory.adapters.product_queries import (
     ordered_field,
     product_scopes,
 )
-from inventory.domain.errors import DuplicateSku, ProductChanged
+from inventory.domain.errors import DuplicateSku, ProductChanged, ReservationConflict
 from inventory.domain.listing import ProductFilter, ProductSort, SortKey, SortValue
 from inventory.domain.product import MAX_STOCK, NewProduct, Product, ProductChanges
 from inventory.domain.reservation import ReservationLine, ReservedLine
@@ -50,6 +54,8 @@ _PUBLIC_FIELDS = PUBLIC_FIELDS
 # a change that lands between our read and our write (an order taking stock) makes the
 # write match nothing: read again and retry, a few times
 _UPDATE_ATTEMPTS = 8
+_TAKE_FIELDS = {"name": 1, "price": 1, "currency": 1, "stock": 1, "deleted_at": 1, "holds": 1}
+MAX_TAKE_ATTEMPTS = 50
 
 
 def object_id(product_id: str) -> ObjectId | None:
@@ -90,6 +96,15 @@ def listed(doc: Document) -> tuple[Document, list[str]]:
         category=doc.get("category"),
         tier=doc.get("tier", 0),
     )
+
+
+def _moved_stock(delta: int, now: datetime | None = None) -> Document:
+    """Adds `delta` to the stock and moves the version on, in one atomic write. (Not an
+    update pipeline: the embedded database takes ~17 ms for one against ~2 ms.)"""
+    update: Document = {"$inc": {"stock": delta, "version": 1}}
+    if now is not None:
+        update["$set"] = {"updated_at": now}
+    return update
 
 
 def _at_version(version: int) -> Document:
@@ -266,6 +281,8 @@ class MongoProductRepository(ProductRepository):
                     await self._moved([after], +1)
                 elif {"name", "price"} & values.keys():
                     await self.counts.moved(CATALOG)
+                if "stock" in values:
+                    await self.counts.moved(STOCK)
                 return to_product(after)
         raise ProductChanged(product_id)
 
@@ -275,17 +292,21 @@ class MongoProductRepository(ProductRepository):
             return None
         # the bound is part of the match: the check and the change are one atomic step
         bound = {"$gte": -delta} if delta < 0 else {"$lte": MAX_STOCK - delta}
-        doc = await self.products.find_one_and_update(
-            {"_id": oid, **LIVE, "stock": bound},
-            {"$inc": {"stock": delta, "version": 1}, "$set": {"updated_at": now}},
-            projection=_PUBLIC_FIELDS,
-            return_document=ReturnDocument.AFTER,
+        result = await self.products.update_one(
+            {"_id": oid, **LIVE, "stock": bound}, _moved_stock(delta, now)
         )
-        if doc is None:
+        if result.matched_count == 0:
             if await self.get(product_id) is None:
                 return None
             raise InvalidInput("delta", f"would take the stock out of 0 to {MAX_STOCK}")
-        return to_product(doc)
+        await self.counts.moved(STOCK)  # it may have reached 0 or left it
+        return await self._after_write(oid)
+
+    async def _after_write(self, oid: ObjectId) -> Product | None:
+        """The product as it is right after our write (or a later one), read by _id: a
+        concurrent delete does not hide a change that was made."""
+        doc = await self.products.find_one({"_id": oid}, _PUBLIC_FIELDS)
+        return to_product(doc) if doc else None
 
     async def delete(self, product_id: str, now: datetime) -> bool:
         """Soft delete: orders keep their own snapshot, and a pending reservation can still
@@ -317,46 +338,57 @@ class MongoProductRepository(ProductRepository):
 
 class MongoStockBook(StockBook):
     """Stock moves as single-document atomic updates. `holds` lists the reservation ids that
-    hold units of the product, which makes every move idempotent per reservation."""
+    hold units of the product, which makes every move idempotent per reservation. A move
+    that may take a product's stock to 0 or from it tells the listing totals that count
+    products in stock (`counts`)."""
 
-    def __init__(self, products: AsyncCollection[Document]) -> None:
+    def __init__(self, products: AsyncCollection[Document], counts: CountCache) -> None:
         self.products = products
+        self.counts = counts
 
     async def take(self, reservation_id: str, line: ReservationLine) -> TakeOutcome:
+        """Read the product, then take the units only if the name, price and currency are
+        still what was read: the reservation records exactly what it took. A concurrent edit
+        makes the update miss, and we read again; concurrent takes change none of those
+        fields, so racing buyers never retry each other."""
         oid = object_id(line.product_id)
         if oid is None:
             return TakeOutcome(unknown=True)
-        doc = await self.products.find_one_and_update(
-            {
-                "_id": oid,
-                **LIVE,
-                "stock": {"$gte": line.quantity},
-                "holds": {"$ne": reservation_id},
-            },
-            {"$inc": {"stock": -line.quantity, "version": 1}, "$push": {"holds": reservation_id}},
-            projection={"name": 1, "price": 1, "currency": 1},
-            return_document=ReturnDocument.AFTER,
-        )
-        if doc is None:
-            doc = await self.products.find_one(
-                {"_id": oid},
-                {"name": 1, "price": 1, "currency": 1, "stock": 1, "deleted_at": 1, "holds": 1},
-            )
+        for _ in range(MAX_TAKE_ATTEMPTS):
+            doc = await self.products.find_one({"_id": oid}, _TAKE_FIELDS)
             if doc is None:
                 return TakeOutcome(unknown=True)
-            if reservation_id not in doc.get("holds", ()):
-                if doc.get("deleted_at") is not None:
-                    return TakeOutcome(unknown=True)
+            if reservation_id in doc.get("holds", ()):
+                return TakeOutcome(taken=_reserved(line, doc))  # an earlier attempt took it
+            if doc.get("deleted_at") is not None:
+                return TakeOutcome(unknown=True)
+            if doc["stock"] < line.quantity:
                 return TakeOutcome(available=int(doc["stock"]))
-        return TakeOutcome(
-            taken=ReservedLine(
-                product_id=line.product_id,
-                name=doc["name"],
-                unit_price=doc["price"].to_decimal(),
-                currency=doc["currency"],
-                quantity=line.quantity,
+            unchanged = {
+                "_id": oid,
+                **LIVE,
+                "holds": {"$ne": reservation_id},
+                "name": {"$eq": doc["name"]},
+                "price": {"$eq": doc["price"]},
+                "currency": {"$eq": doc["currency"]},
+            }
+            taken = _taken(reservation_id, line.quantity)
+            # some stock stays, or (a second write) the last units go: only then does the
+            # product leave the in-stock listings
+            result = await self.products.update_one(
+                {**unchanged, "stock": {"$gt": line.quantity}}, taken
             )
-        )
+            if result.modified_count == 1:
+                return TakeOutcome(taken=_reserved(line, doc))
+            result = await self.products.update_one(
+                {**unchanged, "stock": {"$eq": line.quantity}}, taken
+            )
+            if result.modified_count == 1:
+                await self.counts.moved(STOCK)
+                return TakeOutcome(taken=_reserved(line, doc))
+        # edited between every read and update: give up as a crashed worker would (the
+        # reservation's lease expires and the sweep gives back what it took)
+        raise ReservationConflict(f"product {line.product_id} kept changing; try again")
 
     async def give_back(self, reservation_id: str, line: ReservationLine) -> bool:
         oid = object_id(line.product_id)
@@ -366,6 +398,8 @@ class MongoStockBook(StockBook):
             {"_id": oid, "holds": reservation_id},
             {"$inc": {"stock": line.quantity, "version": 1}, "$pull": {"holds": reservation_id}},
         )
+        if result.modified_count == 1:
+            await self.counts.moved(STOCK)  # it may have been out of stock
         return result.modified_count == 1
 
     async def forget(self, reservation_id: str, product_id: str) -> None:
@@ -381,3 +415,17 @@ class MongoStockBook(StockBook):
             return None
         doc = await self.products.find_one({"_id": oid, **LIVE}, {"stock": 1})
         return int(doc["stock"]) if doc else None
+
+
+def _taken(reservation_id: str, quantity: int) -> Document:
+    return {**_moved_stock(-quantity), "$push": {"holds": reservation_id}}
+
+
+def _reserved(line: ReservationLine, doc: Document) -> ReservedLine:
+    return ReservedLine(
+        product_id=line.product_id,
+        name=doc["name"],
+        unit_price=doc["price"].to_decimal(),
+        currency=doc["currency"],
+        quantity=line.quantity,
+    )

@@ -1,11 +1,15 @@
-"""Reservation records in MongoDB: the write-ahead log of every stock reservation."""
+"""Reservation records in MongoDB: the write-ahead log of every stock reservation.
+
+State changes are compare-and-set update_one calls (never findAndModify, which SecantusDB
+answers by scanning the collection); the record after the change is the one read by _id with
+the fields we set laid over it, so it is exactly what our change made even if a later change
+has landed since."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
@@ -86,7 +90,11 @@ class MongoReservationStore(ReservationStore):
         return _to_record(doc) if doc else None
 
     async def transition(
-        self, reservation_id: str, change: ReservationChange
+        self,
+        reservation_id: str,
+        change: ReservationChange,
+        *,
+        known: ReservationRecord | None = None,
     ) -> ReservationRecord | None:
         query: Document = {
             "_id": reservation_id,
@@ -102,24 +110,29 @@ class MongoReservationStore(ReservationStore):
         if change.ends_lease:
             changes["lease_owner"] = None
             changes["lease_until"] = None
-        doc = await self.reservations.find_one_and_update(
-            query, {"$set": changes}, return_document=ReturnDocument.AFTER
-        )
-        return _to_record(doc) if doc else None
+        if known is not None and change.allowed_for(known):
+            result = await self.reservations.update_one(query, {"$set": changes})
+            return change.applied_to(known) if result.matched_count else None
+        return await self._set_where(query, changes)
 
     async def take_over(
         self, reservation_id: str, *, now: datetime, new_owner: str, lease_until: datetime
     ) -> ReservationRecord | None:
-        doc = await self.reservations.find_one_and_update(
+        return await self._set_where(
             {
                 "_id": reservation_id,
                 "state": ReservationState.RESERVING.value,
                 "lease_until": {"$lte": now},
             },
-            {"$set": {"lease_owner": new_owner, "lease_until": lease_until, "updated_at": now}},
-            return_document=ReturnDocument.AFTER,
+            {"lease_owner": new_owner, "lease_until": lease_until, "updated_at": now},
         )
-        return _to_record(doc) if doc else None
+
+    async def _set_where(self, query: Document, changes: Document) -> ReservationRecord | None:
+        result = await self.reservations.update_one(query, {"$set": changes})
+        if result.matched_count == 0:
+            return None
+        doc = await self.reservations.find_one({"_id": query["_id"]})
+        return _to_record({**doc, **changes}) if doc else None
 
     async def stale(self, now: datetime) -> list[ReservationRecord]:
         cursor = self.reservations.find(

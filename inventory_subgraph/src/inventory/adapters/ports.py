@@ -101,10 +101,15 @@ class ReservationStore(ABC):
 
     @abstractmethod
     async def transition(
-        self, reservation_id: str, change: ReservationChange
+        self,
+        reservation_id: str,
+        change: ReservationChange,
+        *,
+        known: ReservationRecord | None = None,
     ) -> ReservationRecord | None:
         """Compare-and-set: `change` applied (as `change.applied_to` says) only while
-        `change.allowed_for` the record; None when not."""
+        `change.allowed_for` the record; None when not. `known`: the record as the caller
+        knows it still is (its own lease guards it), so the answer needs no read."""
 
     @abstractmethod
     async def take_over(

@@ -24,7 +24,7 @@ import asyncio
 import uuid
 from datetime import timedelta
 
-from inventory.adapters.ports import ReservationStore, StockBook
+from inventory.adapters.ports import ReservationStore, StockBook, TakeOutcome
 from inventory.domain.errors import ReservationConflict, ReservationNotFound
 from inventory.domain.reservation import (
     ReservationChange,
@@ -151,21 +151,29 @@ class Reservations:
             if outcome.taken is not None:
                 reserved.append(outcome.taken)
                 continue
-            failure = await self._diagnose(record.lines[index:])
-            return self._answer(await self._roll_back(record, owner, failure))
+            failure = await self._diagnose(line, outcome, record.lines[index + 1 :])
+            taken = record.lines[:index]  # only these can hold units of this reservation
+            return self._answer(await self._roll_back(record, owner, failure, taken))
         change = ReservationChange(
             {ReservationState.RESERVING}, ReservationState.RESERVED, owner, reserved=tuple(reserved)
         )
-        moved = await self.store.transition(record.id, change)
+        moved = await self.store.transition(record.id, change, known=record)
         if moved is None:  # our lease was taken over (we were too slow): answer its outcome
             return self._answer(await self._settled(await self._required(record.id)))
         return moved
 
-    async def _diagnose(self, remaining: tuple[ReservationLine, ...]) -> ReservationFailure:
-        """Every short or unknown line from the first failing one on, read without taking."""
+    async def _diagnose(
+        self, failed: ReservationLine, outcome: TakeOutcome, rest: tuple[ReservationLine, ...]
+    ) -> ReservationFailure:
+        """Every short or unknown line from the first failing one on: that one as its take
+        found it, the lines after it read without taking."""
         unknown: list[str] = []
         shortages: list[Shortage] = []
-        for line in remaining:
+        if outcome.unknown:
+            unknown.append(failed.product_id)
+        else:
+            shortages.append(Shortage(failed.product_id, failed.quantity, outcome.available or 0))
+        for line in rest:
             available = await self.stock.available(line.product_id)
             if available is None:
                 unknown.append(line.product_id)
@@ -173,20 +181,22 @@ class Reservations:
                 shortages.append(Shortage(line.product_id, line.quantity, available))
         if unknown:
             return ReservationFailure(kind="unknown_products", unknown_products=tuple(unknown))
-        if not shortages:  # stock came back between the take and the look: still short then
-            first = remaining[0]
-            shortages.append(Shortage(first.product_id, first.quantity, 0))
         return ReservationFailure(kind="insufficient_stock", shortages=tuple(shortages))
 
     async def _roll_back(
-        self, record: ReservationRecord, owner: str, failure: ReservationFailure
+        self,
+        record: ReservationRecord,
+        owner: str,
+        failure: ReservationFailure,
+        held: tuple[ReservationLine, ...] | None = None,
     ) -> ReservationRecord:
-        for line in record.lines:
+        """Gives back the `held` lines (all when not known, as after a crashed worker)."""
+        for line in record.lines if held is None else held:
             await self.stock.give_back(record.id, line)
         change = ReservationChange(
             {ReservationState.RESERVING}, ReservationState.FAILED, owner, failure=failure
         )
-        moved = await self.store.transition(record.id, change)
+        moved = await self.store.transition(record.id, change, known=record)
         return moved or await self._settled(await self._required(record.id))
 
     async def _finish_release(self, reservation_id: str) -> ReservationRecord:

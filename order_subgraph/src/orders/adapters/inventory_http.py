@@ -1,14 +1,18 @@
 """The inventory's reservation API over HTTP, with a short-lived service token.
 
-One httpx.AsyncClient per process (its connection pool), bounded timeouts. Failures become
-domain errors here, so the use cases never see HTTP."""
+One aiohttp session per process (its connection pool), bounded timeouts. aiohttp rather than
+httpx, as the gateway's transport and by measurement: in a flash sale of 100 concurrent
+orders, httpx took about half of this service's CPU. Failures become domain errors here, so
+the use cases never see HTTP."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
-import httpx
+import aiohttp
+from opentelemetry import propagate
 
 from orders.adapters.ports import InventoryPort
 from orders.domain.errors import InventoryUnavailable
@@ -21,6 +25,8 @@ from platform_kit.stock import InsufficientStock, Shortage, UnknownProducts
 __all__ = ["HttpInventory", "ReservationRejected"]
 
 SERVICE_NAME = "order-subgraph"
+# below uvicorn's 5 s keep-alive, so a connection is never reused as the inventory closes it
+KEEPALIVE_SECONDS = 4.0
 
 
 class ReservationRejected(InventoryUnavailable):
@@ -29,9 +35,29 @@ class ReservationRejected(InventoryUnavailable):
 
 
 class HttpInventory(InventoryPort):
-    def __init__(self, client: httpx.AsyncClient, secret: str) -> None:
-        self.client = client
+    def __init__(self, base_url: str, secret: str, *, timeout: float, pool_size: int = 100) -> None:
+        self.base_url = base_url.rstrip("/")
         self.secret = secret
+        self.timeout = aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 1.0))
+        self.pool_size = pool_size
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        # made on first use, inside the running loop (aiohttp binds a session to its loop)
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    limit=self.pool_size, keepalive_timeout=KEEPALIVE_SECONDS
+                ),
+                timeout=self.timeout,
+                skip_auto_headers=("User-Agent",),
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     def _headers(self) -> dict[str, str]:
         token = issue_token(
@@ -41,26 +67,30 @@ class HttpInventory(InventoryPort):
         request_id = current_request_id.get()
         if request_id:
             headers[REQUEST_ID_HEADER] = request_id
+        propagate.inject(headers)  # W3C traceparent: one trace across the services
         return headers
 
-    async def _call(self, method: str, path: str, body: Any = None) -> httpx.Response:
+    async def _call(self, method: str, path: str, body: Any = None) -> tuple[int, bytes]:
         try:
-            response = await self.client.request(method, path, json=body, headers=self._headers())
-        except httpx.ConnectError:
+            async with self._client().request(
+                method, self.base_url + path, json=body, headers=self._headers()
+            ) as response:
+                status, content = response.status, await response.read()
+        except aiohttp.ClientConnectorError:  # no connection: the request never left
             raise InventoryUnavailable(maybe_reserved=False) from None
-        except httpx.HTTPError:
+        except (aiohttp.ClientError, TimeoutError):
             raise InventoryUnavailable() from None
-        if response.status_code >= 500:
+        if status >= 500:
             raise InventoryUnavailable()
-        return response
+        return status, content
 
     async def reserve(self, reservation_id: str, lines: list[RequestedLine]) -> list[OrderLine]:
         body = {
             "lines": [{"product_id": line.product_id, "quantity": line.quantity} for line in lines]
         }
-        response = await self._call("PUT", f"/internal/reservations/{reservation_id}", body)
-        payload = _json(response)
-        if response.status_code == 200:
+        status, content = await self._call("PUT", f"/internal/reservations/{reservation_id}", body)
+        payload = _json(content)
+        if status == 200:
             return [
                 OrderLine(
                     product_id=line["product_id"],
@@ -81,23 +111,24 @@ class HttpInventory(InventoryPort):
         raise ReservationRejected()
 
     async def release(self, reservation_id: str) -> None:
-        response = await self._call("POST", f"/internal/reservations/{reservation_id}/release")
-        if response.status_code != 200:
+        status, _ = await self._call("POST", f"/internal/reservations/{reservation_id}/release")
+        if status != 200:
             raise ReservationRejected()
 
     async def commit(self, reservation_id: str) -> None:
-        response = await self._call("POST", f"/internal/reservations/{reservation_id}/commit")
-        if response.status_code != 200:
+        status, _ = await self._call("POST", f"/internal/reservations/{reservation_id}/commit")
+        if status != 200:
             raise ReservationRejected()
 
     async def ready(self) -> None:
-        response = await self.client.get("/healthz")
-        response.raise_for_status()
+        status, _ = await self._call("GET", "/healthz")
+        if status != 200:
+            raise InventoryUnavailable()
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
+def _json(content: bytes) -> dict[str, Any]:
     try:
-        payload = response.json()
+        payload = json.loads(content)
     except ValueError:
         raise ReservationRejected() from None
     if not isinstance(payload, dict):

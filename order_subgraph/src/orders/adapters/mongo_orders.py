@@ -1,4 +1,8 @@
-"""Orders in MongoDB: money as Decimal128, status changes as compare-and-set updates."""
+"""Orders in MongoDB: money as Decimal128, status changes as compare-and-set updates.
+
+A status change is a conditional update_one (never findAndModify, which SecantusDB answers by
+scanning the collection); the order after it is the one read by _id with the change laid
+over it, so it is exactly what our change made even if a later change has landed since."""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from bson import Decimal128, ObjectId
-from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
@@ -147,6 +150,12 @@ class MongoOrderRepository(OrderRepository):
         await self.counts.moved(PLACED)
         return None
 
+    async def slots_in_use(self, user_id: str) -> set[int]:
+        cursor = self.orders.find(
+            {"user_id": {"$eq": user_id}, "slot": {"$type": "int"}}, {"_id": 0, "slot": 1}
+        )
+        return {int(doc["slot"]) async for doc in cursor}
+
     async def find_by_key(self, user_id: str, key: str) -> Order | None:
         doc = await self.orders.find_one({"user_id": user_id, "idempotency_key": {"$eq": key}})
         return _to_order(doc) if doc else None
@@ -161,7 +170,9 @@ class MongoOrderRepository(OrderRepository):
             return {}
         return {doc["_id"]: _to_order(doc) async for doc in self.orders.find({"_id": {"$in": ids}})}
 
-    async def transition(self, order_id: str, change: StatusChange) -> Order | None:
+    async def transition(
+        self, order_id: str, change: StatusChange, *, known: Order | None = None
+    ) -> Order | None:
         update: Document = {"$set": {"status": change.to.value, "updated_at": change.at}}
         if change.items is not None:
             update["$set"]["items"] = [_line_document(line) for line in change.items]
@@ -169,14 +180,22 @@ class MongoOrderRepository(OrderRepository):
         freed = {"idempotency_key": change.frees_key, "slot": change.frees_slot}
         if any(freed.values()):
             update["$unset"] = {name: "" for name, frees in freed.items() if frees}
-        doc = await self.orders.find_one_and_update(
+        result = await self.orders.update_one(
             {"_id": {"$eq": order_id}, "status": {"$in": [s.value for s in change.from_statuses]}},
             update,
-            return_document=ReturnDocument.AFTER,
         )
-        if doc is not None:
-            await self.counts.moved(STATUS)
-        return _to_order(doc) if doc else None
+        if result.matched_count == 0:
+            return None
+        await self.counts.moved(STATUS)
+        if known is not None and change.allowed_for(known):
+            return change.applied_to(known)
+        doc = await self.orders.find_one({"_id": {"$eq": order_id}})
+        if doc is None:
+            return None
+        after = {**doc, **update["$set"]}
+        for name in update.get("$unset", ()):
+            after.pop(name, None)
+        return _to_order(after)
 
     async def find_page(
         self,

@@ -28,6 +28,10 @@ class OrderRepository(ABC):
         same user holds `order.slot`. Both are decided atomically by the store."""
 
     @abstractmethod
+    async def slots_in_use(self, user_id: str) -> set[int]:
+        """The slots the user's open orders hold now."""
+
+    @abstractmethod
     async def find_by_key(self, user_id: str, key: str) -> Order | None: ...
 
     @abstractmethod
@@ -37,9 +41,13 @@ class OrderRepository(ABC):
     async def get_many(self, order_ids: Iterable[str]) -> dict[str, Order]: ...
 
     @abstractmethod
-    async def transition(self, order_id: str, change: StatusChange) -> Order | None:
+    async def transition(
+        self, order_id: str, change: StatusChange, *, known: Order | None = None
+    ) -> Order | None:
         """Compare-and-set: `change` applied (as `change.applied_to` says) only while
-        `change.allowed_for` the order; None when not."""
+        `change.allowed_for` the order; None when not. `known`: the order as the caller
+        knows it (every field changes only with the status, which the update checks), so
+        the answer needs no read."""
 
     @abstractmethod
     async def find_page(
@@ -60,7 +68,9 @@ class InventoryPort(ABC):
     """The inventory subgraph's reservation API; the reservation id is the order id."""
 
     @abstractmethod
-    async def reserve(self, reservation_id: str, lines: list[RequestedLine]) -> list[OrderLine]: ...
+    async def reserve(self, reservation_id: str, lines: list[RequestedLine]) -> list[OrderLine]:
+        """All lines or none. InsufficientStock and UnknownProducts mean none: the inventory
+        holds nothing under this id."""
 
     @abstractmethod
     async def release(self, reservation_id: str) -> None: ...

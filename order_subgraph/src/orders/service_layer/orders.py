@@ -44,6 +44,7 @@ from platform_kit.auth import Principal, Role
 from platform_kit.clock import Clock, utcnow
 from platform_kit.errors import DomainError, Forbidden, Unauthenticated
 from platform_kit.paging import Page
+from platform_kit.stock import InsufficientStock, UnknownProducts
 
 __all__ = ["FaultHook", "Orders"]
 
@@ -97,7 +98,10 @@ class Orders:
             if earlier is not None:
                 return await self._replay(earlier, request_print)
         now = self.clock()
+        in_use: set[int] | None = None
         for slot in range(self.max_open_orders):
+            if in_use is not None and slot in in_use:
+                continue
             order = Order(
                 id=self.repository.next_id(),
                 user_id=user.sub,
@@ -112,7 +116,11 @@ class Orders:
             try:
                 earlier = await self.repository.insert(order)
             except SlotTaken:
-                continue  # another open order holds it: the next one, up to the limit
+                # another open order holds it: the next free one, up to the limit (read
+                # once, so a customer with many open orders costs one read, not one try each)
+                if in_use is None:
+                    in_use = await self.repository.slots_in_use(user.sub)
+                continue
             if earlier is None:
                 return await self._reserve(order)
             # A concurrent request with the same key won the insert: replay its outcome.
@@ -142,13 +150,18 @@ class Orders:
             if not unavailable.maybe_reserved or await self._release_quietly(order.id):
                 await self._fail(order)
             raise
+        except (InsufficientStock, UnknownProducts):
+            # The inventory refused the reservation as a whole and holds nothing under this
+            # id: nothing to release (a flash sale's many refusals cost one call each).
+            await self._fail(order)
+            raise
         except DomainError:
             await self._release_quietly(order.id)
             await self._fail(order)
             raise
         self.fault("after_reserve")
         pending = await self._move(
-            order.id, {OrderStatus.RESERVING}, OrderStatus.PENDING, items=priced.items
+            order.id, {OrderStatus.RESERVING}, OrderStatus.PENDING, priced.items, known=order
         )
         if pending is None:  # the reconciler judged us dead and released the units
             raise InventoryUnavailable()
@@ -166,7 +179,7 @@ class Orders:
         return True
 
     async def _fail(self, order: Order) -> None:
-        await self._move(order.id, {OrderStatus.RESERVING}, OrderStatus.FAILED)
+        await self._move(order.id, {OrderStatus.RESERVING}, OrderStatus.FAILED, known=order)
 
     async def get(self, principal: Principal | None, order_id: str) -> Order | None:
         user = _caller(principal)
@@ -250,9 +263,10 @@ class Orders:
         from_statuses: set[OrderStatus],
         to: OrderStatus,
         items: tuple[OrderLine, ...] | None = None,
+        known: Order | None = None,
     ) -> Order | None:
         change = StatusChange(from_statuses, to, self.clock(), items)
-        return await self.repository.transition(order_id, change)
+        return await self.repository.transition(order_id, change, known=known)
 
     async def _reload(self, order_id: str) -> Order:
         order = await self.repository.get(order_id)

@@ -48,8 +48,11 @@ class Query:
 
 @strawberry.type
 class Mutation:
+    """Results are nullable: one failed field of a mutation is null with its error, and the
+    fields that succeeded keep their data."""
+
     @strawberry.mutation(description="Create a product (admin).")
-    async def create_product(self, info: Info, input: CreateProductInput) -> ProductType:
+    async def create_product(self, info: Info, input: CreateProductInput) -> ProductType | None:
         product = await info.context.services.products.create(
             info.context.principal, values_of(input)
         )
@@ -65,7 +68,7 @@ class Mutation:
         id: strawberry.ID,
         input: UpdateProductInput,
         expected_version: int | None = None,
-    ) -> ProductType:
+    ) -> ProductType | None:
         product = await info.context.services.products.update(
             info.context.principal, str(id), values_of(input), expected_version
         )
@@ -75,14 +78,14 @@ class Mutation:
         description="Add delta (negative: remove) to a product's stock in one atomic step "
         "(admin): a restock that never loses or re-adds an order's units."
     )
-    async def adjust_stock(self, info: Info, id: strawberry.ID, delta: int) -> ProductType:
+    async def adjust_stock(self, info: Info, id: strawberry.ID, delta: int) -> ProductType | None:
         product = await info.context.services.products.adjust_stock(
             info.context.principal, str(id), delta
         )
         return ProductType.from_domain(product)
 
     @strawberry.mutation(description="Delete a product (admin). Orders keep their copy.")
-    async def delete_product(self, info: Info, id: strawberry.ID) -> bool:
+    async def delete_product(self, info: Info, id: strawberry.ID) -> bool | None:
         await info.context.services.products.delete(info.context.principal, str(id))
         return True
 

@@ -56,12 +56,15 @@ class Query:
 
 @strawberry.type
 class Mutation:
+    """Results are nullable: one failed field of a mutation is null with its error, and the
+    fields that succeeded keep their data (the client learns every order it made)."""
+
     @strawberry.mutation(
         description="Order products for the caller; takes the stock of every line or of none."
     )
     async def create_order(
         self, info: Info, input: CreateOrderInput, idempotency_key: str | None = None
-    ) -> OrderType:
+    ) -> OrderType | None:
         lines = [RequestedLine(str(line.product_id), line.quantity) for line in input.items]
         order = await info.context.services.orders.create(
             info.context.principal, lines, idempotency_key
@@ -71,7 +74,7 @@ class Mutation:
     @strawberry.mutation(description="pending -> completed (admin) or cancelled (owner, admin).")
     async def update_order_status(
         self, info: Info, id: strawberry.ID, status: OrderStatus
-    ) -> OrderType:
+    ) -> OrderType | None:
         order = await info.context.services.orders.update_status(
             info.context.principal, str(id), status.to_domain()
         )
