@@ -37,7 +37,7 @@ ORDERS_QUERY = "{ orders(limit: 3) { total items { id status } } }"
 def _hidden_order_item_product(sdl: str) -> str:
     """The supergraph as the composer writes it when a subgraph marks the field
     @inaccessible: the inaccessible spec linked, its directive defined, the field marked."""
-    join_link = '  @link(url: "https://specs.apollo.dev/join/v0.4", for: EXECUTION)\n'
+    join_link = '  @link(url: "https://specs.apollo.dev/join/v0.5", for: EXECUTION)\n'
     field_line = "  product: Product\n}"
     order_item = sdl.index("type OrderItem\n")
     assert join_link in sdl and sdl.find(field_line, order_item) > 0, "the supergraph changed"
@@ -109,6 +109,8 @@ def start_gateway(
                 "SUBGRAPH_URL_INVENTORY": platform.inventory.base_url + "/graphql",
                 "SUBGRAPH_URL_ORDERS": platform.orders.base_url + "/graphql",
                 "GATEWAY_SUPERGRAPH_POLL_SECONDS": "0.2",
+                # the request loops are a load, not a person: a budget they never spend
+                "GATEWAY_BUDGET_RESTORE_RATE": "1e12",
                 **settings,
             },
             log_path=tmp_path / "gateway.log",

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from graphql import OperationDefinitionNode, build_schema, parse
 
-from gateway.federation.cost import compile_cost
+from gateway.federation.cost import COST_CEILING, compile_cost
 from gateway.federation.demand import DemandWeights, ListSize
 from gateway.federation.executor import Executor
 from gateway.federation.limits import OperationLimits
@@ -155,3 +155,11 @@ def test_the_supergraph_declares_what_costs_the_database_work(
     gateway: Gateway, query: str, cost: int
 ) -> None:
     assert gateway.admit(gateway.prepare(query, None), {}, None).cost == cost
+
+
+def test_a_cost_past_what_json_carries_exactly_is_counted_as_the_ceiling() -> None:
+    # lists nested in lists multiply; a number past 2^53 would be refused all the same, and
+    # a number past 2^64 could not even be encoded in the answer that refuses it
+    query = "query($n: Int) { things(first: $n) { id } }"
+    assert _cost(query, {"n": 2**53 - 2}) == 2**53 - 2
+    assert _cost(query, {"n": 2**70}) == COST_CEILING == 2**53 - 1

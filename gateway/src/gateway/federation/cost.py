@@ -51,9 +51,12 @@ from graphql.language import NullValueNode
 
 from gateway.federation.demand import DemandWeights
 
-__all__ = ["CostFormula", "compile_cost"]
+__all__ = ["COST_CEILING", "CostFormula", "compile_cost"]
 
 SLICING_ARGUMENTS = ("first", "last", "limit")
+# nested lists multiply: a cost past what a JSON number carries exactly says no more (and
+# any cost this high is refused)
+COST_CEILING = 2**53 - 1
 
 
 @dataclass(frozen=True)
@@ -130,8 +133,8 @@ class CostFormula:
     def of(self, variables: Mapping[str, Any]) -> int:
         """The operation's cost for these (coerced) variable values."""
         if not self.root.terms:
-            return self.root.constant
-        return _Evaluation(self, variables).sum(self.root)
+            return min(self.root.constant, COST_CEILING)
+        return min(_Evaluation(self, variables).sum(self.root), COST_CEILING)
 
 
 class _Evaluation:
