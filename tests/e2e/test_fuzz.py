@@ -34,6 +34,7 @@ CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(SECONDS + 240)  # FUZZ_SECONDS=300 runs past the suite's 300 s default
 @pytest.mark.parametrize("role", ["admin", "customer", None])
 def test_generated_requests_get_no_server_error_and_documented_answers(
     platform: Platform, role: str | None
