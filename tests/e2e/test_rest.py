@@ -274,7 +274,7 @@ def test_the_openapi_document_says_what_the_api_refuses(api: Api) -> None:
     """Schema-valid requests are taken: each refusal a document can state, it states."""
     document = api.client.get("/openapi.json").json()
     listing = {p["name"]: p["schema"] for p in document["paths"]["/products"]["get"]["parameters"]}
-    assert listing["offset"]["maximum"] == 1_000_000
+    assert listing["offset"]["maximum"] == 10_000
     assert listing["max_price"]["pattern"].startswith("^")
     schemas = document["components"]["schemas"]
     price = schemas["ProductCreate"]["properties"]["price"]["anyOf"]
@@ -597,7 +597,7 @@ def test_if_match_guards_a_product_against_changes_made_since_it_was_read(api: A
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
     stale = api.client.patch(path, json={"name": "lost"}, headers={**api.admin, "If-Match": etag})
     assert_problem(stale, 412)
-    for tag, status in (('W/"1"', 412), ('"0", "9"', 412), ("nonsense", 422)):
+    for tag, status in (('W/"1"', 412), ('"0", "9"', 412), ("nonsense", 412)):
         assert_problem(
             api.client.patch(path, json={"name": "x"}, headers={**api.admin, "If-Match": tag}),
             status,

@@ -23,12 +23,12 @@ _VERSION_TEXT = re.compile(r"0|[1-9][0-9]{0,9}", re.ASCII)  # as str(version) wr
 
 def versions_matched_by(if_match: str | None) -> frozenset[int] | None:
     """The versions whose ETag the field matches; None for no field or `*` (any version).
-    An empty set: no version can match (412). Raises ValueError for a field that is not
-    `*` or a list of entity-tags."""
+    An empty set: no version can match (412), as for a field that is not `*` or a list of
+    entity-tags (no tag in it is one we sent)."""
     if if_match is None:
         return None
     if _FIELD.match(if_match) is None:
-        raise ValueError("If-Match must be * or a list of entity-tags")
+        return frozenset()
     if if_match.strip() == "*":
         return None
     return frozenset(
