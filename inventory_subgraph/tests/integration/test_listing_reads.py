@@ -9,43 +9,26 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient, monitoring
+from pymongo import AsyncMongoClient
 
 from inventory.adapters.indexes import LISTING_STATE, PRODUCTS, ensure_indexes
 from inventory.adapters.mongo_products import MongoProductRepository, recount_products
 from inventory.domain.listing import ProductFilter, ProductSort, sort_value
 from inventory.domain.product import NewProduct, Product, ProductChanges
 from inventory.service_layer.products import Products
+from platform_devkit.index_reads import FindRecorder, dense_tiers, winning_plans
 from platform_kit.count_cache import CountCache, ScopeCounts
 from platform_kit.paging import Page
 
 COUNT = 160
 CATEGORIES = ["kettles", "mugs", "teapots"]
 WORDS = ["Cast iron", "Glass", "Blue", "Steel", "Stone"]
-
-
-def dense_tiers() -> Iterator[int]:
-    for n in itertools.count(1):
-        yield 3 if n % 64 == 0 else 2 if n % 16 == 0 else 1 if n % 4 == 0 else 0
-
-
-class FindRecorder(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.finds: list[dict[str, Any]] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name == "find":
-            self.finds.append(dict(event.command))
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None: ...
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None: ...
 
 
 @pytest.fixture
@@ -176,17 +159,11 @@ async def test_every_query_of_every_listing_is_an_index_range_read_in_index_orde
     for product_filter, sort in itertools.product(FILTERS, ProductSort):
         await every_page(products, product_filter, sort, limit=40)
     async with AsyncMongoClient[dict[str, Any]](mongo_uri) as client:
-        db = client.get_default_database()
-        shapes = {repr((f["filter"], f.get("sort"))): f for f in recorder.finds}
-        assert len(shapes) > 20
-        for find in shapes.values():
-            explained = await db.command(
-                "explain",
-                {k: v for k, v in find.items() if k in ("find", "filter", "sort", "projection")},
-            )
-            plan = repr(explained["queryPlanner"]["winningPlan"])
-            assert "IXSCAN" in plan and "COLLSCAN" not in plan, (find["filter"], plan)
-            assert "'SORT'" not in plan, (find["filter"], plan)
+        plans = await winning_plans(client.get_default_database(), recorder.finds)
+    assert len(plans) > 20
+    for shape, plan in plans.items():
+        assert "IXSCAN" in plan and "COLLSCAN" not in plan, (shape, plan)
+        assert "'SORT'" not in plan, (shape, plan)
 
 
 async def test_whole_scopes_are_counted_beside_the_products_and_a_recount_mends_them(

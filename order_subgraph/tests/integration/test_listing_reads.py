@@ -7,39 +7,22 @@ crossed."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient, monitoring
+from pymongo import AsyncMongoClient
 
 from orders.adapters.indexes import LISTING_STATE, ORDERS, ensure_indexes
 from orders.adapters.mongo_orders import MongoOrderRepository
 from orders.domain.listing import cursor_after, listed_statuses, page_request
 from orders.domain.order import Order, OrderStatus, StatusChange
+from platform_devkit.index_reads import FindRecorder, dense_tiers, winning_plans
 from platform_kit.count_cache import CountCache
 
 COUNT = 240
 CUSTOMERS = ["ann", "bob", "cy\x00z"]
-
-
-def dense_tiers() -> Iterator[int]:
-    for n in itertools.count(1):
-        yield 3 if n % 64 == 0 else 2 if n % 16 == 0 else 1 if n % 4 == 0 else 0
-
-
-class FindRecorder(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.finds: list[dict[str, Any]] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name == "find":
-            self.finds.append(dict(event.command))
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None: ...
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None: ...
 
 
 @pytest.fixture
@@ -128,11 +111,8 @@ async def test_every_query_of_an_order_listing_is_an_index_range_read_in_index_o
     for user_id, status in itertools.product([None, "bob"], [None, OrderStatus.COMPLETED]):
         await every_page(repository, user_id, listed_statuses(status))
     async with AsyncMongoClient[dict[str, Any]](mongo_uri) as client:
-        db = client.get_default_database()
-        shapes = {repr((f["filter"], f.get("sort"))): f for f in recorder.finds}
-        assert len(shapes) > 10
-        for find in shapes.values():
-            command = {k: v for k, v in find.items() if k in ("find", "filter", "sort")}
-            plan = repr((await db.command("explain", command))["queryPlanner"]["winningPlan"])
-            assert "IXSCAN" in plan and "COLLSCAN" not in plan, (find["filter"], plan)
-            assert "'SORT'" not in plan, (find["filter"], plan)
+        plans = await winning_plans(client.get_default_database(), recorder.finds)
+    assert len(plans) > 10
+    for shape, plan in plans.items():
+        assert "IXSCAN" in plan and "COLLSCAN" not in plan, (shape, plan)
+        assert "'SORT'" not in plan, (shape, plan)
