@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from graphql import OperationDefinitionNode, build_schema, parse
+from graphql import OperationDefinitionNode, build_schema, get_introspection_query, parse
 
 from gateway.federation.cost import COST_CEILING, compile_cost
 from gateway.federation.demand import DemandWeights, ListSize
@@ -163,3 +163,13 @@ def test_a_cost_past_what_json_carries_exactly_is_counted_as_the_ceiling() -> No
     query = "query($n: Int) { things(first: $n) { id } }"
     assert _cost(query, {"n": 2**53 - 2}) == 2**53 - 2
     assert _cost(query, {"n": 2**70}) == COST_CEILING == 2**53 - 1
+
+
+def test_the_schema_query_of_graphiql_and_its_explorer_costs_nothing(gateway: Gateway) -> None:
+    # answered by the gateway from the schema it holds: no subgraph, no database
+    query = get_introspection_query(
+        descriptions=True, specified_by_url=True, directive_is_repeatable=True
+    )
+    assert gateway.admit(gateway.prepare(query, None), {}, None).cost == 0
+    mixed = "{ __schema { types { name fields { name } } } product(id: 1) { name } }"
+    assert gateway.admit(gateway.prepare(mixed, None), {}, None).cost == 1

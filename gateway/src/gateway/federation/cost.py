@@ -263,13 +263,11 @@ class _Compiler:
             if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType)
             else None
         )
-        if definition is None or parent is None:  # introspection: every field counts 1
-            below = (
-                self.selections(node.selection_set, None, None, frozenset(), visiting)
-                if node.selection_set
-                else Sum()
-            )
-            return _folded(Term(1, None, (), below))
+        if definition is None or parent is None:
+            # introspection: the gateway answers it from the schema it holds, asking no
+            # subgraph and no database (its size is bounded by the other limits), so it
+            # costs nothing: GraphiQL's and the Explorer's schema query always runs
+            return 0
         named = get_named_type(definition.type)
         weight = self.weights.fields.get((parent.name, name))
         if weight is None:
