@@ -134,7 +134,9 @@ _NOT_CLEARABLE = ("name", "price", "currency", "stock")
 
 def _not_nullable(schema: dict[str, Any]) -> None:
     """The document says what the inventory does: these fields may be left out, not
-    cleared with null (None stays the "left out" default, so errors keep plain paths)."""
+    cleared with null (None stays the "left out" default, so errors keep plain paths), and
+    an update names at least one field (`{}` is a 422)."""
+    schema["minProperties"] = 1
     for name in _NOT_CLEARABLE:
         field = schema["properties"][name]
         choices = [c for c in field.pop("anyOf", []) if c.get("type") != "null"]
