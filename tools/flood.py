@@ -7,7 +7,9 @@ reads the catalog, and how the catalog fares before, during and after it.
 The flood: `--connections` connections from each of `--clients` addresses (127.0.1.1,
 127.0.1.2, ...), each connection sending, back to back, one query
 of `--aliases` aliased `products(limit: 1, offset: <random>) { total }` (nothing cached).
-The probe: one client from 127.0.0.2 looping `GET /products`, one request at a time.
+The probe: `--probe-clients` ordinary clients (127.0.2.1, ...), each sending `GET /products`
+one at a time, `--probe-pause` s apart: a person's pace, within the budget every client has
+(a client looping back to back would be throttled by its own budget, and measure that).
 Loopback only. The seed (optional) creates products with an admin token minted from the
 configured secret (AUTH_JWT_SECRET or AUTH_JWT_SECRET_FILE)."""
 
@@ -108,10 +110,14 @@ async def flood(
     return statuses
 
 
-async def probe(gateway: str, until: float, samples: list[Sample]) -> None:
-    connector = aiohttp.TCPConnector(limit=1, local_addr=("127.0.0.2", 0))
+async def probe(
+    gateway: str, address: str, pause: float, until: float, samples: list[Sample]
+) -> None:
+    """One ordinary client: `GET /products`, one request at a time, `pause` s apart."""
+    connector = aiohttp.TCPConnector(limit=1, local_addr=(address, 0))
     timeout = aiohttp.ClientTimeout(total=10)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        await asyncio.sleep(random.uniform(0, pause))  # the clients out of step
         while time.monotonic() < until:
             started = time.monotonic()
             try:
@@ -121,7 +127,7 @@ async def probe(gateway: str, until: float, samples: list[Sample]) -> None:
             except (aiohttp.ClientError, TimeoutError):
                 ok = False
             samples.append(Sample(started, ok, time.monotonic() - started))
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(pause)
 
 
 async def measure(args: argparse.Namespace) -> None:
@@ -130,7 +136,12 @@ async def measure(args: argparse.Namespace) -> None:
     flood_end = flood_start + args.flood_seconds
     end = flood_end + args.after_seconds
     samples: list[Sample] = []
-    probing = asyncio.create_task(probe(args.gateway, end, samples))
+    probing = asyncio.gather(
+        *(
+            probe(args.gateway, f"127.0.2.{n + 1}", args.probe_pause, end, samples)
+            for n in range(args.probe_clients)
+        )
+    )
     await asyncio.sleep(args.baseline_seconds)
     floods = await asyncio.gather(
         *(
@@ -164,6 +175,15 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1, help="flooding addresses")
     parser.add_argument("--connections", type=int, default=4, help="per flooding address")
     parser.add_argument("--aliases", type=int, default=30)
+    parser.add_argument(
+        "--probe-clients", type=int, default=10, help="ordinary clients (127.0.2.x) reading"
+    )
+    parser.add_argument(
+        "--probe-pause",
+        type=float,
+        default=1.0,
+        help="seconds between an ordinary client's requests (1 s: within its budget)",
+    )
     parser.add_argument("--baseline-seconds", type=float, default=5)
     parser.add_argument("--flood-seconds", type=float, default=20)
     parser.add_argument("--after-seconds", type=float, default=15)

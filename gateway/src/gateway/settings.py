@@ -12,6 +12,7 @@ from pydantic_settings import NoDecode
 
 from gateway.federation.budget import BudgetLimits
 from gateway.federation.limits import OperationLimits
+from gateway.federation.preparation import PreparationLimits
 from gateway.federation.prepared_cache import CacheLimits
 from platform_kit.settings import ServiceSettings
 
@@ -20,6 +21,7 @@ __all__ = ["GatewaySettings"]
 _LIMITS = OperationLimits()
 _CACHE = CacheLimits()
 _BUDGET = BudgetLimits()
+_PREPARATION = PreparationLimits()
 
 DEFAULT_SUPERGRAPH = Path(__file__).resolve().parents[2] / "supergraph.graphql"
 
@@ -81,6 +83,24 @@ class GatewaySettings(ServiceSettings):
     )
     budget_max_clients: int = Field(
         default=_BUDGET.max_clients, gt=0, alias="GATEWAY_BUDGET_MAX_CLIENTS"
+    )
+    # a 429 (or a 503 for want of the gateway's time) is answered after at most this long
+    budget_hold_refusals: float = Field(
+        default=_BUDGET.hold_refusals, ge=0, alias="GATEWAY_BUDGET_HOLD_REFUSALS_SECONDS"
+    )
+    # A document the gateway has not seen is paid for by its client (federation/
+    # preparation.py): `preparation_points_per_ms` budget points a ms it took to
+    # prepare; all clients' new documents together take at most `preparation_share` of
+    # the event loop's time (burst: `preparation_burst_seconds`), beyond it 503 +
+    # Retry-After.
+    preparation_points_per_ms: float = Field(
+        default=_PREPARATION.points_per_ms, ge=0, alias="GATEWAY_PREPARATION_POINTS_PER_MS"
+    )
+    preparation_share: float = Field(
+        default=_PREPARATION.share, gt=0, alias="GATEWAY_PREPARATION_SHARE"
+    )
+    preparation_burst_seconds: float = Field(
+        default=_PREPARATION.burst, gt=0, alias="GATEWAY_PREPARATION_BURST_SECONDS"
     )
     # Peers whose X-Forwarded-For names the client (comma-separated addresses or networks,
     # e.g. "10.0.0.0/8"); from any other peer the header is ignored.

@@ -76,8 +76,16 @@ def make_token(jwt_secret: str) -> TokenFactory:
 
 @pytest.fixture(scope="session")
 def service_env(jwt_secret: str) -> dict[str, str]:
-    """Environment every service process under test gets."""
-    return {"AUTH_JWT_SECRET": jwt_secret, "LOG_LEVEL": "INFO"}
+    """Environment every service process under test gets. The gateway's price and share of
+    new documents are measured in time (gateway/federation/preparation.py), which a busy
+    test machine stretches: tests that are not about them must not hang on them
+    (tests/e2e/test_new_documents.py sets its own)."""
+    return {
+        "AUTH_JWT_SECRET": jwt_secret,
+        "LOG_LEVEL": "INFO",
+        "GATEWAY_PREPARATION_POINTS_PER_MS": "0",
+        "GATEWAY_PREPARATION_SHARE": "1",
+    }
 
 
 @pytest.fixture

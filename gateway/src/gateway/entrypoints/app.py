@@ -21,9 +21,11 @@ from gateway.federation.budget import BudgetLimits, Budgets
 from gateway.federation.executor import Executor
 from gateway.federation.override import OverrideLabels
 from gateway.federation.pipeline import CacheLimits, Gateway, OperationLimits
+from gateway.federation.preparation import PreparationCapacity, PreparationLimits
 from gateway.federation.supergraph import Supergraph
 from gateway.federation.transport import SubgraphTransport
 from gateway.rest.openapi import install_openapi
+from gateway.rest.operations import REST_OPERATIONS
 from gateway.rest.problems import install_problem_handlers
 from gateway.rest.routes import router as rest_routes
 from gateway.settings import GatewaySettings
@@ -34,7 +36,11 @@ __all__ = ["create_app"]
 
 
 def build_gateway(
-    sdl: str, settings: GatewaySettings, transport: SubgraphTransport, budgets: Budgets
+    sdl: str,
+    settings: GatewaySettings,
+    transport: SubgraphTransport,
+    budgets: Budgets,
+    preparation: PreparationCapacity | None = None,
 ) -> Gateway:
     """Everything made from one supergraph, over the process's one connection pool."""
     supergraph = Supergraph.parse(sdl)
@@ -51,7 +57,7 @@ def build_gateway(
         max_selection_fields=settings.max_selection_fields,
         max_cost=settings.max_cost,
     )
-    return Gateway(
+    gateway = Gateway(
         supergraph,
         Executor(supergraph.subgraphs, urls, transport),
         limits,
@@ -60,7 +66,11 @@ def build_gateway(
             supergraph.override_labels, settings.override_labels_on, settings.override_labels_off
         ),
         budgets,
+        preparation,
     )
+    for document in REST_OPERATIONS:  # the routes' own: no client pays for preparing them
+        gateway.prepare(document, None)
+    return gateway
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -77,7 +87,17 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         # one set of budgets for the process: a reloaded supergraph keeps them
         budgets = Budgets(
             BudgetLimits(
-                settings.budget_maximum, settings.budget_restore_rate, settings.budget_max_clients
+                settings.budget_maximum,
+                settings.budget_restore_rate,
+                settings.budget_max_clients,
+                settings.budget_hold_refusals,
+            )
+        )
+        preparation = PreparationCapacity(
+            PreparationLimits(
+                settings.preparation_points_per_ms,
+                settings.preparation_share,
+                settings.preparation_burst_seconds,
             )
         )
 
@@ -90,7 +110,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
         reloader = SupergraphReloader(
             SupergraphFile(settings.supergraph_path, settings.supergraph_max_bytes).read,
-            lambda sdl: build_gateway(sdl, settings, transport, budgets),
+            lambda sdl: build_gateway(sdl, settings, transport, budgets, preparation),
             serve,
             poll_seconds=settings.supergraph_poll_seconds if settings.supergraph_watch else None,
             origin=str(settings.supergraph_path),
@@ -103,6 +123,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         finally:
             await heap.close()
             await transport.close()
+            preparation.close()
 
     app = FastAPI(
         title="Orders and Inventory",

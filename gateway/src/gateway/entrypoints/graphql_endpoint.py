@@ -16,7 +16,14 @@ from starlette.types import Receive, Scope, Send
 from gateway.callers import client
 from gateway.entrypoints.client_identity import ClientIdentity
 from gateway.federation.inflight import InflightDeduplicator
-from gateway.federation.pipeline import Admitted, Gateway, Prepared, RateLimited, RequestError
+from gateway.federation.pipeline import (
+    Admitted,
+    Gateway,
+    GatewayBusy,
+    Prepared,
+    RateLimited,
+    RequestError,
+)
 from platform_kit.body_limits import JSON_BODY
 from platform_kit.middleware import principal_of
 
@@ -72,13 +79,18 @@ class GraphQLEndpoint:
         if operation_name is not None and not isinstance(operation_name, str):
             return _bad_request("`operationName` must be a string")
         try:
-            prepared = gateway.prepare(query, operation_name)
+            prepared = await gateway.prepare_for(query, operation_name, caller)
             admitted = gateway.admit(prepared, variables, caller)
         except RateLimited as limited:
+            await gateway.hold_refusal(limited.retry_after)
             headers.append((b"retry-after", str(limited.retry_after).encode()))
             return 429, orjson.dumps(
                 {"errors": limited.errors, "extensions": {"cost": limited.cost}}
             )
+        except GatewayBusy as busy:
+            await gateway.hold_refusal(busy.retry_after)
+            headers.append((b"retry-after", str(busy.retry_after).encode()))
+            return 503, orjson.dumps({"errors": busy.errors})
         except RequestError as error:
             return 400, orjson.dumps({"errors": error.errors})
         if self.deduplicate and prepared.is_query:

@@ -27,6 +27,11 @@ class BudgetLimits:
     maximum_available: int = 2_000
     restore_rate: float = 100.0  # points a second
     max_clients: int = 100_000  # buckets kept (about 200 bytes each: 20 MB at most)
+    # A refusal for want of budget (or of the gateway's time) is answered after at most
+    # this long (never after its Retry-After): a client sending back to back is slowed to
+    # one request a second per connection, instead of making the gateway refuse it a
+    # thousand times a second. A client that honours Retry-After never notices.
+    hold_refusals: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,28 @@ class Budgets:
     def take(self, client: str, cost: int) -> ThrottleStatus:
         """Take `cost` from the client's bucket; OverBudget (nothing taken) when it holds
         less."""
+        bucket = self._bucket(client)
+        if bucket.available < cost:
+            raise self._over(bucket, cost)
+        bucket.available -= cost
+        return self._status(bucket)
+
+    def require_some(self, client: str) -> None:
+        """OverBudget when the client's bucket is empty (a debt left by `charge`): the
+        check made before work whose cost is known only once it is done."""
+        bucket = self._bucket(client)
+        if bucket.available < 1:
+            raise self._over(bucket, 1)
+
+    def charge(self, client: str, points: int) -> ThrottleStatus:
+        """Take `points` for work already done, even past empty: the bucket owes at most
+        one full budget, which its refill repays before the client's next request."""
+        bucket = self._bucket(client)
+        bucket.available = max(-self.limits.maximum_available, bucket.available - points)
+        return self._status(bucket)
+
+    def _bucket(self, client: str) -> _Bucket:
+        """The client's bucket, refilled for the time since it was last seen."""
         limits = self.limits
         now = self.clock()
         bucket = self._buckets.get(client)
@@ -84,19 +111,21 @@ class Budgets:
             bucket = self._buckets[client] = _Bucket(limits.maximum_available, now)
             if len(self._buckets) > limits.max_clients:
                 self._buckets.popitem(last=False)
-        else:
-            self._buckets.move_to_end(client)
-            restored = (now - bucket.updated) * limits.restore_rate
-            bucket.available = min(limits.maximum_available, bucket.available + restored)
-            bucket.updated = now
-        if bucket.available < cost:
-            missing = cost - bucket.available
-            retry_after = max(1, math.ceil(missing / limits.restore_rate))
-            raise OverBudget(cost, self._status(bucket), retry_after)
-        bucket.available -= cost
-        return self._status(bucket)
+            return bucket
+        self._buckets.move_to_end(client)
+        restored = (now - bucket.updated) * limits.restore_rate
+        bucket.available = min(limits.maximum_available, bucket.available + restored)
+        bucket.updated = now
+        return bucket
+
+    def _over(self, bucket: _Bucket, cost: int) -> OverBudget:
+        missing = cost - bucket.available
+        retry_after = max(1, math.ceil(missing / self.limits.restore_rate))
+        return OverBudget(cost, self._status(bucket), retry_after)
 
     def _status(self, bucket: _Bucket) -> ThrottleStatus:
         return ThrottleStatus(
-            self.limits.maximum_available, math.floor(bucket.available), self.limits.restore_rate
+            self.limits.maximum_available,
+            max(0, math.floor(bucket.available)),
+            self.limits.restore_rate,
         )

@@ -5,9 +5,11 @@ document, operation name and @skip/@include values) -> execute -> shape."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from graphql import (
@@ -34,6 +36,7 @@ from gateway.federation.limits import (
 from gateway.federation.override import OverrideLabels
 from gateway.federation.plan import QueryPlan
 from gateway.federation.planner import PlanningError, plan_operation
+from gateway.federation.preparation import Busy, PreparationCapacity
 from gateway.federation.prepared_cache import CacheLimits, PreparedCache, node_count
 from gateway.federation.shaping import ResponseShape, shape
 from gateway.federation.stages import StagedPlan, stage_plan
@@ -43,11 +46,17 @@ __all__ = [
     "Admitted",
     "CacheLimits",
     "Gateway",
+    "GatewayBusy",
     "OperationLimits",
     "Prepared",
     "RateLimited",
     "RequestError",
 ]
+
+
+# what a request refused before it runs (its variables, its cost over the limit) takes from
+# its client's budget
+REFUSAL_POINTS = 10
 
 
 class RequestError(Exception):
@@ -75,6 +84,22 @@ class RateLimited(RequestError):
         )
         self.retry_after = over.retry_after
         self.cost = over.status.extension(over.requested)
+
+
+class GatewayBusy(RequestError):
+    """A new document found the process's share of CPU for new documents used up: 503,
+    nothing parsed."""
+
+    def __init__(self, busy: Busy) -> None:
+        super().__init__(
+            [
+                {
+                    "message": str(busy),
+                    "extensions": {"code": "SERVICE_UNAVAILABLE", "retryAfter": busy.retry_after},
+                }
+            ]
+        )
+        self.retry_after = busy.retry_after
 
 
 @dataclass(frozen=True)
@@ -136,6 +161,7 @@ class Gateway:
         cache: CacheLimits | None = None,
         override: OverrideLabels | None = None,
         budgets: Budgets | None = None,
+        preparation: PreparationCapacity | None = None,
     ) -> None:
         self.supergraph = supergraph
         self.executor = executor
@@ -143,10 +169,13 @@ class Gateway:
         self.cache = PreparedCache(cache or CacheLimits())
         self.override = override or OverrideLabels.of(supergraph.override_labels)
         self.budgets = budgets  # shared by the gateways a reload replaces
+        self.preparation = preparation  # likewise
+        self._preparing: dict[tuple[str, str | None], asyncio.Future[Prepared]] = {}
 
     def prepare(self, query: str, operation_name: str | None) -> Prepared:
         """Everything that does not depend on variables, cached: a repeated operation costs
-        a hash lookup."""
+        a hash lookup. For in-process callers (no client, no limits): `prepare_for` is the
+        way in for a client's request."""
         encoded = query.encode()
         key = (hashlib.sha256(encoded).hexdigest(), operation_name)
         cached = self.cache.get(key)
@@ -155,6 +184,69 @@ class Gateway:
         prepared = self._prepare(query, operation_name, key)
         self.cache.keep(key, prepared, len(encoded))
         return prepared
+
+    async def prepare_for(
+        self, query: str, operation_name: str | None, client: str | None
+    ) -> Prepared:
+        """`prepare` for a client's request: a new document is paid for by `client` (the
+        time it took, from its budget) within the process's share for new documents, and is
+        prepared off the event loop (preparation.py). RateLimited when the client's budget
+        is empty, GatewayBusy when the share is used up: nothing parsed."""
+        encoded = query.encode()
+        key = (hashlib.sha256(encoded).hexdigest(), operation_name)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        if client is None or self.budgets is None or self.preparation is None:
+            prepared = self._prepare(query, operation_name, key)
+            self.cache.keep(key, prepared, len(encoded))
+            return prepared
+        # the same new document from many clients at once (a page's first load, a flash
+        # sale's first buyers) is prepared once: the first pays, the others wait for it
+        pending = self._preparing.get(key)
+        if pending is not None:
+            await asyncio.wait({pending})  # never cancels it
+            failed = pending.cancelled() or isinstance(
+                pending.exception(), RateLimited | GatewayBusy
+            )
+            if failed:  # the first client's own refusal or departure: not this one's
+                return await self.prepare_for(query, operation_name, client)
+            return pending.result()  # the document, or the error that refused it
+        future: asyncio.Future[Prepared] = asyncio.get_running_loop().create_future()
+        self._preparing[key] = future
+        try:
+            prepared = await self._prepare_paid(client, query, operation_name, key)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as error:
+            future.set_exception(error)
+            future.exception()  # retrieved: no one else may be waiting for it
+            raise
+        finally:
+            del self._preparing[key]
+        future.set_result(prepared)
+        self.cache.keep(key, prepared, len(encoded))
+        return prepared
+
+    async def _prepare_paid(
+        self, client: str, query: str, operation_name: str | None, key: tuple[str, str | None]
+    ) -> Prepared:
+        assert self.budgets is not None and self.preparation is not None
+        try:
+            self.budgets.require_some(client)
+        except OverBudget as over:
+            raise RateLimited(over) from None
+        try:
+            timed = await self.preparation.run(partial(self._prepare, query, operation_name, key))
+        except Busy as busy:
+            typical = self.preparation.typical_seconds
+            self.budgets.charge(client, self.preparation.points(typical))
+            raise GatewayBusy(busy) from None
+        # refused documents are paid for too: refusing them took the same work
+        self.preparation.spent(timed.seconds)
+        self.budgets.charge(client, self.preparation.points(timed.seconds))
+        return timed.result()
 
     def _prepare(
         self, query: str, operation_name: str | None, key: tuple[str, str | None]
@@ -241,7 +333,28 @@ class Gateway:
         """The admission stage, once per request before anything is planned or fetched:
         the variables coerced, the operation's cost for them within `max_cost`, and taken
         from the client's budget (RateLimited when it holds less). `client` None: an
-        in-process caller with no budget of its own."""
+        in-process caller with no budget of its own. A refused request costs its client
+        `REFUSAL_POINTS`: refusing is cheap, but not free when repeated a thousand times a
+        second, and a client whose budget is gone gets 429s, whatever it sends."""
+        if self.budgets is None or client is None:
+            values, cost = self._costed(prepared, variables)
+            return Admitted(values, cost, None)
+        try:
+            try:
+                values, cost = self._costed(prepared, variables)
+            except RequestError:
+                self.budgets.require_some(client)  # an empty budget: 429, whatever was sent
+                self.budgets.charge(client, REFUSAL_POINTS)
+                raise
+            throttle = self.budgets.take(client, cost)
+        except OverBudget as over:
+            raise RateLimited(over) from None
+        return Admitted(values, cost, throttle)
+
+    def _costed(
+        self, prepared: Prepared, variables: Mapping[str, Any] | None
+    ) -> tuple[dict[str, Any], int]:
+        """The coerced variables and the operation's cost for them, within `max_cost`."""
         values: dict[str, Any] = {}
         if prepared.operation.variable_definitions:  # else nothing to coerce: values stay {}
             coerced = get_variable_values(
@@ -255,13 +368,12 @@ class Gateway:
         cost = prepared.cost.of(values)
         if cost > self.limits.max_cost:
             raise RequestError([cost_limit_error(self.limits, cost)])
-        if self.budgets is None or client is None:
-            return Admitted(values, cost, None)
-        try:
-            throttle = self.budgets.take(client, cost)
-        except OverBudget as over:
-            raise RateLimited(over) from None
-        return Admitted(values, cost, throttle)
+        return values, cost
+
+    async def hold_refusal(self, retry_after: int) -> None:
+        """Wait before answering a 429 or 503 (BudgetLimits.hold_refusals)."""
+        if self.budgets is not None:
+            await asyncio.sleep(min(retry_after, self.budgets.limits.hold_refusals))
 
     async def execute(
         self,
@@ -273,7 +385,7 @@ class Gateway:
         """Run an operation; the answer is a GraphQL response ({"data", "errors"}).
         Raises RequestError when the request cannot run at all (RateLimited: over the
         client's budget)."""
-        prepared = self.prepare(query, operation_name)
+        prepared = await self.prepare_for(query, operation_name, client)
         admitted = self.admit(prepared, variables, client)
         return await self.run(prepared, admitted, variables, operation_name)
 

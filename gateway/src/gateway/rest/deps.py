@@ -12,7 +12,7 @@ from pydantic import BaseModel, BeforeValidator, Field
 
 from gateway.callers import client
 from gateway.entrypoints.client_identity import ClientIdentity
-from gateway.federation.pipeline import Gateway, RateLimited, RequestError
+from gateway.federation.pipeline import Gateway, GatewayBusy, RateLimited, RequestError
 from gateway.rest.problems import RestProblem, problem_from_errors
 from platform_kit.auth import Principal, Role
 from platform_kit.middleware import principal_of
@@ -80,12 +80,21 @@ class Operations:
         try:
             result = await self.gateway.execute(document, variables, client=self.budget_key)
         except RateLimited as limited:
+            await self.gateway.hold_refusal(limited.retry_after)
             raise RestProblem(
                 429,
                 limited.errors[0]["message"],
                 "RATE_LIMITED",
                 headers={"Retry-After": str(limited.retry_after)},
                 retry_after=limited.retry_after,
+            ) from None
+        except GatewayBusy as busy:  # a route's document is prepared once: rare
+            await self.gateway.hold_refusal(busy.retry_after)
+            raise RestProblem(
+                503,
+                busy.errors[0]["message"],
+                "SERVICE_UNAVAILABLE",
+                headers={"Retry-After": str(busy.retry_after)},
             ) from None
         except RequestError as error:
             raise problem_from_errors(error.errors) from None

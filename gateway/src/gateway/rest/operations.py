@@ -12,6 +12,7 @@ __all__ = [
     "GET_PRODUCT",
     "LIST_ORDERS",
     "LIST_PRODUCTS",
+    "REST_OPERATIONS",
     "UPDATE_ORDER_STATUS",
     "UPDATE_PRODUCT",
 ]
@@ -46,3 +47,17 @@ LIST_ORDERS = f"""query RestListOrders($status: OrderStatus, $userId: ID, $limit
     $offset: Int, $cursor: String) {{
   orders(status: $status, userId: $userId, limit: $limit, offset: $offset, cursor: $cursor) {{
     items {{ {ORDER_FIELDS} }} total totalPrecision limit offset nextCursor }} }}"""
+
+# every route's document: prepared when a supergraph is loaded, so no client pays for it
+REST_OPERATIONS = (
+    CREATE_PRODUCT,
+    GET_PRODUCT,
+    UPDATE_PRODUCT,
+    ADJUST_STOCK,
+    DELETE_PRODUCT,
+    LIST_PRODUCTS,
+    CREATE_ORDER,
+    GET_ORDER,
+    UPDATE_ORDER_STATUS,
+    LIST_ORDERS,
+)

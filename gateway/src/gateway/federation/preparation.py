@@ -1,0 +1,138 @@
+"""The price of a document the gateway has not seen: parsing, validating and compiling it
+takes CPU before its cost is known (about 15 ms for a 1.3 KB query of 30 aliases), and a
+flood of distinct documents, each refused for its cost, would otherwise be free to send and
+keep the event loop busy for everyone (issue 18: twenty addresses doing it took the catalog to
+0%). Two bounds, both measured in the event loop's time (wall time: while a document is
+prepared nobody else is served, and on a busy machine that lasts longer than its CPU time):
+
+- The client pays: what preparing took is charged to its budget of query cost
+  (`points_per_ms` points a millisecond, refused or not), so a client can prepare new
+  documents only as fast as its budget refills. A client whose budget is empty is refused
+  before anything is parsed.
+- A document refused for want of that share costs its client what a preparation typically
+  costs: a flooding client pays for its refusals as for its documents, and soon gets 429s.
+- The process keeps a share: new documents from all clients together may use at most
+  `share` of the event loop's time (a leaky bucket of seconds, `burst` seconds deep);
+  beyond it a new document gets 503 + Retry-After at once, while documents already
+  prepared (every REST route's, every client's repeated ones) run as before.
+
+New documents are prepared on one thread of their own, never on the event loop: a 15 ms
+validation then yields to the loop at every switch of the interpreter's lock (5 ms) instead
+of holding every other client's request for its whole length. At most `queue` of them wait
+or run at once; beyond, Busy as well.
+
+In-process callers with no client (tests, tools) are not limited."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+__all__ = ["Busy", "PreparationCapacity", "PreparationLimits", "Timed"]
+
+
+@dataclass(frozen=True)
+class PreparationLimits:
+    # 4 points a ms: an ordinary new query (1 to 3 ms) costs 4 to 12 points once, a 15 ms
+    # one 60; a budget refilled at 100 points a second prepares at most 25 ms of new
+    # documents a second, and `share` caps all clients together.
+    points_per_ms: float = 4.0
+    share: float = 0.5  # of the event loop's time, for all clients' new documents together
+    burst: float = 2.0  # seconds that may be spent at once after a quiet spell
+    queue: int = 8  # new documents being prepared or waiting for the preparing thread
+
+
+class Busy(Exception):
+    """New documents have used the process's share of time: try again in `retry_after` s."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            "the gateway is busy preparing new operations for other clients; "
+            f"retry after {retry_after} s"
+        )
+        self.retry_after = retry_after
+
+
+class PreparationCapacity:
+    """The process's share of time for new documents: a leaky bucket of seconds, one per
+    process (a reloaded supergraph keeps it)."""
+
+    def __init__(
+        self,
+        limits: PreparationLimits | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limits = limits or PreparationLimits()
+        self.clock = clock
+        self._available = self.limits.burst
+        self._updated = clock()
+        self._queued = 0
+        self.typical_seconds = 0.001  # a moving average of what a preparation takes
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")
+
+    async def run(self, prepare: Callable[[], T]) -> Timed[T]:
+        """`prepare()` on the preparing thread, timed; Busy (nothing run)
+        when the bucket is empty or `queue` documents are ahead. A document is let in while
+        any time is left (it may take more: the debt delays the next ones)."""
+        self._refill()
+        if self._available <= 0:
+            raise Busy(max(1, math.ceil(-self._available / self.limits.share)))
+        if self._queued >= self.limits.queue:
+            raise Busy(1)
+        self._queued += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._thread, _timed, prepare)
+        finally:
+            self._queued -= 1
+
+    def spent(self, seconds: float) -> None:
+        self.typical_seconds += (seconds - self.typical_seconds) / 16
+        self._refill()
+        # a debt of at most one burst: one huge document cannot shut the door for long
+        self._available = max(-self.limits.burst, self._available - seconds)
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=False, cancel_futures=True)
+
+    def points(self, seconds: float) -> int:
+        """What preparing for `seconds` costs the client."""
+        return math.ceil(seconds * 1000 * self.limits.points_per_ms)
+
+    def _refill(self) -> None:
+        now = self.clock()
+        restored = (now - self._updated) * self.limits.share
+        self._available = min(self.limits.burst, self._available + restored)
+        self._updated = now
+
+
+@dataclass(frozen=True)
+class Timed(Generic[T]):
+    """What preparing gave (a value, or the error that refused the document) and the
+    seconds it took (wall time: on a busy machine, or sharing the interpreter's lock with
+    the loop, that is what it kept from others)."""
+
+    value: T | None
+    error: Exception | None
+    seconds: float
+
+    def result(self) -> T:
+        if self.error is not None:
+            raise self.error
+        assert self.value is not None
+        return self.value
+
+
+def _timed(prepare: Callable[[], T]) -> Timed[T]:
+    started = time.perf_counter()
+    try:
+        value = prepare()
+    except Exception as error:  # a refused document: the caller charges, then raises it
+        return Timed(None, error, time.perf_counter() - started)
+    return Timed(value, None, time.perf_counter() - started)
