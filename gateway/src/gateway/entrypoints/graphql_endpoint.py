@@ -15,6 +15,8 @@ from starlette.types import Receive, Scope, Send
 
 from gateway.callers import client
 from gateway.entrypoints.client_identity import ClientIdentity
+from gateway.entrypoints.http_get import MUTATION_OVER_GET
+from gateway.entrypoints.persisted_queries import PersistedDocuments, Refused
 from gateway.federation.inflight import InflightDeduplicator
 from gateway.federation.pipeline import Admitted, Gateway, Prepared, RateLimited, RequestError
 from platform_kit.body_limits import JSON_BODY
@@ -29,9 +31,17 @@ _UNDECODED = object()
 
 
 class GraphQLEndpoint:
-    def __init__(self, *, deduplicate: bool, identity: ClientIdentity | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        deduplicate: bool,
+        identity: ClientIdentity | None = None,
+        documents: PersistedDocuments | None = None,
+    ) -> None:
         self.deduplicate = deduplicate
         self.identity = identity or ClientIdentity()
+        # APQ and trusted documents (persisted_queries.py): the text a request runs
+        self.documents = documents or PersistedDocuments()
         self.inflight: InflightDeduplicator[Answer] = InflightDeduplicator()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -59,12 +69,18 @@ class GraphQLEndpoint:
         authorization: bytes | None,
         caller: str,
         headers: Headers,
+        method: str = "POST",
     ) -> Answer:
         if body is _UNDECODED:
             return _bad_request("the body is not valid JSON")
-        if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+        if not isinstance(body, dict):
             return _bad_request("expected a JSON object with a `query` string")
-        query: str = body["query"]
+        try:
+            document = self.documents.resolve(body)
+        except Refused as refused:
+            headers += refused.headers
+            return refused.status, refused.payload()
+        query = document.text
         variables = body.get("variables")
         operation_name = body.get("operationName")
         if variables is not None and not isinstance(variables, dict):
@@ -73,6 +89,10 @@ class GraphQLEndpoint:
             return _bad_request("`operationName` must be a string")
         try:
             prepared = gateway.prepare(query, operation_name)
+            self.documents.validated(document)  # an APQ registration is kept once it validated
+            if method != "POST" and not prepared.is_query:  # GET must be safe (http_get.py)
+                headers.append((b"allow", b"POST"))
+                return 405, MUTATION_OVER_GET
             admitted = gateway.admit(prepared, variables, caller)
         except RateLimited as limited:
             headers.append((b"retry-after", str(limited.retry_after).encode()))
