@@ -1,5 +1,7 @@
 """POST /graphql as a plain ASGI endpoint: the gateway's hot path, so it skips FastAPI's
 request parsing and dependency machinery (the platform middleware still runs around it).
+GET operations (http_get.py) are answered by the same `answer`; the text a request runs is
+its `query` or a persisted operation it names (persisted_queries.py).
 
 With inbound deduplication on, identical queries in flight (same document, operation name,
 variables and Authorization header) run once and every caller gets the same encoded answer.
