@@ -180,6 +180,8 @@ class PersistedDocuments:
         manifest = self.manifest
         if manifest is not None and digest in manifest.body_digests:
             return
+        if digest in self._logged:  # an unknown text seen before: logged, and not parsed again
+            return
         try:
             document = parse(text, max_tokens=self.max_tokens)
         except GraphQLError:
