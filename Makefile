@@ -18,7 +18,7 @@ VENV_PY := $(VENV)/bin/python
 SYNCED := $(VENV)/.synced-$(PYTHON_VERSION)
 PYTEST_WORKERS ?= 2
 
-.PHONY: bench-listings help install browser web-ui run test lint typecheck test-unit test-integration supergraph supergraph-check bench fuzz seed token clean node-deps loadgen-deps
+.PHONY: pq-manifest bench-listings help install browser web-ui run test lint typecheck test-unit test-integration supergraph supergraph-check bench fuzz seed token clean node-deps loadgen-deps
 
 help:
 	@echo "make run        start database, subgraphs and gateway (Ctrl-C stops all)"
@@ -27,6 +27,7 @@ help:
 	@echo "make bench-listings  every listing at 100 and at 100,000 products and orders"
 	@echo "make fuzz       schemathesis against the gateway's OpenAPI, 2 minutes a role"
 	@echo "make supergraph compose supergraph.graphql from the subgraphs' SDL"
+	@echo "make pq-manifest  write gateway/persisted-queries.json (trusted documents of our clients)"
 	@echo "make seed       load the demo catalog into a running stack (N=100000: a generated one)"
 	@echo "make token SUB=alice ROLE=customer   print a dev JWT"
 
@@ -74,6 +75,10 @@ typecheck: install
 
 supergraph: install node-deps
 	$(VENV_PY) tools/supergraph.py write
+
+# the trusted documents of this repository's clients (REST routes, Postman, README examples)
+pq-manifest: install
+	$(VENV_PY) tools/pq_manifest.py
 
 supergraph-check: install node-deps
 	$(VENV_PY) tools/supergraph.py check

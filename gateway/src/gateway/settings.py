@@ -10,6 +10,7 @@ from typing import Annotated, Any, Self
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
+from gateway.entrypoints.trusted_documents import TrustedMode
 from gateway.federation.budget import BudgetLimits
 from gateway.federation.limits import OperationLimits
 from gateway.federation.preparation import PreparationLimits
@@ -39,6 +40,19 @@ class GatewaySettings(ServiceSettings):
     # A supergraph is some kilobytes (ours: ~10 KB); a path naming more is refused unread
     supergraph_max_bytes: int = Field(
         default=16 * 1024 * 1024, gt=0, alias="GATEWAY_SUPERGRAPH_MAX_BYTES"
+    )
+    # Persisted operations (entrypoints/persisted_queries.py): automatic persisted queries kept
+    # in at most `apq_max_bytes` (least recently used out first), and trusted documents: a
+    # manifest in Apollo's persisted-query-manifest format (`make pq-manifest` writes this
+    # repository's), polled like the supergraph; mode off, log_unknown or strict.
+    apq_enabled: bool = Field(default=True, alias="GATEWAY_APQ_ENABLED")
+    apq_max_bytes: int = Field(default=8 * 1024 * 1024, gt=0, alias="GATEWAY_APQ_MAX_BYTES")
+    trusted_documents_path: Path | None = Field(default=None, alias="GATEWAY_TRUSTED_DOCUMENTS")
+    trusted_documents_mode: TrustedMode = Field(
+        default=TrustedMode.OFF, alias="GATEWAY_TRUSTED_DOCUMENTS_MODE"
+    )
+    trusted_documents_max_bytes: int = Field(
+        default=16 * 1024 * 1024, gt=0, alias="GATEWAY_TRUSTED_DOCUMENTS_MAX_BYTES"
     )
     subgraph_timeout_seconds: float = Field(
         default=5.0, gt=0, alias="GATEWAY_SUBGRAPH_TIMEOUT_SECONDS"
@@ -137,6 +151,16 @@ class GatewaySettings(ServiceSettings):
             raise ValueError(
                 "GATEWAY_MAX_COST must not exceed GATEWAY_BUDGET_MAXIMUM: an operation costing "
                 "more than a full budget could never run"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _trusted_documents_named(self) -> Self:
+        if self.trusted_documents_mode is not TrustedMode.OFF and not self.trusted_documents_path:
+            raise ValueError(
+                "GATEWAY_TRUSTED_DOCUMENTS_MODE is not off: name the manifest in "
+                "GATEWAY_TRUSTED_DOCUMENTS (`make pq-manifest` writes "
+                "gateway/persisted-queries.json)"
             )
         return self
 

@@ -12,8 +12,14 @@ from starlette.routing import Match, Route
 from starlette.types import Scope
 
 from gateway.entrypoints.client_identity import ClientIdentity
+from gateway.entrypoints.csrf import CsrfPrevention
 from gateway.entrypoints.frozen_heap import FrozenHeap
 from gateway.entrypoints.graphql_endpoint import GraphQLEndpoint
+from gateway.entrypoints.http_get import graphql_get_route
+from gateway.entrypoints.persisted_documents_setup import (
+    manifest_watcher_running,
+    persisted_documents,
+)
 from gateway.entrypoints.supergraph_file import SupergraphFile
 from gateway.entrypoints.supergraph_reload import SupergraphReloader
 from gateway.entrypoints.web_ui import install_docs, install_playground
@@ -77,6 +83,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
     configure_logging("gateway", settings.log_level, settings.log_format)
     secret = settings.jwt_secret()
+    documents, manifest_watcher = persisted_documents(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -116,9 +123,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             origin=str(settings.supergraph_path),
         )
         reloader.load()
+        if manifest_watcher is not None:
+            manifest_watcher.load()  # a gateway told to trust a manifest needs one to start
         heap.freeze()
         try:
-            async with reloader.running():
+            async with reloader.running(), manifest_watcher_running(manifest_watcher):
                 yield
         finally:
             await heap.close()
@@ -154,15 +163,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     identity = app.state.client_identity = ClientIdentity(settings.trusted_proxies)
     # a plain Starlette route to a plain ASGI app: the hot path skips FastAPI's handler,
     # and is matched first
-    app.router.routes.insert(
-        0,
-        _NamedRoute(
-            "/graphql",
-            GraphQLEndpoint(deduplicate=settings.deduplicate_inbound_requests, identity=identity),
-            methods=["POST"],
-            include_in_schema=False,
-        ),
+    endpoint = GraphQLEndpoint(
+        deduplicate=settings.deduplicate_inbound_requests, identity=identity, documents=documents
     )
+    app.router.routes.insert(
+        0, _NamedRoute("/graphql", endpoint, methods=["POST"], include_in_schema=False)
+    )
+    # GET operations (http_get.py); a GET asking for the GraphiQL page goes on to its route
+    app.router.routes.insert(1, graphql_get_route(endpoint))
     install_playground(app)
     app.include_router(rest_routes)
     install_openapi(app)
@@ -174,6 +182,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         jwt_secret=lambda: secret,
         readiness=readiness,
         admission=settings.admission_limits(),
+        before_body=[CsrfPrevention],
     )
     return app
 

@@ -1,5 +1,7 @@
 """POST /graphql as a plain ASGI endpoint: the gateway's hot path, so it skips FastAPI's
 request parsing and dependency machinery (the platform middleware still runs around it).
+GET operations (http_get.py) are answered by the same `answer`; the text a request runs is
+its `query` or a persisted operation it names (persisted_queries.py).
 
 With inbound deduplication on, identical queries in flight (same document, operation name,
 variables and Authorization header) run once and every caller gets the same encoded answer.
@@ -15,6 +17,8 @@ from starlette.types import Receive, Scope, Send
 
 from gateway.callers import client
 from gateway.entrypoints.client_identity import ClientIdentity
+from gateway.entrypoints.http_get import MUTATION_OVER_GET
+from gateway.entrypoints.persisted_queries import PersistedDocuments, Refused
 from gateway.federation.inflight import InflightDeduplicator
 from gateway.federation.pipeline import (
     Admitted,
@@ -36,9 +40,17 @@ _UNDECODED = object()
 
 
 class GraphQLEndpoint:
-    def __init__(self, *, deduplicate: bool, identity: ClientIdentity | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        deduplicate: bool,
+        identity: ClientIdentity | None = None,
+        documents: PersistedDocuments | None = None,
+    ) -> None:
         self.deduplicate = deduplicate
         self.identity = identity or ClientIdentity()
+        # APQ and trusted documents (persisted_queries.py): the text a request runs
+        self.documents = documents or PersistedDocuments()
         self.inflight: InflightDeduplicator[Answer] = InflightDeduplicator()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -66,12 +78,18 @@ class GraphQLEndpoint:
         authorization: bytes | None,
         caller: str,
         headers: Headers,
+        method: str = "POST",
     ) -> Answer:
         if body is _UNDECODED:
             return _bad_request("the body is not valid JSON")
-        if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+        if not isinstance(body, dict):
             return _bad_request("expected a JSON object with a `query` string")
-        query: str = body["query"]
+        try:
+            document = self.documents.resolve(body)
+        except Refused as refused:
+            headers += refused.headers
+            return refused.status, refused.payload()
+        query = document.text
         variables = body.get("variables")
         operation_name = body.get("operationName")
         if variables is not None and not isinstance(variables, dict):
@@ -80,6 +98,10 @@ class GraphQLEndpoint:
             return _bad_request("`operationName` must be a string")
         try:
             prepared = await gateway.prepare_for(query, operation_name, caller)
+            self.documents.validated(document)  # an APQ registration is kept once it validated
+            if method != "POST" and not prepared.is_query:  # GET must be safe (http_get.py)
+                headers.append((b"allow", b"POST"))
+                return 405, MUTATION_OVER_GET
             admitted = gateway.admit(prepared, variables, caller)
         except RateLimited as limited:
             await gateway.hold_refusal(limited.retry_after)
