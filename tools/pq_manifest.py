@@ -43,7 +43,7 @@ def operation(body: str) -> dict[str, str]:
 
 
 def rest_bodies() -> list[str]:
-    return [getattr(operations, name) for name in operations.__all__]
+    return list(operations.REST_OPERATIONS)
 
 
 def postman_bodies(collection: dict[str, Any]) -> list[str]:
