@@ -44,7 +44,7 @@ from graphql.pyutils import Undefined
 from gateway.federation.conditions import included
 from gateway.federation.plan import conflict_alias
 
-__all__ = ["ResponseShape", "shape"]
+__all__ = ["FragmentShape", "ResponseShape", "shape"]
 
 _MISSING = object()
 _MIN_INT, _MAX_INT = -(2**31), 2**31 - 1  # GraphQL's Int
@@ -361,3 +361,32 @@ def _introspects(document: DocumentNode) -> bool:
             if nested is not None:
                 pending.append(nested)
     return False
+
+
+class FragmentShape:
+    """A deferred fragment's shape on one object it is selected on (the objects at its
+    path), compiled once per plan like `ResponseShape`."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        parent_type: str,
+        selection_set: SelectionSetNode,
+        variables: Mapping[str, Any],
+    ) -> None:
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        static = schema.get_type(parent_type)
+        assert isinstance(static, GraphQLObjectType) or is_abstract_type(static)
+        compiler = _Compiler(schema, fragments, variables)
+        self._root = _ObjectShape(compiler, static, (selection_set,))
+
+    def shape(self, value: dict[str, Any]) -> dict[str, Any] | None:
+        """The fragment's data on `value`; None when a value breaks the schema's promise
+        (null propagation stops at the fragment: its part's data is null)."""
+        try:
+            return self._root.shape(value)
+        except (ShapeUnsure, RecursionError):
+            return None

@@ -1,0 +1,218 @@
+"""@defer through the gateway's own pipeline, in-process (federation case
+`deferred_fragments`): how the planner splits deferred fragments into later fetches, and
+the payloads a client taking incremental delivery gets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gateway.federation.pipeline import Gateway, RequestError
+
+from ..federation_cases import deferred_fragments
+from ..federation_cases.harness import Case
+
+
+async def payloads(
+    gateway: Gateway, query: str, variables: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    prepared = gateway.prepare(query, None)
+    admitted = gateway.admit(prepared, variables, None)
+    return [p async for p in gateway.run_incremental(prepared, admitted, variables)]
+
+
+@pytest.fixture
+def case() -> Case:
+    return deferred_fragments.build()
+
+
+STATE_FIRST = """{ shipment(id: "s1") { state
+  ... @defer(label: "parcels") { parcels { weight article { title } } } } }"""
+
+
+def test_a_deferred_fragment_reaching_another_subgraph_is_fetched_after_the_first_payload(
+    case: Case,
+) -> None:
+    gateway = case.gateway()
+    prepared = gateway.prepare(STATE_FIRST, None)
+    compiled = gateway.plan(prepared, {}, incremental=True)
+    first = compiled.staged.stages
+    # the first payload: one ledger request, for the state (and the key the rest needs)
+    assert [[r.graph.lower() for r in stage.requests] for stage in first] == [["ledger"]]
+    assert "parcels" not in first[0].requests[0].operation
+    assert "state" in first[0].requests[0].operation
+    # the deferred part: the parcels by the shipment's key, then their articles' titles
+    later = compiled.staged.deferred[1]
+    assert [[r.graph.lower() for r in stage.requests] for stage in later] == [
+        ["ledger"],
+        ["catalog"],
+    ]
+    assert "_entities" in later[0].requests[0].operation
+    assert "parcels" in later[0].requests[0].operation
+    assert "title" in later[1].requests[0].operation
+    # a client that takes no incremental delivery: one plan, nothing held back
+    whole = gateway.plan(prepared, {})
+    assert whole.staged.deferred == {}
+    assert [[r.graph.lower() for r in stage.requests] for stage in whole.staged.stages] == [
+        ["ledger"],
+        ["catalog"],
+    ]
+
+
+async def test_the_first_payload_then_the_deferred_part_with_its_label_and_path(
+    case: Case,
+) -> None:
+    answer = await payloads(case.gateway(), STATE_FIRST)
+    assert answer == [
+        {"data": {"shipment": {"state": "SENT"}}, "hasNext": True},
+        {
+            "incremental": [
+                {
+                    "data": {
+                        "parcels": [
+                            {"weight": 2, "article": {"title": "Lamp"}},
+                            {"weight": 5, "article": {"title": "Desk"}},
+                        ]
+                    },
+                    "path": ["shipment"],
+                    "label": "parcels",
+                }
+            ],
+            "hasNext": False,
+        },
+    ]
+
+
+async def test_without_incremental_delivery_defer_is_ignored(case: Case) -> None:
+    answer = await case.gateway().execute(STATE_FIRST)
+    assert answer == {
+        "data": {
+            "shipment": {
+                "state": "SENT",
+                "parcels": [
+                    {"weight": 2, "article": {"title": "Lamp"}},
+                    {"weight": 5, "article": {"title": "Desk"}},
+                ],
+            }
+        }
+    }
+    assert case.calls() == {"ledger": 1, "catalog": 1}
+
+
+async def test_defer_if_a_variable_decides_and_each_value_keeps_its_own_plan(
+    case: Case,
+) -> None:
+    query = """query($later: Boolean!) { shipment(id: "s1") { state
+      ... @defer(if: $later) { note } } }"""
+    gateway = case.gateway()
+    now = await payloads(gateway, query, {"later": False})
+    assert now == [{"data": {"shipment": {"state": "SENT", "note": "fragile"}}}]
+    later = await payloads(gateway, query, {"later": True})
+    assert later == [
+        {"data": {"shipment": {"state": "SENT"}}, "hasNext": True},
+        {
+            "incremental": [{"data": {"note": "fragile"}, "path": ["shipment"]}],
+            "hasNext": False,
+        },
+    ]
+    prepared = gateway.prepare(query, None)
+    assert len(prepared.plans) == 2
+    # planned once per value: the same plan object comes back
+    assert gateway.plan(prepared, {"later": True}, incremental=True) is gateway.plan(
+        prepared, {"later": True}, incremental=True
+    )
+
+
+async def test_a_literal_false_if_defers_nothing(case: Case) -> None:
+    answer = await payloads(
+        case.gateway(), '{ shipment(id: "s1") { state ... @defer(if: false) { note } } }'
+    )
+    assert answer == [{"data": {"shipment": {"state": "SENT", "note": "fragile"}}}]
+
+
+async def test_a_same_subgraph_field_is_deferred_by_an_entity_fetch_of_its_own(
+    case: Case,
+) -> None:
+    gateway = case.gateway()
+    query = '{ shipment(id: "s1") { state ... @defer { note } } }'
+    compiled = gateway.plan(gateway.prepare(query, None), {}, incremental=True)
+    (first,) = compiled.staged.stages
+    assert "note" not in first.requests[0].operation
+    (later,) = compiled.staged.deferred[1]
+    assert later.requests[0].graph.lower() == "ledger"
+    assert "note" in later.requests[0].operation
+
+
+async def test_nested_defers_come_after_their_parent_one_entry_per_object(case: Case) -> None:
+    query = """{ shipment(id: "s1") { state ... @defer(label: "outer") {
+      parcels { weight ... @defer(label: "inner") { article { title } } } } } }"""
+    answer = await payloads(case.gateway(), query)
+    assert answer == [
+        {"data": {"shipment": {"state": "SENT"}}, "hasNext": True},
+        {
+            "incremental": [
+                {
+                    "data": {"parcels": [{"weight": 2}, {"weight": 5}]},
+                    "path": ["shipment"],
+                    "label": "outer",
+                }
+            ],
+            "hasNext": True,
+        },
+        {
+            "incremental": [
+                {
+                    "data": {"article": {"title": "Lamp"}},
+                    "path": ["shipment", "parcels", 0],
+                    "label": "inner",
+                },
+                {
+                    "data": {"article": {"title": "Desk"}},
+                    "path": ["shipment", "parcels", 1],
+                    "label": "inner",
+                },
+            ],
+            "hasNext": False,
+        },
+    ]
+
+
+async def test_a_deferred_parts_errors_stay_in_that_part(case: Case) -> None:
+    query = """{ shipment(id: "s2") { state
+      ... @defer(label: "articles") { parcels { article { title } } } } }"""
+    first, part = await payloads(case.gateway(), query)
+    assert first == {"data": {"shipment": {"state": "PACKED"}}, "hasNext": True}
+    (entry,) = part["incremental"]
+    assert part["hasNext"] is False
+    assert entry["path"] == ["shipment"] and entry["label"] == "articles"
+    assert entry["data"] is None  # title is non-null: null propagates to the fragment
+    assert entry["errors"]
+    assert any("no article broken" in e["message"] for e in entry["errors"])
+
+
+async def test_defers_at_the_root_and_on_a_list(case: Case) -> None:
+    query = """{ shipments { id ... on Shipment @defer { state } }
+      ... @defer(label: "one") { shipment(id: "s2") { note } } }"""
+    first, *rest = await payloads(case.gateway(), query)
+    assert first == {"data": {"shipments": [{"id": "s1"}, {"id": "s2"}]}, "hasNext": True}
+    entries = [entry for payload in rest for entry in payload.get("incremental", ())]
+    assert sorted(entries, key=lambda e: (len(e["path"]), str(e["path"]))) == [
+        {"data": {"shipment": {"note": None}}, "path": [], "label": "one"},
+        {"data": {"state": "SENT"}, "path": ["shipments", 0]},
+        {"data": {"state": "PACKED"}, "path": ["shipments", 1]},
+    ]
+    assert rest[-1]["hasNext"] is False
+    assert all(payload["hasNext"] for payload in rest[:-1])
+
+
+async def test_defer_is_known_to_validation_and_its_labels_must_be_unique(case: Case) -> None:
+    gateway = case.gateway()
+    gateway.prepare('{ shipment(id: "s1") { ... @defer(label: "a") { note } } }', None)
+    with pytest.raises(RequestError) as refused:
+        gateway.prepare(
+            '{ shipment(id: "s1") { ... @defer(label: "a") { note } ... @defer(label: "a") '
+            "{ state } } }",
+            None,
+        )
+    assert refused.value.errors[0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
