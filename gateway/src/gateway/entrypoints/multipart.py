@@ -1,6 +1,10 @@
 """Incremental delivery over HTTP (@defer), as Apollo Router sends it: a
 `multipart/mixed; boundary="-"; deferSpec=20220824` response whose parts are each one JSON
-payload (`content-type: application/json; charset=utf-8`), the last boundary `-----`.
+payload (`content-type: application/json; charset=utf-8`), the close delimiter `-----`:
+
+    \r\n---\r\ncontent-type: application/json; charset=utf-8\r\n\r\n{"data":...,"hasNext":true}
+    \r\n---\r\ncontent-type: application/json; charset=utf-8\r\n\r\n{"incremental":...}
+    \r\n-----\r\n
 
 Who gets it: a client whose `Accept` names `multipart/mixed` with `deferSpec=20220824`
 (Apollo Client, Apollo Kotlin and iOS), or `multipart/mixed` with no spec at all (GraphiQL's
@@ -23,8 +27,12 @@ __all__ = ["CONTENT_TYPE", "IncrementalAnswer", "takes_incremental"]
 
 DEFER_SPEC = "20220824"
 CONTENT_TYPE = b'multipart/mixed; boundary="-"; deferSpec=20220824'
-_PART = b"\r\n---\r\ncontent-type: application/json; charset=utf-8\r\n\r\n"
-_END = b"\r\n-----\r\n"
+# Each part is sent followed by the next delimiter, as Apollo Router does: a client's parser
+# then has the whole part at once instead of waiting for the next one to see where it ends.
+_OPEN = b"\r\n---"
+_PART = b"\r\ncontent-type: application/json; charset=utf-8\r\n\r\n"
+_DELIMITER = b"\r\n---"
+_CLOSE = b"--\r\n"  # after the last delimiter: `-----`, the close delimiter
 
 
 def takes_incremental(scope: Scope) -> bool:
@@ -71,16 +79,16 @@ class IncrementalAnswer:
                 return
             headers = [*headers, (b"content-type", CONTENT_TYPE), (b"cache-control", b"no-cache")]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
-            await _part(send, first)
+            await _part(send, first, _OPEN)
             async for payload in self.payloads:
                 await _part(send, payload)
-            await send({"type": "http.response.body", "body": _END})
+            await send({"type": "http.response.body", "body": _CLOSE})
         finally:  # the client gone: the deferred parts' fetches stop
             await self.payloads.aclose()
 
 
-async def _part(send: Send, payload: dict[str, Any]) -> None:
-    body = _PART + orjson.dumps(payload)
+async def _part(send: Send, payload: dict[str, Any], before: bytes = b"") -> None:
+    body = before + _PART + orjson.dumps(payload) + _DELIMITER
     await send({"type": "http.response.body", "body": body, "more_body": True})
 
 
