@@ -216,3 +216,57 @@ async def test_defer_is_known_to_validation_and_its_labels_must_be_unique(case: 
             None,
         )
     assert refused.value.errors[0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+async def test_a_fragment_on_a_type_no_key_reaches_rides_along_but_comes_in_its_part(
+    case: Case,
+) -> None:
+    gateway = case.gateway()
+    query = '{ shipment(id: "s1") { parcels { weight ... @defer { article { sku } } } } }'
+    compiled = gateway.plan(gateway.prepare(query, None), {}, incremental=True)
+    (first,) = compiled.staged.stages
+    assert "sku" in first.requests[0].operation  # a parcel is no entity: fetched with it
+    assert compiled.staged.deferred == {}
+    answer = await payloads(gateway, query)
+    assert answer == [
+        {"data": {"shipment": {"parcels": [{"weight": 2}, {"weight": 5}]}}, "hasNext": True},
+        {
+            "incremental": [
+                {"data": {"article": {"sku": "a1"}}, "path": ["shipment", "parcels", 0]},
+                {"data": {"article": {"sku": "a2"}}, "path": ["shipment", "parcels", 1]},
+            ],
+            "hasNext": False,
+        },
+    ]
+
+
+async def test_a_deferred_field_inside_an_entity_fetch_gets_an_entity_fetch_of_its_own(
+    case: Case,
+) -> None:
+    gateway = case.gateway()
+    query = """{ shipment(id: "s1") { parcels { article { title
+      ... @defer(label: "maker") { maker { name } } } } } }"""
+    compiled = gateway.plan(gateway.prepare(query, None), {}, incremental=True)
+    first, second = compiled.staged.stages
+    assert "maker" not in second.requests[0].operation
+    (later,) = compiled.staged.deferred[1]
+    assert later.requests[0].graph.lower() == "catalog"
+    assert "maker" in later.requests[0].operation
+    first_payload, part = await payloads(gateway, query)
+    titles = [p["article"] for p in first_payload["data"]["shipment"]["parcels"]]
+    assert titles == [{"title": "Lamp"}, {"title": "Desk"}]
+    assert part == {
+        "incremental": [
+            {
+                "data": {"maker": {"name": "Lumen"}},
+                "path": ["shipment", "parcels", 0, "article"],
+                "label": "maker",
+            },
+            {
+                "data": {"maker": None},
+                "path": ["shipment", "parcels", 1, "article"],
+                "label": "maker",
+            },
+        ],
+        "hasNext": False,
+    }

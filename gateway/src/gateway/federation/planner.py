@@ -331,8 +331,8 @@ class Planner:
         """A field of the deferred fragment being planned that would go into a fetch of
         another part, and can be fetched on its own: its type is an entity the subgraph
         resolves by a key the fetch selects, and the field is the subgraph's own (not one
-        a @provides along the path lends it). Otherwise it rides with the earlier fetch and
-        is still delivered with its part."""
+        a @provides along the path lends it), and not part of the key. Otherwise it rides
+        with the earlier fetch and is still delivered with its part."""
         if at.fetch.group == self.group or self.internal:
             return False
         graph = at.fetch.graph
@@ -340,9 +340,12 @@ class Planner:
             type_info.interface_object_graphs
         ):
             return False
+        key = self.routes.key_for(type_info, graph, graph, at.provided)
         return (
-            self.routes.resolves(type_info.name, name, graph, NOTHING)
-            and self.routes.key_for(type_info, graph, graph, at.provided) is not None
+            key is not None
+            # a key field is selected with the earlier fetch anyway, to send the key
+            and all(node.name.value != name for node in key.fields)
+            and self.routes.resolves(type_info.name, name, graph, NOTHING)
         )
 
     def _emit(self, type_name: str, node: FieldNode, at: Position) -> None:
