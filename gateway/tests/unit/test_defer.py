@@ -247,7 +247,7 @@ async def test_a_deferred_field_inside_an_entity_fetch_gets_an_entity_fetch_of_i
     query = """{ shipment(id: "s1") { parcels { article { title
       ... @defer(label: "maker") { maker { name } } } } } }"""
     compiled = gateway.plan(gateway.prepare(query, None), {}, incremental=True)
-    first, second = compiled.staged.stages
+    _, second = compiled.staged.stages
     assert "maker" not in second.requests[0].operation
     (later,) = compiled.staged.deferred[1]
     assert later.requests[0].graph.lower() == "catalog"
