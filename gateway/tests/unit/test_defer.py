@@ -270,3 +270,20 @@ async def test_a_deferred_field_inside_an_entity_fetch_gets_an_entity_fetch_of_i
         ],
         "hasNext": False,
     }
+
+
+async def test_introspection_shows_defer(case: Case) -> None:
+    answer = await case.gateway().execute("{ __schema { directives { name } } }")
+    names = {d["name"] for d in answer["data"]["__schema"]["directives"]}
+    assert {"defer", "skip", "include"} <= names
+
+
+async def test_ignored_defer_with_a_null_in_a_non_null_field_is_shaped_by_the_spec(
+    case: Case,
+) -> None:
+    """The whole answer's slow path (graphql-core) runs on the document without @defer."""
+    answer = await case.gateway().execute(
+        '{ shipment(id: "s2") { state ... @defer { parcels { article { title } } } } }'
+    )
+    assert answer["data"] == {"shipment": None}
+    assert any("no article broken" in e["message"] for e in answer["errors"])

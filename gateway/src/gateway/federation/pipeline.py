@@ -381,7 +381,9 @@ class Gateway:
         data = compiled.shape.shape(state.data)
         if data is not None:  # the regular case, compiled; otherwise graphql-core, below
             return {"data": data, "errors": state.errors} if state.errors else {"data": data}
-        result = shape(self.supergraph.api_schema, document, state.data, variables, operation_name)
+        # introspection included: the schema operations are validated against, with @defer
+        schema = self.supergraph.validation_schema()
+        result = shape(schema, document, state.data, variables, operation_name)
         errors = list(state.errors)
         if result.errors:
             if result.data is None and not errors and any(e.path is None for e in result.errors):

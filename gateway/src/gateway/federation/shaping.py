@@ -36,9 +36,9 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    execute,
     is_abstract_type,
 )
+from graphql.execution import experimental_execute_incrementally
 from graphql.pyutils import Undefined
 
 from gateway.federation.conditions import included
@@ -76,7 +76,9 @@ def shape(
     variables: Mapping[str, Any] | None,
     operation_name: str | None,
 ) -> ExecutionResult:
-    result = execute(
+    # the experimental entry point only because the schema may declare @defer (for
+    # introspection to show it): the document never has one here (the pipeline removes it)
+    result = experimental_execute_incrementally(
         schema,
         document,
         root_value=data,
@@ -85,7 +87,7 @@ def shape(
         field_resolver=_read,
         type_resolver=_type_of,
     )
-    assert isinstance(result, ExecutionResult)  # no resolver is async
+    assert isinstance(result, ExecutionResult)  # no resolver is async, nothing is deferred
     return result
 
 
