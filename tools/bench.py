@@ -10,6 +10,8 @@ every server to the other cores, so the load generator never takes the servers' 
 Then the flash sales (tools/flash_sale.py): distinct customers all at once for a few hot
 products through the gateway's `POST /orders`, the load generator on core 0 again; each
 sale checked to sell exactly its units and refuse the rest with 409.
+Then @defer (tools/bench_defer.py): the orders page with the products deferred, the time to
+its first payload against the whole answer, one request at a time.
 Results are printed and written to .data/bench.json. Compare rows of one run, not runs.
 The gateways run every request through the budget check with a budget that never runs
 out (one client sends all the load); what the check costs a request is measured in process
@@ -29,6 +31,7 @@ from typing import Any
 
 import httpx
 from bench_budget import measure as measure_budget_check
+from bench_defer import measure as measure_defer
 from flash_sale import FlashSale, flash_sale
 
 from gateway.rest.operations import LIST_PRODUCTS
@@ -207,6 +210,7 @@ def main() -> int:
         for name, target, process, path, request in scenarios:
             measured = _scenario(process.base_url, path, request, customer)
             results.append({"scenario": name, "target": target, **measured})
+        deferred = measure_defer(gateway.base_url, customer)
         own_cpus = os.sched_getaffinity(0)
         os.sched_setaffinity(0, LOAD_CPUS)  # this process is the sales' load generator
         try:
@@ -247,6 +251,11 @@ def main() -> int:
     print(f"\n(latency in ms; with {CONNECTIONS} connections, and at one connection)")
     for label, value in ratios.items():
         print(f"{label:<50}{value:.2f}")
+    print(
+        f"\n@defer, orders with the products deferred, median of {deferred['requests']}"
+        f" (ms): first payload {deferred['first_payload_ms']}, whole incremental answer"
+        f" {deferred['incremental_whole_ms']}, the same query at once {deferred['at_once_ms']}"
+    )
     budget_check = measure_budget_check()
     print("\n(the budget check, in process)")
     for label, value in budget_check.items():
@@ -264,7 +273,13 @@ def main() -> int:
         )
     (ROOT / ".data" / "bench.json").write_text(
         json.dumps(
-            {"rows": results, "ratios": ratios, "budget_check": budget_check, "flash_sales": sales},
+            {
+                "rows": results,
+                "ratios": ratios,
+                "budget_check": budget_check,
+                "flash_sales": sales,
+                "defer": deferred,
+            },
             indent=2,
         )
     )

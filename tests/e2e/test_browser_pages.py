@@ -11,7 +11,15 @@ from collections.abc import Iterator
 
 import browser as test_browser
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Response,
+    Route,
+    expect,
+    sync_playwright,
+)
 
 from .conftest import Platform
 
@@ -69,6 +77,28 @@ def test_graphiql_runs_a_query_and_shows_the_result(
     expect(result).to_contain_text('"products"')
     expect(result).to_contain_text('"total"')
     assert '"errors"' not in result.inner_text()
+
+
+def test_graphiql_shows_a_deferred_answer(offline: OfflinePage, platform: Platform) -> None:
+    """GraphiQL's fetcher asks for `multipart/mixed` (without deferSpec): the gateway sends
+    the parts and GraphiQL merges the deferred one into the result it shows."""
+    page = offline.page
+    query = '{ products(limit: 2) { total ... @defer(label: "page") { items { id name } } } }'
+    page.add_init_script(f"window.localStorage.setItem('graphiql:query', {json.dumps(query)});")
+    answered: list[str] = []
+
+    def record(response: Response) -> None:
+        if response.url.endswith("/graphql") and response.request.method == "POST":
+            answered.append(response.headers.get("content-type", ""))
+
+    page.on("response", record)
+    page.goto(platform.gateway.base_url + "/graphql")
+    page.locator(".graphiql-execute-button").click()
+    result = page.locator(".result-window")
+    expect(result).to_contain_text('"total"')
+    expect(result).to_contain_text('"items"')
+    assert '"errors"' not in result.inner_text()
+    assert any(kind.startswith("multipart/mixed") for kind in answered), answered
 
 
 def test_graphiql_explorer_lists_the_root_fields(offline: OfflinePage, platform: Platform) -> None:

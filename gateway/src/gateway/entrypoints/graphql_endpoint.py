@@ -18,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 from gateway.callers import client
 from gateway.entrypoints.client_identity import ClientIdentity
 from gateway.entrypoints.http_get import MUTATION_OVER_GET
+from gateway.entrypoints.multipart import IncrementalAnswer, takes_incremental
 from gateway.entrypoints.persisted_queries import PersistedDocuments, Refused
 from gateway.federation.inflight import InflightDeduplicator
 from gateway.federation.pipeline import (
@@ -64,9 +65,18 @@ class GraphQLEndpoint:
             except orjson.JSONDecodeError:
                 decoded = _UNDECODED
         headers: Headers = []
-        status, payload = await self.answer(
-            gateway, decoded, _authorization(scope), self.identity.of(scope, principal), headers
+        answered = await self.answer(
+            gateway,
+            decoded,
+            _authorization(scope),
+            self.identity.of(scope, principal),
+            headers,
+            incremental=takes_incremental(scope),
         )
+        if isinstance(answered, IncrementalAnswer):  # @defer, multipart/mixed
+            await answered.send(send, headers)
+            return
+        status, payload = answered
         headers += [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
@@ -79,7 +89,8 @@ class GraphQLEndpoint:
         caller: str,
         headers: Headers,
         method: str = "POST",
-    ) -> Answer:
+        incremental: bool = False,
+    ) -> Answer | IncrementalAnswer:
         if body is _UNDECODED:
             return _bad_request("the body is not valid JSON")
         if not isinstance(body, dict):
@@ -115,6 +126,9 @@ class GraphQLEndpoint:
             return 503, orjson.dumps({"errors": busy.errors})
         except RequestError as error:
             return 400, orjson.dumps({"errors": error.errors})
+        if incremental and prepared.defers:  # never shared: each caller reads its own parts
+            payloads = gateway.run_incremental(prepared, admitted, variables, operation_name)
+            return IncrementalAnswer(payloads, {"cost": admitted.extension()})
         if self.deduplicate and prepared.is_query:
             variables_key = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
             # the Gateway too: after a reload, an answer from the old schema is not shared

@@ -27,6 +27,7 @@ from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
 from gateway.callers import client
+from gateway.entrypoints.multipart import IncrementalAnswer
 from gateway.entrypoints.persisted_queries import NO_STORE
 from platform_kit.middleware import principal_of
 
@@ -119,7 +120,7 @@ class GraphQLOverGet:
             status, payload = 400, _bad_request(body)
         else:
             authorization = Headers(scope=scope).get("authorization")
-            status, payload = await self.endpoint.answer(
+            answered = await self.endpoint.answer(
                 gateway,
                 body,
                 authorization.encode("latin-1") if authorization is not None else None,
@@ -127,6 +128,8 @@ class GraphQLOverGet:
                 headers,
                 method="GET",
             )
+            assert not isinstance(answered, IncrementalAnswer)  # not asked for: whole answers
+            status, payload = answered
         headers += [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(payload)).encode()),

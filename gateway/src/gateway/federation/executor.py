@@ -9,14 +9,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from gateway.federation.plan import KeyField
-from gateway.federation.stages import EntityCall, StagedFetch, StagedPlan, SubgraphRequest
+from gateway.federation.stages import (
+    EntityCall,
+    Stage,
+    StagedFetch,
+    StagedPlan,
+    SubgraphRequest,
+)
 from gateway.federation.supergraph import Subgraph
 from gateway.federation.transport import SubgraphTransport, SubgraphUnreachable
 from gateway.metrics import SUBGRAPH_ERRORS, SUBGRAPH_FETCH_SECONDS
@@ -65,12 +71,55 @@ class Executor:
 
     async def execute(self, plan: StagedPlan, variables: Mapping[str, Any]) -> ExecutionState:
         run = _Run(ExecutionState(), [False] * len(plan.fetches), variables)
-        for stage in plan.stages:
+        await self._stages(plan.stages, run)
+        return run.state
+
+    async def execute_incrementally(
+        self,
+        plan: StagedPlan,
+        variables: Mapping[str, Any],
+        parts: Sequence[tuple[int, int]],
+    ) -> AsyncGenerator[tuple[int, ExecutionState], None]:
+        """The first payload's fetches, then each deferred part's (`parts`: (id, the id of
+        the part it comes after), parents first) once its parent part is done, parts side by
+        side. Yields (0, state) first, then (id, state) as each part is done, a part always
+        after its parent; every state shares the merged data, each has its own errors."""
+        answered = [False] * len(plan.fetches)
+        first = _Run(ExecutionState(), answered, variables)
+        await self._stages(plan.stages, first)
+        yield 0, first.state
+        if not parts:
+            return
+        data = first.state.data
+        finished: dict[int, asyncio.Event] = {0: asyncio.Event()}
+        finished[0].set()
+        for number, _ in parts:
+            finished[number] = asyncio.Event()
+        done: asyncio.Queue[tuple[int, ExecutionState]] = asyncio.Queue()
+
+        async def part(number: int, parent: int) -> None:
+            await finished[parent].wait()
+            run = _Run(ExecutionState(data), answered, variables)
+            try:
+                await self._stages(plan.deferred.get(number, ()), run)
+            finally:  # whatever happens, the part is delivered and the stream goes on
+                done.put_nowait((number, run.state))
+                finished[number].set()  # after the put: never delivered before its parent
+
+        tasks = [asyncio.create_task(part(number, parent)) for number, parent in parts]
+        try:
+            for _ in parts:
+                yield await done.get()
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    async def _stages(self, stages: Sequence[Stage], run: _Run) -> None:
+        for stage in stages:
             if len(stage.requests) == 1:
                 await self._request(stage.requests[0], run)
             else:
                 await asyncio.gather(*(self._request(request, run) for request in stage.requests))
-        return run.state
 
     async def _request(self, request: SubgraphRequest, run: _Run) -> None:
         if request.root is not None:

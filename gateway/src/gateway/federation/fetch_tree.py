@@ -66,6 +66,9 @@ class FetchBuilder:
     # fetches beyond the parent whose answers this one reads (parts of its key or of its
     # requirements that other subgraphs give)
     after: list[FetchBuilder] = field(default_factory=list, repr=False, compare=False)
+    # the deferred fragment whose fetches it belongs to (0: the first payload's); a fetch
+    # only joins fetches of its own group, so a deferred part never holds up another
+    group: int = 0
 
     def lineage(self) -> Iterable[FetchBuilder]:
         """This fetch and the fetches it descends from."""
@@ -89,6 +92,7 @@ class FetchBuilder:
         accepts: Iterable[str] = (),
         dedicated: bool = False,
         needed: Sequence[FetchBuilder] = (),
+        group: int = 0,
     ) -> FetchBuilder:
         """The child fetch into `graph` for `type_name` objects at `path`: an existing one
         when it can carry more, else a new one (`dedicated`: always a new one). `needed`:
@@ -97,7 +101,12 @@ class FetchBuilder:
         wanted = set(accepts) or {type_name}
         blocked = {id(ancestor) for other in needed for ancestor in other.lineage()}
         for child in () if dedicated else self.children:
-            if (child.graph, child.entity_type, child.path) == (graph, type_name, path) and (
+            if (child.graph, child.entity_type, child.path, child.group) == (
+                graph,
+                type_name,
+                path,
+                group,
+            ) and (
                 id(child) not in blocked
                 and not child.context
                 and not conflicting(child.representation, representation)
@@ -113,6 +122,7 @@ class FetchBuilder:
             representation=representation,
             accepts=wanted,
             parent=self,
+            group=group,
         )
         self.children.append(child)
         touched.append(child)
@@ -242,4 +252,5 @@ def _fetch(
         id=numbers[id(builder)],
         after=tuple(sorted(numbers[id(other)] for other in builder.after)),
         context=builder.context,
+        group=builder.group,
     )

@@ -1,13 +1,17 @@
 """The request pipeline: parse (cached) -> validate against the API schema and compile the
 cost formula (cached) -> admit: coerce the variables, cost the operation with them and take
 the cost from the client's budget -> plan, stage and compile the response shape (cached by
-document, operation name and @skip/@include values) -> execute -> shape."""
+document, operation name and @skip/@include values) -> execute -> shape.
+
+With @defer, for a client that takes incremental delivery (`run_incremental`), the plan
+keeps each deferred fragment's fetches apart and the answer comes as payloads: the first,
+then each deferred part as it is done. Any other client gets the whole answer at once."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -26,7 +30,9 @@ from graphql.execution.values import get_variable_values
 from gateway.federation.budget import Budgets, OverBudget, ThrottleStatus
 from gateway.federation.conditions import condition_variables
 from gateway.federation.cost import CostFormula, compile_cost
-from gateway.federation.executor import Executor
+from gateway.federation.defer import defer_variables, find_deferred, has_defer, without_defer
+from gateway.federation.executor import ExecutionState, Executor
+from gateway.federation.incremental import Deferral
 from gateway.federation.limits import (
     OperationLimits,
     cost_limit_error,
@@ -123,10 +129,12 @@ class Compiled:
 
     plan: QueryPlan
     staged: StagedPlan
-    shape: ResponseShape
+    shape: ResponseShape  # of the first payload when deferred, else of the whole answer
+    deferral: Deferral | None = None  # its deferred parts, when delivered incrementally
 
 
-PlanKey = tuple[tuple[tuple[str, bool], ...], tuple[str, ...]]
+# (@skip/@include/@defer(if:) values, active progressive @override labels, incremental)
+PlanKey = tuple[tuple[tuple[str, bool], ...], tuple[str, ...], bool]
 
 
 @dataclass(frozen=True)
@@ -137,12 +145,20 @@ class Prepared:
     cost: CostFormula  # evaluated per request, with its variables
     nodes: int  # of its syntax tree: what it holds in memory grows with them
     key: tuple[str, str | None]  # in the prepared-operation cache
+    # what graphql-core shapes the whole answer by: the document, any @defer removed
+    # (graphql-core refuses to execute @defer unless experimentally enabled)
+    shaping_document: DocumentNode
     # by (@skip/@include values, active progressive @override labels)
     plans: dict[PlanKey, Compiled] = field(default_factory=dict)
 
     @property
     def is_query(self) -> bool:
         return self.operation.operation == OperationType.QUERY
+
+    @property
+    def defers(self) -> bool:
+        """Whether it has @defer: only then may its answer come incrementally."""
+        return self.shaping_document is not self.document
 
 
 def _formatted(error: GraphQLError, code: str) -> dict[str, Any]:
@@ -263,7 +279,7 @@ class Gateway:
                 refused = limit_errors(document, definition, self.limits)
                 if refused:
                     raise RequestError(refused)
-        errors = validate(self.supergraph.api_schema, document)
+        errors = validate(self.supergraph.validation_schema(), document)
         if errors:
             raise RequestError([_formatted(e, "GRAPHQL_VALIDATION_FAILED") for e in errors])
         operation = get_operation_ast(document, operation_name)
@@ -281,8 +297,13 @@ class Gateway:
             operation,
             self.limits.assumed_list_size,
         )
+        conditions = condition_variables(document)
+        shaping_document = document
+        if has_defer(document):
+            conditions |= defer_variables(document)
+            shaping_document = without_defer(document)
         return Prepared(
-            document, operation, condition_variables(document), cost, node_count(document), key
+            document, operation, conditions, cost, node_count(document), key, shaping_document
         )
 
     def plan(
@@ -290,21 +311,33 @@ class Gateway:
         prepared: Prepared,
         variables: Mapping[str, Any],
         labels: frozenset[str] = frozenset(),
+        incremental: bool = False,
     ) -> Compiled:
-        """The plan for these @skip/@include values and progressive @override labels, made
-        once and kept."""
+        """The plan for these @skip/@include/@defer(if:) values and progressive @override
+        labels, made once and kept. `incremental`: its deferred fragments planned apart, to
+        be delivered after the first payload (else @defer is ignored)."""
+        incremental = incremental and prepared.defers
         conditions = tuple(
-            sorted((name, bool(variables.get(name))) for name in prepared.condition_variables)
+            sorted(
+                (name, _condition_value(variables, name)) for name in prepared.condition_variables
+            )
         )
-        key: PlanKey = (conditions, tuple(sorted(labels)))
+        key: PlanKey = (conditions, tuple(sorted(labels)), incremental)
         compiled = prepared.plans.get(key)
         if compiled is None:
+            schema = self.supergraph.api_schema
+            fragments, deferred = (
+                find_deferred(schema, prepared.document, prepared.operation, variables)
+                if incremental
+                else ([], {})
+            )
             try:
                 plan = plan_operation(
                     self.supergraph.for_labels(labels),
                     prepared.document,
                     prepared.operation,
                     variables,
+                    deferred,
                 )
             except PlanningError as error:
                 raise RequestError(
@@ -315,13 +348,19 @@ class Gateway:
                         }
                     ]
                 ) from None
-            compiled = Compiled(
-                plan,
-                stage_plan(plan),
-                ResponseShape.compile(
-                    self.supergraph.api_schema, prepared.document, prepared.operation, variables
-                ),
-            )
+            if fragments:
+                deferral = Deferral.compile(
+                    schema, prepared.document, prepared.operation, fragments, variables
+                )
+                response_shape = ResponseShape.compile(
+                    schema, deferral.document, deferral.operation, variables
+                )
+                compiled = Compiled(plan, stage_plan(plan), response_shape, deferral)
+            else:
+                response_shape = ResponseShape.compile(
+                    schema, prepared.document, prepared.operation, variables
+                )
+                compiled = Compiled(plan, stage_plan(plan), response_shape)
             if len(prepared.plans) < self.cache.limits.max_plans:
                 prepared.plans[key] = compiled
                 self.cache.planned(prepared.key, prepared)
@@ -400,12 +439,63 @@ class Gateway:
         values = admitted.values
         compiled = self.plan(prepared, values, self.override.draw())
         state = await self.executor.execute(compiled.staged, values)
+        return self._response(compiled, prepared.shaping_document, state, variables, operation_name)
+
+    async def run_incremental(
+        self,
+        prepared: Prepared,
+        admitted: Admitted,
+        variables: Mapping[str, Any] | None = None,
+        operation_name: str | None = None,
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """`run` for a client that takes incremental delivery: the payloads of the answer.
+        An operation that defers nothing (no @defer, or none active) has one payload, the
+        whole answer without `hasNext`; otherwise the first has `hasNext: true`, and each
+        deferred part follows as it is done."""
+        values = admitted.values
+        compiled = self.plan(prepared, values, self.override.draw(), incremental=True)
+        deferral = compiled.deferral
+        if deferral is None:
+            state = await self.executor.execute(compiled.staged, values)
+            yield self._response(
+                compiled, prepared.shaping_document, state, variables, operation_name
+            )
+            return
+        parts = deferral.order()
+        states = self.executor.execute_incrementally(compiled.staged, values, parts)
+        try:
+            _, first = await anext(states)
+            response = self._response(compiled, deferral.document, first, variables, operation_name)
+            if response.get("data") is None:  # nothing for the deferred parts to go into
+                yield {**response, "hasNext": False}
+                return
+            yield {**response, "hasNext": True}
+            remaining = len(parts)
+            async for number, state in states:
+                remaining -= 1
+                entries = deferral.part(number).payload(first.data, state.errors)
+                if entries:
+                    yield {"incremental": entries, "hasNext": remaining > 0}
+                elif not remaining:
+                    yield {"hasNext": False}
+        finally:
+            await states.aclose()
+
+    def _response(
+        self,
+        compiled: Compiled,
+        document: DocumentNode,
+        state: ExecutionState,
+        variables: Mapping[str, Any] | None,
+        operation_name: str | None,
+    ) -> dict[str, Any]:
+        """The merged data shaped by the document: compiled, or by graphql-core."""
         data = compiled.shape.shape(state.data)
         if data is not None:  # the regular case, compiled; otherwise graphql-core, below
             return {"data": data, "errors": state.errors} if state.errors else {"data": data}
-        result = shape(
-            self.supergraph.api_schema, prepared.document, state.data, variables, operation_name
-        )
+        # introspection included: the schema operations are validated against, with @defer
+        schema = self.supergraph.validation_schema()
+        result = shape(schema, document, state.data, variables, operation_name)
         errors = list(state.errors)
         if result.errors:
             if result.data is None and not errors and any(e.path is None for e in result.errors):
@@ -418,3 +508,10 @@ class Gateway:
         if errors:
             response["errors"] = errors
         return response
+
+
+def _condition_value(variables: Mapping[str, Any], name: str) -> bool:
+    """A condition variable's value as a plan depends on it. Absent stays true: only
+    @defer(if:) can take a variable without a value (its argument defaults to true);
+    @skip/@include need one, so for them absent never happens past validation."""
+    return variables.get(name, True) is not False

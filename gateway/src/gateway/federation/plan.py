@@ -65,6 +65,7 @@ class Fetch:
     id: int = 0
     after: tuple[int, ...] = ()
     context: tuple[ContextBinding, ...] = ()  # variables taken from ancestors
+    group: int = 0  # the deferred fragment it is fetched for (0: the first payload)
 
     def describe(self, indent: int = 0) -> str:
         pad = "  " * indent
@@ -76,6 +77,7 @@ class Fetch:
                 else ""
             )
             + (f", #{self.id} after #{', #'.join(map(str, self.after))}" if self.after else "")
+            + (f", deferred #{self.group}" if self.group else "")
             + ")"
         )
         body = "\n".join(pad + "  " + line for line in self.operation.splitlines())

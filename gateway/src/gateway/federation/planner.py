@@ -37,6 +37,7 @@ from graphql import (
 )
 
 from gateway.federation.conditions import included
+from gateway.federation.defer import DEFER, DeferKey
 from gateway.federation.fetch_tree import (
     FetchBuilder,
     Position,
@@ -45,6 +46,7 @@ from gateway.federation.fetch_tree import (
     merged,
     requirement_alias,
 )
+from gateway.federation.field_sets import NOTHING
 from gateway.federation.plan import ContextBinding, KeyField, QueryPlan, internal_alias
 from gateway.federation.planning_errors import (
     AbstractFieldUnanswerable,
@@ -80,8 +82,13 @@ class Planner:
         document: DocumentNode,
         operation: OperationDefinitionNode,
         variables: Mapping[str, Any],
+        deferred: Mapping[DeferKey, int] | None = None,
     ) -> None:
         self.supergraph = supergraph
+        # the active deferred fragments by where they are (none: @defer is ignored)
+        self.deferred = deferred or {}
+        self.group = 0  # the deferred fragment being planned (0: the first payload)
+        self.internal = 0  # > 0 while planning fields the planner needs for itself
         self.variables = variables
         self.operation = operation
         self.fragments = {
@@ -96,7 +103,7 @@ class Planner:
         # touched is what the requiring fetch has to wait for
         self.touched: list[FetchBuilder] = []
         self.roots: list[FetchBuilder] = []
-        self.by_graph: dict[str, FetchBuilder] = {}
+        self.by_graph: dict[tuple[int, str], FetchBuilder] = {}  # root fetches
 
     # -- entry -------------------------------------------------------------------------
     def plan(self) -> QueryPlan:
@@ -105,23 +112,42 @@ class Planner:
             self.supergraph.mutation_type if is_mutation else self.supergraph.query_type
         ) or "Query"
         self.walk.is_query = not is_mutation
-        for node in self.routes.fields(self.operation.selection_set.selections):
-            if node.name.value.startswith("__"):
-                continue  # introspection and __typename: answered by the final shaping
-            info = self.supergraph.types[root_type].fields.get(node.name.value)
-            if info is None or not info.graphs:
-                raise NoResolver(root_type, node.name.value)
-            graph = self.routes.best_graph(root_type, node, info.graphs, set(self.by_graph))
-            if is_mutation or graph not in self.by_graph:
-                builder = FetchBuilder(graph=graph, root=Selection())
-                self.roots.append(builder)
-                if not is_mutation:
-                    self.by_graph[graph] = builder
-            else:
-                builder = self.by_graph[graph]
-            self._field(root_type, node, Position(builder, builder.root))
+        self._root_selections(root_type, self.operation.selection_set.selections, is_mutation)
         kind = "mutation" if is_mutation else "query"
         return finish(self.roots, kind, self.variable_definitions)
+
+    def _root_selections(
+        self, root_type: str, selections: Sequence[SelectionNode], is_mutation: bool
+    ) -> None:
+        for selection in selections:
+            if not included(selection, self.variables):
+                continue
+            if not isinstance(selection, FieldNode):
+                inner = self.routes.fragment_selections(selection)
+                group = self.deferred.get(((), id(selection)))
+                if group is None:
+                    self._root_selections(root_type, inner, is_mutation)
+                    continue
+                outer, self.group = self.group, group
+                try:
+                    self._root_selections(root_type, inner, is_mutation)
+                finally:
+                    self.group = outer
+                continue
+            if selection.name.value.startswith("__"):
+                continue  # introspection and __typename: answered by the final shaping
+            info = self.supergraph.types[root_type].fields.get(selection.name.value)
+            if info is None or not info.graphs:
+                raise NoResolver(root_type, selection.name.value)
+            known = {graph for group, graph in self.by_graph if group == self.group}
+            graph = self.routes.best_graph(root_type, selection, info.graphs, known)
+            builder = self.by_graph.get((self.group, graph))
+            if is_mutation or builder is None:
+                builder = FetchBuilder(graph=graph, root=Selection(), group=self.group)
+                self.roots.append(builder)
+                if not is_mutation:
+                    self.by_graph[self.group, graph] = builder
+            self._field(root_type, selection, Position(builder, builder.root))
 
     # -- selections --------------------------------------------------------------------
     def _selections(
@@ -156,13 +182,18 @@ class Planner:
                 assert isinstance(selection, InlineFragmentNode)
                 type_condition = selection.type_condition
                 condition = type_condition.name.value if type_condition else type_name
-            self._fragment(
-                type_name,
-                condition,
-                self.routes.fragment_selections(selection),
-                selection.directives or (),
-                at,
-            )
+            group = self.deferred.get((at.path, id(selection)))
+            outer, self.group = self.group, self.group if group is None else group
+            try:
+                self._fragment(
+                    type_name,
+                    condition,
+                    self.routes.fragment_selections(selection),
+                    [d for d in selection.directives or () if d.name.value != DEFER],
+                    at,
+                )
+            finally:
+                self.group = outer
 
     def _per_type(self, type_name: str, node: FieldNode, at: Position) -> None:
         """An abstract type's field this subgraph cannot answer for all its types: through
@@ -277,7 +308,12 @@ class Planner:
             return
         type_info = self.supergraph.types[type_name]
         route = self.routes.route_field(type_info, node, at.fetch.graph, at.provided)
-        if isinstance(route, Stay):
+        if isinstance(route, Stay) and self._separable(type_info, name, at):
+            # a deferred field the fetch of an earlier part would answer: an entity fetch
+            # of its own into the same subgraph, so the earlier part does not wait for it
+            entity = self._entity_fetch(type_info, at.fetch.graph, at, for_field=name)
+            self._emit(type_name, node, Position(entity, entity.root, at.path))
+        elif isinstance(route, Stay):
             self._emit(type_name, node, at)
         elif isinstance(route, Jump):
             entity = self._entity_fetch(type_info, route.graph, at, for_field=name)
@@ -290,6 +326,27 @@ class Planner:
         else:
             assert isinstance(route, WithContext)
             self._contextual(type_info, node, route.graph, at)
+
+    def _separable(self, type_info: TypeInfo, name: str, at: Position) -> bool:
+        """A field of the deferred fragment being planned that would go into a fetch of
+        another part, and can be fetched on its own: its type is an entity the subgraph
+        resolves by a key the fetch selects, and the field is the subgraph's own (not one
+        a @provides along the path lends it), and not part of the key. Otherwise it rides
+        with the earlier fetch and is still delivered with its part."""
+        if at.fetch.group == self.group or self.internal:
+            return False
+        graph = at.fetch.graph
+        if type_info.kind not in ("object", "interface") or graph in (
+            type_info.interface_object_graphs
+        ):
+            return False
+        key = self.routes.key_for(type_info, graph, graph, at.provided)
+        return (
+            key is not None
+            # a key field is selected with the earlier fetch anyway, to send the key
+            and all(node.name.value != name for node in key.fields)
+            and self.routes.resolves(type_info.name, name, graph, NOTHING)
+        )
 
     def _emit(self, type_name: str, node: FieldNode, at: Position) -> None:
         """The field selected in `at.fetch`, and the walk on into its selection."""
@@ -420,6 +477,7 @@ class Planner:
             accepts,
             dedicated,
             needed,
+            self.group,
         )
         child.representation = merged(child.representation, representation)
         child.follows(needed)
@@ -456,7 +514,11 @@ class Planner:
             directives=(),
             selection_set=node.selection_set,
         )
-        self._field(type_name, aliased, at)
+        self.internal += 1
+        try:
+            self._field(type_name, aliased, at)
+        finally:
+            self.internal -= 1
         child_type = self.routes.named_return(type_name, node.name.value) or type_name
         children: tuple[KeyField, ...] = ()
         if node.selection_set is not None:
@@ -499,9 +561,10 @@ class Planner:
         step, graph, chain = route.step, route.graph, route.chain
         parent_info = self.supergraph.types[step.type_name]
         if route.kind == "root":
-            entry = self.by_graph.get(graph)
+            entry = self.by_graph.get((self.group, graph))
             if entry is None:
-                entry = self.by_graph[graph] = FetchBuilder(graph=graph, root=Selection())
+                entry = FetchBuilder(graph=graph, root=Selection(), group=self.group)
+                self.by_graph[self.group, graph] = entry
                 self.roots.append(entry)
         elif route.kind == "entity":
             entry = self._entity_fetch(parent_info, graph, step.at)
@@ -519,7 +582,13 @@ class Planner:
         source = step.at.fetch
         assert fields is not None and source.parent is not None  # the route checked both
         child = source.parent.entity_child(
-            graph, type_info.name, step.at.path, fields, self.touched, source.accepts
+            graph,
+            type_info.name,
+            step.at.path,
+            fields,
+            self.touched,
+            source.accepts,
+            group=self.group,
         )
         child.representation = merged(child.representation, fields)
         child.follows(source.after)
@@ -545,5 +614,8 @@ def plan_operation(
     document: DocumentNode,
     operation: OperationDefinitionNode,
     variables: Mapping[str, Any] | None = None,
+    deferred: Mapping[DeferKey, int] | None = None,
 ) -> QueryPlan:
-    return Planner(supergraph, document, operation, variables or {}).plan()
+    """`deferred`: the active deferred fragments (defer.find_deferred), whose fetches are
+    planned apart; without them @defer is ignored."""
+    return Planner(supergraph, document, operation, variables or {}, deferred).plan()

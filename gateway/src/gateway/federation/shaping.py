@@ -36,15 +36,15 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    execute,
     is_abstract_type,
 )
+from graphql.execution import experimental_execute_incrementally
 from graphql.pyutils import Undefined
 
 from gateway.federation.conditions import included
 from gateway.federation.plan import conflict_alias
 
-__all__ = ["ResponseShape", "shape"]
+__all__ = ["FragmentShape", "ResponseShape", "shape"]
 
 _MISSING = object()
 _MIN_INT, _MAX_INT = -(2**31), 2**31 - 1  # GraphQL's Int
@@ -76,7 +76,9 @@ def shape(
     variables: Mapping[str, Any] | None,
     operation_name: str | None,
 ) -> ExecutionResult:
-    result = execute(
+    # the experimental entry point only because the schema may declare @defer (for
+    # introspection to show it): the document never has one here (the pipeline removes it)
+    result = experimental_execute_incrementally(
         schema,
         document,
         root_value=data,
@@ -85,7 +87,7 @@ def shape(
         field_resolver=_read,
         type_resolver=_type_of,
     )
-    assert isinstance(result, ExecutionResult)  # no resolver is async
+    assert isinstance(result, ExecutionResult)  # no resolver is async, nothing is deferred
     return result
 
 
@@ -361,3 +363,32 @@ def _introspects(document: DocumentNode) -> bool:
             if nested is not None:
                 pending.append(nested)
     return False
+
+
+class FragmentShape:
+    """A deferred fragment's shape on one object it is selected on (the objects at its
+    path), compiled once per plan like `ResponseShape`."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        parent_type: str,
+        selection_set: SelectionSetNode,
+        variables: Mapping[str, Any],
+    ) -> None:
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        static = schema.get_type(parent_type)
+        assert isinstance(static, GraphQLObjectType) or is_abstract_type(static)
+        compiler = _Compiler(schema, fragments, variables)
+        self._root = _ObjectShape(compiler, static, (selection_set,))
+
+    def shape(self, value: dict[str, Any]) -> dict[str, Any] | None:
+        """The fragment's data on `value`; None when a value breaks the schema's promise
+        (null propagation stops at the fragment: its part's data is null)."""
+        try:
+            return self._root.shape(value)
+        except (ShapeUnsure, RecursionError):
+            return None

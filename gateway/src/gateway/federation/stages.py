@@ -7,11 +7,13 @@ in that request instead of one of its own. In one step, every entity fetch to a 
 goes in one operation, one aliased `_entities` field per distinct selection: fetches with
 the same selection (at different paths) share one field and one list of representations.
 Root fetches keep a request each (their fields are the client's and must not be renamed).
-A mutation's root fetches stay in order, each followed by the steps of its own subtree."""
+A mutation's root fetches stay in order, each followed by the steps of its own subtree.
+The fetches of each deferred fragment (`Fetch.group`) are staged apart, as steps of their
+own that run once the part they belong under has answered."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from graphql import (
     FieldNode,
@@ -70,7 +72,9 @@ class Stage:
 class StagedPlan:
     kind: str
     fetches: tuple[StagedFetch, ...]
-    stages: tuple[Stage, ...]
+    stages: tuple[Stage, ...]  # the first payload's
+    # each deferred fragment's steps, by its id (a fragment with no fetch of its own has none)
+    deferred: dict[int, tuple[Stage, ...]] = field(default_factory=dict)
 
     def request_count(self) -> int:
         return sum(len(stage.requests) for stage in self.stages)
@@ -102,16 +106,38 @@ def stage_plan(plan: QueryPlan) -> StagedPlan:
         else s
         for s in fetches
     ]
+    groups = sorted({staged.fetch.group for staged in fetches} - {0})
+    if groups:  # each group's fetches alone: those of other groups are done or not its own
+        group_roots = {
+            group: [
+                s.index
+                for s in fetches
+                if s.fetch.group == group
+                and (s.parent is None or fetches[s.parent].fetch.group != group)
+            ]
+            for group in (0, *groups)
+        }
+        roots = group_roots[0]
+        children = {
+            index: [c for c in below if fetches[c].fetch.group == fetches[index].fetch.group]
+            for index, below in children.items()
+        }
     if plan.kind == "mutation":
         steps: list[list[int]] = []
         for root in roots:  # in order: each mutation and what follows from it
             steps += _steps([root], children, fetches)
     else:
         steps = _steps(roots, children, fetches)
-    stages = tuple(
-        Stage(_requests([fetches[i] for i in step], plan.kind)) for step in steps if step
-    )
-    return StagedPlan(plan.kind, tuple(fetches), stages)
+    stages = _stages(steps, fetches, plan.kind)
+    deferred = {
+        group: _stages(_steps(group_roots[group], children, fetches), fetches, "query")
+        for group in groups
+    }
+    return StagedPlan(plan.kind, tuple(fetches), stages, deferred)
+
+
+def _stages(steps: list[list[int]], fetches: list[StagedFetch], kind: str) -> tuple[Stage, ...]:
+    return tuple(Stage(_requests([fetches[i] for i in step], kind)) for step in steps if step)
 
 
 def _steps(

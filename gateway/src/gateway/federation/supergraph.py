@@ -13,6 +13,7 @@ from graphql import (
     DocumentNode,
     EnumTypeDefinitionNode,
     FieldDefinitionNode,
+    GraphQLDeferDirective,
     GraphQLSchema,
     InputObjectTypeDefinitionNode,
     InterfaceTypeDefinitionNode,
@@ -119,6 +120,20 @@ class Supergraph:
     override_labels: frozenset[str] = frozenset()
     demand: DemandWeights = field(default_factory=DemandWeights)  # @cost and @listSize
     _by_labels: dict[frozenset[str], Supergraph] = field(default_factory=dict, repr=False)
+    _validation: GraphQLSchema | None = field(default=None, repr=False)
+
+    def validation_schema(self) -> GraphQLSchema:
+        """The API schema operations are validated against: with @defer, which the
+        gateway serves itself (a supergraph does not declare it). Not the one graphql-core
+        executes over: it refuses a schema with @defer unless experimental execution is on."""
+        if self._validation is None:
+            schema = self.api_schema
+            if schema.get_directive("defer") is None:
+                kwargs: dict[str, Any] = dict(schema.to_kwargs())
+                kwargs["directives"] = (*schema.directives, GraphQLDeferDirective)
+                schema = GraphQLSchema(**kwargs)
+            self._validation = schema
+        return self._validation
 
     def for_labels(self, active: frozenset[str]) -> Supergraph:
         """The supergraph as one request sees it: each field under a progressive @override
