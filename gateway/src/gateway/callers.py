@@ -4,10 +4,11 @@ that runs an operation, REST or GraphQL, refuses it here."""
 
 from __future__ import annotations
 
+from gateway.federation.authorization import ANONYMOUS, Access
 from platform_kit.auth import Principal, Role
 from platform_kit.errors import Forbidden
 
-__all__ = ["client"]
+__all__ = ["access_of", "client"]
 
 
 def client(principal: Principal | None) -> Principal | None:
@@ -15,3 +16,11 @@ def client(principal: Principal | None) -> Principal | None:
     if principal is not None and principal.role is Role.SERVICE:
         raise Forbidden("service tokens are for calls between services")
     return principal
+
+
+def access_of(principal: Principal | None) -> Access:
+    """What a client may see under @authenticated and @requiresScopes: its scopes are its
+    role and the scopes its token grants (contract, GraphQL)."""
+    if principal is None:
+        return ANONYMOUS
+    return Access.signed_in(principal.role.value, principal.scopes)

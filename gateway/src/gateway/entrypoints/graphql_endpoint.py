@@ -13,10 +13,17 @@ from typing import Any
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from gateway.callers import client
+from gateway.callers import access_of, client
 from gateway.entrypoints.client_identity import ClientIdentity
 from gateway.federation.inflight import InflightDeduplicator
-from gateway.federation.pipeline import Admitted, Gateway, Prepared, RateLimited, RequestError
+from gateway.federation.pipeline import (
+    Access,
+    Admitted,
+    Gateway,
+    Prepared,
+    RateLimited,
+    RequestError,
+)
 from platform_kit.body_limits import JSON_BODY
 from platform_kit.middleware import principal_of
 
@@ -46,7 +53,12 @@ class GraphQLEndpoint:
                 decoded = _UNDECODED
         headers: Headers = []
         status, payload = await self.answer(
-            gateway, decoded, _authorization(scope), self.identity.of(scope, principal), headers
+            gateway,
+            decoded,
+            _authorization(scope),
+            self.identity.of(scope, principal),
+            headers,
+            access=access_of(principal),
         )
         headers += [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -59,6 +71,7 @@ class GraphQLEndpoint:
         authorization: bytes | None,
         caller: str,
         headers: Headers,
+        access: Access | None = None,
     ) -> Answer:
         if body is _UNDECODED:
             return _bad_request("the body is not valid JSON")
@@ -73,7 +86,7 @@ class GraphQLEndpoint:
             return _bad_request("`operationName` must be a string")
         try:
             prepared = gateway.prepare(query, operation_name)
-            admitted = gateway.admit(prepared, variables, caller)
+            admitted = gateway.admit(prepared, variables, caller, access or access_of(None))
         except RateLimited as limited:
             headers.append((b"retry-after", str(limited.retry_after).encode()))
             return 429, orjson.dumps(

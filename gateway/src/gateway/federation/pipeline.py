@@ -1,7 +1,9 @@
-"""The request pipeline: parse (cached) -> validate against the API schema and compile the
-cost formula (cached) -> admit: coerce the variables, cost the operation with them and take
-the cost from the client's budget -> plan, stage and compile the response shape (cached by
-document, operation name and @skip/@include values) -> execute -> shape."""
+"""The request pipeline: parse (cached) -> validate against the API schema, compile the
+cost formula and collect the authorization requirements on the way (cached) -> admit:
+coerce the variables, cost the operation with them and take the cost from the client's
+budget -> authorize: the fields the caller may not see taken out (authorization.py) -> plan,
+stage and compile the response shape (cached by document, operation name, @skip/@include
+values and the requirements the caller fails) -> execute -> shape."""
 
 from __future__ import annotations
 
@@ -21,6 +23,15 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
+from gateway.federation.authorization import (
+    ANONYMOUS,
+    NO_GUARD,
+    Access,
+    Filtered,
+    OperationGuard,
+    Requirement,
+    authorize,
+)
 from gateway.federation.budget import Budgets, OverBudget, ThrottleStatus
 from gateway.federation.conditions import condition_variables
 from gateway.federation.cost import CostFormula, compile_cost
@@ -40,6 +51,7 @@ from gateway.federation.stages import StagedPlan, stage_plan
 from gateway.federation.supergraph import Supergraph
 
 __all__ = [
+    "Access",
     "Admitted",
     "CacheLimits",
     "Gateway",
@@ -84,6 +96,7 @@ class Admitted:
     values: dict[str, Any]
     cost: int
     throttle: ThrottleStatus | None  # None: no budget applies (an in-process caller)
+    access: Access = ANONYMOUS  # what the caller may see (@authenticated, @requiresScopes)
 
     def extension(self) -> dict[str, Any]:
         """`extensions.cost` of the answer."""
@@ -99,9 +112,13 @@ class Compiled:
     plan: QueryPlan
     staged: StagedPlan
     shape: ResponseShape
+    filtered: Filtered | None = None  # planned without fields the caller may not see
 
 
-PlanKey = tuple[tuple[tuple[str, bool], ...], tuple[str, ...]]
+# (@skip/@include values, @override labels, authorization: the requirements failed and
+# whether the caller is signed in, which decides their errors' code)
+PlanKey = tuple[tuple[tuple[str, bool], ...], tuple[str, ...], tuple[frozenset[Requirement], bool]]
+NOTHING_FAILED: tuple[frozenset[Requirement], bool] = (frozenset(), False)
 
 
 @dataclass(frozen=True)
@@ -112,8 +129,9 @@ class Prepared:
     cost: CostFormula  # evaluated per request, with its variables
     nodes: int  # of its syntax tree: what it holds in memory grows with them
     key: tuple[str, str | None]  # in the prepared-operation cache
-    # by (@skip/@include values, active progressive @override labels)
+    # by (@skip/@include values, active progressive @override labels, authorization)
     plans: dict[PlanKey, Compiled] = field(default_factory=dict)
+    guard: OperationGuard = NO_GUARD  # the authorization requirements on its way
 
     @property
     def is_query(self) -> bool:
@@ -189,8 +207,17 @@ class Gateway:
             operation,
             self.limits.assumed_list_size,
         )
+        guard = OperationGuard.of(
+            self.supergraph.api_schema, self.supergraph.authorization, document, operation
+        )
         return Prepared(
-            document, operation, condition_variables(document), cost, node_count(document), key
+            document,
+            operation,
+            condition_variables(document),
+            cost,
+            node_count(document),
+            key,
+            guard=guard,
         )
 
     def plan(
@@ -198,21 +225,33 @@ class Gateway:
         prepared: Prepared,
         variables: Mapping[str, Any],
         labels: frozenset[str] = frozenset(),
+        access: Access | None = None,
     ) -> Compiled:
-        """The plan for these @skip/@include values and progressive @override labels, made
-        once and kept."""
+        """The plan for these @skip/@include values, progressive @override labels and what
+        the caller may see (None: everything, for inspection), made once and kept."""
         conditions = tuple(
             sorted((name, bool(variables.get(name))) for name in prepared.condition_variables)
         )
-        key: PlanKey = (conditions, tuple(sorted(labels)))
+        failed = prepared.guard.failed(access) if access is not None else frozenset()
+        authorization = (failed, access.authenticated) if failed and access else NOTHING_FAILED
+        key: PlanKey = (conditions, tuple(sorted(labels)), authorization)
         compiled = prepared.plans.get(key)
         if compiled is None:
+            filtered = None
+            document, operation = prepared.document, prepared.operation
+            if failed:
+                filtered = authorize(
+                    self.supergraph.api_schema,
+                    self.supergraph.authorization,
+                    document,
+                    operation,
+                    failed,
+                    authorization[1],
+                )
+                document, operation = filtered.document, filtered.operation
             try:
                 plan = plan_operation(
-                    self.supergraph.for_labels(labels),
-                    prepared.document,
-                    prepared.operation,
-                    variables,
+                    self.supergraph.for_labels(labels), document, operation, variables
                 )
             except PlanningError as error:
                 raise RequestError(
@@ -229,6 +268,7 @@ class Gateway:
                 ResponseShape.compile(
                     self.supergraph.api_schema, prepared.document, prepared.operation, variables
                 ),
+                filtered,
             )
             if len(prepared.plans) < self.cache.limits.max_plans:
                 prepared.plans[key] = compiled
@@ -236,12 +276,16 @@ class Gateway:
         return compiled
 
     def admit(
-        self, prepared: Prepared, variables: Mapping[str, Any] | None, client: str | None
+        self,
+        prepared: Prepared,
+        variables: Mapping[str, Any] | None,
+        client: str | None,
+        access: Access = ANONYMOUS,
     ) -> Admitted:
         """The admission stage, once per request before anything is planned or fetched:
         the variables coerced, the operation's cost for them within `max_cost`, and taken
         from the client's budget (RateLimited when it holds less). `client` None: an
-        in-process caller with no budget of its own."""
+        in-process caller with no budget of its own. `access`: what the caller may see."""
         values: dict[str, Any] = {}
         if prepared.operation.variable_definitions:  # else nothing to coerce: values stay {}
             coerced = get_variable_values(
@@ -256,12 +300,12 @@ class Gateway:
         if cost > self.limits.max_cost:
             raise RequestError([cost_limit_error(self.limits, cost)])
         if self.budgets is None or client is None:
-            return Admitted(values, cost, None)
+            return Admitted(values, cost, None, access)
         try:
             throttle = self.budgets.take(client, cost)
         except OverBudget as over:
             raise RateLimited(over) from None
-        return Admitted(values, cost, throttle)
+        return Admitted(values, cost, throttle, access)
 
     async def execute(
         self,
@@ -269,12 +313,13 @@ class Gateway:
         variables: Mapping[str, Any] | None = None,
         operation_name: str | None = None,
         client: str | None = None,
+        access: Access = ANONYMOUS,
     ) -> dict[str, Any]:
         """Run an operation; the answer is a GraphQL response ({"data", "errors"}).
         Raises RequestError when the request cannot run at all (RateLimited: over the
         client's budget)."""
         prepared = self.prepare(query, operation_name)
-        admitted = self.admit(prepared, variables, client)
+        admitted = self.admit(prepared, variables, client, access)
         return await self.run(prepared, admitted, variables, operation_name)
 
     async def run(
@@ -286,13 +331,21 @@ class Gateway:
     ) -> dict[str, Any]:
         """`execute` for an operation already prepared and admitted."""
         values = admitted.values
-        compiled = self.plan(prepared, values, self.override.draw())
+        compiled = self.plan(prepared, values, self.override.draw(), admitted.access)
         state = await self.executor.execute(compiled.staged, values)
-        data = compiled.shape.shape(state.data)
-        if data is not None:  # the regular case, compiled; otherwise graphql-core, below
-            return {"data": data, "errors": state.errors} if state.errors else {"data": data}
+        filtered = compiled.filtered
+        if filtered is None:
+            data = compiled.shape.shape(state.data)
+            if data is not None:  # the regular case, compiled; otherwise graphql-core, below
+                return {"data": data, "errors": state.errors} if state.errors else {"data": data}
+        # fields taken out for authorization: graphql-core answers them null with their error
         result = shape(
-            self.supergraph.api_schema, prepared.document, state.data, variables, operation_name
+            self.supergraph.api_schema,
+            prepared.document,
+            state.data,
+            variables,
+            operation_name,
+            filtered.error if filtered is not None else None,
         )
         errors = list(state.errors)
         if result.errors:
