@@ -20,7 +20,18 @@ def client(principal: Principal | None) -> Principal | None:
 
 def access_of(principal: Principal | None) -> Access:
     """What a client may see under @authenticated and @requiresScopes: its scopes are its
-    role and the scopes its token grants (contract, GraphQL)."""
+    role and the scopes its token grants (contract, GraphQL). Kept per (role, scopes), of
+    which there are few: one value for every customer, made once."""
     if principal is None:
         return ANONYMOUS
-    return Access.signed_in(principal.role.value, principal.scopes)
+    key = (principal.role, principal.scopes)
+    access = _ACCESS.get(key)
+    if access is None:
+        access = Access.signed_in(principal.role.value, principal.scopes)
+        if len(_ACCESS) < _MAX_ACCESS_KEPT:  # tokens may name any scopes: bounded
+            _ACCESS[key] = access
+    return access
+
+
+_MAX_ACCESS_KEPT = 1024
+_ACCESS: dict[tuple[Role, frozenset[str]], Access] = {}

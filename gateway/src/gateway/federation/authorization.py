@@ -60,6 +60,7 @@ __all__ = [
 UNAUTHENTICATED = "UNAUTHENTICATED"
 FORBIDDEN = "FORBIDDEN"
 _TYPENAME = FieldNode(name=NameNode(value="__typename"))
+_MAX_ACCESS_KINDS = 16  # verdicts an operation keeps, one per kind of caller
 
 
 @dataclass(frozen=True)
@@ -193,10 +194,11 @@ class Filtered:
 class OperationGuard:
     """The distinct requirements an operation meets on its way (none for most)."""
 
-    __slots__ = ("requirements",)
+    __slots__ = ("_failed", "requirements")
 
     def __init__(self, requirements: tuple[Requirement, ...]) -> None:
         self.requirements = requirements
+        self._failed: dict[Access, frozenset[Requirement]] = {}  # callers are of few kinds
 
     @classmethod
     def of(
@@ -221,7 +223,12 @@ class OperationGuard:
         """The requirements this caller does not meet: what its plan depends on."""
         if not self.requirements:
             return frozenset()
-        return frozenset(r for r in self.requirements if not r.met_by(access))
+        failed = self._failed.get(access)
+        if failed is None:
+            failed = frozenset(r for r in self.requirements if not r.met_by(access))
+            if len(self._failed) < _MAX_ACCESS_KINDS:
+                self._failed[access] = failed
+        return failed
 
 
 NO_GUARD = OperationGuard(())
