@@ -71,7 +71,8 @@ class GraphQLEndpoint:
         authorization: bytes | None,
         caller: str,
         headers: Headers,
-        access: Access | None = None,
+        *,
+        access: Access,  # what the caller may see: required, so no path forgets it
     ) -> Answer:
         if body is _UNDECODED:
             return _bad_request("the body is not valid JSON")
@@ -86,7 +87,7 @@ class GraphQLEndpoint:
             return _bad_request("`operationName` must be a string")
         try:
             prepared = gateway.prepare(query, operation_name)
-            admitted = gateway.admit(prepared, variables, caller, access or access_of(None))
+            admitted = gateway.admit(prepared, variables, caller, access)
         except RateLimited as limited:
             headers.append((b"retry-after", str(limited.retry_after).encode()))
             return 429, orjson.dumps(
