@@ -29,7 +29,7 @@ help:
 	@echo "make supergraph compose supergraph.graphql from the subgraphs' SDL"
 	@echo "make pq-manifest  write gateway/persisted-queries.json (trusted documents of our clients)"
 	@echo "make seed       load the demo catalog into a running stack (N=100000: a generated one)"
-	@echo "make token SUB=alice ROLE=customer   print a dev JWT"
+	@echo "make token SUB=alice ROLE=customer   print a dev JWT (SCOPE=\"a b\": its scope claim)"
 
 $(UV):
 	@test -n "$(PYTHON_VERSION)" || { echo "PYTHON=$(PYTHON) does not run"; exit 1; }
@@ -111,7 +111,7 @@ seed: install
 	SEED_COUNT=$(N) $(VENV_PY) tools/seed.py
 
 token: install
-	@$(VENV_PY) -m platform_devkit.devtoken --sub "$(or $(SUB),dev-user)" --role "$(or $(ROLE),customer)"
+	@$(VENV_PY) -m platform_devkit.devtoken --sub "$(or $(SUB),dev-user)" --role "$(or $(ROLE),customer)" --scope "$(SCOPE)"
 
 clean:
 	rm -rf .venv .venv-* $(TOOLS) .data .pytest_cache .mypy_cache .ruff_cache tools/compose/node_modules tools/loadgen/node_modules \

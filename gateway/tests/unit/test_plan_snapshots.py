@@ -95,6 +95,29 @@ Step 4:
   POSTS: query($r0: [_Any!]!) { _e0: _entities(representations: $r0) { ... on Post { forExperts } } }""",
         id="requires_round_trip",
     ),
+    # below shareable fields two subgraphs may answer, only the union members both declare
+    # (Apollo's planner gives the same plan for the audit's partial-union-complex)
+    pytest.param(
+        "partial_unions",
+        "{ northBoard { panel { notices { __typename ... on Plain { text }"
+        " ... on NorthOnly { north } ... on SouthOnly { south } } } } }",
+        """\
+Step 0:
+  NORTH: query { northBoard { panel { notices { __typename ... on Plain { text } } } } }""",
+        id="partial_unions_shared",
+    ),
+    # a field only south has: south alone decides, and it declares SouthOnly
+    pytest.param(
+        "partial_unions",
+        "{ northBoard { southPanel { notices { __typename ... on Plain { text }"
+        " ... on NorthOnly { north } ... on SouthOnly { south } } } } }",
+        """\
+Step 0:
+  NORTH: query { northBoard { __typename _fed_id: id } }
+Step 1:
+  SOUTH: query($r0: [_Any!]!) { _e0: _entities(representations: $r0) { ... on Board { southPanel { notices { __typename ... on Plain { text } ... on SouthOnly { south } } } } } }""",
+        id="partial_unions_south_only",
+    ),
 ]
 
 

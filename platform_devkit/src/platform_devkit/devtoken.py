@@ -13,9 +13,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sub", required=True, help="the user id")
     parser.add_argument("--role", default="customer", choices=[r.value for r in Role])
     parser.add_argument("--ttl", type=int, default=DEFAULT_TTL_SECONDS, help="seconds")
+    parser.add_argument(
+        "--scope", default="", help='the `scope` claim, space-separated: "read:users billing"'
+    )
     args = parser.parse_args(argv)
     secret = ServiceSettings().jwt_secret()
-    print(issue_token(args.sub, args.role, secret, ttl_seconds=args.ttl))
+    scopes = tuple(args.scope.split())
+    print(issue_token(args.sub, args.role, secret, ttl_seconds=args.ttl, scopes=scopes))
 
 
 if __name__ == "__main__":

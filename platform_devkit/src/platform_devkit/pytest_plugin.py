@@ -68,8 +68,13 @@ def jwt_secret() -> str:
 
 @pytest.fixture(scope="session")
 def make_token(jwt_secret: str) -> TokenFactory:
-    def make(sub: str = "alice", role: Role | str = Role.CUSTOMER, ttl: int = 3600) -> str:
-        return issue_token(sub, role, jwt_secret, ttl_seconds=ttl)
+    def make(
+        sub: str = "alice",
+        role: Role | str = Role.CUSTOMER,
+        ttl: int = 3600,
+        scopes: tuple[str, ...] = (),
+    ) -> str:
+        return issue_token(sub, role, jwt_secret, ttl_seconds=ttl, scopes=scopes)
 
     return make
 

@@ -44,6 +44,9 @@ _TIME_CLAIMS = ("exp", "iat", "nbf")
 class Principal:
     sub: str
     role: Role
+    # the token's `scope` claim (RFC 8693: space-separated); the gateway's
+    # @requiresScopes reads them with the role
+    scopes: frozenset[str] = frozenset()
 
     @property
     def is_admin(self) -> bool:
@@ -59,7 +62,11 @@ class InvalidToken(Exception):
 
 
 def issue_token(
-    sub: str, role: Role | str, secret: str, ttl_seconds: int = DEFAULT_TTL_SECONDS
+    sub: str,
+    role: Role | str,
+    secret: str,
+    ttl_seconds: int = DEFAULT_TTL_SECONDS,
+    scopes: tuple[str, ...] = (),
 ) -> str:
     now = int(time.time())
     claims: dict[str, Any] = {
@@ -68,6 +75,8 @@ def issue_token(
         "iat": now,
         "exp": now + ttl_seconds,
     }
+    if scopes:
+        claims["scope"] = " ".join(scopes)
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -91,7 +100,10 @@ def verify_token(token: str, secret: str) -> Principal:
         raise InvalidToken("invalid token: `sub` must be a non-empty string")
     if not isinstance(role, str) or role not in _ROLES:
         raise InvalidToken(f"invalid token: unknown role {role!r}")
-    return Principal(sub=sub, role=Role(role))
+    scope = claims.get("scope", "")
+    if not isinstance(scope, str):
+        raise InvalidToken("invalid token: `scope` must be a space-separated string")
+    return Principal(sub=sub, role=Role(role), scopes=frozenset(scope.split()))
 
 
 def _is_json_time(value: Any) -> bool:

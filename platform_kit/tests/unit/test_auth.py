@@ -18,6 +18,18 @@ def test_an_issued_token_verifies_to_its_principal() -> None:
     )
 
 
+def test_the_scope_claim_is_a_space_separated_set_of_scopes() -> None:
+    token = issue_token("alice", "customer", SECRET, scopes=("read:users", "billing"))
+    assert verify_token(token, SECRET).scopes == {"read:users", "billing"}
+    assert verify_token(issue_token("alice", "customer", SECRET), SECRET).scopes == frozenset()
+
+
+def test_a_scope_claim_that_is_no_string_is_refused() -> None:
+    claims = {"sub": "a", "role": "customer", "exp": int(time.time()) + 60, "scope": ["x"]}
+    with pytest.raises(InvalidToken, match="scope"):
+        verify_token(jwt.encode(claims, SECRET, algorithm="HS256"), SECRET)
+
+
 @pytest.mark.parametrize(
     "token",
     [

@@ -15,13 +15,14 @@ from typing import Any
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from gateway.callers import client
+from gateway.callers import access_of, client
 from gateway.entrypoints.client_identity import ClientIdentity
 from gateway.entrypoints.http_get import MUTATION_OVER_GET
 from gateway.entrypoints.multipart import IncrementalAnswer, takes_incremental
 from gateway.entrypoints.persisted_queries import PersistedDocuments, Refused
 from gateway.federation.inflight import InflightDeduplicator
 from gateway.federation.pipeline import (
+    Access,
     Admitted,
     Gateway,
     GatewayBusy,
@@ -72,6 +73,7 @@ class GraphQLEndpoint:
             self.identity.of(scope, principal),
             headers,
             incremental=takes_incremental(scope),
+            access=access_of(principal),
         )
         if isinstance(answered, IncrementalAnswer):  # @defer, multipart/mixed
             await answered.send(send, headers)
@@ -90,6 +92,8 @@ class GraphQLEndpoint:
         headers: Headers,
         method: str = "POST",
         incremental: bool = False,
+        *,
+        access: Access,  # what the caller may see: required, so no path forgets it
     ) -> Answer | IncrementalAnswer:
         if body is _UNDECODED:
             return _bad_request("the body is not valid JSON")
@@ -113,7 +117,7 @@ class GraphQLEndpoint:
             if method != "POST" and not prepared.is_query:  # GET must be safe (http_get.py)
                 headers.append((b"allow", b"POST"))
                 return 405, MUTATION_OVER_GET
-            admitted = gateway.admit(prepared, variables, caller)
+            admitted = gateway.admit(prepared, variables, caller, access)
         except RateLimited as limited:
             await gateway.hold_refusal(limited.retry_after)
             headers.append((b"retry-after", str(limited.retry_after).encode()))

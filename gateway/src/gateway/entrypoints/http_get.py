@@ -26,7 +26,7 @@ from starlette.datastructures import Headers
 from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
 
-from gateway.callers import client
+from gateway.callers import access_of, client
 from gateway.entrypoints.multipart import IncrementalAnswer
 from gateway.entrypoints.persisted_queries import NO_STORE
 from platform_kit.middleware import principal_of
@@ -127,6 +127,7 @@ class GraphQLOverGet:
                 self.endpoint.identity.of(scope, principal),
                 headers,
                 method="GET",
+                access=access_of(principal),
             )
             assert not isinstance(answered, IncrementalAnswer)  # not asked for: whole answers
             status, payload = answered

@@ -1,11 +1,16 @@
-"""The request pipeline: parse (cached) -> validate against the API schema and compile the
-cost formula (cached) -> admit: coerce the variables, cost the operation with them and take
-the cost from the client's budget -> plan, stage and compile the response shape (cached by
-document, operation name and @skip/@include values) -> execute -> shape.
+"""The request pipeline: parse (cached) -> validate against the API schema, compile the
+cost formula and collect the authorization requirements on the way (cached) -> admit:
+coerce the variables, cost the operation with them and take the cost from the client's
+budget -> authorize: the fields the caller may not see taken out (authorization.py) -> plan,
+stage and compile the response shape (cached by document, operation name, @skip/@include/
+@defer(if:) values, incremental or not, and the requirements the caller fails) -> execute ->
+shape.
 
 With @defer, for a client that takes incremental delivery (`run_incremental`), the plan
 keeps each deferred fragment's fetches apart and the answer comes as payloads: the first,
-then each deferred part as it is done. Any other client gets the whole answer at once."""
+then each deferred part as it is done. Any other client gets the whole answer at once, and
+so does a caller some of whose fields are refused (authorization): its answer is shaped by
+graphql-core, whole."""
 
 from __future__ import annotations
 
@@ -27,6 +32,15 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
+from gateway.federation.authorization import (
+    ANONYMOUS,
+    NO_GUARD,
+    Access,
+    Filtered,
+    OperationGuard,
+    Requirement,
+    authorize,
+)
 from gateway.federation.budget import Budgets, OverBudget, ThrottleStatus
 from gateway.federation.conditions import condition_variables
 from gateway.federation.cost import CostFormula, compile_cost
@@ -49,6 +63,7 @@ from gateway.federation.stages import StagedPlan, stage_plan
 from gateway.federation.supergraph import Supergraph
 
 __all__ = [
+    "Access",
     "Admitted",
     "CacheLimits",
     "Gateway",
@@ -115,6 +130,7 @@ class Admitted:
     values: dict[str, Any]
     cost: int
     throttle: ThrottleStatus | None  # None: no budget applies (an in-process caller)
+    access: Access = ANONYMOUS  # what the caller may see (@authenticated, @requiresScopes)
 
     def extension(self) -> dict[str, Any]:
         """`extensions.cost` of the answer."""
@@ -131,10 +147,16 @@ class Compiled:
     staged: StagedPlan
     shape: ResponseShape  # of the first payload when deferred, else of the whole answer
     deferral: Deferral | None = None  # its deferred parts, when delivered incrementally
+    filtered: Filtered | None = None  # planned without fields the caller may not see
 
 
-# (@skip/@include/@defer(if:) values, active progressive @override labels, incremental)
-PlanKey = tuple[tuple[tuple[str, bool], ...], tuple[str, ...], bool]
+# (@skip/@include/@defer(if:) values, active progressive @override labels, incremental,
+# authorization: the requirements failed and whether the caller is signed in, which decides
+# their errors' code)
+PlanKey = tuple[
+    tuple[tuple[str, bool], ...], tuple[str, ...], bool, tuple[frozenset[Requirement], bool]
+]
+NOTHING_FAILED: tuple[frozenset[Requirement], bool] = (frozenset(), False)
 
 
 @dataclass(frozen=True)
@@ -148,8 +170,9 @@ class Prepared:
     # what graphql-core shapes the whole answer by: the document, any @defer removed
     # (graphql-core refuses to execute @defer unless experimentally enabled)
     shaping_document: DocumentNode
-    # by (@skip/@include values, active progressive @override labels)
+    # by (@skip/@include values, active progressive @override labels, authorization)
     plans: dict[PlanKey, Compiled] = field(default_factory=dict)
+    guard: OperationGuard = NO_GUARD  # the authorization requirements on its way
 
     @property
     def is_query(self) -> bool:
@@ -302,8 +325,18 @@ class Gateway:
         if has_defer(document):
             conditions |= defer_variables(document)
             shaping_document = without_defer(document)
+        guard = OperationGuard.of(
+            self.supergraph.api_schema, self.supergraph.authorization, document, operation
+        )
         return Prepared(
-            document, operation, conditions, cost, node_count(document), key, shaping_document
+            document,
+            operation,
+            conditions,
+            cost,
+            node_count(document),
+            key,
+            shaping_document,
+            guard=guard,
         )
 
     def plan(
@@ -312,32 +345,43 @@ class Gateway:
         variables: Mapping[str, Any],
         labels: frozenset[str] = frozenset(),
         incremental: bool = False,
+        access: Access | None = None,
     ) -> Compiled:
-        """The plan for these @skip/@include/@defer(if:) values and progressive @override
-        labels, made once and kept. `incremental`: its deferred fragments planned apart, to
-        be delivered after the first payload (else @defer is ignored)."""
-        incremental = incremental and prepared.defers
+        """The plan for these @skip/@include/@defer(if:) values, progressive @override labels
+        and what the caller may see (None: everything, for inspection), made once and kept.
+        `incremental`: its deferred fragments planned apart, to be delivered after the first
+        payload (else @defer is ignored)."""
         conditions = tuple(
             sorted(
                 (name, _condition_value(variables, name)) for name in prepared.condition_variables
             )
         )
-        key: PlanKey = (conditions, tuple(sorted(labels)), incremental)
+        failed = prepared.guard.failed(access) if access is not None else frozenset()
+        authorization = (failed, access.authenticated) if failed and access else NOTHING_FAILED
+        # a caller with refused fields gets its answer whole (graphql-core shapes it)
+        incremental = incremental and prepared.defers and not failed
+        key: PlanKey = (conditions, tuple(sorted(labels)), incremental, authorization)
         compiled = prepared.plans.get(key)
         if compiled is None:
             schema = self.supergraph.api_schema
+            filtered = None
+            document, operation = prepared.document, prepared.operation
+            if failed:
+                filtered = authorize(
+                    schema,
+                    self.supergraph.authorization,
+                    document,
+                    operation,
+                    failed,
+                    authorization[1],
+                )
+                document, operation = filtered.document, filtered.operation
             fragments, deferred = (
-                find_deferred(schema, prepared.document, prepared.operation, variables)
-                if incremental
-                else ([], {})
+                find_deferred(schema, document, operation, variables) if incremental else ([], {})
             )
             try:
                 plan = plan_operation(
-                    self.supergraph.for_labels(labels),
-                    prepared.document,
-                    prepared.operation,
-                    variables,
-                    deferred,
+                    self.supergraph.for_labels(labels), document, operation, variables, deferred
                 )
             except PlanningError as error:
                 raise RequestError(
@@ -360,24 +404,29 @@ class Gateway:
                 response_shape = ResponseShape.compile(
                     schema, prepared.document, prepared.operation, variables
                 )
-                compiled = Compiled(plan, stage_plan(plan), response_shape)
+                compiled = Compiled(plan, stage_plan(plan), response_shape, None, filtered)
             if len(prepared.plans) < self.cache.limits.max_plans:
                 prepared.plans[key] = compiled
                 self.cache.planned(prepared.key, prepared)
         return compiled
 
     def admit(
-        self, prepared: Prepared, variables: Mapping[str, Any] | None, client: str | None
+        self,
+        prepared: Prepared,
+        variables: Mapping[str, Any] | None,
+        client: str | None,
+        access: Access = ANONYMOUS,
     ) -> Admitted:
         """The admission stage, once per request before anything is planned or fetched:
         the variables coerced, the operation's cost for them within `max_cost`, and taken
         from the client's budget (RateLimited when it holds less). `client` None: an
-        in-process caller with no budget of its own. A refused request costs its client
-        `REFUSAL_POINTS`: refusing is cheap, but not free when repeated a thousand times a
-        second, and a client whose budget is gone gets 429s, whatever it sends."""
+        in-process caller with no budget of its own. `access`: what the caller may see. A
+        refused request costs its client `REFUSAL_POINTS`: refusing is cheap, but not free
+        when repeated a thousand times a second, and a client whose budget is gone gets
+        429s, whatever it sends."""
         if self.budgets is None or client is None:
             values, cost = self._costed(prepared, variables)
-            return Admitted(values, cost, None)
+            return Admitted(values, cost, None, access)
         try:
             try:
                 values, cost = self._costed(prepared, variables)
@@ -388,7 +437,7 @@ class Gateway:
             throttle = self.budgets.take(client, cost)
         except OverBudget as over:
             raise RateLimited(over) from None
-        return Admitted(values, cost, throttle)
+        return Admitted(values, cost, throttle, access)
 
     def _costed(
         self, prepared: Prepared, variables: Mapping[str, Any] | None
@@ -420,12 +469,13 @@ class Gateway:
         variables: Mapping[str, Any] | None = None,
         operation_name: str | None = None,
         client: str | None = None,
+        access: Access = ANONYMOUS,
     ) -> dict[str, Any]:
         """Run an operation; the answer is a GraphQL response ({"data", "errors"}).
         Raises RequestError when the request cannot run at all (RateLimited: over the
         client's budget)."""
         prepared = await self.prepare_for(query, operation_name, client)
-        admitted = self.admit(prepared, variables, client)
+        admitted = self.admit(prepared, variables, client, access)
         return await self.run(prepared, admitted, variables, operation_name)
 
     async def run(
@@ -437,7 +487,7 @@ class Gateway:
     ) -> dict[str, Any]:
         """`execute` for an operation already prepared and admitted."""
         values = admitted.values
-        compiled = self.plan(prepared, values, self.override.draw())
+        compiled = self.plan(prepared, values, self.override.draw(), access=admitted.access)
         state = await self.executor.execute(compiled.staged, values)
         return self._response(compiled, prepared.shaping_document, state, variables, operation_name)
 
@@ -453,7 +503,9 @@ class Gateway:
         whole answer without `hasNext`; otherwise the first has `hasNext: true`, and each
         deferred part follows as it is done."""
         values = admitted.values
-        compiled = self.plan(prepared, values, self.override.draw(), incremental=True)
+        compiled = self.plan(
+            prepared, values, self.override.draw(), incremental=True, access=admitted.access
+        )
         deferral = compiled.deferral
         if deferral is None:
             state = await self.executor.execute(compiled.staged, values)
@@ -489,13 +541,17 @@ class Gateway:
         variables: Mapping[str, Any] | None,
         operation_name: str | None,
     ) -> dict[str, Any]:
-        """The merged data shaped by the document: compiled, or by graphql-core."""
-        data = compiled.shape.shape(state.data)
-        if data is not None:  # the regular case, compiled; otherwise graphql-core, below
-            return {"data": data, "errors": state.errors} if state.errors else {"data": data}
+        """The merged data shaped by the document: compiled, or by graphql-core (which also
+        answers the fields taken out for authorization null, with their error)."""
+        filtered = compiled.filtered
+        if filtered is None:
+            data = compiled.shape.shape(state.data)
+            if data is not None:  # the regular case, compiled; otherwise graphql-core, below
+                return {"data": data, "errors": state.errors} if state.errors else {"data": data}
         # introspection included: the schema operations are validated against, with @defer
         schema = self.supergraph.validation_schema()
-        result = shape(schema, document, state.data, variables, operation_name)
+        refused = filtered.error if filtered is not None else None
+        result = shape(schema, document, state.data, variables, operation_name, refused)
         errors = list(state.errors)
         if result.errors:
             if result.data is None and not errors and any(e.path is None for e in result.errors):

@@ -69,6 +69,7 @@ from gateway.federation.routes import (
     Walk,
     WithContext,
 )
+from gateway.federation.runtime_types import PositionTypes
 from gateway.federation.selection import Selection, head
 from gateway.federation.supergraph import Supergraph, TypeInfo
 
@@ -104,6 +105,7 @@ class Planner:
         self.touched: list[FetchBuilder] = []
         self.roots: list[FetchBuilder] = []
         self.by_graph: dict[tuple[int, str], FetchBuilder] = {}  # root fetches
+        self.positions = PositionTypes(supergraph)  # what an abstract position may hold
 
     # -- entry -------------------------------------------------------------------------
     def plan(self) -> QueryPlan:
@@ -278,7 +280,9 @@ class Planner:
         if condition_info.kind not in ("interface", "union"):
             # A concrete type condition: kept only where this subgraph can return that type.
             if parent_abstract:
-                if condition not in self.supergraph.possible_in(type_name, at.fetch.graph):
+                if condition not in self.supergraph.possible_in(
+                    type_name, at.fetch.graph
+                ) or not self.positions.allows(at.path, condition):
                     return
                 at.target.leaf("__typename", "__typename")
                 sub = at.target.on_type(condition, directives)
@@ -296,7 +300,11 @@ class Planner:
         # Abstract in abstract: narrow to the object types both allow in this subgraph.
         at.target.leaf("__typename", "__typename")
         for concrete in self.supergraph.possible_in(type_name, at.fetch.graph):
-            if concrete in possible and self.supergraph.api_schema.get_type(concrete) is not None:
+            if (
+                concrete in possible
+                and self.supergraph.api_schema.get_type(concrete) is not None
+                and self.positions.allows(at.path, concrete)
+            ):
                 sub = at.target.on_type(concrete, directives)
                 self._selections(concrete, inner, at.into(sub))
 
@@ -370,6 +378,7 @@ class Planner:
         else:  # a nested part of a @provides further up
             sub_provided = at.provided.below(name, type_name)
         sub = at.target.field(key, head(node), node, type_text)
+        self.positions.enter(type_name, name, return_type, (*at.path, key), at.fetch.graph)
         # The subgraph may declare a narrower type (`Book` for the supergraph's `Media`):
         # plan against what it declares, keeping __typename for the abstract answer.
         local_type = info.types.get(at.fetch.graph, return_type) if info else return_type

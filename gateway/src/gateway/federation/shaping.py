@@ -14,7 +14,7 @@ construction, and the slow one is what the spec says word for word."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from graphql import (
@@ -25,6 +25,7 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLAbstractType,
     GraphQLEnumType,
+    GraphQLError,
     GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
@@ -65,6 +66,16 @@ def _read(source: Any, info: GraphQLResolveInfo[Any], **_: Any) -> Any:
     return None
 
 
+def _refusing(refused: Callable[[list[FieldNode]], GraphQLError | None]) -> Any:
+    def resolve(source: Any, info: GraphQLResolveInfo[Any], **_: Any) -> Any:
+        error = refused(info.field_nodes)
+        if error is not None:
+            raise error
+        return _read(source, info)
+
+    return resolve
+
+
 def _type_of(value: Any, info: GraphQLResolveInfo[Any], abstract: GraphQLAbstractType) -> Any:
     return value.get("__typename") if isinstance(value, Mapping) else None
 
@@ -75,7 +86,10 @@ def shape(
     data: dict[str, Any],
     variables: Mapping[str, Any] | None,
     operation_name: str | None,
+    refused: Callable[[list[FieldNode]], GraphQLError | None] | None = None,
 ) -> ExecutionResult:
+    """`refused`: the error of a field the caller may not see (authorization.py), None
+    for the others: such a field is null with that error, as a failed resolver's is."""
     # the experimental entry point only because the schema may declare @defer (for
     # introspection to show it): the document never has one here (the pipeline removes it)
     result = experimental_execute_incrementally(
@@ -84,7 +98,7 @@ def shape(
         root_value=data,
         variable_values=dict(variables or {}),
         operation_name=operation_name,
-        field_resolver=_read,
+        field_resolver=_read if refused is None else _refusing(refused),
         type_resolver=_type_of,
     )
     assert isinstance(result, ExecutionResult)  # no resolver is async, nothing is deferred

@@ -29,12 +29,14 @@ from graphql import (
 )
 from graphql.language import DirectiveDefinitionNode, SchemaExtensionNode
 
+from gateway.federation.authorization import AuthorizationRules
 from gateway.federation.demand import DemandWeights
 from gateway.federation.field_sets import FieldSet, FieldSetError
 
 __all__ = ["ContextArgument", "FieldInfo", "Subgraph", "Supergraph", "SupergraphError", "TypeInfo"]
 
-_MACHINERY_PREFIXES = ("join__", "link__")
+# the supergraph's own machinery, and the scalars of the authorization specs' directives
+_MACHINERY_PREFIXES = ("join__", "link__", "requiresScopes__", "policy__")
 
 
 class SupergraphError(ValueError):
@@ -119,6 +121,8 @@ class Supergraph:
     # the labels of progressive @override in this supergraph
     override_labels: frozenset[str] = frozenset()
     demand: DemandWeights = field(default_factory=DemandWeights)  # @cost and @listSize
+    # @authenticated and @requiresScopes
+    authorization: AuthorizationRules = field(default_factory=AuthorizationRules)
     _by_labels: dict[frozenset[str], Supergraph] = field(default_factory=dict, repr=False)
     _validation: GraphQLSchema | None = field(default=None, repr=False)
 
@@ -209,6 +213,7 @@ class Supergraph:
             mutation_type=mutation,
             possible=possible,
             demand=DemandWeights.of(document),
+            authorization=AuthorizationRules.of(document, imports),
             override_labels=frozenset(
                 label
                 for info in types.values()

@@ -10,7 +10,7 @@ from fastapi import Depends, Query, Request, Response, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, BeforeValidator, Field
 
-from gateway.callers import client
+from gateway.callers import access_of, client
 from gateway.entrypoints.client_identity import ClientIdentity
 from gateway.federation.pipeline import Gateway, GatewayBusy, RateLimited, RequestError
 from gateway.rest.problems import RestProblem, problem_from_errors
@@ -78,7 +78,9 @@ class Operations:
 
     async def run(self, document: str, variables: dict[str, Any]) -> dict[str, Any]:
         try:
-            result = await self.gateway.execute(document, variables, client=self.budget_key)
+            result = await self.gateway.execute(
+                document, variables, client=self.budget_key, access=access_of(self.caller)
+            )
         except RateLimited as limited:
             await self.gateway.hold_refusal(limited.retry_after)
             raise RestProblem(

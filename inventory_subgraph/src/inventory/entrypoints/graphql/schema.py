@@ -5,6 +5,7 @@ entrypoints/errors.py."""
 from __future__ import annotations
 
 import strawberry
+from strawberry.federation.schema_directives import RequiresScopes
 
 from inventory.domain.listing import ProductFilter
 from inventory.entrypoints.errors import TranslateErrors
@@ -46,12 +47,17 @@ class Query:
         return ProductPage.from_domain(page, ProductType.from_domain)
 
 
+# Product writes need the admin scope (a caller's role is one of its scopes): the gateway
+# refuses them before planning; the use cases check again.
+ADMIN_ONLY = RequiresScopes(scopes=[["admin"]])
+
+
 @strawberry.type
 class Mutation:
     """Results are nullable: one failed field of a mutation is null with its error, and the
     fields that succeeded keep their data."""
 
-    @strawberry.mutation(description="Create a product (admin).")
+    @strawberry.mutation(description="Create a product (admin).", directives=[ADMIN_ONLY])
     async def create_product(self, info: Info, input: CreateProductInput) -> ProductType | None:
         product = await info.context.services.products.create(
             info.context.principal, values_of(input)
@@ -60,7 +66,8 @@ class Mutation:
 
     @strawberry.mutation(
         description="Change some fields of a product (admin); with expectedVersion, only if "
-        "the product is still at that version (else PRECONDITION_FAILED)."
+        "the product is still at that version (else PRECONDITION_FAILED).",
+        directives=[ADMIN_ONLY],
     )
     async def update_product(
         self,
@@ -76,7 +83,8 @@ class Mutation:
 
     @strawberry.mutation(
         description="Add delta (negative: remove) to a product's stock in one atomic step "
-        "(admin): a restock that never loses or re-adds an order's units."
+        "(admin): a restock that never loses or re-adds an order's units.",
+        directives=[ADMIN_ONLY],
     )
     async def adjust_stock(self, info: Info, id: strawberry.ID, delta: int) -> ProductType | None:
         product = await info.context.services.products.adjust_stock(
@@ -84,7 +92,9 @@ class Mutation:
         )
         return ProductType.from_domain(product)
 
-    @strawberry.mutation(description="Delete a product (admin). Orders keep their copy.")
+    @strawberry.mutation(
+        description="Delete a product (admin). Orders keep their copy.", directives=[ADMIN_ONLY]
+    )
     async def delete_product(self, info: Info, id: strawberry.ID) -> bool | None:
         await info.context.services.products.delete(info.context.principal, str(id))
         return True

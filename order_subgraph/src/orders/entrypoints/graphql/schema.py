@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.federation.schema_directives import Authenticated
 
 from orders.domain.order import RequestedLine
 from orders.entrypoints.errors import TranslateErrors
@@ -32,7 +33,7 @@ class Query:
     @strawberry.field(
         description="The caller's orders, newest first (admins: everyone's, "
         "or one user's with userId).",
-        directives=[paged()],
+        directives=[paged(), Authenticated()],
     )
     async def orders(
         self,
