@@ -12,7 +12,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 from inventory.adapters.product_queries import ordered_field
 from inventory.domain.listing import SortKey
 
-__all__ = ["INDEXES", "LISTING_STATE", "PRODUCTS", "RESERVATIONS", "ensure_indexes"]
+__all__ = [
+    "INDEXES",
+    "LISTING_STATE",
+    "PRODUCTS",
+    "RESERVATIONS",
+    "ensure_indexes",
+    "indexes_of",
+]
 
 PRODUCTS = "products"
 RESERVATIONS = "reservations"
@@ -65,6 +72,10 @@ INDEXES = [
     IndexSpec(PRODUCTS, [("sample_grams", ASCENDING)], "sample_grams", {"sparse": True}),
     IndexSpec(RESERVATIONS, [("state", ASCENDING), ("lease_until", ASCENDING)], "state_lease"),
 ]
+
+
+def indexes_of(collection: str) -> list[IndexModel]:
+    return [spec.model() for spec in INDEXES if spec.collection == collection]
 
 
 async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:

@@ -27,8 +27,8 @@ class ProductRepository(ABC):
         """Raises DuplicateSku."""
 
     @abstractmethod
-    async def add_many(self, products: Sequence[NewProduct], now: datetime) -> int:
-        """Adds them in one batch: how many were added (one whose sku is taken is not)."""
+    async def add_many(self, products: Iterable[NewProduct], now: datetime) -> int:
+        """Adds them in batches: how many were added (one whose sku is taken is not)."""
 
     @abstractmethod
     async def get(self, product_id: str) -> Product | None: ...
