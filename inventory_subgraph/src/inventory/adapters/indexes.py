@@ -6,11 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import pymongo
 from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from inventory.adapters.product_queries import ordered_field
 from inventory.domain.listing import SortKey
+from platform_kit.bulk_load import BUILD_TIMEOUT_SECONDS
 
 __all__ = [
     "INDEXES",
@@ -83,7 +85,10 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
     for spec in INDEXES:
         by_collection.setdefault(spec.collection, []).append(spec.model())
     for collection, models in by_collection.items():
-        await db[collection].create_indexes(models)
+        # a build over a loaded catalog (after a bulk import stopped half-way) takes longer
+        # than the client's per-operation bound
+        with pymongo.timeout(BUILD_TIMEOUT_SECONDS):
+            await db[collection].create_indexes(models)
     for collection, names in RETIRED.items():
         existing = await db[collection].index_information()
         for name in names:
