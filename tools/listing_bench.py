@@ -28,12 +28,13 @@ from pymongo import AsyncMongoClient
 from seed import bulk_seed
 
 from inventory.settings import InventorySettings
-from orders.adapters.indexes import ORDERS, ensure_indexes
+from orders.adapters.indexes import INDEXES, ORDERS, ensure_indexes
 from orders.adapters.mongo_orders import order_document
 from orders.domain.order import Order, OrderLine, OrderStatus, RequestedLine
 from platform_devkit.processes import LocalMongo, free_port
 from platform_devkit.stack import start_platform
 from platform_kit.auth import Role, issue_token
+from platform_kit.bulk_load import indexes_built_after
 from platform_kit.ordered_keys import draw_tier
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,28 +61,30 @@ ORDER_LISTINGS = ["/orders", "/orders?status=pending", "/orders?user_id=customer
 
 
 async def load_orders(uri: str, count: int) -> None:
-    """Orders as the order subgraph stores them, a batch a write."""
+    """Orders as the order subgraph stores them, a batch a write; into an empty collection,
+    with its listing indexes built after the load (platform_kit.bulk_load)."""
     async with AsyncMongoClient[dict[str, Any]](uri) as client:
         db = client.get_default_database()
         await ensure_indexes(db)
         start = datetime(2026, 1, 1, tzinfo=UTC)
         line = OrderLine("0" * 24, "Bench product", Decimal("9.99"), 1, "USD")
-        for first in range(0, count, 1000):
-            batch = []
-            for n in range(first, min(count, first + 1000)):
-                at = start + timedelta(seconds=n)
-                order = Order(
-                    id=f"{n:024x}",
-                    user_id=f"customer-{n % CUSTOMERS}",
-                    status=OrderStatus.COMPLETED if n % 4 else OrderStatus.PENDING,
-                    requested=(RequestedLine("0" * 24, 1),),
-                    fingerprint="bench",
-                    created_at=at,
-                    updated_at=at,
-                    items=(line,),
-                )
-                batch.append(order_document(order, draw_tier()))
-            await db[ORDERS].insert_many(batch, ordered=False)
+        async with indexes_built_after(db[ORDERS], INDEXES):
+            for first in range(0, count, 1000):
+                batch = []
+                for n in range(first, min(count, first + 1000)):
+                    at = start + timedelta(seconds=n)
+                    order = Order(
+                        id=f"{n:024x}",
+                        user_id=f"customer-{n % CUSTOMERS}",
+                        status=OrderStatus.COMPLETED if n % 4 else OrderStatus.PENDING,
+                        requested=(RequestedLine("0" * 24, 1),),
+                        fingerprint="bench",
+                        created_at=at,
+                        updated_at=at,
+                        items=(line,),
+                    )
+                    batch.append(order_document(order, draw_tier()))
+                await db[ORDERS].insert_many(batch, ordered=False)
 
 
 def measure(client: httpx.Client, path: str) -> dict[str, Any]:

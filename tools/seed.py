@@ -5,8 +5,9 @@ skipped (the API answers CONFLICT for them).
 SEED_GRAPHQL_URL picks the target (default: the gateway at http://127.0.0.1:8000/graphql).
 
 `make seed N=100000` makes a large generated catalog instead, through the inventory's own
-layers (its settings, composition root and bulk import use case, a batch a write) on the
-database INVENTORY_MONGODB_URI names, not through 100,000 API calls.
+layers (its settings, composition root and bulk import use case, a batch a write; into an
+empty catalog the listing indexes are built after the load) on the database
+INVENTORY_MONGODB_URI names, not through 100,000 API calls.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import random
 import sys
 import time
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -63,23 +65,21 @@ def seed(graphql_url: str, token: str) -> tuple[int, int]:
     return created, skipped
 
 
-BATCH = 1000
 _WORDS = ["Cast iron", "Glass", "Enamel", "Copper", "Bamboo", "Stoneware", "Steel", "Oak"]
 _THINGS = ["teapot", "kettle", "scale", "mug", "grinder", "jar", "tray", "whisk", "ladle"]
 
 
-def generated(start: int, count: int) -> list[NewProduct]:
-    """Products with varied names, prices, stock and 50 categories, the same every run."""
+def generated(start: int, count: int) -> Iterator[NewProduct]:
+    """Products with varied names, prices, stock and 50 categories, the same every run (made
+    as the import reads them: the import builds one batch while the database stores the last)."""
     rng = random.Random(start)
-    return [
-        NewProduct.create(
+    for n in range(start, start + count):
+        yield NewProduct.create(
             name=f"{rng.choice(_WORDS)} {rng.choice(_THINGS)} {n}",
             price=Decimal(rng.randrange(100, 100_000)) / 100,
             stock=rng.choice([0, 1, 5, 20, 100]),
             category=f"cat{n % 50}",
         )
-        for n in range(start, start + count)
-    ]
 
 
 async def bulk_seed(count: int, settings: InventorySettings | None = None) -> int:
@@ -87,11 +87,7 @@ async def bulk_seed(count: int, settings: InventorySettings | None = None) -> in
     admin = Principal(sub="seed", role=Role.ADMIN)
     try:
         await services.start()
-        added = 0
-        for start in range(0, count, BATCH):
-            batch = generated(start, min(BATCH, count - start))
-            added += await services.products.import_many(admin, batch)
-        return added
+        return await services.products.import_many(admin, generated(0, count))
     finally:
         await services.close()
 

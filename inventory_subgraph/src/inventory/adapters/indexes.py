@@ -6,13 +6,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import pymongo
 from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from inventory.adapters.product_queries import ordered_field
 from inventory.domain.listing import SortKey
+from platform_kit.bulk_load import BUILD_TIMEOUT_SECONDS
 
-__all__ = ["INDEXES", "LISTING_STATE", "PRODUCTS", "RESERVATIONS", "ensure_indexes"]
+__all__ = [
+    "INDEXES",
+    "LISTING_STATE",
+    "PRODUCTS",
+    "RESERVATIONS",
+    "ensure_indexes",
+    "indexes_of",
+]
 
 PRODUCTS = "products"
 RESERVATIONS = "reservations"
@@ -67,12 +76,19 @@ INDEXES = [
 ]
 
 
+def indexes_of(collection: str) -> list[IndexModel]:
+    return [spec.model() for spec in INDEXES if spec.collection == collection]
+
+
 async def ensure_indexes(db: AsyncDatabase[dict[str, Any]]) -> None:
     by_collection: dict[str, list[IndexModel]] = {}
     for spec in INDEXES:
         by_collection.setdefault(spec.collection, []).append(spec.model())
     for collection, models in by_collection.items():
-        await db[collection].create_indexes(models)
+        # a build over a loaded catalog (after a bulk import stopped half-way) takes longer
+        # than the client's per-operation bound
+        with pymongo.timeout(BUILD_TIMEOUT_SECONDS):
+            await db[collection].create_indexes(models)
     for collection, names in RETIRED.items():
         existing = await db[collection].index_information()
         for name in names:

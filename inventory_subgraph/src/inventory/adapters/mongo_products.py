@@ -6,9 +6,11 @@ SecantusDB answers by scanning the collection (~130 ms at 20k products against ~
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from bson import Decimal128, ObjectId
@@ -16,6 +18,7 @@ from bson.errors import InvalidId
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from inventory.adapters.indexes import PRODUCTS, indexes_of
 from inventory.adapters.mongo_product_listing import (
     CATALOG,
     PUBLIC_FIELDS,
@@ -34,6 +37,7 @@ from inventory.domain.errors import DuplicateSku, ProductChanged, ReservationCon
 from inventory.domain.listing import ProductFilter, ProductSort, SortKey, SortValue
 from inventory.domain.product import MAX_STOCK, NewProduct, Product, ProductChanges
 from inventory.domain.reservation import ReservationLine, ReservedLine
+from platform_kit.bulk_load import indexes_built_after
 from platform_kit.count_cache import CountCache, ScopeCounts
 from platform_kit.errors import InvalidInput
 from platform_kit.keyset_walk import KeyRange, KeysetWalk
@@ -56,6 +60,7 @@ _PUBLIC_FIELDS = PUBLIC_FIELDS
 _UPDATE_ATTEMPTS = 8
 _TAKE_FIELDS = {"name": 1, "price": 1, "currency": 1, "stock": 1, "deleted_at": 1, "holds": 1}
 MAX_TAKE_ATTEMPTS = 50
+IMPORT_BATCH = 1_000  # products a write of a bulk import
 
 
 def object_id(product_id: str) -> ObjectId | None:
@@ -175,10 +180,27 @@ class MongoProductRepository(ProductRepository):
         await self._moved([doc], +1)
         return to_product(doc)
 
-    async def add_many(self, products: Sequence[NewProduct], now: datetime) -> int:
-        if not products:
-            return 0
-        documents = [self._new_document(product, now) for product in products]
+    async def add_many(self, products: Iterable[NewProduct], now: datetime) -> int:
+        """A batch a write (IMPORT_BATCH products), each batch's documents made in a thread
+        while the database stores the one before. Into an empty catalog, the listing indexes
+        are built once after the load (platform_kit.bulk_load): a quarter less of the
+        database's work than writing their entries with every insert."""
+        pending = iter(products)
+
+        def next_batch() -> list[Document]:
+            return [self._new_document(product, now) for product in islice(pending, IMPORT_BATCH)]
+
+        added = 0
+        async with indexes_built_after(self.products, indexes_of(PRODUCTS)):
+            documents = await asyncio.to_thread(next_batch)
+            while documents:
+                stored, documents = await asyncio.gather(
+                    self._insert_batch(documents), asyncio.to_thread(next_batch)
+                )
+                added += stored
+        return added
+
+    async def _insert_batch(self, documents: list[Document]) -> int:
         try:
             await self.products.insert_many(documents, ordered=False)
             refused: set[int] = set()

@@ -4,7 +4,7 @@ tests use in-memory fakes (tests/unit/fakes.py)."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,8 +27,8 @@ class ProductRepository(ABC):
         """Raises DuplicateSku."""
 
     @abstractmethod
-    async def add_many(self, products: Sequence[NewProduct], now: datetime) -> int:
-        """Adds them in one batch: how many were added (one whose sku is taken is not)."""
+    async def add_many(self, products: Iterable[NewProduct], now: datetime) -> int:
+        """Adds them in batches: how many were added (one whose sku is taken is not)."""
 
     @abstractmethod
     async def get(self, product_id: str) -> Product | None: ...

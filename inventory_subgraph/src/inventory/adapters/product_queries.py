@@ -4,9 +4,9 @@ Each live product stores, for each sort, its key (platform_kit.ordered_keys) twi
 catalog's order (`kg_<sort>`) and within its category (`kc_<sort>`: the category leads), and
 sampled products their fences (`fg_<sort>`, `fc_<sort>`). A deleted product loses them all,
 so it leaves every listing index at once. `grams`, the distinct three-character pieces of
-the lower-cased name, find the products whose name holds a text; products of fence tier 2
-and up carry them again (`sample_grams`), a 1-in-1024 sample that tells how common a piece
-is before anything is read.
+the words of the lower-cased name, find the products whose name holds a text; products of
+fence tier 2 and up carry them again (`sample_grams`), a 1-in-1024 sample that tells how
+common a piece is before anything is read.
 
 A listing reads one ordered field over one key range (`plan_listing`): the category's when
 a category is asked, narrowed by the price bounds when sorted by price. What the range does
@@ -113,8 +113,16 @@ def listing_scope(product_filter: ProductFilter) -> str | None:
 
 
 def name_grams(text: str) -> list[str]:
-    folded = text.casefold()
-    return sorted({folded[i : i + GRAM_LENGTH] for i in range(len(folded) - GRAM_LENGTH + 1)})
+    """The pieces within words only: those across a space are nearly half of a name's, each
+    an index entry to write (the bulk import's largest cost), and a text that holds a word of
+    three characters has pieces of its own; one that holds none is read along the order."""
+    return sorted(
+        {
+            word[i : i + GRAM_LENGTH]
+            for word in text.casefold().split()
+            for i in range(len(word) - GRAM_LENGTH + 1)
+        }
+    )
 
 
 def listing_fields(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from inventory.adapters.ports import ProductRepository
@@ -55,9 +55,10 @@ class Products:
         require_admin(principal)
         return await self.repository.add(NewProduct.create(**values), self.clock())
 
-    async def import_many(self, principal: Principal | None, products: Sequence[NewProduct]) -> int:
-        """A catalog in bulk (one write per batch, not one per product): how many were
-        added; a product whose sku is taken is left out."""
+    async def import_many(self, principal: Principal | None, products: Iterable[NewProduct]) -> int:
+        """A catalog in bulk (one write per batch, not one per product; read lazily, so it may
+        be generated as it goes): how many were added; a product whose sku is taken is left
+        out."""
         require_admin(principal)
         return await self.repository.add_many(products, self.clock())
 
