@@ -13,8 +13,9 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Generic, NewType, Protocol, Self, TypeVar
 
 import strawberry
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from graphql import GraphQLError
+from starlette.requests import HTTPConnection
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import (
     MaxAliasesLimiter,
@@ -26,6 +27,7 @@ from strawberry.fastapi import BaseContext, GraphQLRouter
 from strawberry.federation.schema import FederationAny
 from strawberry.federation.schema_directives import Cost, ListSize
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionContext, Info
 
 from platform_kit import paging
@@ -296,10 +298,20 @@ def subgraph_app(
 
     app = FastAPI(title=title, version="0.1.0", lifespan=lifespan, telemetry=FASTAPI_TELEMETRY)
 
-    async def context_getter(request: Request) -> BaseContext:
-        return context(request.app.state.services, principal_of(request))
+    # an HTTP request or a WebSocket (subscriptions): AuthMiddleware verified the token of
+    # either before it got here
+    async def context_getter(connection: HTTPConnection) -> BaseContext:
+        return context(connection.app.state.services, principal_of(connection))
 
-    app.include_router(GraphQLRouter(schema, context_getter=context_getter), prefix="/graphql")
+    app.include_router(
+        GraphQLRouter(
+            schema,
+            context_getter=context_getter,
+            # the gateway subscribes over graphql-transport-ws (docs/architecture.md)
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        ),
+        prefix="/graphql",
+    )
     for router in routers:
         app.include_router(router)
     app.add_middleware(DatabaseDeadline, default_seconds=settings.request_timeout_seconds)

@@ -8,12 +8,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
-from starlette.routing import Match, Route
+from starlette.routing import Match, Route, WebSocketRoute
 from starlette.types import Scope
 
 from gateway.entrypoints.client_identity import ClientIdentity
 from gateway.entrypoints.frozen_heap import FrozenHeap
 from gateway.entrypoints.graphql_endpoint import GraphQLEndpoint
+from gateway.entrypoints.graphql_ws import GraphQLWebSocket
+from gateway.entrypoints.subscriptions import Subscriptions
 from gateway.entrypoints.supergraph_file import SupergraphFile
 from gateway.entrypoints.supergraph_reload import SupergraphReloader
 from gateway.entrypoints.web_ui import install_docs, install_playground
@@ -21,6 +23,7 @@ from gateway.federation.budget import BudgetLimits, Budgets
 from gateway.federation.executor import Executor
 from gateway.federation.override import OverrideLabels
 from gateway.federation.pipeline import CacheLimits, Gateway, OperationLimits
+from gateway.federation.subgraph_streams import SubgraphStreams
 from gateway.federation.supergraph import Supergraph
 from gateway.federation.transport import SubgraphTransport
 from gateway.rest.openapi import install_openapi
@@ -53,7 +56,12 @@ def build_gateway(
     )
     return Gateway(
         supergraph,
-        Executor(supergraph.subgraphs, urls, transport),
+        Executor(
+            supergraph.subgraphs,
+            urls,
+            transport,
+            SubgraphStreams(transport, settings.subgraph_timeout_seconds),
+        ),
         limits,
         CacheLimits(max_bytes=settings.cache_max_bytes),
         OverrideLabels.of(
@@ -98,9 +106,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         reloader.load()
         heap.freeze()
         try:
-            async with reloader.running():
-                yield
+            with subscriptions.shutdown_on_signals():
+                async with reloader.running():
+                    yield
         finally:
+            subscriptions.shut_down()
             await heap.close()
             await transport.close()
 
@@ -131,6 +141,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         }
 
     identity = app.state.client_identity = ClientIdentity(settings.trusted_proxies)
+    subscriptions = app.state.subscriptions = Subscriptions(settings.subscription_limits())
     # a plain Starlette route to a plain ASGI app: the hot path skips FastAPI's handler,
     # and is matched first
     app.router.routes.insert(
@@ -141,6 +152,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             methods=["POST"],
             include_in_schema=False,
         ),
+    )
+    app.router.routes.insert(
+        1, WebSocketRoute("/graphql", GraphQLWebSocket(subscriptions, identity, secret).handle)
     )
     install_playground(app)
     app.include_router(rest_routes)

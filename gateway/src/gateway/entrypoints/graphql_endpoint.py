@@ -15,6 +15,14 @@ from starlette.types import Receive, Scope, Send
 
 from gateway.callers import client
 from gateway.entrypoints.client_identity import ClientIdentity
+from gateway.entrypoints.event_stream import (
+    COMPLETE,
+    EVENT_STREAM_HEADERS,
+    accepts_event_stream,
+    next_frame,
+    stream_events,
+)
+from gateway.entrypoints.subscriptions import SubscriptionRun, Subscriptions, TooManySubscriptions
 from gateway.federation.inflight import InflightDeduplicator
 from gateway.federation.pipeline import Admitted, Gateway, Prepared, RateLimited, RequestError
 from platform_kit.body_limits import JSON_BODY
@@ -45,12 +53,62 @@ class GraphQLEndpoint:
             except orjson.JSONDecodeError:
                 decoded = _UNDECODED
         headers: Headers = []
-        status, payload = await self.answer(
-            gateway, decoded, _authorization(scope), self.identity.of(scope, principal), headers
-        )
+        caller = self.identity.of(scope, principal)
+        if accepts_event_stream(scope):
+            # a subscription (or any operation) answered as Server-Sent Events
+            status, payload = await self.stream(scope, send, gateway, decoded, caller, headers)
+            if status == 0:
+                return  # streamed
+        else:
+            status, payload = await self.answer(
+                gateway, decoded, _authorization(scope), caller, headers
+            )
         headers += [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
+
+    async def stream(
+        self,
+        scope: Scope,
+        send: Send,
+        gateway: Gateway,
+        body: Any,
+        caller: str,
+        headers: Headers,
+    ) -> Answer:
+        """As Server-Sent Events; (0, b"") once streamed, else the answer refusing it."""
+        admitted_or_answer = await _admitted(gateway, body, caller, headers)
+        if not isinstance(admitted_or_answer[0], Prepared):
+            return admitted_or_answer
+        prepared, admitted, body = admitted_or_answer
+        variables, operation_name = body.get("variables"), body.get("operationName")
+        if not prepared.is_subscription:
+            try:
+                result = await gateway.run(prepared, admitted, variables, operation_name)
+            except RequestError as error:
+                return 400, orjson.dumps({"errors": error.errors})
+            await _single(scope, send, result)
+            return 0, b""
+        subscriptions: Subscriptions = scope["app"].state.subscriptions
+        authorization = _authorization(scope)
+        try:
+            with subscriptions.connection(), subscriptions.subscription(caller, "sse"):
+                run = SubscriptionRun(
+                    gateway,
+                    prepared,
+                    admitted,
+                    variables,
+                    operation_name,
+                    authorization=authorization.decode("latin-1") if authorization else None,
+                    queue_size=subscriptions.limits.queue_size,
+                )
+                await stream_events(scope, send, run, subscriptions)
+        except TooManySubscriptions as over:
+            headers.append((b"retry-after", b"1"))
+            return 429, orjson.dumps(
+                {"errors": [{"message": str(over), "extensions": {"code": "RATE_LIMITED"}}]}
+            )
+        return 0, b""
 
     async def answer(
         self,
@@ -81,6 +139,11 @@ class GraphQLEndpoint:
             )
         except RequestError as error:
             return 400, orjson.dumps({"errors": error.errors})
+        if prepared.is_subscription:
+            return _bad_request(
+                "a subscription is served over WebSocket (graphql-transport-ws) or as "
+                "Server-Sent Events (Accept: text/event-stream)"
+            )
         if self.deduplicate and prepared.is_query:
             variables_key = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
             # the Gateway too: after a reload, an answer from the old schema is not shared
@@ -91,6 +154,29 @@ class GraphQLEndpoint:
             return status, _with_cost(shared, admitted)
         status, payload = await _run(gateway, prepared, admitted, variables, operation_name)
         return status, _with_cost(payload, admitted)
+
+
+async def _admitted(
+    gateway: Gateway, body: Any, caller: str, headers: Headers
+) -> tuple[Prepared, Admitted, dict[str, Any]] | Answer:
+    """The request's operation, prepared and admitted, or the answer refusing it."""
+    if body is _UNDECODED:
+        return _bad_request("the body is not valid JSON")
+    if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+        return _bad_request("expected a JSON object with a `query` string")
+    if body.get("variables") is not None and not isinstance(body["variables"], dict):
+        return _bad_request("`variables` must be an object")
+    if body.get("operationName") is not None and not isinstance(body["operationName"], str):
+        return _bad_request("`operationName` must be a string")
+    try:
+        prepared = gateway.prepare(body["query"], body.get("operationName"))
+        admitted = gateway.admit(prepared, body.get("variables"), caller)
+    except RateLimited as limited:
+        headers.append((b"retry-after", str(limited.retry_after).encode()))
+        return 429, orjson.dumps({"errors": limited.errors, "extensions": {"cost": limited.cost}})
+    except RequestError as error:
+        return 400, orjson.dumps({"errors": error.errors})
+    return prepared, admitted, body
 
 
 async def _run(
@@ -106,6 +192,12 @@ async def _run(
     except RequestError as error:
         return 400, orjson.dumps({"errors": error.errors})
     return 200, orjson.dumps(result)
+
+
+async def _single(scope: Scope, send: Send, result: dict[str, Any]) -> None:
+    """A query or mutation asked for as an event stream: one `next`, then `complete`."""
+    await send({"type": "http.response.start", "status": 200, "headers": EVENT_STREAM_HEADERS})
+    await send({"type": "http.response.body", "body": next_frame(result) + COMPLETE})
 
 
 def _with_cost(payload: bytes, admitted: Admitted) -> bytes:

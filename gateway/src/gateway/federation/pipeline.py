@@ -6,7 +6,8 @@ document, operation name and @skip/@include values) -> execute -> shape."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import time
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +25,7 @@ from graphql.execution.values import get_variable_values
 from gateway.federation.budget import Budgets, OverBudget, ThrottleStatus
 from gateway.federation.conditions import condition_variables
 from gateway.federation.cost import CostFormula, compile_cost
-from gateway.federation.executor import Executor
+from gateway.federation.executor import ExecutionState, Executor
 from gateway.federation.limits import (
     OperationLimits,
     cost_limit_error,
@@ -38,6 +39,7 @@ from gateway.federation.prepared_cache import CacheLimits, PreparedCache, node_c
 from gateway.federation.shaping import ResponseShape, shape
 from gateway.federation.stages import StagedPlan, stage_plan
 from gateway.federation.supergraph import Supergraph
+from gateway.metrics import SUBSCRIPTION_EVENT_SECONDS
 
 __all__ = [
     "Admitted",
@@ -118,6 +120,10 @@ class Prepared:
     @property
     def is_query(self) -> bool:
         return self.operation.operation == OperationType.QUERY
+
+    @property
+    def is_subscription(self) -> bool:
+        return self.operation.operation == OperationType.SUBSCRIPTION
 
 
 def _formatted(error: GraphQLError, code: str) -> dict[str, Any]:
@@ -288,6 +294,46 @@ class Gateway:
         values = admitted.values
         compiled = self.plan(prepared, values, self.override.draw())
         state = await self.executor.execute(compiled.staged, values)
+        return self._response(prepared, compiled, state, variables, operation_name)
+
+    async def subscribe(
+        self,
+        prepared: Prepared,
+        admitted: Admitted,
+        variables: Mapping[str, Any] | None = None,
+        operation_name: str | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """A subscription already prepared and admitted (its limits and cost checked, its
+        cost taken from the client's budget once): its root field streamed from the
+        subgraph that owns it, and for each event the rest of its plan run (entity fetches
+        to other subgraphs, batched as for a query) and the result shaped like a query's.
+        An event that is only errors (the subgraph refused, the stream broke off) is passed
+        on and ends the stream."""
+        if not prepared.is_subscription:
+            raise RequestError(
+                [{"message": "not a subscription", "extensions": {"code": "BAD_REQUEST"}}]
+            )
+        values = admitted.values
+        compiled = self.plan(prepared, values, self.override.draw())
+        async for event in self.executor.stream(compiled.staged, values):
+            data = event.get("data")
+            if not isinstance(data, dict):
+                yield {"data": None, "errors": event.get("errors") or []}
+                return
+            started = time.perf_counter()
+            state = await self.executor.execute(compiled.staged, values, seed=event)
+            answer = self._response(prepared, compiled, state, variables, operation_name)
+            SUBSCRIPTION_EVENT_SECONDS.observe(time.perf_counter() - started)
+            yield answer
+
+    def _response(
+        self,
+        prepared: Prepared,
+        compiled: Compiled,
+        state: ExecutionState,
+        variables: Mapping[str, Any] | None,
+        operation_name: str | None,
+    ) -> dict[str, Any]:
         data = compiled.shape.shape(state.data)
         if data is not None:  # the regular case, compiled; otherwise graphql-core, below
             return {"data": data, "errors": state.errors} if state.errors else {"data": data}

@@ -113,6 +113,7 @@ class Supergraph:
     api_schema: GraphQLSchema
     query_type: str = "Query"
     mutation_type: str | None = None
+    subscription_type: str | None = None
     # abstract type -> its object types in the whole supergraph, @inaccessible ones too
     possible: dict[str, frozenset[str]] = field(default_factory=dict)
     # the labels of progressive @override in this supergraph
@@ -185,6 +186,7 @@ class Supergraph:
                 types[member].contexts |= abstract.contexts
         api = _api_schema(document, inaccessible)
         mutation = api.mutation_type.name if api.mutation_type else None
+        subscription = api.subscription_type.name if api.subscription_type else None
         query = api.query_type.name if api.query_type else "Query"
         return cls(
             subgraphs=subgraphs,
@@ -192,6 +194,7 @@ class Supergraph:
             api_schema=api,
             query_type=query,
             mutation_type=mutation,
+            subscription_type=subscription,
             possible=possible,
             demand=DemandWeights.of(document),
             override_labels=frozenset(

@@ -4,6 +4,8 @@ entrypoints/errors.py."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+
 import strawberry
 
 from inventory.domain.listing import ProductFilter
@@ -90,9 +92,24 @@ class Mutation:
         return True
 
 
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="A product on every change of it (price, stock, name, deletion); id "
+        "narrows to one."
+    )
+    async def product_updated(
+        self, info: Info, id: strawberry.ID | None = None
+    ) -> AsyncGenerator[ProductType, None]:
+        events = info.context.services.product_events
+        async for product in events.watch(info.context.principal, str(id) if id else None):
+            yield ProductType.from_domain(product)
+
+
 schema = SubgraphSchema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     types=[ProductType],
     extensions=[TranslateErrors],
     federation_version=FEDERATION_VERSION,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+
 import strawberry
 
 from orders.domain.order import RequestedLine
@@ -81,9 +83,24 @@ class Mutation:
         return OrderType.from_domain(order)
 
 
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="The caller's orders (an admin's: every order) on their creation and each "
+        "status change; id narrows to one. Anonymous: UNAUTHENTICATED."
+    )
+    async def order_updated(
+        self, info: Info, id: strawberry.ID | None = None
+    ) -> AsyncGenerator[OrderType, None]:
+        events = info.context.services.order_events
+        async for order in events.watch(info.context.principal, str(id) if id else None):
+            yield OrderType.from_domain(order)
+
+
 schema = SubgraphSchema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     types=[OrderType, ProductRef],
     extensions=[TranslateErrors],
     federation_version=FEDERATION_VERSION,

@@ -1,0 +1,258 @@
+"""Subscriptions through the gateway, on the real stack: each subgraph's change stream on
+SecantusDB, the subgraphs' graphql-transport-ws, the gateway's WebSocket and SSE.
+
+A test knows a subscription is live when the subgraph's change feed counts its subscriber
+(`change_feed_subscribers` on the subgraph's /metrics): from then on every change reaches it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from platform_devkit.processes import ServiceProcess
+from platform_devkit.subscriptions import PROTOCOL, graphql_ws, sse_subscription
+
+from .conftest import Platform
+
+pytestmark = pytest.mark.slow
+
+# a small queue per subscriber, so that a client that does not read is cut off soon
+PLATFORM_ENV = {"GATEWAY_SUBSCRIPTION_QUEUE_SIZE": "4"}
+
+CREATE_PRODUCT = """mutation($input: CreateProductInput!) {
+  createProduct(input: $input) { id } }"""
+UPDATE_PRODUCT = """mutation($id: ID!, $input: UpdateProductInput!) {
+  updateProduct(id: $id, input: $input) { id stock } }"""
+CREATE_ORDER = """mutation($items: [OrderLineInput!]!) {
+  createOrder(input: {items: $items}) { id } }"""
+COMPLETE_ORDER = """mutation($id: ID!) {
+  updateOrderStatus(id: $id, status: COMPLETED) { id status } }"""
+ORDER_UPDATED = """subscription($id: ID) {
+  orderUpdated(id: $id) { id status items { quantity product { name stock } } } }"""
+PRODUCT_UPDATED = """subscription($id: ID) { productUpdated(id: $id) { id name stock } }"""
+
+
+def _ok(response: httpx.Response) -> dict[str, Any]:
+    body: dict[str, Any] = response.json()
+    assert response.status_code == 200 and "errors" not in body, body
+    return body["data"]
+
+
+def _product(platform: Platform, admin: str, name: str, **fields: Any) -> str:
+    data = _ok(
+        platform.graphql(
+            CREATE_PRODUCT, {"input": {"name": name, "price": "3.50", "stock": 50, **fields}}, admin
+        )
+    )
+    return str(data["createProduct"]["id"])
+
+
+def _subscribers(service: ServiceProcess, feed: str) -> float:
+    metrics = httpx.get(service.base_url + "/metrics", timeout=5).text
+    pattern = rf'^change_feed_subscribers\{{feed="{feed}"\}} (\S+)$'
+    found = re.findall(pattern, metrics, re.MULTILINE)
+    return float(found[0]) if found else 0.0
+
+
+async def _live(service: ServiceProcess, feed: str, count: float) -> None:
+    """Until the subgraph's feed has `count` subscribers (bounded: 20 s)."""
+    for _ in range(400):
+        if await asyncio.to_thread(_subscribers, service, feed) >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{feed}: {count} subscribers never came")
+
+
+async def _graphql(
+    platform: Platform, query: str, variables: dict[str, Any], token: str
+) -> dict[str, Any]:
+    response = await asyncio.to_thread(platform.graphql, query, variables, token)
+    return _ok(response)
+
+
+async def test_a_customer_receives_their_order_joined_with_the_inventory_and_no_one_else_does(
+    platform: Platform,
+) -> None:
+    admin = platform.make_token("admin-1", "admin")
+    alice = platform.make_token(f"alice-{uuid.uuid4().hex[:6]}")
+    bob = platform.make_token(f"bob-{uuid.uuid4().hex[:6]}")
+    product = _product(platform, admin, "Kettle", stock=7)
+    base = _subscribers(platform.orders, "orders")
+    url = platform.gateway.base_url + "/graphql"
+    async with graphql_ws(url, token=alice) as alices, graphql_ws(url, header_token=bob) as bobs:
+        await alices.subscribe("a", ORDER_UPDATED)
+        await bobs.subscribe("b", ORDER_UPDATED)
+        await _live(platform.orders, "orders", base + 2)
+        created = await _graphql(
+            platform, CREATE_ORDER, {"items": [{"productId": product, "quantity": 2}]}, alice
+        )
+        order_id = created["createOrder"]["id"]
+        pending = (await alices.next_payload("a"))["data"]["orderUpdated"]
+        assert pending["id"] == order_id and pending["status"] == "PENDING"
+        await _graphql(platform, COMPLETE_ORDER, {"id": order_id}, admin)
+        completed = (await alices.next_payload("a"))["data"]["orderUpdated"]
+        assert completed == {
+            "id": order_id,
+            "status": "COMPLETED",
+            "items": [{"quantity": 2, "product": {"name": "Kettle", "stock": 5}}],
+        }
+        # Bob's first event is his own order: changes arrive in order, so none of Alice's
+        # (made before it) was sent to him
+        mine = await _graphql(
+            platform, CREATE_ORDER, {"items": [{"productId": product, "quantity": 1}]}, bob
+        )
+        first = (await bobs.next_payload("b"))["data"]["orderUpdated"]
+        assert first["id"] == mine["createOrder"]["id"] != order_id
+
+
+async def test_over_sse_one_order_by_id_until_it_is_completed(platform: Platform) -> None:
+    admin = platform.make_token("admin-1", "admin")
+    carol = platform.make_token(f"carol-{uuid.uuid4().hex[:6]}")
+    product = _product(platform, admin, "Teapot")
+    first = await _graphql(
+        platform, CREATE_ORDER, {"items": [{"productId": product, "quantity": 1}]}, carol
+    )
+    other = await _graphql(
+        platform, CREATE_ORDER, {"items": [{"productId": product, "quantity": 1}]}, carol
+    )
+    order_id = first["createOrder"]["id"]
+    base = _subscribers(platform.orders, "orders")
+    url = platform.gateway.base_url + "/graphql"
+    async with sse_subscription(url, ORDER_UPDATED, {"id": order_id}, token=carol) as events:
+        assert events.response.status_code == 200
+        assert events.response.headers["content-type"].startswith("text/event-stream")
+        await _live(platform.orders, "orders", base + 1)
+        await _graphql(platform, COMPLETE_ORDER, {"id": other["createOrder"]["id"]}, admin)
+        await _graphql(platform, COMPLETE_ORDER, {"id": order_id}, admin)
+        event, data = await events.next_event()
+        assert event == "next"
+        assert data["data"]["orderUpdated"]["id"] == order_id  # the other order is not sent
+        assert data["data"]["orderUpdated"]["status"] == "COMPLETED"
+        assert data["data"]["orderUpdated"]["items"][0]["product"]["name"] == "Teapot"
+
+
+async def test_an_anonymous_order_subscription_is_unauthenticated(platform: Platform) -> None:
+    url = platform.gateway.base_url + "/graphql"
+    async with graphql_ws(url) as anonymous:
+        await anonymous.subscribe("1", ORDER_UPDATED)
+        message = await anonymous.receive()
+        errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+        assert errors[0]["extensions"]["code"] == "UNAUTHENTICATED", message
+    async with sse_subscription(url, ORDER_UPDATED) as events:
+        event, data = await events.next_event()
+        assert event == "next" and data["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_bad_token_in_connection_init_closes_the_connection(platform: Platform) -> None:
+    url = platform.gateway.base_url.replace("http://", "ws://") + "/graphql"
+    async with connect(url, subprotocols=[PROTOCOL]) as socket:
+        await socket.send('{"type": "connection_init", "payload": {"Authorization": "Bearer x"}}')
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(socket.recv(), 10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+async def test_a_subscription_posted_without_an_event_stream_is_refused(
+    platform: Platform,
+) -> None:
+    response = await asyncio.to_thread(platform.graphql, PRODUCT_UPDATED)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_many_subscribers_of_one_product_all_receive_its_stock_change(
+    platform: Platform,
+) -> None:
+    admin = platform.make_token("admin-1", "admin")
+    product = _product(platform, admin, "Lamp", stock=10)
+    url = platform.gateway.base_url + "/graphql"
+    base = _subscribers(platform.inventory, "products")
+    websockets = 12
+    async with graphql_ws(url) as shared:
+        clients = []
+        for number in range(websockets):  # one connection, then one each
+            client = shared if number == 0 else await _open(url)
+            await client.subscribe(f"s{number}", PRODUCT_UPDATED, {"id": product})
+            clients.append(client)
+        await shared.subscribe("all", PRODUCT_UPDATED)  # every product, this one included
+        async with sse_subscription(url, PRODUCT_UPDATED, {"id": product}) as sse:
+            await _live(platform.inventory, "products", base + websockets + 2)
+            await _graphql(platform, UPDATE_PRODUCT, {"id": product, "input": {"stock": 3}}, admin)
+            received = {}
+            while len(received) < 2:  # the shared connection: its two subscriptions
+                message = await shared.receive()
+                assert message["type"] == "next", message
+                received[message["id"]] = message["payload"]["data"]["productUpdated"]
+            for client, number in zip(clients[1:], range(1, websockets), strict=True):
+                payload = await client.next_payload(f"s{number}")
+                received[f"s{number}"] = payload["data"]["productUpdated"]
+            event, data = await sse.next_event()
+            assert event == "next", data
+            received["sse"] = data["data"]["productUpdated"]
+        for client in clients[1:]:
+            await client.socket.close()
+    expected = {"id": product, "name": "Lamp", "stock": 3}
+    assert len(received) == websockets + 2
+    assert all(value == expected for value in received.values()), received
+
+
+async def _open(url: str) -> Any:
+    context = graphql_ws(url)
+    client = await context.__aenter__()
+    return client
+
+
+async def test_a_slow_consumer_is_cut_off_while_others_keep_receiving(
+    platform: Platform,
+) -> None:
+    """A client that stops reading: its socket fills, then its queue of 4 answers
+    (PLATFORM_ENV), and the gateway closes it with 4008; a reading client gets every event."""
+    admin = platform.make_token("admin-1", "admin")
+    product = _product(platform, admin, "Rug", stock=1000)
+    url = platform.gateway.base_url + "/graphql"
+    ws_url = url.replace("http://", "ws://")
+    base = _subscribers(platform.inventory, "products")
+    # a small receive buffer, so that the client's not reading shows soon
+    raw = socket.create_connection((platform.gateway.host, platform.gateway.port))
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    updates = 150
+    description = "x" * 4000  # each event large: buffers fill within a few dozen
+    selection = "subscription($id: ID) { productUpdated(id: $id) { id stock description } }"
+    async with (
+        connect(ws_url, sock=raw, subprotocols=[PROTOCOL]) as slow,
+        graphql_ws(url) as reader,
+    ):
+        await slow.send('{"type": "connection_init"}')
+        await slow.recv()
+        await slow.send(
+            '{"id": "slow", "type": "subscribe", "payload": {"query": "'
+            + selection.replace('"', '\\"')
+            + '", "variables": {"id": "'
+            + product
+            + '"}}}'
+        )
+        await reader.subscribe("r", selection, {"id": product})
+        await _live(platform.inventory, "products", base + 2)
+        for stock in range(updates):
+            await _graphql(
+                platform,
+                UPDATE_PRODUCT,
+                {"id": product, "input": {"stock": stock, "description": description}},
+                admin,
+            )
+            payload = await reader.next_payload("r")  # the reader keeps up, and gets each
+            assert payload["data"]["productUpdated"]["stock"] == stock
+        # now the slow client reads: what was sent before the cut, then the close
+        with pytest.raises(ConnectionClosed) as closed:
+            for _ in range(updates + 1):
+                await asyncio.wait_for(slow.recv(), 10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4008
