@@ -8,10 +8,13 @@ A test knows a subscription is live when the subgraph's change feed counts its s
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import socket
 import uuid
+from contextlib import AsyncExitStack
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -25,8 +28,13 @@ from .conftest import Platform
 
 pytestmark = pytest.mark.slow
 
-# a small queue per subscriber, so that a client that does not read is cut off soon
-PLATFORM_ENV = {"GATEWAY_SUBSCRIPTION_QUEUE_SIZE": "4"}
+PLATFORM_ENV = {
+    # a small queue per subscriber, so that a client that does not read is cut off soon
+    "GATEWAY_SUBSCRIPTION_QUEUE_SIZE": "4",
+    # uvicorn's own WebSocket pings (20 s, then 20 s for the pong) would drop a client that
+    # reads nothing before its queue fills on this slow a stream of events: they wait here
+    "UVICORN_WS_PING_INTERVAL": "600",
+}
 
 CREATE_PRODUCT = """mutation($input: CreateProductInput!) {
   createProduct(input: $input) { id } }"""
@@ -59,6 +67,13 @@ def _product(platform: Platform, admin: str, name: str, **fields: Any) -> str:
 def _subscribers(service: ServiceProcess, feed: str) -> float:
     metrics = httpx.get(service.base_url + "/metrics", timeout=5).text
     pattern = rf'^change_feed_subscribers\{{feed="{feed}"\}} (\S+)$'
+    found = re.findall(pattern, metrics, re.MULTILINE)
+    return float(found[0]) if found else 0.0
+
+
+def _slow_consumers_cut(gateway: ServiceProcess) -> float:
+    metrics = httpx.get(gateway.base_url + "/metrics", timeout=5).text
+    pattern = r'^gateway_subscriptions_ended_total\{reason="slow_consumer"\} (\S+)$'
     found = re.findall(pattern, metrics, re.MULTILINE)
     return float(found[0]) if found else 0.0
 
@@ -177,38 +192,33 @@ async def test_many_subscribers_of_one_product_all_receive_its_stock_change(
     url = platform.gateway.base_url + "/graphql"
     base = _subscribers(platform.inventory, "products")
     websockets = 12
-    async with graphql_ws(url) as shared:
-        clients = []
-        for number in range(websockets):  # one connection, then one each
-            client = shared if number == 0 else await _open(url)
+    async with AsyncExitStack() as connections:
+        shared = await connections.enter_async_context(graphql_ws(url))
+        clients = [shared]
+        for _ in range(websockets - 1):
+            clients.append(await connections.enter_async_context(graphql_ws(url)))
+        for number, client in enumerate(clients):  # the first connection, then one each
             await client.subscribe(f"s{number}", PRODUCT_UPDATED, {"id": product})
-            clients.append(client)
         await shared.subscribe("all", PRODUCT_UPDATED)  # every product, this one included
-        async with sse_subscription(url, PRODUCT_UPDATED, {"id": product}) as sse:
-            await _live(platform.inventory, "products", base + websockets + 2)
-            await _graphql(platform, UPDATE_PRODUCT, {"id": product, "input": {"stock": 3}}, admin)
-            received = {}
-            while len(received) < 2:  # the shared connection: its two subscriptions
-                message = await shared.receive()
-                assert message["type"] == "next", message
-                received[message["id"]] = message["payload"]["data"]["productUpdated"]
-            for client, number in zip(clients[1:], range(1, websockets), strict=True):
-                payload = await client.next_payload(f"s{number}")
-                received[f"s{number}"] = payload["data"]["productUpdated"]
-            event, data = await sse.next_event()
-            assert event == "next", data
-            received["sse"] = data["data"]["productUpdated"]
-        for client in clients[1:]:
-            await client.socket.close()
+        sse = await connections.enter_async_context(
+            sse_subscription(url, PRODUCT_UPDATED, {"id": product})
+        )
+        await _live(platform.inventory, "products", base + websockets + 2)
+        await _graphql(platform, UPDATE_PRODUCT, {"id": product, "input": {"stock": 3}}, admin)
+        received = {}
+        while len(received) < 2:  # the shared connection: its two subscriptions
+            message = await shared.receive()
+            assert message["type"] == "next", message
+            received[message["id"]] = message["payload"]["data"]["productUpdated"]
+        for number, client in enumerate(clients[1:], start=1):
+            payload = await client.next_payload(f"s{number}")
+            received[f"s{number}"] = payload["data"]["productUpdated"]
+        event, data = await sse.next_event()
+        assert event == "next", data
+        received["sse"] = data["data"]["productUpdated"]
     expected = {"id": product, "name": "Lamp", "stock": 3}
     assert len(received) == websockets + 2
     assert all(value == expected for value in received.values()), received
-
-
-async def _open(url: str) -> Any:
-    context = graphql_ws(url)
-    client = await context.__aenter__()
-    return client
 
 
 async def test_a_slow_consumer_is_cut_off_while_others_keep_receiving(
@@ -221,27 +231,35 @@ async def test_a_slow_consumer_is_cut_off_while_others_keep_receiving(
     url = platform.gateway.base_url + "/graphql"
     ws_url = url.replace("http://", "ws://")
     base = _subscribers(platform.inventory, "products")
-    # a small receive buffer, so that the client's not reading shows soon
-    raw = socket.create_connection((platform.gateway.host, platform.gateway.port))
+    # a small receive buffer and no compression (the events are very compressible), so
+    # that the client not reading shows soon
+    address = urlsplit(platform.gateway.base_url)
+    raw = socket.create_connection((address.hostname, address.port))
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    updates = 150
-    description = "x" * 4000  # each event large: buffers fill within a few dozen
-    selection = "subscription($id: ID) { productUpdated(id: $id) { id stock description } }"
+    # each event large (25 copies of a 5,000-character description: 125 kB), so that the
+    # socket's buffers (a few MB at most) fill within a few dozen events
+    updates = 70
+    description = "x" * 5000
+    copies = " ".join(f"d{n}: description" for n in range(25))
+    selection = f"subscription($id: ID) {{ productUpdated(id: $id) {{ id stock {copies} }} }}"
     async with (
-        connect(ws_url, sock=raw, subprotocols=[PROTOCOL]) as slow,
+        connect(
+            ws_url,
+            sock=raw,
+            subprotocols=[PROTOCOL],
+            max_queue=1,
+            compression=None,
+            ping_interval=None,  # it would time out, as the client reads nothing
+        ) as slow,
         graphql_ws(url) as reader,
     ):
         await slow.send('{"type": "connection_init"}')
         await slow.recv()
-        await slow.send(
-            '{"id": "slow", "type": "subscribe", "payload": {"query": "'
-            + selection.replace('"', '\\"')
-            + '", "variables": {"id": "'
-            + product
-            + '"}}}'
-        )
+        subscribe = {"query": selection, "variables": {"id": product}}
+        await slow.send(json.dumps({"id": "slow", "type": "subscribe", "payload": subscribe}))
         await reader.subscribe("r", selection, {"id": product})
         await _live(platform.inventory, "products", base + 2)
+        cut_before = _slow_consumers_cut(platform.gateway)
         for stock in range(updates):
             await _graphql(
                 platform,
@@ -251,8 +269,16 @@ async def test_a_slow_consumer_is_cut_off_while_others_keep_receiving(
             )
             payload = await reader.next_payload("r")  # the reader keeps up, and gets each
             assert payload["data"]["productUpdated"]["stock"] == stock
+            if _slow_consumers_cut(platform.gateway) > cut_before:
+                break
+        else:
+            raise AssertionError(f"{updates} events of 125 kB did not fill the slow client")
+        # the reader still receives after the cut
+        await _graphql(platform, UPDATE_PRODUCT, {"id": product, "input": {"stock": 999}}, admin)
+        payload = await reader.next_payload("r")
+        assert payload["data"]["productUpdated"]["stock"] == 999
         # now the slow client reads: what was sent before the cut, then the close
         with pytest.raises(ConnectionClosed) as closed:
             for _ in range(updates + 1):
-                await asyncio.wait_for(slow.recv(), 10)
+                await asyncio.wait_for(slow.recv(), 20)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4008

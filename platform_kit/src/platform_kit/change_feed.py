@@ -29,6 +29,8 @@ from prometheus_client import Counter, Gauge
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import PyMongoError
 
+from platform_kit.errors import DomainError
+
 __all__ = [
     "FEED_EVENTS",
     "FEED_SUBSCRIBERS",
@@ -54,11 +56,14 @@ FEED_EVENTS = Counter(
 )
 
 
-class FeedUnavailable(Exception):
+AWAIT_MS = 1000  # how long the server holds a getMore that finds no change
+
+
+class FeedUnavailable(DomainError):
     """The change stream failed and could not be resumed in time."""
 
 
-class SlowSubscriber(Exception):
+class SlowSubscriber(DomainError):
     """The subscriber's queue was full: it was cut off rather than buffered without bound."""
 
 
@@ -70,8 +75,8 @@ class FeedLimits:
     retry_seconds: float = 0.5
 
 
-class TooManySubscribers(Exception):
-    pass
+class TooManySubscribers(DomainError):
+    """The process has as many subscribers as it serves."""
 
 
 class Subscriber(Generic[T]):
@@ -193,14 +198,22 @@ class ChangeFeed(Generic[T]):
                 await asyncio.sleep(self.limits.retry_seconds)
 
     async def _stream(self) -> None:
-        options: dict[str, Any] = {"full_document": "updateLookup"}
+        options: dict[str, Any] = {
+            "full_document": "updateLookup",
+            "max_await_time_ms": AWAIT_MS,
+        }
         if self._resume_token is not None:
             options["resume_after"] = self._resume_token
         async with await self.collection.watch(**options) as stream:
             self._open.set()
-            async for change in stream:
+            while True:
+                # one awaitData getMore at a time: each is its own operation under the
+                # client's timeoutMS, where one `next` waiting for a change would time out
+                # after it in a quiet hour
+                change = await stream.try_next()
                 self._resume_token = stream.resume_token
-                self._publish(change)
+                if change is not None:
+                    self._publish(change)
 
     def _publish(self, change: Mapping[str, Any]) -> None:
         if not self._subscribers:

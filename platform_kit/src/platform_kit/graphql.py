@@ -6,7 +6,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from functools import partial
@@ -55,6 +63,7 @@ __all__ = [
     "Services",
     "SubgraphSchema",
     "batch_loader",
+    "coded_stream",
     "error_translation",
     "paged",
     "subgraph_app",
@@ -164,6 +173,21 @@ def error_translation(classify: Classifier) -> type[SchemaExtension]:
                 result.errors = [translate(error) for error in result.errors]
 
     return TranslateErrors
+
+
+async def coded_stream(classify: Classifier, events: AsyncIterator[T]) -> AsyncGenerator[T, None]:
+    """A subscription's events with its errors coded by the service's `classify`: an error
+    raised while a subscription streams reaches no schema extension (error_translation)."""
+    try:
+        async for event in events:
+            yield event
+    except Exception as error:
+        code, message, details = classify(error)
+        if code is ErrorCode.INTERNAL_SERVER_ERROR:
+            _log.error("unexpected error in subscription", exc_info=error)
+        raise GraphQLError(
+            message, extensions={"code": code.value, **camel_keys(details)}
+        ) from None
 
 
 # What one request may ask a subgraph, in defence behind the gateway's own limits: higher

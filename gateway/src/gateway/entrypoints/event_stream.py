@@ -105,6 +105,7 @@ async def _frames(
 ) -> AsyncIterator[bytes]:
     keep_alive = subscriptions.limits.keep_alive_seconds
     closing = asyncio.ensure_future(subscriptions.closing.wait())
+    answer: asyncio.Future[dict[str, Any]] | None = None
     try:
         while True:
             answer = asyncio.ensure_future(anext(run))
@@ -112,12 +113,11 @@ async def _frames(
                 done, _ = await asyncio.wait(
                     {answer, closing}, timeout=keep_alive, return_when=asyncio.FIRST_COMPLETED
                 )
-                if closing in done:
-                    answer.cancel()
-                    yield next_frame(shape(SHUTDOWN))
-                    return
                 if answer in done:
                     break
+                if closing in done:
+                    yield next_frame(shape(SHUTDOWN))
+                    return
                 yield KEEP_ALIVE
             try:
                 result = answer.result()
@@ -127,3 +127,7 @@ async def _frames(
             EVENTS_DELIVERED.labels(TRANSPORT).inc()
     finally:
         closing.cancel()
+        if answer is not None:
+            answer.cancel()
+            if answer.done() and not answer.cancelled():
+                answer.exception()  # retrieved: the stream ended with it

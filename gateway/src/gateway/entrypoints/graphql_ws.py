@@ -41,6 +41,8 @@ __all__ = ["PROTOCOL", "GraphQLWebSocket"]
 log = logging.getLogger(__name__)
 PROTOCOL = "graphql-transport-ws"
 TRANSPORT = "websocket"
+CLOSE_SECONDS = 1.0  # a close frame is sent within this, or the connection is dropped
+SLOW_CLOSE_SECONDS = 30.0  # to a slow consumer: after what it has not read yet
 
 
 class _Close(Exception):
@@ -79,16 +81,25 @@ class _Connection:
         self.caller = ""
         self.acknowledged = False
         self.running: dict[str, asyncio.Task[None]] = {}
+        self.slow = asyncio.Event()  # a subscription's queue filled: the connection ends
 
     async def serve(self) -> None:
         reader = asyncio.create_task(self._read())
         closing = asyncio.create_task(self.endpoint.subscriptions.closing.wait())
+        slow = asyncio.create_task(self.slow.wait())
         pinger = asyncio.create_task(self._keep_alive())
         close: _Close | None = None
+        close_within = CLOSE_SECONDS
         try:
-            done, _ = await asyncio.wait({reader, closing}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                {reader, closing, slow}, return_when=asyncio.FIRST_COMPLETED
+            )
             if closing in done:
                 close = _Close(RECONNECT_CODE, "the gateway is restarting: reconnect")
+            elif slow in done:
+                close = _Close(SLOW_CONSUMER_CODE, "slow consumer: events were dropped")
+                # the close frame waits behind what the client has not read yet
+                close_within = SLOW_CLOSE_SECONDS
             else:
                 error = reader.exception()
                 if isinstance(error, _Close):
@@ -97,14 +108,15 @@ class _Connection:
                     log.error("WebSocket connection failed", exc_info=error)
                     close = _Close(4500, "internal error")
         finally:
-            for task in (reader, closing, pinger, *self.running.values()):
+            tasks = (reader, closing, slow, pinger, *self.running.values())
+            for task in tasks:
                 task.cancel()
-            for task in (reader, closing, pinger, *self.running.values()):
+            for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         if close is not None and self.websocket.client_state is WebSocketState.CONNECTED:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.websocket.close(close.code, close.reason), 1.0)
+                await asyncio.wait_for(self.websocket.close(close.code, close.reason), close_within)
 
     async def _read(self) -> None:
         try:
@@ -248,11 +260,7 @@ class _Connection:
         except SlowConsumer:
             # the whole connection is behind: what it would be sent next is stale
             self.running.pop(operation_id, None)
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(
-                    self.websocket.close(SLOW_CONSUMER_CODE, "slow consumer: events dropped"),
-                    1.0,
-                )
+            self.slow.set()
         finally:
             await run.cancel()
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncGenerator
 import strawberry
 
 from inventory.domain.listing import ProductFilter
-from inventory.entrypoints.errors import TranslateErrors
+from inventory.entrypoints.errors import TranslateErrors, classify
 from inventory.entrypoints.graphql.context import Info
 from inventory.entrypoints.graphql.types import (
     CreateProductInput,
@@ -19,7 +19,7 @@ from inventory.entrypoints.graphql.types import (
     ProductType,
     UpdateProductInput,
 )
-from platform_kit.graphql import FEDERATION_VERSION, SubgraphSchema, paged, values_of
+from platform_kit.graphql import FEDERATION_VERSION, SubgraphSchema, coded_stream, paged, values_of
 
 __all__ = ["schema"]
 
@@ -102,7 +102,9 @@ class Subscription:
         self, info: Info, id: strawberry.ID | None = None
     ) -> AsyncGenerator[ProductType, None]:
         events = info.context.services.product_events
-        async for product in events.watch(info.context.principal, str(id) if id else None):
+        async for product in coded_stream(
+            classify, events.watch(info.context.principal, str(id) if id else None)
+        ):
             yield ProductType.from_domain(product)
 
 

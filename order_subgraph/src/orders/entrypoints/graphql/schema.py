@@ -7,7 +7,7 @@ from collections.abc import AsyncGenerator
 import strawberry
 
 from orders.domain.order import RequestedLine
-from orders.entrypoints.errors import TranslateErrors
+from orders.entrypoints.errors import TranslateErrors, classify
 from orders.entrypoints.graphql.context import Info
 from orders.entrypoints.graphql.types import (
     CreateOrderInput,
@@ -16,7 +16,7 @@ from orders.entrypoints.graphql.types import (
     OrderType,
     ProductRef,
 )
-from platform_kit.graphql import FEDERATION_VERSION, SubgraphSchema, paged
+from platform_kit.graphql import FEDERATION_VERSION, SubgraphSchema, coded_stream, paged
 
 __all__ = ["schema"]
 
@@ -93,7 +93,9 @@ class Subscription:
         self, info: Info, id: strawberry.ID | None = None
     ) -> AsyncGenerator[OrderType, None]:
         events = info.context.services.order_events
-        async for order in events.watch(info.context.principal, str(id) if id else None):
+        async for order in coded_stream(
+            classify, events.watch(info.context.principal, str(id) if id else None)
+        ):
             yield OrderType.from_domain(order)
 
 
