@@ -282,3 +282,48 @@ async def test_a_slow_consumer_is_cut_off_while_others_keep_receiving(
             for _ in range(updates + 1):
                 await asyncio.wait_for(slow.recv(), 20)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4008
+
+
+async def test_rest_order_events_stream_the_order_as_get_answers_it(platform: Platform) -> None:
+    admin = platform.make_token("admin-1", "admin")
+    dave = platform.make_token(f"dave-{uuid.uuid4().hex[:6]}")
+    product = _product(platform, admin, "Mug")
+    created = await _graphql(
+        platform, CREATE_ORDER, {"items": [{"productId": product, "quantity": 3}]}, dave
+    )
+    order_id = created["createOrder"]["id"]
+    base = _subscribers(platform.orders, "orders")
+    url = f"{platform.gateway.base_url}/orders/{order_id}/events"
+    async with sse_subscription(url, token=dave, method="GET") as events:
+        assert events.response.status_code == 200
+        await _live(platform.orders, "orders", base + 1)
+        await _graphql(platform, COMPLETE_ORDER, {"id": order_id}, admin)
+        event, order = await events.next_event()
+    answered = httpx.get(
+        f"{platform.gateway.base_url}/orders/{order_id}",
+        headers={"Authorization": f"Bearer {dave}"},
+        timeout=10,
+    ).json()
+    assert event == "next"
+    assert order == answered and order["status"] == "completed"
+    assert order["items"][0]["name"] == "Mug" and order["items"][0]["quantity"] == 3
+
+
+async def test_rest_order_events_of_an_unknown_or_unowned_order_are_refused(
+    platform: Platform,
+) -> None:
+    admin = platform.make_token("admin-1", "admin")
+    erin = platform.make_token(f"erin-{uuid.uuid4().hex[:6]}")
+    product = _product(platform, admin, "Bowl")
+    created = await _graphql(
+        platform, CREATE_ORDER, {"items": [{"productId": product, "quantity": 1}]}, admin
+    )
+    base = platform.gateway.base_url
+    for path, token, status in (
+        (f"/orders/{created['createOrder']['id']}/events", erin, 404),
+        ("/orders/000000000000000000000000/events", erin, 404),
+        (f"/orders/{created['createOrder']['id']}/events", None, 401),
+    ):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = await asyncio.to_thread(httpx.get, base + path, headers=headers, timeout=10)
+        assert response.status_code == status, (path, response.text)

@@ -12,19 +12,25 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
-from starlette.types import Scope, Send
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from gateway.entrypoints.subscriptions import (
     EVENTS_DELIVERED,
     SlowConsumer,
     SubscriptionRun,
     Subscriptions,
+    TooManySubscriptions,
 )
+from gateway.federation.pipeline import Admitted, Gateway, Prepared
 from platform_kit.admission import RELEASE_SLOT
+from platform_kit.middleware import principal_of
+from platform_kit.problems import problem_response
 
 __all__ = [
     "COMPLETE",
     "EVENT_STREAM_HEADERS",
+    "EventStreamResponse",
     "accepts_event_stream",
     "next_frame",
     "stream_events",
@@ -65,8 +71,20 @@ def accepts_event_stream(scope: Scope) -> bool:
     return False
 
 
-def next_frame(answer: Any) -> bytes:
-    return b"event: next\ndata: " + orjson.dumps(answer) + b"\n\n"
+def next_frame(answer: Any, event: str = "next") -> bytes:
+    return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(answer) + b"\n\n"
+
+
+Shape = Callable[[dict[str, Any]], tuple[str, Any]]
+
+
+def as_graphql(answer: dict[str, Any]) -> tuple[str, Any]:
+    return "next", answer
+
+
+def _frame(shape: Shape, answer: dict[str, Any]) -> bytes:
+    event, body = shape(answer)
+    return next_frame(body, event)
 
 
 async def stream_events(
@@ -74,7 +92,7 @@ async def stream_events(
     send: Send,
     run: SubscriptionRun,
     subscriptions: Subscriptions,
-    shape: Callable[[dict[str, Any]], Any] = lambda answer: answer,
+    shape: Shape = as_graphql,
 ) -> None:
     """The response: headers now, then each answer of `run` (`shape`d: REST routes give
     their own JSON), keep-alive comments while idle, and `complete` at the end. The
@@ -89,7 +107,7 @@ async def stream_events(
     except SlowConsumer:
         # the client may not be reading at all: what is said is said within a second
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(_last(send, next_frame(shape(SLOW))), 1.0)
+            await asyncio.wait_for(_last(send, _frame(shape, SLOW)), 1.0)
         return
     finally:
         await run.cancel()
@@ -101,7 +119,7 @@ async def _last(send: Send, frame: bytes) -> None:
 
 
 async def _frames(
-    run: SubscriptionRun, subscriptions: Subscriptions, shape: Callable[[dict[str, Any]], Any]
+    run: SubscriptionRun, subscriptions: Subscriptions, shape: Shape
 ) -> AsyncIterator[bytes]:
     keep_alive = subscriptions.limits.keep_alive_seconds
     closing = asyncio.ensure_future(subscriptions.closing.wait())
@@ -116,14 +134,14 @@ async def _frames(
                 if answer in done:
                     break
                 if closing in done:
-                    yield next_frame(shape(SHUTDOWN))
+                    yield _frame(shape, SHUTDOWN)
                     return
                 yield KEEP_ALIVE
             try:
                 result = answer.result()
             except StopAsyncIteration:
                 return
-            yield next_frame(shape(result))
+            yield _frame(shape, result)
             EVENTS_DELIVERED.labels(TRANSPORT).inc()
     finally:
         closing.cancel()
@@ -131,3 +149,47 @@ async def _frames(
             answer.cancel()
             if answer.done() and not answer.cancelled():
                 answer.exception()  # retrieved: the stream ended with it
+
+
+class EventStreamResponse(Response):
+    """A REST route's answer: an admitted subscription streamed as events, each answer
+    `shape`d into the route's own (event, JSON)."""
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        prepared: Prepared,
+        admitted: Admitted,
+        variables: dict[str, Any],
+        *,
+        authorization: str | None,
+        shape: Shape,
+    ) -> None:
+        super().__init__()
+        self.gateway = gateway
+        self.prepared = prepared
+        self.admitted = admitted
+        self.variables = variables
+        self.authorization = authorization
+        self.shape = shape
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        subscriptions: Subscriptions = scope["app"].state.subscriptions
+        caller = scope["app"].state.client_identity.of(scope, principal_of(scope))
+        try:
+            with subscriptions.connection(), subscriptions.subscription(caller, TRANSPORT):
+                run = SubscriptionRun(
+                    self.gateway,
+                    self.prepared,
+                    self.admitted,
+                    self.variables,
+                    None,
+                    authorization=self.authorization,
+                    queue_size=subscriptions.limits.queue_size,
+                )
+                await stream_events(scope, send, run, subscriptions, self.shape)
+        except TooManySubscriptions as over:
+            response = problem_response(
+                429, str(over), code="RATE_LIMITED", headers={"Retry-After": "1"}
+            )
+            await response(scope, receive, send)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, BeforeValidator, Field
 
 from gateway.callers import client
 from gateway.entrypoints.client_identity import ClientIdentity
-from gateway.federation.pipeline import Gateway, RateLimited, RequestError
+from gateway.federation.pipeline import Admitted, Gateway, Prepared, RateLimited, RequestError
 from gateway.rest.problems import RestProblem, problem_from_errors
 from platform_kit.auth import Principal, Role
 from platform_kit.middleware import principal_of
@@ -80,19 +80,34 @@ class Operations:
         try:
             result = await self.gateway.execute(document, variables, client=self.budget_key)
         except RateLimited as limited:
-            raise RestProblem(
-                429,
-                limited.errors[0]["message"],
-                "RATE_LIMITED",
-                headers={"Retry-After": str(limited.retry_after)},
-                retry_after=limited.retry_after,
-            ) from None
+            raise _rate_limited(limited) from None
         except RequestError as error:
             raise problem_from_errors(error.errors) from None
         if result.get("errors"):
             raise problem_from_errors(result["errors"])
         data: dict[str, Any] = result["data"]
         return data
+
+    def admit(self, document: str, variables: dict[str, Any]) -> tuple[Prepared, Admitted]:
+        """A subscription's operation, prepared and admitted (its cost taken from the
+        client's budget), for a route that streams it."""
+        try:
+            prepared = self.gateway.prepare(document, None)
+            return prepared, self.gateway.admit(prepared, variables, self.budget_key)
+        except RateLimited as limited:
+            raise _rate_limited(limited) from None
+        except RequestError as error:
+            raise problem_from_errors(error.errors) from None
+
+
+def _rate_limited(limited: RateLimited) -> RestProblem:
+    return RestProblem(
+        429,
+        limited.errors[0]["message"],
+        "RATE_LIMITED",
+        headers={"Retry-After": str(limited.retry_after)},
+        retry_after=limited.retry_after,
+    )
 
 
 Ops = Annotated[Operations, Depends()]
