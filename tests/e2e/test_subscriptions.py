@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import signal
 import socket
 import uuid
 from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,7 +23,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from platform_devkit.processes import ServiceProcess
+from platform_devkit.processes import ServiceProcess, free_port
+from platform_devkit.stack import subgraph_urls
 from platform_devkit.subscriptions import PROTOCOL, graphql_ws, sse_subscription
 
 from .conftest import Platform
@@ -327,3 +330,51 @@ async def test_rest_order_events_of_an_unknown_or_unowned_order_are_refused(
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         response = await asyncio.to_thread(httpx.get, base + path, headers=headers, timeout=10)
         assert response.status_code == status, (path, response.text)
+
+
+async def test_a_token_that_expires_while_subscribed_ends_the_subscription(
+    platform: Platform,
+) -> None:
+    short = platform.make_token(f"fay-{uuid.uuid4().hex[:6]}", ttl=3)
+    url = platform.gateway.base_url + "/graphql"
+    async with graphql_ws(url, token=short) as client:
+        await client.subscribe("1", ORDER_UPDATED)
+        message = await client.receive(within=20)
+        assert message["type"] == "next", message
+        assert message["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert (await client.receive())["type"] == "complete"
+
+
+async def test_on_shutdown_subscriptions_end_with_a_code_that_says_reconnect(
+    platform: Platform, service_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A gateway of its own, over the module's subgraphs, stopped with SIGTERM while a
+    WebSocket and an SSE subscription are open: both end at once, telling the client to
+    reconnect, and the process leaves without waiting out its graceful-shutdown timeout."""
+    gateway = ServiceProcess(
+        "gateway",
+        "gateway.entrypoints.app:create_app",
+        free_port(),
+        env={**service_env, **subgraph_urls(platform.inventory, platform.orders)},
+        log_path=tmp_path / "gateway.log",
+    ).start()
+    try:
+        url = gateway.base_url + "/graphql"
+        base = _subscribers(platform.inventory, "products")
+        async with (
+            graphql_ws(url) as websocket,
+            sse_subscription(url, PRODUCT_UPDATED) as events,
+        ):
+            await websocket.subscribe("1", PRODUCT_UPDATED)
+            await _live(platform.inventory, "products", base + 2)
+            assert gateway.process is not None
+            gateway.process.send_signal(signal.SIGTERM)
+            with pytest.raises(ConnectionClosed) as closed:
+                await websocket.receive(within=10)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
+            event, data = await events.next_event()
+            assert event == "next" and data["errors"][0]["extensions"]["reconnect"] is True
+            assert (await events.next_event())[0] == "complete"
+        await asyncio.to_thread(gateway.process.wait, 15)
+    finally:
+        gateway.stop()

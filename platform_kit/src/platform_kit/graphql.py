@@ -331,7 +331,7 @@ def subgraph_app(
         GraphQLRouter(
             schema,
             context_getter=context_getter,
-            # the gateway subscribes over graphql-transport-ws (docs/architecture.md)
+            # the gateway subscribes over graphql-transport-ws (README: Subscriptions)
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         ),
         prefix="/graphql",
