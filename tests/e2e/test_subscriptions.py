@@ -13,6 +13,7 @@ import re
 import signal
 import socket
 import uuid
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -378,3 +379,47 @@ async def test_on_shutdown_subscriptions_end_with_a_code_that_says_reconnect(
         await asyncio.to_thread(gateway.process.wait, 15)
     finally:
         gateway.stop()
+
+
+async def test_a_subgraph_that_goes_away_ends_the_subscription_with_a_coded_error(
+    platform: Platform,
+    service_env: dict[str, str],
+    mongo_uri_factory: Callable[[str], str],
+    tmp_path: Path,
+) -> None:
+    """An order subgraph and a gateway of their own: the subgraph stops while a client is
+    subscribed; the client is told SERVICE_UNAVAILABLE, never left waiting in silence."""
+    orders = ServiceProcess(
+        "orders",
+        "orders.entrypoints.app:create_app",
+        free_port(),
+        env={
+            **service_env,
+            "ORDERS_MONGODB_URI": mongo_uri_factory("ord"),
+            "INVENTORY_URL": platform.inventory.base_url,
+        },
+        log_path=tmp_path / "orders.log",
+    ).start()
+    gateway = None
+    try:
+        gateway = ServiceProcess(
+            "gateway",
+            "gateway.entrypoints.app:create_app",
+            free_port(),
+            env={**service_env, **subgraph_urls(platform.inventory, orders)},
+            log_path=tmp_path / "gateway.log",
+        ).start()
+        customer = platform.make_token(f"gus-{uuid.uuid4().hex[:6]}")
+        async with graphql_ws(gateway.base_url + "/graphql", token=customer) as client:
+            await client.subscribe("1", ORDER_UPDATED)
+            await _live(orders, "orders", 1)
+            await asyncio.to_thread(orders.stop)
+            message = await client.receive(within=20)
+            assert message["type"] == "next", message
+            error = message["payload"]["errors"][0]
+            assert error["extensions"]["code"] == "SERVICE_UNAVAILABLE", error
+            assert (await client.receive())["type"] == "complete"
+    finally:
+        if gateway is not None:
+            gateway.stop()
+        orders.stop()
