@@ -423,3 +423,20 @@ async def test_a_subgraph_that_goes_away_ends_the_subscription_with_a_coded_erro
         if gateway is not None:
             gateway.stop()
         orders.stop()
+
+
+async def test_a_query_over_the_websocket_runs_as_the_connection_init_caller(
+    platform: Platform,
+) -> None:
+    admin = platform.make_token("admin-1", "admin")
+    hal = platform.make_token(f"hal-{uuid.uuid4().hex[:6]}")
+    product = _product(platform, admin, "Vase")
+    created = await _graphql(
+        platform, CREATE_ORDER, {"items": [{"productId": product, "quantity": 1}]}, hal
+    )
+    order_id = created["createOrder"]["id"]
+    async with graphql_ws(platform.gateway.base_url + "/graphql", token=hal) as client:
+        await client.subscribe("q", "query($id: ID!) { order(id: $id) { id } }", {"id": order_id})
+        payload = await client.next_payload("q")
+        assert payload["data"]["order"] == {"id": order_id}
+        assert (await client.receive())["type"] == "complete"

@@ -35,6 +35,7 @@ from gateway.federation.pipeline import Gateway, RateLimited, RequestError
 from platform_kit.auth import InvalidToken, Principal, bearer_token, verify_token
 from platform_kit.errors import Forbidden
 from platform_kit.middleware import principal_of
+from platform_kit.request_context import current_authorization
 
 __all__ = ["PROTOCOL", "GraphQLWebSocket"]
 
@@ -207,6 +208,9 @@ class _Connection:
         variables: dict[str, Any] | None,
         operation_name: str | None,
     ) -> None:
+        # the connection's identity (connection_init's may differ from the upgrade's) for
+        # every subgraph call of this operation (its own task: its own context)
+        current_authorization.set(self.authorization)
         # read once: a supergraph reload does not move a running subscription
         gateway: Gateway = self.websocket.app.state.gateway
         try:
