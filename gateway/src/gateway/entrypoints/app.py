@@ -37,7 +37,11 @@ __all__ = ["create_app"]
 
 
 def build_gateway(
-    sdl: str, settings: GatewaySettings, transport: SubgraphTransport, budgets: Budgets
+    sdl: str,
+    settings: GatewaySettings,
+    transport: SubgraphTransport,
+    budgets: Budgets,
+    streams: SubgraphStreams | None = None,
 ) -> Gateway:
     """Everything made from one supergraph, over the process's one connection pool."""
     supergraph = Supergraph.parse(sdl)
@@ -60,7 +64,7 @@ def build_gateway(
             supergraph.subgraphs,
             urls,
             transport,
-            SubgraphStreams(transport, settings.subgraph_timeout_seconds),
+            streams,
         ),
         limits,
         CacheLimits(max_bytes=settings.cache_max_bytes),
@@ -81,6 +85,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         transport = SubgraphTransport(
             settings.subgraph_timeout_seconds, deduplicate=settings.deduplicate_subgraph_requests
         )
+        streams = SubgraphStreams(settings.subgraph_timeout_seconds)
         heap = FrozenHeap()
         # one set of budgets for the process: a reloaded supergraph keeps them
         budgets = Budgets(
@@ -98,7 +103,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
         reloader = SupergraphReloader(
             SupergraphFile(settings.supergraph_path, settings.supergraph_max_bytes).read,
-            lambda sdl: build_gateway(sdl, settings, transport, budgets),
+            lambda sdl: build_gateway(sdl, settings, transport, budgets, streams),
             serve,
             poll_seconds=settings.supergraph_poll_seconds if settings.supergraph_watch else None,
             origin=str(settings.supergraph_path),
@@ -112,6 +117,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         finally:
             subscriptions.shut_down()
             await heap.close()
+            await streams.close()
             await transport.close()
 
     app = FastAPI(

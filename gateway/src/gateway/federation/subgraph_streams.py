@@ -6,9 +6,10 @@ graphql-transport-ws (and multipart HTTP), not GraphQL over SSE; and a long-live
 request would hold one of the subgraph's admission slots (platform_kit.admission) and run
 under its request deadline for as long as it lives, where a WebSocket holds neither.
 
-One upstream connection per client subscription, carrying the client's own Authorization
-on its upgrade request: the subgraph decides what that caller may see (a customer only
-their own orders), so a connection is never shared between callers."""
+One upstream connection per client subscription, on a session of their own, carrying the
+client's own Authorization on its upgrade request: the subgraph decides what that caller
+may see (a customer only their own orders), so a connection is never shared between
+callers."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import aiohttp
 import orjson
 from opentelemetry import propagate
 
-from gateway.federation.transport import SubgraphTransport, SubgraphUnreachable
+from gateway.federation.transport import SubgraphUnreachable
 from platform_kit.request_context import (
     REQUEST_ID_HEADER,
     current_authorization,
@@ -46,9 +47,27 @@ class SubgraphStreams:
     payloads of `next`). Raises SubgraphUnreachable when the stream cannot be opened or
     breaks off; ends when the subgraph completes it."""
 
-    def __init__(self, transport: SubgraphTransport, connect_timeout: float) -> None:
-        self.transport = transport
+    def __init__(self, connect_timeout: float) -> None:
         self.connect_timeout = connect_timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        # A session of their own, not the request pool's: a subscription holds its
+        # connection for as long as it lives, and in the request pool (SubgraphTransport,
+        # 256 connections) enough of them would leave no connection for queries. Their
+        # number is bounded by the subscription limits instead.
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0),
+                timeout=aiohttp.ClientTimeout(total=None, connect=self.connect_timeout),
+                skip_auto_headers=("User-Agent",),
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def stream(
         self, url: str, operation: str, variables: Mapping[str, Any]
@@ -62,7 +81,7 @@ class SubgraphStreams:
             headers[REQUEST_ID_HEADER] = request_id
         propagate.inject(headers)
         try:
-            socket = await self.transport.session().ws_connect(
+            socket = await self._client().ws_connect(
                 ws_url(url),
                 protocols=(PROTOCOL,),
                 headers=headers,

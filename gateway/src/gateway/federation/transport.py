@@ -53,10 +53,6 @@ class SubgraphTransport:
         self.inflight: InflightDeduplicator[SubgraphReply] = InflightDeduplicator()
         self._session: aiohttp.ClientSession | None = None
 
-    def session(self) -> aiohttp.ClientSession:
-        """The process's one session (subscriptions open their WebSockets on it too)."""
-        return self._client()
-
     def _client(self) -> aiohttp.ClientSession:
         # made on first use, inside the running loop (aiohttp binds a session to its loop)
         if self._session is None:
