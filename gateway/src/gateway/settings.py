@@ -10,6 +10,7 @@ from typing import Annotated, Any, Self
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
+from gateway.entrypoints.subscriptions import SubscriptionLimits
 from gateway.entrypoints.trusted_documents import TrustedMode
 from gateway.federation.budget import BudgetLimits
 from gateway.federation.limits import OperationLimits
@@ -23,6 +24,7 @@ _LIMITS = OperationLimits()
 _CACHE = CacheLimits()
 _BUDGET = BudgetLimits()
 _PREPARATION = PreparationLimits()
+_SUBSCRIPTIONS = SubscriptionLimits()
 
 DEFAULT_SUPERGRAPH = Path(__file__).resolve().parents[2] / "supergraph.graphql"
 
@@ -122,6 +124,28 @@ class GatewaySettings(ServiceSettings):
         default=(), alias="GATEWAY_TRUSTED_PROXIES"
     )
 
+    # Subscriptions (WebSocket at /graphql, SSE): bounds, keep-alive, the queue of answers
+    # waiting for one subscriber (a client that lets it fill is cut off)
+    subscription_max_connections: int = Field(
+        default=_SUBSCRIPTIONS.max_connections, gt=0, alias="GATEWAY_SUBSCRIPTION_MAX_CONNECTIONS"
+    )
+    subscription_max_per_connection: int = Field(
+        default=_SUBSCRIPTIONS.max_per_connection,
+        gt=0,
+        alias="GATEWAY_SUBSCRIPTION_MAX_PER_CONNECTION",
+    )
+    subscription_max_per_client: int = Field(
+        default=_SUBSCRIPTIONS.max_per_client, gt=0, alias="GATEWAY_SUBSCRIPTION_MAX_PER_CLIENT"
+    )
+    subscription_keep_alive_seconds: float = Field(
+        default=_SUBSCRIPTIONS.keep_alive_seconds,
+        gt=0,
+        alias="GATEWAY_SUBSCRIPTION_KEEP_ALIVE_SECONDS",
+    )
+    subscription_queue_size: int = Field(
+        default=_SUBSCRIPTIONS.queue_size, gt=0, le=10_000, alias="GATEWAY_SUBSCRIPTION_QUEUE_SIZE"
+    )
+
     # Progressive @override labels forced on or off for every request, comma-separated
     # (`percent(N)` labels are otherwise drawn per request; any other label is off).
     override_labels_on: Annotated[frozenset[str], NoDecode] = Field(
@@ -167,3 +191,12 @@ class GatewaySettings(ServiceSettings):
     def subgraph_url(self, name: str, default: str) -> str:
         """SUBGRAPH_URL_<NAME> overrides the URL composed into the supergraph."""
         return os.environ.get(f"SUBGRAPH_URL_{name.upper()}", default)
+
+    def subscription_limits(self) -> SubscriptionLimits:
+        return SubscriptionLimits(
+            max_connections=self.subscription_max_connections,
+            max_per_connection=self.subscription_max_per_connection,
+            max_per_client=self.subscription_max_per_client,
+            keep_alive_seconds=self.subscription_keep_alive_seconds,
+            queue_size=self.subscription_queue_size,
+        )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from inventory.adapters.indexes import LISTING_STATE, PRODUCTS, RESERVATIONS, ensure_indexes
+from inventory.adapters.mongo_product_changes import product_change
 from inventory.adapters.mongo_products import (
     MongoProductRepository,
     MongoStockBook,
@@ -14,9 +15,12 @@ from inventory.adapters.mongo_products import (
     recount_products,
 )
 from inventory.adapters.mongo_reservations import MongoReservationStore
+from inventory.domain.product import Product
+from inventory.service_layer.product_events import ProductEvents
 from inventory.service_layer.products import Products
 from inventory.service_layer.reservations import Reservations
 from inventory.settings import InventorySettings
+from platform_kit.change_feed import ChangeFeed, FeedLimits
 from platform_kit.count_cache import CountCache, ScopeCounts
 from platform_kit.health import ReadinessCheck
 from platform_kit.maintenance import Upkeep
@@ -33,6 +37,8 @@ class Services:
     scopes: ScopeCounts
     products: Products
     reservations: Reservations
+    product_changes: ChangeFeed[Product]
+    product_events: ProductEvents
 
     @property
     def upkeep(self) -> Upkeep:
@@ -54,6 +60,7 @@ class Services:
         await recount_products(self.database.db[PRODUCTS], self.scopes, self.counts)
 
     async def close(self) -> None:
+        await self.product_changes.close()
         await self.database.close()
 
 
@@ -64,8 +71,20 @@ def bootstrap(settings: InventorySettings) -> Services:
     products = database.db[PRODUCTS]
     counts = CountCache(database.db[LISTING_STATE], PRODUCTS)
     scopes = ScopeCounts(database.db[LISTING_STATE], PRODUCTS)
+    # one reader of the change stream per process, for every subscriber of it
+    product_changes = ChangeFeed(
+        "products",
+        products,
+        product_change,
+        FeedLimits(
+            queue_size=settings.subscription_queue_size,
+            max_subscribers=settings.max_feed_subscribers,
+        ),
+    )
     return Services(
         settings=settings,
+        product_changes=product_changes,
+        product_events=ProductEvents(product_changes),
         database=database,
         counts=counts,
         scopes=scopes,

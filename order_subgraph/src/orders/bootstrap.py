@@ -11,9 +11,13 @@ from datetime import timedelta
 
 from orders.adapters.indexes import LISTING_STATE, ORDERS, ensure_indexes
 from orders.adapters.inventory_http import HttpInventory
+from orders.adapters.mongo_order_changes import order_change
 from orders.adapters.mongo_orders import MongoOrderRepository, key_orders
+from orders.domain.order import Order
+from orders.service_layer.order_events import OrderEvents
 from orders.service_layer.orders import FaultHook, Orders
 from orders.settings import OrderSettings
+from platform_kit.change_feed import ChangeFeed, FeedLimits
 from platform_kit.count_cache import CountCache
 from platform_kit.errors import DomainError
 from platform_kit.health import ReadinessCheck
@@ -31,6 +35,8 @@ class Services:
     database: ServiceDatabase
     inventory: HttpInventory
     orders: Orders
+    order_changes: ChangeFeed[Order]
+    order_events: OrderEvents
 
     @property
     def upkeep(self) -> Upkeep:
@@ -54,6 +60,7 @@ class Services:
         return await self.orders.reconcile(timedelta(seconds=self.settings.reconcile_grace_seconds))
 
     async def close(self) -> None:
+        await self.order_changes.close()
         await self.inventory.close()
         await self.database.close()
 
@@ -77,8 +84,20 @@ def bootstrap(settings: OrderSettings) -> Services:
         settings.jwt_secret(),
         timeout=settings.inventory_timeout_seconds,
     )
+    # one reader of the change stream per process, for every subscriber of it
+    order_changes = ChangeFeed(
+        "orders",
+        database.db[ORDERS],
+        order_change,
+        FeedLimits(
+            queue_size=settings.subscription_queue_size,
+            max_subscribers=settings.max_feed_subscribers,
+        ),
+    )
     return Services(
         settings=settings,
+        order_changes=order_changes,
+        order_events=OrderEvents(order_changes),
         database=database,
         inventory=inventory,
         orders=Orders(

@@ -25,11 +25,16 @@ __all__ = [
     "ADMISSION_ADMITTED",
     "ADMISSION_IN_FLIGHT",
     "ADMISSION_REJECTED",
+    "RELEASE_SLOT",
     "AdmissionControl",
     "AdmissionLimits",
     "InFlightSlots",
 ]
 
+# in scope["state"]: gives the request's slot back early. A stream (a subscription over SSE)
+# calls it once it is set up: its long life is bounded by the subscription limits instead,
+# and would otherwise hold a slot that requests need.
+RELEASE_SLOT = "admission.release"
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 GRAPHQL_PATH = "/graphql"
 AT_CAPACITY = "the service is at capacity: try again shortly"
@@ -117,13 +122,22 @@ class AdmissionControl:
             return
         self.admitted.inc()
         self.in_flight.inc()
+        held = True
+
+        def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                self.slots.give_back(client)
+                self.in_flight.dec()
+
+        scope.setdefault("state", {})[RELEASE_SLOT] = release
         token = current_client.set(Client(client, secret))
         try:
             await self.app(scope, receive, send)
         finally:
             current_client.reset(token)
-            self.slots.give_back(client)
-            self.in_flight.dec()
+            release()
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {"Retry-After": str(self.limits.retry_after)}

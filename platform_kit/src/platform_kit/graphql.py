@@ -6,15 +6,24 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Any, Generic, NewType, Protocol, Self, TypeVar
 
 import strawberry
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from graphql import GraphQLError
+from starlette.requests import HTTPConnection
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import (
     MaxAliasesLimiter,
@@ -26,6 +35,7 @@ from strawberry.fastapi import BaseContext, GraphQLRouter
 from strawberry.federation.schema import FederationAny
 from strawberry.federation.schema_directives import Cost, ListSize
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionContext, Info
 
 from platform_kit import paging
@@ -53,6 +63,7 @@ __all__ = [
     "Services",
     "SubgraphSchema",
     "batch_loader",
+    "coded_stream",
     "error_translation",
     "paged",
     "subgraph_app",
@@ -162,6 +173,21 @@ def error_translation(classify: Classifier) -> type[SchemaExtension]:
                 result.errors = [translate(error) for error in result.errors]
 
     return TranslateErrors
+
+
+async def coded_stream(classify: Classifier, events: AsyncIterator[T]) -> AsyncGenerator[T, None]:
+    """A subscription's events with its errors coded by the service's `classify`: an error
+    raised while a subscription streams reaches no schema extension (error_translation)."""
+    try:
+        async for event in events:
+            yield event
+    except Exception as error:
+        code, message, details = classify(error)
+        if code is ErrorCode.INTERNAL_SERVER_ERROR:
+            _log.error("unexpected error in subscription", exc_info=error)
+        raise GraphQLError(
+            message, extensions={"code": code.value, **camel_keys(details)}
+        ) from None
 
 
 # What one request may ask a subgraph, in defence behind the gateway's own limits: higher
@@ -296,10 +322,20 @@ def subgraph_app(
 
     app = FastAPI(title=title, version="0.1.0", lifespan=lifespan, telemetry=FASTAPI_TELEMETRY)
 
-    async def context_getter(request: Request) -> BaseContext:
-        return context(request.app.state.services, principal_of(request))
+    # an HTTP request or a WebSocket (subscriptions): AuthMiddleware verified the token of
+    # either before it got here
+    async def context_getter(connection: HTTPConnection) -> BaseContext:
+        return context(connection.app.state.services, principal_of(connection))
 
-    app.include_router(GraphQLRouter(schema, context_getter=context_getter), prefix="/graphql")
+    app.include_router(
+        GraphQLRouter(
+            schema,
+            context_getter=context_getter,
+            # the gateway subscribes over graphql-transport-ws (README: Subscriptions)
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        ),
+        prefix="/graphql",
+    )
     for router in routers:
         app.include_router(router)
     app.add_middleware(DatabaseDeadline, default_seconds=settings.request_timeout_seconds)

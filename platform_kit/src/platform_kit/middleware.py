@@ -101,7 +101,7 @@ class AuthMiddleware:
         self.secret = secret
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         authorization = Headers(scope=scope).get("authorization")
@@ -109,6 +109,9 @@ class AuthMiddleware:
             token = bearer_token(authorization)
             principal = verify_token(token, self.secret()) if token else None
         except InvalidToken as exc:
+            if scope["type"] == "websocket":  # refused before the handshake: HTTP 403
+                await send({"type": "websocket.close", "code": 4401, "reason": exc.reason})
+                return
             response = problem_response(
                 401,
                 exc.reason,

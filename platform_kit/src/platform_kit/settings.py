@@ -71,6 +71,12 @@ class ServiceSettings(BaseSettings):
     max_in_flight_share: float = Field(default=0.5, gt=0, le=1, alias="MAX_IN_FLIGHT_SHARE")
     retry_after_seconds: int = Field(default=1, gt=0, alias="RETRY_AFTER_SECONDS")
     request_timeout_seconds: float = Field(default=4.5, gt=0, alias="REQUEST_TIMEOUT_SECONDS")
+    # Subscriptions (subgraphs): changes waiting for one subscriber before it is cut off as
+    # slow, and subscribers of one change feed in one process
+    subscription_queue_size: int = Field(
+        default=64, ge=1, le=10_000, alias="SUBSCRIPTION_QUEUE_SIZE"
+    )
+    max_feed_subscribers: int = Field(default=10_000, ge=1, alias="MAX_FEED_SUBSCRIBERS")
 
     @field_validator("log_format", mode="before")
     @classmethod

@@ -8,18 +8,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
-from starlette.routing import Match, Route
+from starlette.routing import Match, Route, WebSocketRoute
 from starlette.types import Scope
 
 from gateway.entrypoints.client_identity import ClientIdentity
 from gateway.entrypoints.csrf import CsrfPrevention
 from gateway.entrypoints.frozen_heap import FrozenHeap
 from gateway.entrypoints.graphql_endpoint import GraphQLEndpoint
+from gateway.entrypoints.graphql_ws import GraphQLWebSocket
 from gateway.entrypoints.http_get import graphql_get_route
 from gateway.entrypoints.persisted_documents_setup import (
     manifest_watcher_running,
     persisted_documents,
 )
+from gateway.entrypoints.subscriptions import Subscriptions
 from gateway.entrypoints.supergraph_file import SupergraphFile
 from gateway.entrypoints.supergraph_reload import SupergraphReloader
 from gateway.entrypoints.web_ui import install_docs, install_playground
@@ -28,6 +30,7 @@ from gateway.federation.executor import Executor
 from gateway.federation.override import OverrideLabels
 from gateway.federation.pipeline import CacheLimits, Gateway, OperationLimits
 from gateway.federation.preparation import PreparationCapacity, PreparationLimits
+from gateway.federation.subgraph_streams import SubgraphStreams
 from gateway.federation.supergraph import Supergraph
 from gateway.federation.transport import SubgraphTransport
 from gateway.rest.openapi import install_openapi
@@ -47,6 +50,7 @@ def build_gateway(
     transport: SubgraphTransport,
     budgets: Budgets,
     preparation: PreparationCapacity | None = None,
+    streams: SubgraphStreams | None = None,
 ) -> Gateway:
     """Everything made from one supergraph, over the process's one connection pool."""
     supergraph = Supergraph.parse(sdl)
@@ -65,7 +69,12 @@ def build_gateway(
     )
     gateway = Gateway(
         supergraph,
-        Executor(supergraph.subgraphs, urls, transport),
+        Executor(
+            supergraph.subgraphs,
+            urls,
+            transport,
+            streams,
+        ),
         limits,
         CacheLimits(max_bytes=settings.cache_max_bytes),
         OverrideLabels.of(
@@ -90,6 +99,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         transport = SubgraphTransport(
             settings.subgraph_timeout_seconds, deduplicate=settings.deduplicate_subgraph_requests
         )
+        streams = SubgraphStreams(settings.subgraph_timeout_seconds)
         heap = FrozenHeap()
         # one set of budgets for the process: a reloaded supergraph keeps them
         budgets = Budgets(
@@ -117,7 +127,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
         reloader = SupergraphReloader(
             SupergraphFile(settings.supergraph_path, settings.supergraph_max_bytes).read,
-            lambda sdl: build_gateway(sdl, settings, transport, budgets, preparation),
+            lambda sdl: build_gateway(sdl, settings, transport, budgets, preparation, streams),
             serve,
             poll_seconds=settings.supergraph_poll_seconds if settings.supergraph_watch else None,
             origin=str(settings.supergraph_path),
@@ -127,10 +137,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             manifest_watcher.load()  # a gateway told to trust a manifest needs one to start
         heap.freeze()
         try:
-            async with reloader.running(), manifest_watcher_running(manifest_watcher):
-                yield
+            with subscriptions.shutdown_on_signals():
+                async with reloader.running(), manifest_watcher_running(manifest_watcher):
+                    yield
         finally:
+            subscriptions.shut_down()
             await heap.close()
+            await streams.close()
             await transport.close()
             preparation.close()
 
@@ -161,6 +174,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         }
 
     identity = app.state.client_identity = ClientIdentity(settings.trusted_proxies)
+    subscriptions = app.state.subscriptions = Subscriptions(settings.subscription_limits())
     # a plain Starlette route to a plain ASGI app: the hot path skips FastAPI's handler,
     # and is matched first
     endpoint = GraphQLEndpoint(
@@ -171,6 +185,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     # GET operations (http_get.py); a GET asking for the GraphiQL page goes on to its route
     app.router.routes.insert(1, graphql_get_route(endpoint))
+    app.router.routes.insert(
+        2, WebSocketRoute("/graphql", GraphQLWebSocket(subscriptions, identity, secret).handle)
+    )
     install_playground(app)
     app.include_router(rest_routes)
     install_openapi(app)

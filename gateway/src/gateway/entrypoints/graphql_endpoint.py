@@ -17,9 +17,17 @@ from starlette.types import Receive, Scope, Send
 
 from gateway.callers import access_of, client
 from gateway.entrypoints.client_identity import ClientIdentity
+from gateway.entrypoints.event_stream import (
+    COMPLETE,
+    EVENT_STREAM_HEADERS,
+    accepts_event_stream,
+    next_frame,
+    stream_events,
+)
 from gateway.entrypoints.http_get import MUTATION_OVER_GET
 from gateway.entrypoints.multipart import IncrementalAnswer, takes_incremental
 from gateway.entrypoints.persisted_queries import PersistedDocuments, Refused
+from gateway.entrypoints.subscriptions import SubscriptionRun, Subscriptions, TooManySubscriptions
 from gateway.federation.inflight import InflightDeduplicator
 from gateway.federation.pipeline import (
     Access,
@@ -66,22 +74,76 @@ class GraphQLEndpoint:
             except orjson.JSONDecodeError:
                 decoded = _UNDECODED
         headers: Headers = []
-        answered = await self.answer(
-            gateway,
-            decoded,
-            _authorization(scope),
-            self.identity.of(scope, principal),
-            headers,
-            incremental=takes_incremental(scope),
-            access=access_of(principal),
-        )
-        if isinstance(answered, IncrementalAnswer):  # @defer, multipart/mixed
-            await answered.send(send, headers)
-            return
-        status, payload = answered
+        caller = self.identity.of(scope, principal)
+        access = access_of(principal)
+        if accepts_event_stream(scope):
+            # a subscription (or any operation) answered as Server-Sent Events
+            status, payload = await self.stream(
+                scope, send, gateway, decoded, caller, headers, access
+            )
+            if status == 0:
+                return  # streamed
+        else:
+            answered = await self.answer(
+                gateway,
+                decoded,
+                _authorization(scope),
+                caller,
+                headers,
+                incremental=takes_incremental(scope),
+                access=access,
+            )
+            if isinstance(answered, IncrementalAnswer):  # @defer, multipart/mixed
+                await answered.send(send, headers)
+                return
+            status, payload = answered
         headers += [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
+
+    async def stream(
+        self,
+        scope: Scope,
+        send: Send,
+        gateway: Gateway,
+        body: Any,
+        caller: str,
+        headers: Headers,
+        access: Access,
+    ) -> Answer:
+        """As Server-Sent Events; (0, b"") once streamed, else the answer refusing it."""
+        admitted_or_answer = await _admitted(gateway, body, caller, headers, access)
+        if not isinstance(admitted_or_answer[0], Prepared):
+            return admitted_or_answer
+        prepared, admitted, body = admitted_or_answer
+        variables, operation_name = body.get("variables"), body.get("operationName")
+        if not prepared.is_subscription:
+            try:
+                result = await gateway.run(prepared, admitted, variables, operation_name)
+            except RequestError as error:
+                return 400, orjson.dumps({"errors": error.errors})
+            await _single(scope, send, result)
+            return 0, b""
+        subscriptions: Subscriptions = scope["app"].state.subscriptions
+        authorization = _authorization(scope)
+        try:
+            with subscriptions.connection(), subscriptions.subscription(caller, "sse"):
+                run = SubscriptionRun(
+                    gateway,
+                    prepared,
+                    admitted,
+                    variables,
+                    operation_name,
+                    authorization=authorization.decode("latin-1") if authorization else None,
+                    queue_size=subscriptions.limits.queue_size,
+                )
+                await stream_events(scope, send, run, subscriptions)
+        except TooManySubscriptions as over:
+            headers.append((b"retry-after", b"1"))
+            return 429, orjson.dumps(
+                {"errors": [{"message": str(over), "extensions": {"code": "RATE_LIMITED"}}]}
+            )
+        return 0, b""
 
     async def answer(
         self,
@@ -130,6 +192,11 @@ class GraphQLEndpoint:
             return 503, orjson.dumps({"errors": busy.errors})
         except RequestError as error:
             return 400, orjson.dumps({"errors": error.errors})
+        if prepared.is_subscription:
+            return _bad_request(
+                "a subscription is served over WebSocket (graphql-transport-ws) or as "
+                "Server-Sent Events (Accept: text/event-stream)"
+            )
         if incremental and prepared.defers:  # never shared: each caller reads its own parts
             payloads = gateway.run_incremental(prepared, admitted, variables, operation_name)
             return IncrementalAnswer(payloads, {"cost": admitted.extension()})
@@ -145,6 +212,34 @@ class GraphQLEndpoint:
         return status, _with_cost(payload, admitted)
 
 
+async def _admitted(
+    gateway: Gateway, body: Any, caller: str, headers: Headers, access: Access
+) -> tuple[Prepared, Admitted, dict[str, Any]] | Answer:
+    """The request's operation, prepared and admitted, or the answer refusing it."""
+    if body is _UNDECODED:
+        return _bad_request("the body is not valid JSON")
+    if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+        return _bad_request("expected a JSON object with a `query` string")
+    if body.get("variables") is not None and not isinstance(body["variables"], dict):
+        return _bad_request("`variables` must be an object")
+    if body.get("operationName") is not None and not isinstance(body["operationName"], str):
+        return _bad_request("`operationName` must be a string")
+    try:
+        prepared = await gateway.prepare_for(body["query"], body.get("operationName"), caller)
+        admitted = gateway.admit(prepared, body.get("variables"), caller, access)
+    except RateLimited as limited:
+        await gateway.hold_refusal(limited.retry_after)
+        headers.append((b"retry-after", str(limited.retry_after).encode()))
+        return 429, orjson.dumps({"errors": limited.errors, "extensions": {"cost": limited.cost}})
+    except GatewayBusy as busy:
+        await gateway.hold_refusal(busy.retry_after)
+        headers.append((b"retry-after", str(busy.retry_after).encode()))
+        return 503, orjson.dumps({"errors": busy.errors})
+    except RequestError as error:
+        return 400, orjson.dumps({"errors": error.errors})
+    return prepared, admitted, body
+
+
 async def _run(
     gateway: Gateway,
     prepared: Prepared,
@@ -158,6 +253,12 @@ async def _run(
     except RequestError as error:
         return 400, orjson.dumps({"errors": error.errors})
     return 200, orjson.dumps(result)
+
+
+async def _single(scope: Scope, send: Send, result: dict[str, Any]) -> None:
+    """A query or mutation asked for as an event stream: one `next`, then `complete`."""
+    await send({"type": "http.response.start", "status": 200, "headers": EVENT_STREAM_HEADERS})
+    await send({"type": "http.response.body", "body": next_frame(result) + COMPLETE})
 
 
 def _with_cost(payload: bytes, admitted: Admitted) -> bytes:

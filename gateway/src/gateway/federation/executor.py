@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,7 @@ from gateway.federation.stages import (
     StagedPlan,
     SubgraphRequest,
 )
+from gateway.federation.subgraph_streams import SubgraphStreams
 from gateway.federation.supergraph import Subgraph
 from gateway.federation.transport import SubgraphTransport, SubgraphUnreachable
 from gateway.metrics import SUBGRAPH_ERRORS, SUBGRAPH_FETCH_SECONDS
@@ -61,17 +62,28 @@ class Executor:
         subgraphs: Mapping[str, Subgraph],
         urls: Mapping[str, str],
         transport: SubgraphTransport,
+        streams: SubgraphStreams | None = None,
     ) -> None:
         self.subgraphs = subgraphs
         self.urls = dict(urls)
         self.transport = transport
+        self.streams = streams
 
     async def close(self) -> None:
         await self.transport.close()
 
-    async def execute(self, plan: StagedPlan, variables: Mapping[str, Any]) -> ExecutionState:
+    async def execute(
+        self, plan: StagedPlan, variables: Mapping[str, Any], seed: Json | None = None
+    ) -> ExecutionState:
+        """Run the plan. `seed`: a subscription's event, the answer of its root fetch (the
+        plan's first step), so only the steps after it run."""
         run = _Run(ExecutionState(), [False] * len(plan.fetches), variables)
-        await self._stages(plan.stages, run)
+        stages = plan.stages
+        if seed is not None:
+            (root,) = stages[0].requests
+            self._answered_root(root, seed, run)
+            stages = stages[1:]
+        await self._stages(stages, run)
         return run.state
 
     async def execute_incrementally(
@@ -134,12 +146,37 @@ class Executor:
         except SubgraphFailure as failure:
             run.state.errors.append(self._failure(request.graph, str(failure), None))
             return
+        self._answered_root(request, body, run)
+
+    def _answered_root(self, request: SubgraphRequest, body: Json, run: _Run) -> None:
+        assert request.root is not None
         for error in body.get("errors") or ():
             run.state.errors.append(self._tagged(request.graph, error, None))
         data = body.get("data")
         if isinstance(data, dict):
             _merge(run.state.data, data)
             run.answered[request.root.index] = True
+
+    async def stream(self, plan: StagedPlan, variables: Mapping[str, Any]) -> AsyncIterator[Json]:
+        """A subscription's events: its root fetch streamed from the subgraph that owns it,
+        each event the GraphQL result of that fetch. A stream that cannot be opened or
+        breaks off ends with one error coded SERVICE_UNAVAILABLE, never silence."""
+        if self.streams is None:
+            raise SubgraphFailure("this gateway serves no subscriptions")
+        (request,) = plan.stages[0].requests
+        name = self.subgraphs[request.graph].name
+        try:
+            async for event in self.streams.stream(
+                self.urls[request.graph], request.operation, _used(request, variables)
+            ):
+                errors = event.get("errors")
+                if errors:
+                    event = {**event, "errors": [self._tagged(request.graph, e) for e in errors]}
+                yield event
+        except SubgraphUnreachable as error:
+            SUBGRAPH_ERRORS.labels(name, "subscription").inc()
+            message = f"subgraph {name} ended the subscription: {error}"
+            yield {"data": None, "errors": [self._failure(request.graph, message, None)]}
 
     async def _entities(self, request: SubgraphRequest, run: _Run) -> None:
         if request.contextual:

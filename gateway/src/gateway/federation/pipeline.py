@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncGenerator, Mapping
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -61,6 +62,7 @@ from gateway.federation.prepared_cache import CacheLimits, PreparedCache, node_c
 from gateway.federation.shaping import ResponseShape, shape
 from gateway.federation.stages import StagedPlan, stage_plan
 from gateway.federation.supergraph import Supergraph
+from gateway.metrics import SUBSCRIPTION_EVENT_SECONDS
 
 __all__ = [
     "Access",
@@ -182,6 +184,10 @@ class Prepared:
     def defers(self) -> bool:
         """Whether it has @defer: only then may its answer come incrementally."""
         return self.shaping_document is not self.document
+
+    @property
+    def is_subscription(self) -> bool:
+        return self.operation.operation == OperationType.SUBSCRIPTION
 
 
 def _formatted(error: GraphQLError, code: str) -> dict[str, Any]:
@@ -532,6 +538,43 @@ class Gateway:
                     yield {"hasNext": False}
         finally:
             await states.aclose()
+
+    async def subscribe(
+        self,
+        prepared: Prepared,
+        admitted: Admitted,
+        variables: Mapping[str, Any] | None = None,
+        operation_name: str | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """A subscription already prepared and admitted (its limits and cost checked, its
+        cost taken from the client's budget once): its root field streamed from the
+        subgraph that owns it, and for each event the rest of its plan run (entity fetches
+        to other subgraphs, batched as for a query) and the result shaped like a query's.
+        An event that is only errors (the subgraph refused, the stream broke off) is passed
+        on and ends the stream."""
+        if not prepared.is_subscription:
+            raise RequestError(
+                [{"message": "not a subscription", "extensions": {"code": "BAD_REQUEST"}}]
+            )
+        values = admitted.values
+        compiled = self.plan(prepared, values, self.override.draw(), access=admitted.access)
+        if not compiled.staged.stages:  # its root field refused (authorization): nothing to open
+            yield self._response(
+                compiled, prepared.shaping_document, ExecutionState(), variables, operation_name
+            )
+            return
+        async for event in self.executor.stream(compiled.staged, values):
+            data = event.get("data")
+            if not isinstance(data, dict):
+                yield {"data": None, "errors": event.get("errors") or []}
+                return
+            started = time.perf_counter()
+            state = await self.executor.execute(compiled.staged, values, seed=event)
+            answer = self._response(
+                compiled, prepared.shaping_document, state, variables, operation_name
+            )
+            SUBSCRIPTION_EVENT_SECONDS.observe(time.perf_counter() - started)
+            yield answer
 
     def _response(
         self,

@@ -87,7 +87,7 @@ class Fetch:
 
 @dataclass
 class QueryPlan:
-    kind: str  # "query" | "mutation"
+    kind: str  # "query" | "mutation" | "subscription" (its root fetch is the event stream)
     fetches: list[Fetch]
 
     def describe(self) -> str:

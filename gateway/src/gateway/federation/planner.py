@@ -110,12 +110,19 @@ class Planner:
     # -- entry -------------------------------------------------------------------------
     def plan(self) -> QueryPlan:
         is_mutation = self.operation.operation is OperationType.MUTATION
-        root_type = (
-            self.supergraph.mutation_type if is_mutation else self.supergraph.query_type
-        ) or "Query"
-        self.walk.is_query = not is_mutation
+        # a subscription is planned as a query on its root type: its one root field's fetch
+        # is the stream, and the rest of the plan runs for each event (pipeline.subscribe)
+        is_subscription = self.operation.operation is OperationType.SUBSCRIPTION
+        if is_mutation:
+            root_type = self.supergraph.mutation_type or "Mutation"
+        elif is_subscription:
+            root_type = self.supergraph.subscription_type or "Subscription"
+        else:
+            root_type = self.supergraph.query_type or "Query"
+        # a mutation's or subscription's root field is never selected again elsewhere
+        self.walk.is_query = not is_mutation and not is_subscription
         self._root_selections(root_type, self.operation.selection_set.selections, is_mutation)
-        kind = "mutation" if is_mutation else "query"
+        kind = "mutation" if is_mutation else "subscription" if is_subscription else "query"
         return finish(self.roots, kind, self.variable_definitions)
 
     def _root_selections(

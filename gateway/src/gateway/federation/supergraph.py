@@ -116,6 +116,7 @@ class Supergraph:
     api_schema: GraphQLSchema
     query_type: str = "Query"
     mutation_type: str | None = None
+    subscription_type: str | None = None
     # abstract type -> its object types in the whole supergraph, @inaccessible ones too
     possible: dict[str, frozenset[str]] = field(default_factory=dict)
     # the labels of progressive @override in this supergraph
@@ -204,6 +205,7 @@ class Supergraph:
                 types[member].contexts |= abstract.contexts
         api = _api_schema(document, inaccessible)
         mutation = api.mutation_type.name if api.mutation_type else None
+        subscription = api.subscription_type.name if api.subscription_type else None
         query = api.query_type.name if api.query_type else "Query"
         return cls(
             subgraphs=subgraphs,
@@ -211,6 +213,7 @@ class Supergraph:
             api_schema=api,
             query_type=query,
             mutation_type=mutation,
+            subscription_type=subscription,
             possible=possible,
             demand=DemandWeights.of(document),
             authorization=AuthorizationRules.of(document, imports),

@@ -12,7 +12,14 @@ from pydantic import BaseModel, BeforeValidator, Field
 
 from gateway.callers import access_of, client
 from gateway.entrypoints.client_identity import ClientIdentity
-from gateway.federation.pipeline import Gateway, GatewayBusy, RateLimited, RequestError
+from gateway.federation.pipeline import (
+    Admitted,
+    Gateway,
+    GatewayBusy,
+    Prepared,
+    RateLimited,
+    RequestError,
+)
 from gateway.rest.problems import RestProblem, problem_from_errors
 from platform_kit.auth import Principal, Role
 from platform_kit.middleware import principal_of
@@ -83,13 +90,7 @@ class Operations:
             )
         except RateLimited as limited:
             await self.gateway.hold_refusal(limited.retry_after)
-            raise RestProblem(
-                429,
-                limited.errors[0]["message"],
-                "RATE_LIMITED",
-                headers={"Retry-After": str(limited.retry_after)},
-                retry_after=limited.retry_after,
-            ) from None
+            raise _rate_limited(limited) from None
         except GatewayBusy as busy:  # a route's document is prepared once: rare
             await self.gateway.hold_refusal(busy.retry_after)
             raise RestProblem(
@@ -104,6 +105,28 @@ class Operations:
             raise problem_from_errors(result["errors"])
         data: dict[str, Any] = result["data"]
         return data
+
+    def admit(self, document: str, variables: dict[str, Any]) -> tuple[Prepared, Admitted]:
+        """A subscription's operation, prepared and admitted (its cost taken from the
+        client's budget), for a route that streams it."""
+        try:
+            prepared = self.gateway.prepare(document, None)  # a route's: prepared at load
+            access = access_of(self.caller)
+            return prepared, self.gateway.admit(prepared, variables, self.budget_key, access)
+        except RateLimited as limited:
+            raise _rate_limited(limited) from None
+        except RequestError as error:
+            raise problem_from_errors(error.errors) from None
+
+
+def _rate_limited(limited: RateLimited) -> RestProblem:
+    return RestProblem(
+        429,
+        limited.errors[0]["message"],
+        "RATE_LIMITED",
+        headers={"Retry-After": str(limited.retry_after)},
+        retry_after=limited.retry_after,
+    )
 
 
 Ops = Annotated[Operations, Depends()]

@@ -12,6 +12,7 @@ __all__ = [
     "GET_PRODUCT",
     "LIST_ORDERS",
     "LIST_PRODUCTS",
+    "ORDER_EVENTS",
     "REST_OPERATIONS",
     "UPDATE_ORDER_STATUS",
     "UPDATE_PRODUCT",
@@ -43,6 +44,8 @@ CREATE_ORDER = f"""mutation RestCreateOrder($input: CreateOrderInput!, $key: Str
 GET_ORDER = f"""query RestGetOrder($id: ID!) {{ order(id: $id) {{ {ORDER_FIELDS} }} }}"""
 UPDATE_ORDER_STATUS = f"""mutation RestUpdateOrderStatus($id: ID!, $status: OrderStatus!) {{
   updateOrderStatus(id: $id, status: $status) {{ {ORDER_FIELDS} }} }}"""
+ORDER_EVENTS = f"""subscription RestOrderEvents($id: ID!) {{
+  orderUpdated(id: $id) {{ {ORDER_FIELDS} }} }}"""
 LIST_ORDERS = f"""query RestListOrders($status: OrderStatus, $userId: ID, $limit: Int!,
     $offset: Int, $cursor: String) {{
   orders(status: $status, userId: $userId, limit: $limit, offset: $offset, cursor: $cursor) {{
@@ -60,4 +63,5 @@ REST_OPERATIONS = (
     GET_ORDER,
     UPDATE_ORDER_STATUS,
     LIST_ORDERS,
+    ORDER_EVENTS,
 )

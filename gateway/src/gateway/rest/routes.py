@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
 
+from gateway.entrypoints.event_stream import EventStreamResponse
 from gateway.rest.deps import ADMIN, SIGNED_IN, Ops, Paging
 from gateway.rest.models import (
     AMOUNT_PATTERN,
@@ -31,11 +32,12 @@ from gateway.rest.operations import (
     GET_PRODUCT,
     LIST_ORDERS,
     LIST_PRODUCTS,
+    ORDER_EVENTS,
     UPDATE_ORDER_STATUS,
     UPDATE_PRODUCT,
 )
 from gateway.rest.preconditions import versions_matched_by
-from gateway.rest.problems import RestProblem
+from gateway.rest.problems import RestProblem, problem_from_errors
 
 __all__ = ["router"]
 
@@ -255,6 +257,42 @@ async def create_order(
 async def get_order(ops: Ops, order_id: OrderId) -> OrderPublic:
     data = await ops.run(GET_ORDER, {"id": order_id})
     return OrderPublic.model_validate(_found("order", order_id, data["order"]))
+
+
+@orders.get(
+    "/orders/{order_id}/events",
+    summary="An order's changes as Server-Sent Events (owner or admin)",
+    description="`event: next` with the order (as GET /orders/{order_id} answers it) on each "
+    "change of its status; `event: error` with a problem when the stream fails (a "
+    "`reconnect` true one asks to subscribe again); then `event: complete`.",
+    responses={
+        **_responses(401, 403, 404, 422, 503),
+        200: {"content": {"text/event-stream": {}}, "description": "The order's events"},
+    },
+    response_class=Response,
+)
+async def order_events(ops: Ops, request: Request, order_id: OrderId) -> Response:
+    # the order must be there and the caller's, as for GET: 404 rather than a silent stream
+    _found("order", order_id, (await ops.run(GET_ORDER, {"id": order_id}))["order"])
+    prepared, admitted = ops.admit(ORDER_EVENTS, {"id": order_id})
+    return EventStreamResponse(
+        ops.gateway,
+        prepared,
+        admitted,
+        {"id": order_id},
+        authorization=request.headers.get("authorization"),
+        shape=_order_event,
+    )
+
+
+def _order_event(answer: dict[str, Any]) -> tuple[str, Any]:
+    """An answer of ORDER_EVENTS as the REST routes speak: the order, or a problem."""
+    if answer.get("errors"):
+        problem = problem_from_errors(answer["errors"])
+        body = {"status": problem.status, "code": problem.code, "detail": problem.detail}
+        return "error", {**body, **problem.extensions}
+    order = OrderPublic.model_validate(answer["data"]["orderUpdated"])
+    return "next", order.model_dump(mode="json", by_alias=True)
 
 
 @orders.patch(

@@ -51,6 +51,7 @@ __all__ = [
     "listed",
     "object_id",
     "recount_products",
+    "to_product",
 ]
 
 Document = dict[str, Any]

@@ -9,6 +9,7 @@ from inventory.domain.errors import (
     ReservationConflict,
     ReservationNotFound,
 )
+from platform_kit.change_feed import FeedUnavailable, SlowSubscriber, TooManySubscribers
 from platform_kit.errors import ErrorCode, classifier
 from platform_kit.graphql import error_translation
 from platform_kit.mongo import DATABASE_UNAVAILABLE
@@ -22,6 +23,7 @@ classify = classifier(
         ErrorCode.INSUFFICIENT_STOCK: (InsufficientStock,),
         ErrorCode.PRECONDITION_FAILED: (ProductChanged,),
         ErrorCode.CONFLICT: (DuplicateSku, ReservationConflict),
+        ErrorCode.SERVICE_UNAVAILABLE: (FeedUnavailable, SlowSubscriber, TooManySubscribers),
     },
     outages=DATABASE_UNAVAILABLE,
     outage_message="the inventory database is unavailable",

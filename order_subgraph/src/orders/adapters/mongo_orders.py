@@ -38,7 +38,14 @@ from platform_kit.ordered_keys import (
 )
 from platform_kit.paging import PageRequest, Slice
 
-__all__ = ["ALL_ORDERS", "BY_CUSTOMER", "MongoOrderRepository", "key_orders", "order_document"]
+__all__ = [
+    "ALL_ORDERS",
+    "BY_CUSTOMER",
+    "MongoOrderRepository",
+    "key_orders",
+    "order_document",
+    "to_order",
+]
 
 Document = dict[str, Any]
 # Listings, newest first, as bounded index ranges (platform_kit.keyset_walk): every order's
@@ -103,7 +110,7 @@ def order_document(order: Order, tier: int) -> Document:
     return doc
 
 
-def _to_order(doc: Document) -> Order:
+def to_order(doc: Document) -> Order:
     return Order(
         id=doc["_id"],
         user_id=doc["user_id"],
@@ -158,17 +165,17 @@ class MongoOrderRepository(OrderRepository):
 
     async def find_by_key(self, user_id: str, key: str) -> Order | None:
         doc = await self.orders.find_one({"user_id": user_id, "idempotency_key": {"$eq": key}})
-        return _to_order(doc) if doc else None
+        return to_order(doc) if doc else None
 
     async def get(self, order_id: str) -> Order | None:
         doc = await self.orders.find_one({"_id": {"$eq": order_id}})
-        return _to_order(doc) if doc else None
+        return to_order(doc) if doc else None
 
     async def get_many(self, order_ids: Iterable[str]) -> dict[str, Order]:
         ids = [oid for oid in set(order_ids) if isinstance(oid, str)]
         if not ids:
             return {}
-        return {doc["_id"]: _to_order(doc) async for doc in self.orders.find({"_id": {"$in": ids}})}
+        return {doc["_id"]: to_order(doc) async for doc in self.orders.find({"_id": {"$in": ids}})}
 
     async def transition(
         self, order_id: str, change: StatusChange, *, known: Order | None = None
@@ -195,7 +202,7 @@ class MongoOrderRepository(OrderRepository):
         after = {**doc, **update["$set"]}
         for name in update.get("$unset", ()):
             after.pop(name, None)
-        return _to_order(after)
+        return to_order(after)
 
     async def find_page(
         self,
@@ -219,7 +226,7 @@ class MongoOrderRepository(OrderRepository):
         taken = await take(
             KeysetWalk(self.orders, field),
             keys.narrowed(after, descending=True),
-            _to_order,
+            to_order,
             descending=True,
             skip=page.offset if page.cursor is None else 0,
             limit=page.limit,
@@ -232,7 +239,7 @@ class MongoOrderRepository(OrderRepository):
             lambda: count(
                 KeysetWalk(self.orders, field),
                 keys,
-                _to_order,
+                to_order,
                 shown,
                 scan_limit=COUNT_SCAN_LIMIT,
             ),
@@ -243,7 +250,7 @@ class MongoOrderRepository(OrderRepository):
         cursor = self.orders.find(
             {"status": {"$in": [s.value for s in statuses]}, "updated_at": {"$lt": before}}
         ).limit(500)
-        return [_to_order(doc) async for doc in cursor]
+        return [to_order(doc) async for doc in cursor]
 
 
 SCAN_LIMIT = 2_000  # orders one page may read past for a status filter

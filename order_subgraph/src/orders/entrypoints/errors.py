@@ -9,6 +9,7 @@ from orders.domain.errors import (
     TooManyOpenOrders,
     TransitionNotAllowed,
 )
+from platform_kit.change_feed import FeedUnavailable, SlowSubscriber, TooManySubscribers
 from platform_kit.errors import ErrorCode, classifier
 from platform_kit.graphql import error_translation
 from platform_kit.mongo import DATABASE_UNAVAILABLE
@@ -22,7 +23,12 @@ classify = classifier(
         ErrorCode.INSUFFICIENT_STOCK: (InsufficientStock,),
         ErrorCode.NOT_FOUND: (OrderNotFound,),
         ErrorCode.CONFLICT: (TransitionNotAllowed, TooManyOpenOrders),
-        ErrorCode.SERVICE_UNAVAILABLE: (InventoryUnavailable,),
+        ErrorCode.SERVICE_UNAVAILABLE: (
+            InventoryUnavailable,
+            FeedUnavailable,
+            SlowSubscriber,
+            TooManySubscribers,
+        ),
     },
     outages=DATABASE_UNAVAILABLE,
     outage_message="the orders database is unavailable",

@@ -46,7 +46,7 @@ from platform_kit.errors import DomainError, Forbidden, Unauthenticated
 from platform_kit.paging import Page
 from platform_kit.stock import InsufficientStock, UnknownProducts
 
-__all__ = ["FaultHook", "Orders"]
+__all__ = ["FaultHook", "Orders", "caller"]
 
 log = logging.getLogger(__name__)
 FaultHook = Callable[[str], None]
@@ -57,7 +57,7 @@ def _no_fault(_: str) -> None:
     return None
 
 
-def _caller(principal: Principal | None) -> Principal:
+def caller(principal: Principal | None) -> Principal:
     if principal is None:
         raise Unauthenticated()
     if principal.role not in (Role.CUSTOMER, Role.ADMIN):
@@ -89,7 +89,7 @@ class Orders:
         lines: list[RequestedLine],
         idempotency_key: str | None = None,
     ) -> Order:
-        user = _caller(principal)
+        user = caller(principal)
         merged = merge_lines(lines)
         key = validate_idempotency_key(idempotency_key)
         request_print = fingerprint(merged)
@@ -182,7 +182,7 @@ class Orders:
         await self._move(order.id, {OrderStatus.RESERVING}, OrderStatus.FAILED, known=order)
 
     async def get(self, principal: Principal | None, order_id: str) -> Order | None:
-        user = _caller(principal)
+        user = caller(principal)
         order = await self.repository.get(order_id)
         if order is None or not order.visible_to(user.sub, user.is_admin):
             return None
@@ -191,7 +191,7 @@ class Orders:
     async def get_many(
         self, principal: Principal | None, order_ids: Iterable[str]
     ) -> dict[str, Order]:
-        user = _caller(principal)
+        user = caller(principal)
         found = await self.repository.get_many(order_ids)
         return {oid: o for oid, o in found.items() if o.visible_to(user.sub, user.is_admin)}
 
@@ -205,7 +205,7 @@ class Orders:
         offset: int | None,
         cursor: str | None,
     ) -> Page[Order]:
-        user = _caller(principal)
+        user = caller(principal)
         if not user.is_admin:
             if user_id is not None and user_id != user.sub:
                 raise Forbidden("customers may list only their own orders")
@@ -218,7 +218,7 @@ class Orders:
     async def update_status(
         self, principal: Principal | None, order_id: str, target: OrderStatus
     ) -> Order:
-        user = _caller(principal)
+        user = caller(principal)
         order = await self.repository.get(order_id)
         if order is None or not order.visible_to(user.sub, user.is_admin):
             raise OrderNotFound(order_id)

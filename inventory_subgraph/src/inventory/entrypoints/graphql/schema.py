@@ -4,11 +4,13 @@ entrypoints/errors.py."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+
 import strawberry
 from strawberry.federation.schema_directives import RequiresScopes
 
 from inventory.domain.listing import ProductFilter
-from inventory.entrypoints.errors import TranslateErrors
+from inventory.entrypoints.errors import TranslateErrors, classify
 from inventory.entrypoints.graphql.context import Info
 from inventory.entrypoints.graphql.types import (
     CreateProductInput,
@@ -18,7 +20,7 @@ from inventory.entrypoints.graphql.types import (
     ProductType,
     UpdateProductInput,
 )
-from platform_kit.graphql import FEDERATION_VERSION, SubgraphSchema, paged, values_of
+from platform_kit.graphql import FEDERATION_VERSION, SubgraphSchema, coded_stream, paged, values_of
 
 __all__ = ["schema"]
 
@@ -100,9 +102,26 @@ class Mutation:
         return True
 
 
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="A product on every change of it (price, stock, name, deletion); id "
+        "narrows to one."
+    )
+    async def product_updated(
+        self, info: Info, id: strawberry.ID | None = None
+    ) -> AsyncGenerator[ProductType, None]:
+        events = info.context.services.product_events
+        async for product in coded_stream(
+            classify, events.watch(info.context.principal, str(id) if id else None)
+        ):
+            yield ProductType.from_domain(product)
+
+
 schema = SubgraphSchema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     types=[ProductType],
     extensions=[TranslateErrors],
     federation_version=FEDERATION_VERSION,

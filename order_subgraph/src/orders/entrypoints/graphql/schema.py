@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+
 import strawberry
 from strawberry.federation.schema_directives import Authenticated
 
 from orders.domain.order import RequestedLine
-from orders.entrypoints.errors import TranslateErrors
+from orders.entrypoints.errors import TranslateErrors, classify
 from orders.entrypoints.graphql.context import Info
 from orders.entrypoints.graphql.types import (
     CreateOrderInput,
@@ -15,7 +17,7 @@ from orders.entrypoints.graphql.types import (
     OrderType,
     ProductRef,
 )
-from platform_kit.graphql import FEDERATION_VERSION, SubgraphSchema, paged
+from platform_kit.graphql import FEDERATION_VERSION, SubgraphSchema, coded_stream, paged
 
 __all__ = ["schema"]
 
@@ -82,9 +84,26 @@ class Mutation:
         return OrderType.from_domain(order)
 
 
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="The caller's orders (an admin's: every order) on their creation and each "
+        "status change; id narrows to one. Anonymous: UNAUTHENTICATED."
+    )
+    async def order_updated(
+        self, info: Info, id: strawberry.ID | None = None
+    ) -> AsyncGenerator[OrderType, None]:
+        events = info.context.services.order_events
+        async for order in coded_stream(
+            classify, events.watch(info.context.principal, str(id) if id else None)
+        ):
+            yield OrderType.from_domain(order)
+
+
 schema = SubgraphSchema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     types=[OrderType, ProductRef],
     extensions=[TranslateErrors],
     federation_version=FEDERATION_VERSION,

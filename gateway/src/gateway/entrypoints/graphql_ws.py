@@ -1,0 +1,296 @@
+"""GraphQL over WebSocket at /graphql: the `graphql-transport-ws` protocol (what GraphiQL,
+graphql-ws and Apollo Client speak), server side.
+
+Identity: the `Authorization` header of the upgrade request (verified by the platform's
+AuthMiddleware: a bad one is refused before the handshake), or the `Authorization` entry
+of `connection_init`'s payload, which wins (browsers cannot set headers on a WebSocket).
+A bad token in the payload closes the connection with 4403.
+
+Every operation goes through the same pipeline as POST /graphql (limits, cost, the client's
+budget); a subscription's answers come from a SubscriptionRun (a bounded queue). Queries
+and mutations are answered with one `next` and `complete`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import orjson
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from gateway.callers import access_of, client
+from gateway.entrypoints.client_identity import ClientIdentity
+from gateway.entrypoints.subscriptions import (
+    EVENTS_DELIVERED,
+    RECONNECT_CODE,
+    SLOW_CONSUMER_CODE,
+    SlowConsumer,
+    SubscriptionRun,
+    Subscriptions,
+    TooManySubscriptions,
+)
+from gateway.federation.pipeline import Gateway, RateLimited, RequestError
+from platform_kit.auth import InvalidToken, Principal, bearer_token, verify_token
+from platform_kit.errors import Forbidden
+from platform_kit.middleware import principal_of
+from platform_kit.request_context import current_authorization
+
+__all__ = ["PROTOCOL", "GraphQLWebSocket"]
+
+log = logging.getLogger(__name__)
+PROTOCOL = "graphql-transport-ws"
+TRANSPORT = "websocket"
+CLOSE_SECONDS = 1.0  # a close frame is sent within this, or the connection is dropped
+SLOW_CLOSE_SECONDS = 30.0  # to a slow consumer: after what it has not read yet
+
+
+class _Close(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class GraphQLWebSocket:
+    def __init__(self, subscriptions: Subscriptions, identity: ClientIdentity, secret: str) -> None:
+        self.subscriptions = subscriptions
+        self.identity = identity
+        self.secret = secret
+
+    async def handle(self, websocket: WebSocket) -> None:
+        if PROTOCOL not in websocket.scope.get("subprotocols", ()):
+            await websocket.close(4406, "Subprotocol not acceptable")
+            return
+        try:
+            with self.subscriptions.connection():
+                await websocket.accept(PROTOCOL)
+                await _Connection(self, websocket).serve()
+        except TooManySubscriptions as over:
+            await websocket.close(1013, str(over))  # Try Again Later
+
+
+class _Connection:
+    def __init__(self, endpoint: GraphQLWebSocket, websocket: WebSocket) -> None:
+        self.endpoint = endpoint
+        self.websocket = websocket
+        self.limits = endpoint.subscriptions.limits
+        self.send_lock = asyncio.Lock()
+        self.principal: Principal | None = principal_of(websocket.scope)
+        self.authorization: str | None = websocket.headers.get("authorization")
+        self.caller = ""
+        self.acknowledged = False
+        self.running: dict[str, asyncio.Task[None]] = {}
+        self.slow = asyncio.Event()  # a subscription's queue filled: the connection ends
+
+    async def serve(self) -> None:
+        reader = asyncio.create_task(self._read())
+        closing = asyncio.create_task(self.endpoint.subscriptions.closing.wait())
+        slow = asyncio.create_task(self.slow.wait())
+        pinger = asyncio.create_task(self._keep_alive())
+        close: _Close | None = None
+        close_within = CLOSE_SECONDS
+        try:
+            done, _ = await asyncio.wait(
+                {reader, closing, slow}, return_when=asyncio.FIRST_COMPLETED
+            )
+            if closing in done:
+                close = _Close(RECONNECT_CODE, "the gateway is restarting: reconnect")
+            elif slow in done:
+                close = _Close(SLOW_CONSUMER_CODE, "slow consumer: events were dropped")
+                # the close frame waits behind what the client has not read yet
+                close_within = SLOW_CLOSE_SECONDS
+            else:
+                error = reader.exception()
+                if isinstance(error, _Close):
+                    close = error
+                elif error is not None and not isinstance(error, WebSocketDisconnect):
+                    log.error("WebSocket connection failed", exc_info=error)
+                    close = _Close(4500, "internal error")
+        finally:
+            tasks = (reader, closing, slow, pinger, *self.running.values())
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if close is not None and self.websocket.client_state is WebSocketState.CONNECTED:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.websocket.close(close.code, close.reason), close_within)
+
+    async def _read(self) -> None:
+        try:
+            first = await asyncio.wait_for(
+                self.websocket.receive_text(), self.limits.init_timeout_seconds
+            )
+        except TimeoutError:
+            raise _Close(4408, "Connection initialisation timeout") from None
+        await self._handle(first)
+        while True:
+            await self._handle(await self.websocket.receive_text())
+
+    async def _handle(self, text: str) -> None:
+        try:
+            message = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            raise _Close(4400, "Invalid message: not JSON") from None
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            raise _Close(4400, "Invalid message: no type")
+        kind = message["type"]
+        if kind == "connection_init":
+            await self._init(message.get("payload"))
+        elif kind == "ping":
+            await self._send({"type": "pong"})
+        elif kind == "pong":
+            pass
+        elif kind == "subscribe":
+            await self._subscribe(message)
+        elif kind == "complete":
+            task = self.running.pop(str(message.get("id")), None)
+            if task is not None:
+                task.cancel()
+        else:
+            raise _Close(4400, f"Invalid message type {kind!r}")
+
+    async def _init(self, payload: Any) -> None:
+        if self.acknowledged:
+            raise _Close(4429, "Too many initialisation requests")
+        if payload is not None and not isinstance(payload, dict):
+            raise _Close(4400, "connection_init payload must be an object")
+        given = _authorization_in(payload or {})
+        if given is not None:
+            try:
+                token = bearer_token(given)
+                self.principal = verify_token(token, self.endpoint.secret) if token else None
+            except InvalidToken as invalid:
+                raise _Close(4403, f"Forbidden: {invalid.reason}") from None
+            self.authorization = given if self.principal else None
+        try:
+            client(self.principal)
+        except Forbidden as forbidden:
+            raise _Close(4403, f"Forbidden: {forbidden}") from None
+        self.caller = self.endpoint.identity.of(self.websocket.scope, self.principal)
+        self.acknowledged = True
+        await self._send({"type": "connection_ack"})
+
+    async def _subscribe(self, message: dict[str, Any]) -> None:
+        if not self.acknowledged:
+            raise _Close(4401, "Unauthorized")
+        operation_id = message.get("id")
+        payload = message.get("payload")
+        if not isinstance(operation_id, str) or not operation_id or not isinstance(payload, dict):
+            raise _Close(4400, "subscribe needs an id and a payload")
+        if operation_id in self.running:
+            raise _Close(4409, f"Subscriber for {operation_id} already exists")
+        query, variables = payload.get("query"), payload.get("variables")
+        operation_name = payload.get("operationName")
+        if (
+            not isinstance(query, str)
+            or (variables is not None and not isinstance(variables, dict))
+            or (operation_name is not None and not isinstance(operation_name, str))
+        ):
+            raise _Close(4400, "subscribe payload: query string, variables object")
+        if len(self.running) >= self.limits.max_per_connection:
+            await self._error(
+                operation_id,
+                f"at most {self.limits.max_per_connection} operations on one connection",
+            )
+            return
+        self.running[operation_id] = asyncio.create_task(
+            self._operation(operation_id, query, variables, operation_name)
+        )
+
+    async def _operation(
+        self,
+        operation_id: str,
+        query: str,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+    ) -> None:
+        # the connection's identity (connection_init's may differ from the upgrade's) for
+        # every subgraph call of this operation (its own task: its own context)
+        current_authorization.set(self.authorization)
+        # read once: a supergraph reload does not move a running subscription
+        gateway: Gateway = self.websocket.app.state.gateway
+        try:
+            prepared = await gateway.prepare_for(query, operation_name, self.caller)
+            admitted = gateway.admit(prepared, variables, self.caller, access_of(self.principal))
+        except RateLimited as limited:
+            await self._send({"type": "error", "id": operation_id, "payload": limited.errors})
+            self.running.pop(operation_id, None)
+            return
+        except RequestError as error:
+            await self._send({"type": "error", "id": operation_id, "payload": error.errors})
+            self.running.pop(operation_id, None)
+            return
+        try:
+            if not prepared.is_subscription:
+                result = await gateway.run(prepared, admitted, variables, operation_name)
+                await self._next(operation_id, result)
+            else:
+                with self.endpoint.subscriptions.subscription(self.caller, TRANSPORT):
+                    await self._stream(gateway, operation_id, prepared, admitted, variables)
+        except TooManySubscriptions as over:
+            await self._error(operation_id, str(over))
+            self.running.pop(operation_id, None)
+            return
+        except RequestError as error:
+            await self._next(operation_id, {"data": None, "errors": error.errors})
+        if self.running.pop(operation_id, None) is not None:
+            await self._send({"type": "complete", "id": operation_id})
+
+    async def _stream(
+        self,
+        gateway: Gateway,
+        operation_id: str,
+        prepared: Any,
+        admitted: Any,
+        variables: dict[str, Any] | None,
+    ) -> None:
+        run = SubscriptionRun(
+            gateway,
+            prepared,
+            admitted,
+            variables,
+            None,
+            authorization=self.authorization,
+            queue_size=self.limits.queue_size,
+        )
+        try:
+            async for answer in run:
+                await self._next(operation_id, answer)
+                EVENTS_DELIVERED.labels(TRANSPORT).inc()
+        except SlowConsumer:
+            # the whole connection is behind: what it would be sent next is stale
+            self.running.pop(operation_id, None)
+            self.slow.set()
+        finally:
+            await run.cancel()
+
+    async def _keep_alive(self) -> None:
+        while True:
+            await asyncio.sleep(self.limits.keep_alive_seconds)
+            await self._send({"type": "ping"})
+
+    async def _next(self, operation_id: str, result: dict[str, Any]) -> None:
+        await self._send({"type": "next", "id": operation_id, "payload": result})
+
+    async def _error(self, operation_id: str, message: str) -> None:
+        errors = [{"message": message, "extensions": {"code": "RATE_LIMITED"}}]
+        await self._send({"type": "error", "id": operation_id, "payload": errors})
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        async with self.send_lock:
+            await self.websocket.send_text(orjson.dumps(message).decode())
+
+
+def _authorization_in(payload: dict[str, Any]) -> str | None:
+    for name in ("Authorization", "authorization"):
+        value = payload.get(name)
+        if isinstance(value, str):
+            return value
+    headers = payload.get("headers")
+    if isinstance(headers, dict):
+        return _authorization_in({k: v for k, v in headers.items() if k != "headers"})
+    return None

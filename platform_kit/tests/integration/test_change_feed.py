@@ -1,0 +1,83 @@
+"""The change feed on a real SecantusDB: one stream read for many subscribers, a slow
+subscriber cut off alone, and the resume tokens the reader relies on honoured by the server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from platform_kit.change_feed import ChangeFeed, FeedLimits, SlowSubscriber
+
+Document = dict[str, Any]
+
+
+def _value(event: Mapping[str, Any]) -> int | None:
+    document = event.get("fullDocument")
+    return int(document["n"]) if isinstance(document, Mapping) and "n" in document else None
+
+
+@pytest.fixture
+async def client(mongo_uri: str) -> AsyncIterator[AsyncMongoClient[Document]]:
+    client: AsyncMongoClient[Document] = AsyncMongoClient(mongo_uri, tz_aware=True)
+    yield client
+    await client.close()
+
+
+async def _next(subscriber: AsyncIterator[int]) -> int:
+    return await asyncio.wait_for(anext(subscriber), 10)
+
+
+async def test_every_subscriber_gets_every_change_in_order_from_one_stream(
+    client: AsyncMongoClient[Document],
+) -> None:
+    things = client.get_default_database()["things"]
+    feed = ChangeFeed("things", things, _value)
+    try:
+        async with feed.subscribe() as first, feed.subscribe() as second:
+            assert feed.subscribers == 2
+            for n in range(5):
+                await things.insert_one({"n": n})
+            await things.update_one({"n": 4}, {"$set": {"n": 40}})
+            assert [await _next(first) for _ in range(6)] == [0, 1, 2, 3, 4, 40]
+            assert [await _next(second) for _ in range(6)] == [0, 1, 2, 3, 4, 40]
+        assert feed.subscribers == 0
+    finally:
+        await feed.close()
+
+
+async def test_a_slow_subscriber_is_cut_off_and_the_others_keep_receiving(
+    client: AsyncMongoClient[Document],
+) -> None:
+    things = client.get_default_database()["things"]
+    feed = ChangeFeed("things", things, _value, FeedLimits(queue_size=3))
+    try:
+        async with feed.subscribe() as slow, feed.subscribe() as reader:
+            for n in range(6):
+                await things.insert_one({"n": n})
+                assert await _next(reader) == n  # reads each as it comes; `slow` reads none
+            with pytest.raises(SlowSubscriber):
+                await _next(slow)
+            await things.insert_one({"n": 99})
+            assert await _next(reader) == 99
+    finally:
+        await feed.close()
+
+
+async def test_a_stream_resumes_after_its_last_read_change(
+    client: AsyncMongoClient[Document],
+) -> None:
+    """What the reader does after a dropped connection: watch again from its token."""
+    things = client.get_default_database()["things"]
+    async with await things.watch(full_document="updateLookup") as stream:
+        await things.insert_one({"n": 1})
+        await things.insert_one({"n": 2})
+        first = await stream.next()
+        token = stream.resume_token
+    assert _value(first) == 1
+    await things.insert_one({"n": 3})  # made while nobody watched
+    async with await things.watch(full_document="updateLookup", resume_after=token) as stream:
+        assert [_value(await stream.next()) for _ in range(2)] == [2, 3]
