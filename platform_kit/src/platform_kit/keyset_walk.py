@@ -70,23 +70,32 @@ class KeysetWalk:
         self.projection = projection
 
     async def windows(
-        self, keys: KeyRange, *, descending: bool = False
+        self, keys: KeyRange, *, descending: bool = False, window_tier: int = 0
     ) -> AsyncIterator[list[Document]]:
+        """With `window_tier` t > 0, a window is what lies between two fences of tier above
+        t (about 32^(t+1) documents): fewer, larger reads, for a reader that wants many
+        documents' keys and nothing else."""
         start, stop = (keys.high, keys.low) if descending else (keys.low, keys.high)
-        async for window in self._walk(TOP_TIER, start, stop, False, descending):
+        async for window in self._walk(TOP_TIER, start, stop, False, descending, window_tier):
             yield window
 
     async def _walk(
-        self, tier: int, start: str | None, stop: str | None, stop_included: bool, desc: bool
+        self,
+        tier: int,
+        start: str | None,
+        stop: str | None,
+        stop_included: bool,
+        desc: bool,
+        window_tier: int,
     ) -> AsyncIterator[list[Document]]:
-        if tier == 0:
+        if tier <= window_tier:
             yield await self._documents(start, stop, stop_included, desc)
             return
         for fence in await self._fences(tier, start, stop, desc):
-            async for window in self._walk(tier - 1, start, fence, True, desc):
+            async for window in self._walk(tier - 1, start, fence, True, desc, window_tier):
                 yield window
             start = fence
-        async for window in self._walk(tier - 1, start, stop, stop_included, desc):
+        async for window in self._walk(tier - 1, start, stop, stop_included, desc, window_tier):
             yield window
 
     async def _fences(

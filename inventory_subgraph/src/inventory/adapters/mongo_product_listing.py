@@ -41,6 +41,7 @@ from inventory.domain.listing import (
 from inventory.domain.product import Product
 from platform_kit.count_cache import CountCache, ScopeCounts
 from platform_kit.keyset_walk import KeysetWalk, count, take
+from platform_kit.offset_index import OffsetIndex
 from platform_kit.paging import Count, PageRequest, Slice
 
 __all__ = ["CATALOG", "PUBLIC_FIELDS", "STOCK", "MongoProductListing"]
@@ -75,6 +76,9 @@ class MongoProductListing:
         self.load = load
         self.scan_limit = scan_limit
         self.count_scan_limit = count_scan_limit
+        # where an offset page starts, kept while no product enters, leaves or moves in a
+        # listing (every such write moves CATALOG on)
+        self.offsets = OffsetIndex(counts, (CATALOG,))
 
     async def list(
         self, product_filter: ProductFilter, sort: ProductSort, page: PageRequest[SortValue]
@@ -98,12 +102,19 @@ class MongoProductListing:
             after = sort_key(sort.key, page.cursor.key, page.cursor.last_id)
             if product_filter.category is not None:
                 after = in_category(product_filter.category, after)
+        walk = KeysetWalk(self.products, plan.field, PUBLIC_FIELDS)
+        keys = plan.keys.narrowed(after, descending=sort.descending)
+        skip = page.offset if page.cursor is None else 0
+        if skip and plan.served:
+            # every product of the range is listed: the offset is a position in the range
+            seek = await self.offsets.seek(walk, keys, descending=sort.descending, offset=skip)
+            keys, skip = seek.keys, seek.skip
         taken = await take(
-            KeysetWalk(self.products, plan.field, PUBLIC_FIELDS),
-            plan.keys.narrowed(after, descending=sort.descending),
+            walk,
+            keys,
             self.load,
             descending=sort.descending,
-            skip=page.offset if page.cursor is None else 0,
+            skip=skip,
             limit=page.limit,
             accept=product_filter.matches,
             scan_limit=None if plan.served else self.scan_limit,

@@ -27,6 +27,7 @@ from orders.domain.order import (
 from platform_kit.count_cache import CountCache
 from platform_kit.keyset_walk import KeyRange, KeysetWalk, OrderedField, count, take
 from platform_kit.mongo import from_document, to_document
+from platform_kit.offset_index import OffsetIndex
 from platform_kit.ordered_keys import (
     draw_tier,
     fence_value,
@@ -36,7 +37,7 @@ from platform_kit.ordered_keys import (
     text_part,
     time_part,
 )
-from platform_kit.paging import PageRequest, Slice
+from platform_kit.paging import Count, PageRequest, Slice
 
 __all__ = ["ALL_ORDERS", "BY_CUSTOMER", "MongoOrderRepository", "key_orders", "order_document"]
 
@@ -128,6 +129,8 @@ class MongoOrderRepository(OrderRepository):
         self.orders = orders
         self.counts = counts
         self.tiers = tiers  # each new order's fence tier (tests sample more densely)
+        # where an offset page starts: keys move only when orders are placed
+        self.offsets = OffsetIndex(counts, (PLACED,))
 
     def next_id(self) -> str:
         return str(ObjectId())
@@ -216,28 +219,44 @@ class MongoOrderRepository(OrderRepository):
         def shown(order: Order) -> bool:
             return order.status in wanted
 
+        walk = KeysetWalk(self.orders, field)
+        start = keys.narrowed(after, descending=True)
+        skip = page.offset if page.cursor is None else 0
+        if skip and every_status:
+            # every order of the range is listed: the offset is a position in the range
+            seek = await self.offsets.seek(walk, start, descending=True, offset=skip)
+            start, skip = seek.keys, seek.skip
         taken = await take(
-            KeysetWalk(self.orders, field),
-            keys.narrowed(after, descending=True),
+            walk,
+            start,
             _to_order,
             descending=True,
-            skip=page.offset if page.cursor is None else 0,
+            skip=skip,
             limit=page.limit,
             accept=shown,
             scan_limit=None if every_status else SCAN_LIMIT,
         )
         total = await self.counts.total(
             (user_id, wanted),
-            (PLACED, STATUS),
-            lambda: count(
-                KeysetWalk(self.orders, field),
-                keys,
-                _to_order,
-                shown,
-                scan_limit=COUNT_SCAN_LIMIT,
-            ),
+            # a status change moves no order in or out of a listing of every status
+            (PLACED,) if every_status else (PLACED, STATUS),
+            lambda: self._count(field, keys, shown, every_status=every_status),
         )
         return Slice(taken.items, total, taken.resume_after)
+
+    async def _count(
+        self,
+        field: OrderedField,
+        keys: KeyRange,
+        shown: Callable[[Order], bool],
+        *,
+        every_status: bool,
+    ) -> Count:
+        if every_status:  # every order of the range counts: its keys are enough
+            return await count(KeysetWalk(self.orders, field, {"_id": 1}), keys, lambda d: d)
+        return await count(
+            KeysetWalk(self.orders, field), keys, _to_order, shown, scan_limit=COUNT_SCAN_LIMIT
+        )
 
     async def stuck(self, statuses: Collection[OrderStatus], before: datetime) -> list[Order]:
         cursor = self.orders.find(
