@@ -7,6 +7,7 @@ products) so that every tier of the walk is crossed."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import random
 from collections.abc import AsyncIterator
@@ -18,12 +19,14 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from inventory.adapters.indexes import LISTING_STATE, PRODUCTS, ensure_indexes
+from inventory.adapters.mongo_product_listing import CATALOG
 from inventory.adapters.mongo_products import MongoProductRepository, recount_products
 from inventory.domain.listing import ProductFilter, ProductSort, sort_value
 from inventory.domain.product import NewProduct, Product, ProductChanges
 from inventory.service_layer.products import Products
 from platform_devkit.index_reads import FindRecorder, dense_tiers, winning_plans
 from platform_kit.count_cache import CountCache, ScopeCounts
+from platform_kit.offset_index import OffsetIndex
 from platform_kit.paging import Page
 
 COUNT = 160
@@ -201,3 +204,122 @@ async def test_whole_scopes_are_counted_beside_the_products_and_a_recount_mends_
     assert await totals() != {**expected, "None": len(live)}
     assert await recount_products(repository.products, scopes, repository.counts)
     assert await totals() == {**expected, "None": len(live)}
+
+
+def dense_anchors(products: Products, *, large_windows: bool = False) -> MongoProductRepository:
+    """Anchors every 4 products (so that a few hundred cross many), read by the large windows
+    deep offsets use when `large_windows`."""
+    repository = products.repository
+    assert isinstance(repository, MongoProductRepository)
+    repository.listing.offsets = OffsetIndex(
+        repository.counts, (CATALOG,), spacing=4, small_windows_up_to=0 if large_windows else 512
+    )
+    return repository
+
+
+async def assert_offset_pages_are_slices(
+    products: Products,
+    live: list[Product],
+    listings: list[tuple[ProductFilter, ProductSort]],
+    step: int,
+) -> None:
+    for product_filter, sort in listings:
+        whole = expected(live, product_filter, sort)
+        for offset in range(0, len(whole) + 6, step):
+            page = await products.list(product_filter, sort, limit=7, offset=offset, cursor=None)
+            assert [item.id for item in page.items] == whole[offset : offset + 7], (
+                product_filter,
+                sort,
+                offset,
+            )
+
+
+@pytest.mark.parametrize("large_windows", [False, True])
+async def test_every_offset_of_every_sort_is_the_slice_of_the_whole_order(
+    catalog: tuple[Products, list[Product], FindRecorder], large_windows: bool
+) -> None:
+    products, live, _ = catalog
+    dense_anchors(products, large_windows=large_windows)
+    listings = [
+        (product_filter, sort)
+        for product_filter in [
+            FILTERS[0],
+            FILTERS[1],
+            FILTERS[3],  # a price bound: a narrower range when sorted by price
+        ]
+        for sort in ProductSort
+    ]
+    await assert_offset_pages_are_slices(products, live, listings, step=3)
+
+
+async def test_an_offset_page_reads_as_little_at_any_depth_once_its_anchors_are_known(
+    catalog: tuple[Products, list[Product], FindRecorder],
+) -> None:
+    products, live, recorder = catalog
+    dense_anchors(products)
+    deepest = len(live) - 10
+    await products.list(ProductFilter(), ProductSort.PRICE, limit=10, offset=deepest, cursor=None)
+    reads = {}
+    for offset in (0, 10, 40, 90, deepest):
+        recorder.finds.clear()
+        await products.list(
+            ProductFilter(), ProductSort.PRICE, limit=10, offset=offset, cursor=None
+        )
+        reads[offset] = len(recorder.finds)
+    # skipping through the listing would read a window of ~4 products per 4 skipped
+    assert max(reads.values()) <= min(reads.values()) + 3, reads
+    assert reads[deepest] < deepest // 4, reads
+
+
+async def test_offset_pages_follow_inserts_deletes_and_moves_made_while_they_are_read(
+    catalog: tuple[Products, list[Product], FindRecorder],
+) -> None:
+    products, live, _ = catalog
+    repository = dense_anchors(products)
+    listings = [
+        (FILTERS[0], ProductSort.PRICE),
+        (FILTERS[0], ProductSort.CREATED_AT_DESC),
+        (FILTERS[1], ProductSort.NAME_DESC),
+        (FILTERS[3], ProductSort.PRICE_DESC),
+    ]
+    await assert_offset_pages_are_slices(products, live, listings, step=9)  # anchors known
+    rng = random.Random(7)
+    ids = [p.id for p in live]
+    later = max(p.created_at for p in live)
+    writing = True
+
+    async def write() -> None:
+        nonlocal writing
+        for n in range(36):
+            victim = rng.choice(ids)
+            if n % 3 == 0:
+                made = await repository.add(
+                    NewProduct.create(
+                        name=f"{rng.choice(WORDS)} late {n:04d}",
+                        price=Decimal(rng.choice(["1.00", "9.99", "12.00", "40.00"])),
+                        stock=3,
+                        category=rng.choice([*CATEGORIES, None]),
+                    ),
+                    later + timedelta(milliseconds=n),
+                )
+                ids.append(made.id)
+            elif n % 3 == 1:
+                await repository.delete(victim, later)
+            else:  # its keys move in the price, name and category listings
+                changes = {"price": rng.choice(["2.00", "12.00", "50.00"]), "name": f"Moved {n}"}
+                await repository.update(victim, ProductChanges.create(changes), later)
+        writing = False
+
+    async def read() -> None:
+        while writing:
+            for product_filter, sort in listings:
+                offset = rng.randrange(0, 150)
+                page = await products.list(
+                    product_filter, sort, limit=7, offset=offset, cursor=None
+                )
+                shown = [item.id for item in page.items]
+                assert len(set(shown)) == len(shown) <= 7
+
+    await asyncio.gather(write(), read())
+    now_live = list((await repository.get_many(ids)).values())
+    await assert_offset_pages_are_slices(products, now_live, listings, step=5)

@@ -36,9 +36,9 @@ from platform_kit.paging import MAX_OFFSET
 __all__ = ["ANCHOR_SPACING", "OffsetIndex", "Seek"]
 
 ANCHOR_SPACING = 32  # a page skips fewer than this many documents past its anchor
-# keys up to this far are read by windows between fences of tier 1 (about 32 keys a read);
-# further, by windows between fences of tier 2 (about 1,000 keys a read)
-_SMALL_WINDOWS_UP_TO = 512
+# keys up to this far are read by windows between fences of tier 1 and up (about 32 keys a
+# read); further, by windows between fences of tier 2 and up (about 1,000 keys a read)
+SMALL_WINDOWS_UP_TO = 512
 
 
 @dataclass(slots=True)
@@ -70,6 +70,7 @@ class OffsetIndex:
         spacing: int = ANCHOR_SPACING,
         max_offset: int = MAX_OFFSET,
         max_entries: int = 256,
+        small_windows_up_to: int = SMALL_WINDOWS_UP_TO,
     ) -> None:
         """`aspects`: the generations (of `counts`) that every write moving a key moves."""
         self.counts = counts
@@ -77,6 +78,7 @@ class OffsetIndex:
         self.spacing = spacing
         self.max_offset = max_offset
         self.max_entries = max_entries
+        self.small_windows_up_to = small_windows_up_to
         self._entries: OrderedDict[Hashable, _Anchors] = OrderedDict()
 
     async def seek(
@@ -110,7 +112,7 @@ class OffsetIndex:
     ) -> None:
         key_field = walk.field.key
         keys_only = KeysetWalk(walk.collection, walk.field, {key_field: 1, "_id": 0})
-        window_tier = 0 if wanted * self.spacing <= _SMALL_WINDOWS_UP_TO else 1
+        window_tier = 0 if wanted * self.spacing <= self.small_windows_up_to else 1
         rest = keys.narrowed(anchors.last_key, descending=descending)
         async for window in keys_only.windows(rest, descending=descending, window_tier=window_tier):
             for document in window:
