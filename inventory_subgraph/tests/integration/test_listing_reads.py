@@ -323,3 +323,29 @@ async def test_offset_pages_follow_inserts_deletes_and_moves_made_while_they_are
     await asyncio.gather(write(), read())
     now_live = list((await repository.get_many(ids)).values())
     await assert_offset_pages_are_slices(products, now_live, listings, step=5)
+
+
+async def test_a_filtered_total_is_counted_a_bounded_step_a_request_until_it_is_exact(
+    catalog: tuple[Products, list[Product], FindRecorder],
+) -> None:
+    products, live, _ = catalog
+    repository = products.repository
+    assert isinstance(repository, MongoProductRepository)
+    repository.listing.count_step = 20  # a request counts on over at most 20 products
+    sold_out = ProductFilter.create(in_stock=False)
+    wanted = sum(sold_out.matches(p) for p in live)
+    totals = []
+    for _ in range(len(live) // 20 + 2):
+        page = await products.list(sold_out, ProductSort.NAME, limit=1, offset=None, cursor=None)
+        totals.append((page.total, page.total_precision))
+    assert totals[-1] == (wanted, "exact") == totals[-2]
+    going_on = [total for total, precision in totals if precision == "at_least"]
+    # "at least" and growing until done, by at most a step a request
+    assert len(going_on) > 1 and max(going_on) <= wanted
+    steps = [b - a for a, b in itertools.pairwise([0, *going_on, wanted])]
+    assert all(0 <= step <= 20 for step in steps), steps
+    # a write that changes what it counts starts it again
+    stocked = next(p for p in live if p.stock > 0)
+    await repository.adjust_stock(stocked.id, -stocked.stock, stocked.created_at)
+    page = await products.list(sold_out, ProductSort.NAME, limit=1, offset=None, cursor=None)
+    assert page.total_precision == "at_least"
