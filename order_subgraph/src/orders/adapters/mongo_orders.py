@@ -25,7 +25,7 @@ from orders.domain.order import (
     total_of,
 )
 from platform_kit.count_cache import CountCache
-from platform_kit.keyset_walk import KeyRange, KeysetWalk, OrderedField, count, take
+from platform_kit.keyset_walk import KeyRange, KeysetWalk, OrderedField, count, count_step, take
 from platform_kit.mongo import from_document, to_document
 from platform_kit.offset_index import OffsetIndex
 from platform_kit.ordered_keys import (
@@ -37,7 +37,7 @@ from platform_kit.ordered_keys import (
     text_part,
     time_part,
 )
-from platform_kit.paging import Count, PageRequest, Slice
+from platform_kit.paging import PageRequest, Slice
 
 __all__ = ["ALL_ORDERS", "BY_CUSTOMER", "MongoOrderRepository", "key_orders", "order_document"]
 
@@ -236,27 +236,23 @@ class MongoOrderRepository(OrderRepository):
             accept=shown,
             scan_limit=None if every_status else SCAN_LIMIT,
         )
-        total = await self.counts.total(
-            (user_id, wanted),
-            # a status change moves no order in or out of a listing of every status
-            (PLACED,) if every_status else (PLACED, STATUS),
-            lambda: self._count(field, keys, shown, every_status=every_status),
-        )
+        if every_status:
+            # a status change moves no order in or out of a listing of every status, and its
+            # keys are enough to count it
+            keys_only = KeysetWalk(self.orders, field, {"_id": 1})
+            total = await self.counts.total(
+                (user_id, wanted), (PLACED,), lambda: count(keys_only, keys, lambda doc: doc)
+            )
+        else:
+            # counted COUNT_STEP orders a request, "at least" until done
+            total = await self.counts.total_in_steps(
+                (user_id, wanted),
+                (PLACED, STATUS),
+                lambda since: count_step(
+                    walk, keys, _to_order, shown, step=COUNT_STEP, since=since
+                ),
+            )
         return Slice(taken.items, total, taken.resume_after)
-
-    async def _count(
-        self,
-        field: OrderedField,
-        keys: KeyRange,
-        shown: Callable[[Order], bool],
-        *,
-        every_status: bool,
-    ) -> Count:
-        if every_status:  # every order of the range counts: its keys are enough
-            return await count(KeysetWalk(self.orders, field, {"_id": 1}), keys, lambda d: d)
-        return await count(
-            KeysetWalk(self.orders, field), keys, _to_order, shown, scan_limit=COUNT_SCAN_LIMIT
-        )
 
     async def stuck(self, statuses: Collection[OrderStatus], before: datetime) -> list[Order]:
         cursor = self.orders.find(
@@ -266,7 +262,7 @@ class MongoOrderRepository(OrderRepository):
 
 
 SCAN_LIMIT = 2_000  # orders one page may read past for a status filter
-COUNT_SCAN_LIMIT = 20_000
+COUNT_STEP = 1_000  # orders one request may read to count a status filter's total
 
 
 def _listing(user_id: str | None) -> tuple[OrderedField, KeyRange]:
