@@ -322,6 +322,17 @@ async def test_offset_pages_follow_inserts_deletes_and_moves_made_while_they_are
 
     await asyncio.gather(write(), read())
     now_live = list((await repository.get_many(ids)).values())
+    # the anchors moved on: requests that come together read them once, and all get slices
+    whole = expected(now_live, FILTERS[0], ProductSort.PRICE)
+    offsets = [150, 3, 97, 150, 41, 120]
+    pages = await asyncio.gather(
+        *(
+            products.list(FILTERS[0], ProductSort.PRICE, limit=7, offset=offset, cursor=None)
+            for offset in offsets
+        )
+    )
+    for offset, page in zip(offsets, pages, strict=True):
+        assert [item.id for item in page.items] == whole[offset : offset + 7], offset
     await assert_offset_pages_are_slices(products, now_live, listings, step=5)
 
 

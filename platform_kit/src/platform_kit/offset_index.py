@@ -25,6 +25,7 @@ Needs the kit's `mongo` extra (PyMongo)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
@@ -80,6 +81,7 @@ class OffsetIndex:
         self.max_entries = max_entries
         self.small_windows_up_to = small_windows_up_to
         self._entries: OrderedDict[Hashable, _Anchors] = OrderedDict()
+        self._reading: dict[Hashable, asyncio.Lock] = {}
 
     async def seek(
         self, walk: KeysetWalk, keys: KeyRange, *, descending: bool, offset: int
@@ -90,13 +92,18 @@ class OffsetIndex:
             return Seek(keys, offset)
         generations = await self.counts.generations(self.aspects)
         name = (walk.collection.full_name, walk.field, keys, descending)
-        anchors = self._entries.get(name)
-        if anchors is None or anchors.generations != generations:
-            anchors = _Anchors(generations)
+        anchors = self._known(name, generations)
         if len(anchors.keys) < wanted and not anchors.complete:
-            # read on into a copy: a concurrent request may be reading the stored one
-            anchors = anchors.copy()
-            await self._read_on(walk, keys, descending, anchors, wanted)
+            # requests that come while the anchors are read wait for them, not read them too
+            lock = self._reading.setdefault(name, asyncio.Lock())
+            async with lock:
+                anchors = self._known(name, generations)
+                if len(anchors.keys) < wanted and not anchors.complete:
+                    # read on into a copy: a request may be using the stored one
+                    anchors = anchors.copy()
+                    await self._read_on(walk, keys, descending, anchors, wanted)
+            if not lock.locked():
+                self._reading.pop(name, None)
         self._entries[name] = anchors
         self._entries.move_to_end(name)
         while len(self._entries) > self.max_entries:
@@ -106,6 +113,12 @@ class OffsetIndex:
             return Seek(keys, offset)
         after = anchors.keys[found - 1]  # the key at position found * spacing - 1
         return Seek(keys.narrowed(after, descending=descending), offset - found * self.spacing)
+
+    def _known(self, name: Hashable, generations: tuple[int, ...]) -> _Anchors:
+        anchors = self._entries.get(name)
+        if anchors is None or anchors.generations != generations:
+            return _Anchors(generations)
+        return anchors
 
     async def _read_on(
         self, walk: KeysetWalk, keys: KeyRange, descending: bool, anchors: _Anchors, wanted: int
