@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from platform_kit.count_cache import CountCache
 from platform_kit.keyset_walk import KeyRange, KeysetWalk
@@ -36,6 +37,7 @@ from platform_kit.paging import MAX_OFFSET
 
 __all__ = ["ANCHOR_SPACING", "OffsetIndex", "Seek"]
 
+Document = dict[str, Any]
 ANCHOR_SPACING = 32  # a page skips fewer than this many documents past its anchor
 # keys up to this far are read by windows between fences of tier 1 and up (about 32 keys a
 # read); further, by windows between fences of tier 2 and up (about 1,000 keys a read)
@@ -84,9 +86,18 @@ class OffsetIndex:
         self._reading: dict[Hashable, asyncio.Lock] = {}
 
     async def seek(
-        self, walk: KeysetWalk, keys: KeyRange, *, descending: bool, offset: int
+        self,
+        walk: KeysetWalk,
+        keys: KeyRange,
+        *,
+        descending: bool,
+        offset: int,
+        listed: Callable[[Document], bool] | None = None,
+        listed_fields: Iterable[str] = (),
     ) -> Seek:
-        """Where the page at `offset` of the range `keys` of `walk` starts."""
+        """Where the page at `offset` of the range `keys` of `walk` starts. `listed`: which
+        documents of the range the listing shows (all by default), judged on `listed_fields`;
+        what decides it must move one of the index's generations when it changes."""
         wanted = min(offset, self.max_offset) // self.spacing
         if wanted == 0:
             return Seek(keys, offset)
@@ -101,7 +112,9 @@ class OffsetIndex:
                 if len(anchors.keys) < wanted and not anchors.complete:
                     # read on into a copy: a request may be using the stored one
                     anchors = anchors.copy()
-                    await self._read_on(walk, keys, descending, anchors, wanted)
+                    await self._read_on(
+                        walk, keys, descending, anchors, wanted, listed, tuple(listed_fields)
+                    )
             if not lock.locked():
                 self._reading.pop(name, None)
         self._entries[name] = anchors
@@ -121,14 +134,24 @@ class OffsetIndex:
         return anchors
 
     async def _read_on(
-        self, walk: KeysetWalk, keys: KeyRange, descending: bool, anchors: _Anchors, wanted: int
+        self,
+        walk: KeysetWalk,
+        keys: KeyRange,
+        descending: bool,
+        anchors: _Anchors,
+        wanted: int,
+        listed: Callable[[Document], bool] | None,
+        listed_fields: tuple[str, ...],
     ) -> None:
         key_field = walk.field.key
-        keys_only = KeysetWalk(walk.collection, walk.field, {key_field: 1, "_id": 0})
+        projection = {key_field: 1, "_id": 0, **dict.fromkeys(listed_fields, 1)}
+        keys_only = KeysetWalk(walk.collection, walk.field, projection)
         window_tier = 0 if wanted * self.spacing <= self.small_windows_up_to else 1
         rest = keys.narrowed(anchors.last_key, descending=descending)
         async for window in keys_only.windows(rest, descending=descending, window_tier=window_tier):
             for document in window:
+                if listed is not None and not listed(document):
+                    continue
                 anchors.read += 1
                 anchors.last_key = document[key_field]
                 if anchors.read % self.spacing == 0:

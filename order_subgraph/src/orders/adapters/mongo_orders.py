@@ -49,6 +49,7 @@ BY_CUSTOMER = OrderedField("ku_created", "fu_created")
 # what a listing's total depends on: orders placed, and orders changing status
 PLACED = "placed"
 STATUS = "status"
+VISIBILITY = "visibility"  # an order became shown (reserved) or stays hidden for good
 _ALL_STATUSES = frozenset(listed_statuses(None))
 
 
@@ -129,8 +130,9 @@ class MongoOrderRepository(OrderRepository):
         self.orders = orders
         self.counts = counts
         self.tiers = tiers  # each new order's fence tier (tests sample more densely)
-        # where an offset page starts: keys move only when orders are placed
-        self.offsets = OffsetIndex(counts, (PLACED,))
+        # where an offset page of every status starts: it moves when orders are placed and
+        # when one is shown or hidden (never shown: reserving, failed)
+        self.offsets = OffsetIndex(counts, (PLACED, VISIBILITY))
 
     def next_id(self) -> str:
         return str(ObjectId())
@@ -189,7 +191,10 @@ class MongoOrderRepository(OrderRepository):
         )
         if result.matched_count == 0:
             return None
-        await self.counts.moved(STATUS)
+        if any(status.visible != change.to.visible for status in change.from_statuses):
+            await self.counts.moved(STATUS, VISIBILITY)
+        else:
+            await self.counts.moved(STATUS)
         if known is not None and change.allowed_for(known):
             return change.applied_to(known)
         doc = await self.orders.find_one({"_id": {"$eq": order_id}})
@@ -224,7 +229,14 @@ class MongoOrderRepository(OrderRepository):
         skip = page.offset if page.cursor is None else 0
         if skip and every_status:
             # every order of the range is listed: the offset is a position in the range
-            seek = await self.offsets.seek(walk, start, descending=True, offset=skip)
+            seek = await self.offsets.seek(
+                walk,
+                start,
+                descending=True,
+                offset=skip,
+                listed=lambda doc: OrderStatus(doc["status"]) in wanted,
+                listed_fields=("status",),
+            )
             start, skip = seek.keys, seek.skip
         taken = await take(
             walk,
@@ -237,11 +249,15 @@ class MongoOrderRepository(OrderRepository):
             scan_limit=None if every_status else SCAN_LIMIT,
         )
         if every_status:
-            # a status change moves no order in or out of a listing of every status, and its
-            # keys are enough to count it
-            keys_only = KeysetWalk(self.orders, field, {"_id": 1})
+            # only a change between shown and hidden moves an order in or out of a listing
+            # of every (shown) status: a status change among shown ones leaves it counted
+            with_status = KeysetWalk(self.orders, field, {"status": 1})
             total = await self.counts.total(
-                (user_id, wanted), (PLACED,), lambda: count(keys_only, keys, lambda doc: doc)
+                (user_id, wanted),
+                (PLACED, VISIBILITY),
+                lambda: count(
+                    with_status, keys, lambda doc: OrderStatus(doc["status"]), wanted.__contains__
+                ),
             )
         else:
             # counted COUNT_STEP orders a request, "at least" until done
