@@ -7,6 +7,7 @@ products) so that every tier of the walk is crossed."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import random
 from collections.abc import AsyncIterator
@@ -18,12 +19,14 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from inventory.adapters.indexes import LISTING_STATE, PRODUCTS, ensure_indexes
+from inventory.adapters.mongo_product_listing import CATALOG
 from inventory.adapters.mongo_products import MongoProductRepository, recount_products
 from inventory.domain.listing import ProductFilter, ProductSort, sort_value
 from inventory.domain.product import NewProduct, Product, ProductChanges
 from inventory.service_layer.products import Products
 from platform_devkit.index_reads import FindRecorder, dense_tiers, winning_plans
 from platform_kit.count_cache import CountCache, ScopeCounts
+from platform_kit.offset_index import OffsetIndex
 from platform_kit.paging import Page
 
 COUNT = 160
@@ -201,3 +204,159 @@ async def test_whole_scopes_are_counted_beside_the_products_and_a_recount_mends_
     assert await totals() != {**expected, "None": len(live)}
     assert await recount_products(repository.products, scopes, repository.counts)
     assert await totals() == {**expected, "None": len(live)}
+
+
+def dense_anchors(products: Products, *, large_windows: bool = False) -> MongoProductRepository:
+    """Anchors every 4 products (so that a few hundred cross many), read by the large windows
+    deep offsets use when `large_windows`."""
+    repository = products.repository
+    assert isinstance(repository, MongoProductRepository)
+    repository.listing.offsets = OffsetIndex(
+        repository.counts, (CATALOG,), spacing=4, small_windows_up_to=0 if large_windows else 512
+    )
+    return repository
+
+
+async def assert_offset_pages_are_slices(
+    products: Products,
+    live: list[Product],
+    listings: list[tuple[ProductFilter, ProductSort]],
+    step: int,
+) -> None:
+    for product_filter, sort in listings:
+        whole = expected(live, product_filter, sort)
+        for offset in range(0, len(whole) + 6, step):
+            page = await products.list(product_filter, sort, limit=7, offset=offset, cursor=None)
+            assert [item.id for item in page.items] == whole[offset : offset + 7], (
+                product_filter,
+                sort,
+                offset,
+            )
+
+
+@pytest.mark.parametrize("large_windows", [False, True])
+async def test_every_offset_of_every_sort_is_the_slice_of_the_whole_order(
+    catalog: tuple[Products, list[Product], FindRecorder], large_windows: bool
+) -> None:
+    products, live, _ = catalog
+    dense_anchors(products, large_windows=large_windows)
+    listings = [
+        (product_filter, sort)
+        for product_filter in [
+            FILTERS[0],
+            FILTERS[1],
+            FILTERS[3],  # a price bound: a narrower range when sorted by price
+        ]
+        for sort in ProductSort
+    ]
+    await assert_offset_pages_are_slices(products, live, listings, step=3)
+
+
+async def test_an_offset_page_reads_as_little_at_any_depth_once_its_anchors_are_known(
+    catalog: tuple[Products, list[Product], FindRecorder],
+) -> None:
+    products, live, recorder = catalog
+    dense_anchors(products)
+    deepest = len(live) - 10
+    await products.list(ProductFilter(), ProductSort.PRICE, limit=10, offset=deepest, cursor=None)
+    reads = {}
+    for offset in (0, 10, 40, 90, deepest):
+        recorder.finds.clear()
+        await products.list(
+            ProductFilter(), ProductSort.PRICE, limit=10, offset=offset, cursor=None
+        )
+        reads[offset] = len(recorder.finds)
+    # skipping through the listing would read a window of ~4 products per 4 skipped
+    assert max(reads.values()) <= min(reads.values()) + 3, reads
+    assert reads[deepest] < deepest // 4, reads
+
+
+async def test_offset_pages_follow_inserts_deletes_and_moves_made_while_they_are_read(
+    catalog: tuple[Products, list[Product], FindRecorder],
+) -> None:
+    products, live, _ = catalog
+    repository = dense_anchors(products)
+    listings = [
+        (FILTERS[0], ProductSort.PRICE),
+        (FILTERS[0], ProductSort.CREATED_AT_DESC),
+        (FILTERS[1], ProductSort.NAME_DESC),
+        (FILTERS[3], ProductSort.PRICE_DESC),
+    ]
+    await assert_offset_pages_are_slices(products, live, listings, step=9)  # anchors known
+    rng = random.Random(7)
+    ids = [p.id for p in live]
+    later = max(p.created_at for p in live)
+    writing = True
+
+    async def write() -> None:
+        nonlocal writing
+        for n in range(36):
+            victim = rng.choice(ids)
+            if n % 3 == 0:
+                made = await repository.add(
+                    NewProduct.create(
+                        name=f"{rng.choice(WORDS)} late {n:04d}",
+                        price=Decimal(rng.choice(["1.00", "9.99", "12.00", "40.00"])),
+                        stock=3,
+                        category=rng.choice([*CATEGORIES, None]),
+                    ),
+                    later + timedelta(milliseconds=n),
+                )
+                ids.append(made.id)
+            elif n % 3 == 1:
+                await repository.delete(victim, later)
+            else:  # its keys move in the price, name and category listings
+                changes = {"price": rng.choice(["2.00", "12.00", "50.00"]), "name": f"Moved {n}"}
+                await repository.update(victim, ProductChanges.create(changes), later)
+        writing = False
+
+    async def read() -> None:
+        while writing:
+            for product_filter, sort in listings:
+                offset = rng.randrange(0, 150)
+                page = await products.list(
+                    product_filter, sort, limit=7, offset=offset, cursor=None
+                )
+                shown = [item.id for item in page.items]
+                assert len(set(shown)) == len(shown) <= 7
+
+    await asyncio.gather(write(), read())
+    now_live = list((await repository.get_many(ids)).values())
+    # the anchors moved on: requests that come together read them once, and all get slices
+    whole = expected(now_live, FILTERS[0], ProductSort.PRICE)
+    offsets = [150, 3, 97, 150, 41, 120]
+    pages = await asyncio.gather(
+        *(
+            products.list(FILTERS[0], ProductSort.PRICE, limit=7, offset=offset, cursor=None)
+            for offset in offsets
+        )
+    )
+    for offset, page in zip(offsets, pages, strict=True):
+        assert [item.id for item in page.items] == whole[offset : offset + 7], offset
+    await assert_offset_pages_are_slices(products, now_live, listings, step=5)
+
+
+async def test_a_filtered_total_is_counted_a_bounded_step_a_request_until_it_is_exact(
+    catalog: tuple[Products, list[Product], FindRecorder],
+) -> None:
+    products, live, _ = catalog
+    repository = products.repository
+    assert isinstance(repository, MongoProductRepository)
+    repository.listing.count_step = 20  # a request counts on over at most 20 products
+    sold_out = ProductFilter.create(in_stock=False)
+    wanted = sum(sold_out.matches(p) for p in live)
+    totals = []
+    for _ in range(len(live) // 20 + 2):
+        page = await products.list(sold_out, ProductSort.NAME, limit=1, offset=None, cursor=None)
+        totals.append((page.total, page.total_precision))
+    assert totals[-1] == (wanted, "exact") == totals[-2]
+    going_on = [total for total, precision in totals if precision == "at_least"]
+    # "at least" and growing until done, by at most a step a request
+    assert len(going_on) > 1 and max(going_on) <= wanted
+    steps = [b - a for a, b in itertools.pairwise([0, *going_on, wanted])]
+    assert all(0 <= step <= 20 for step in steps), steps
+    # a write that changes what it counts starts it again
+    stocked = next(p for p in live if p.stock > 0)
+    await repository.adjust_stock(stocked.id, -stocked.stock, stocked.created_at)
+    page = await products.list(sold_out, ProductSort.NAME, limit=1, offset=None, cursor=None)
+    assert page.total_precision == "at_least"

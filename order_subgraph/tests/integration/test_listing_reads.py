@@ -20,6 +20,7 @@ from orders.domain.listing import cursor_after, listed_statuses, page_request
 from orders.domain.order import Order, OrderStatus, StatusChange
 from platform_devkit.index_reads import FindRecorder, dense_tiers, winning_plans
 from platform_kit.count_cache import CountCache
+from platform_kit.offset_index import OffsetIndex
 
 COUNT = 240
 CUSTOMERS = ["ann", "bob", "cy\x00z"]
@@ -116,3 +117,104 @@ async def test_every_query_of_an_order_listing_is_an_index_range_read_in_index_o
     for shape, plan in plans.items():
         assert "IXSCAN" in plan and "COLLSCAN" not in plan, (shape, plan)
         assert "'SORT'" not in plan, (shape, plan)
+
+
+def newest_first(orders: list[Order], user_id: str | None) -> list[str]:
+    mine = [o for o in orders if user_id in (None, o.user_id) and o.status.visible]
+    return [o.id for o in sorted(mine, key=lambda o: (o.created_at, o.id), reverse=True)]
+
+
+async def assert_offset_pages_are_slices(
+    repository: MongoOrderRepository, orders: list[Order], step: int
+) -> None:
+    for user_id in [None, *CUSTOMERS]:
+        whole = newest_first(orders, user_id)
+        for offset in range(0, len(whole) + 5, step):
+            found = await repository.find_page(
+                user_id=user_id,
+                statuses=listed_statuses(None),
+                page=page_request(limit=6, offset=offset, cursor=None),
+            )
+            assert [o.id for o in found.items] == whole[offset : offset + 6], (user_id, offset)
+
+
+@pytest.mark.parametrize("large_windows", [False, True])
+async def test_every_offset_is_the_slice_of_the_whole_listing_and_follows_new_orders(
+    stored: tuple[MongoOrderRepository, list[Order], FindRecorder], large_windows: bool
+) -> None:
+    repository, orders, _ = stored
+    # anchors every 4 orders, so that a few hundred cross many of them
+    repository.offsets = OffsetIndex(
+        repository.counts,
+        repository.offsets.aspects,
+        spacing=4,
+        small_windows_up_to=0 if large_windows else 512,
+    )
+    await assert_offset_pages_are_slices(repository, orders, step=4)
+    start = max(o.created_at for o in orders)
+    # new orders, some of them older than others (keys land anywhere), some never shown
+    # (failed) and some shown only once reserved
+    hidden = [OrderStatus.FAILED, OrderStatus.RESERVING, OrderStatus.PENDING]
+    for n in range(20):
+        at = start - timedelta(milliseconds=n * 7 % 60)
+        order = Order(
+            id=f"{20000 + n:024x}",
+            user_id=CUSTOMERS[n % 3],
+            status=hidden[n % 3 if n % 2 else 2],
+            requested=(),
+            fingerprint="f",
+            created_at=at,
+            updated_at=at,
+        )
+        assert await repository.insert(order) is None
+    orders = list(
+        (
+            await repository.get_many(
+                [o.id for o in orders] + [f"{20000 + n:024x}" for n in range(20)]
+            )
+        ).values()
+    )
+    await assert_offset_pages_are_slices(repository, orders, step=7)
+    for order in orders:
+        if order.status is OrderStatus.RESERVING:
+            reserved = StatusChange(
+                to=OrderStatus.PENDING,
+                at=order.created_at,
+                from_statuses=frozenset({OrderStatus.RESERVING}),
+            )
+            assert await repository.transition(order.id, reserved) is not None
+    orders = list((await repository.get_many([o.id for o in orders])).values())
+    assert any(o.status is OrderStatus.FAILED for o in orders)
+    assert not any(o.status is OrderStatus.RESERVING for o in orders)
+    await assert_offset_pages_are_slices(repository, orders, step=7)
+
+
+async def test_a_status_change_leaves_the_total_of_every_status_counted(
+    stored: tuple[MongoOrderRepository, list[Order], FindRecorder],
+) -> None:
+    repository, orders, recorder = stored
+    every = listed_statuses(None)
+    first = await repository.find_page(
+        user_id=None, statuses=every, page=page_request(limit=5, offset=None, cursor=None)
+    )
+    pending = next(o for o in orders if o.status is OrderStatus.PENDING)
+    change = StatusChange(
+        to=OrderStatus.CANCELLED,
+        at=pending.created_at,
+        from_statuses=frozenset({OrderStatus.PENDING}),
+    )
+    assert await repository.transition(pending.id, change) is not None
+    recorder.finds.clear()
+    again = await repository.find_page(
+        user_id=None, statuses=every, page=page_request(limit=5, offset=None, cursor=None)
+    )
+    assert again.total.value == first.total.value == len(orders)
+    # a count reads keys only: no such read was needed
+    assert not [f for f in recorder.finds if f.get("projection") == {"status": 1}], recorder.finds
+    # while the total of one status is counted again
+    pending_total = await repository.find_page(
+        user_id=None,
+        statuses=listed_statuses(OrderStatus.PENDING),
+        page=page_request(limit=5, offset=None, cursor=None),
+    )
+    assert pending_total.total.value == sum(o.status is OrderStatus.PENDING for o in orders) - 1

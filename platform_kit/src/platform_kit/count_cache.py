@@ -22,6 +22,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from platform_kit.keyset_walk import Counting
 from platform_kit.paging import EXACT_COUNT_LIMIT, Count
 
 __all__ = ["CountCache", "ScopeCounts"]
@@ -34,6 +35,7 @@ class _Entry:
     generations: tuple[int, ...]
     counted_at: float
     count: Count
+    going_on: Counting | None = None  # a count in steps that is not done
 
 
 class CountCache:
@@ -81,11 +83,43 @@ class CountCache:
             self._entries.move_to_end((key, aspects))
             return entry.count
         counted = await count()
-        self._entries[(key, aspects)] = _Entry(generations, now, counted)
-        self._entries.move_to_end((key, aspects))
+        self._keep((key, aspects), _Entry(generations, now, counted))
+        return counted
+
+    async def total_in_steps(
+        self,
+        key: Hashable,
+        aspects: Iterable[str],
+        step: Callable[[Counting | None], Awaitable[Counting]],
+    ) -> Count:
+        """A total counted a bounded step per request (`step` goes on from where the last one
+        stopped, or starts): "at least" what the steps so far found until the count is done,
+        then kept as `total` keeps it. A write that changes what it counts starts it again."""
+        aspects = tuple(aspects)
+        generations = await self.generations(aspects)
+        now = self.clock()
+        entry = self._entries.get((key, aspects))
+        if (
+            entry is None
+            or entry.generations != generations
+            or now - entry.counted_at >= self.ttl_seconds
+        ):
+            entry = None
+        elif entry.going_on is None:
+            self._entries.move_to_end((key, aspects))
+            return entry.count
+        counting = await step(entry.going_on if entry is not None else None)
+        going_on = counting if counting.after is not None else None
+        # the time a count started bounds how stale it may be
+        started = entry.counted_at if entry is not None else now
+        self._keep((key, aspects), _Entry(generations, started, counting.count, going_on))
+        return counting.count
+
+    def _keep(self, name: Hashable, entry: _Entry) -> None:
+        self._entries[name] = entry
+        self._entries.move_to_end(name)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
-        return counted
 
 
 class ScopeCounts:

@@ -23,7 +23,16 @@ from pymongo.asynchronous.collection import AsyncCollection
 from platform_kit.ordered_keys import TOP_TIER, fence_value
 from platform_kit.paging import EXACT_COUNT_LIMIT, Count
 
-__all__ = ["KeyRange", "KeysetWalk", "OrderedField", "Taken", "count", "take"]
+__all__ = [
+    "Counting",
+    "KeyRange",
+    "KeysetWalk",
+    "OrderedField",
+    "Taken",
+    "count",
+    "count_step",
+    "take",
+]
 
 Document = dict[str, Any]
 T = TypeVar("T")
@@ -70,23 +79,32 @@ class KeysetWalk:
         self.projection = projection
 
     async def windows(
-        self, keys: KeyRange, *, descending: bool = False
+        self, keys: KeyRange, *, descending: bool = False, window_tier: int = 0
     ) -> AsyncIterator[list[Document]]:
+        """With `window_tier` t > 0, a window is what lies between two fences of tier above
+        t (about 32^(t+1) documents): fewer, larger reads, for a reader that wants many
+        documents' keys and nothing else."""
         start, stop = (keys.high, keys.low) if descending else (keys.low, keys.high)
-        async for window in self._walk(TOP_TIER, start, stop, False, descending):
+        async for window in self._walk(TOP_TIER, start, stop, False, descending, window_tier):
             yield window
 
     async def _walk(
-        self, tier: int, start: str | None, stop: str | None, stop_included: bool, desc: bool
+        self,
+        tier: int,
+        start: str | None,
+        stop: str | None,
+        stop_included: bool,
+        desc: bool,
+        window_tier: int,
     ) -> AsyncIterator[list[Document]]:
-        if tier == 0:
+        if tier <= window_tier:
             yield await self._documents(start, stop, stop_included, desc)
             return
         for fence in await self._fences(tier, start, stop, desc):
-            async for window in self._walk(tier - 1, start, fence, True, desc):
+            async for window in self._walk(tier - 1, start, fence, True, desc, window_tier):
                 yield window
             start = fence
-        async for window in self._walk(tier - 1, start, stop, stop_included, desc):
+        async for window in self._walk(tier - 1, start, stop, stop_included, desc, window_tier):
             yield window
 
     async def _fences(
@@ -190,3 +208,40 @@ async def count(
             if scan_limit is not None and scanned >= scan_limit:
                 return Count(matched, exact=False)
     return Count(matched, exact=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Counting:
+    """A count made in steps: what it found so far and, while the range goes on, the key of
+    the last document it read (`after`; None once the count is done)."""
+
+    count: Count
+    after: str | None = None
+
+
+async def count_step(
+    walk: KeysetWalk,
+    keys: KeyRange,
+    load: Callable[[Document], T],
+    accept: Callable[[T], bool],
+    *,
+    step: int,
+    since: Counting | None = None,
+    limit: int = EXACT_COUNT_LIMIT,
+) -> Counting:
+    """`count`, a step of at most `step` documents at a time: from the start of the range, or
+    on from where `since` stopped. While it goes on, the count is "at least" what it found.
+    The walk's projection must keep the key field."""
+    matched = since.count.value if since is not None else 0
+    rest = keys.narrowed(since.after, descending=False) if since is not None else keys
+    scanned = 0
+    async for window in walk.windows(rest):
+        for document in window:
+            scanned += 1
+            if accept(load(document)):
+                matched += 1
+                if matched > limit:
+                    return Counting(Count(limit, exact=False))
+            if scanned >= step:
+                return Counting(Count(matched, exact=False), document[walk.field.key])
+    return Counting(Count(matched))

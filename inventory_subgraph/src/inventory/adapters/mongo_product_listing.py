@@ -40,7 +40,8 @@ from inventory.domain.listing import (
 )
 from inventory.domain.product import Product
 from platform_kit.count_cache import CountCache, ScopeCounts
-from platform_kit.keyset_walk import KeysetWalk, count, take
+from platform_kit.keyset_walk import Counting, KeysetWalk, count, count_step, take
+from platform_kit.offset_index import OffsetIndex
 from platform_kit.paging import Count, PageRequest, Slice
 
 __all__ = ["CATALOG", "PUBLIC_FIELDS", "STOCK", "MongoProductListing"]
@@ -53,7 +54,9 @@ PUBLIC_FIELDS: dict[str, int] = {"holds": 0, "tier": 0, **dict.fromkeys(LISTING_
 CATALOG = "catalog"
 STOCK = "stock"
 SCAN_LIMIT = 2_000  # products one page may read for a filter the index does not serve
-COUNT_SCAN_LIMIT = 5_000  # and one count
+# products one request may read to count a total a filter the index does not serve: the
+# count goes on at the next request, "at least" until it is done
+COUNT_STEP = 1_000
 RARE_GRAM_SAMPLE_HITS = 0  # a piece no sampled product holds: about 1,000 products or fewer
 CANDIDATE_LIMIT = 2_000  # a price range this small is read whole and ordered here
 
@@ -67,14 +70,17 @@ class MongoProductListing:
         load: Callable[[Document], Product],
         *,
         scan_limit: int = SCAN_LIMIT,
-        count_scan_limit: int = COUNT_SCAN_LIMIT,
+        count_step: int = COUNT_STEP,
     ) -> None:
         self.products = products
         self.counts = counts
         self.scopes = scopes
         self.load = load
         self.scan_limit = scan_limit
-        self.count_scan_limit = count_scan_limit
+        self.count_step = count_step
+        # where an offset page starts, kept while no product enters, leaves or moves in a
+        # listing (every such write moves CATALOG on)
+        self.offsets = OffsetIndex(counts, (CATALOG,))
 
     async def list(
         self, product_filter: ProductFilter, sort: ProductSort, page: PageRequest[SortValue]
@@ -98,12 +104,19 @@ class MongoProductListing:
             after = sort_key(sort.key, page.cursor.key, page.cursor.last_id)
             if product_filter.category is not None:
                 after = in_category(product_filter.category, after)
+        walk = KeysetWalk(self.products, plan.field, PUBLIC_FIELDS)
+        keys = plan.keys.narrowed(after, descending=sort.descending)
+        skip = page.offset if page.cursor is None else 0
+        if skip and plan.served:
+            # every product of the range is listed: the offset is a position in the range
+            seek = await self.offsets.seek(walk, keys, descending=sort.descending, offset=skip)
+            keys, skip = seek.keys, seek.skip
         taken = await take(
-            KeysetWalk(self.products, plan.field, PUBLIC_FIELDS),
-            plan.keys.narrowed(after, descending=sort.descending),
+            walk,
+            keys,
             self.load,
             descending=sort.descending,
-            skip=page.offset if page.cursor is None else 0,
+            skip=skip,
             limit=page.limit,
             accept=product_filter.matches,
             scan_limit=None if plan.served else self.scan_limit,
@@ -114,24 +127,28 @@ class MongoProductListing:
         scope = listing_scope(product_filter)
         if scope is not None:
             return await self.scopes.count(scope)
-        return await self.counts.total(
-            product_filter, _aspects(product_filter), lambda: self._count(product_filter)
-        )
-
-    async def _count(self, product_filter: ProductFilter) -> Count:
-        # counted along price when prices are bounded: that range holds only what it counts
-        by = ProductSort.PRICE if _price_bounded(product_filter) else ProductSort.CREATED_AT
-        plan: ListingPlan = plan_listing(product_filter, by)
+        aspects = _aspects(product_filter)
+        plan = _count_plan(product_filter)
         if plan.served:
             walk = KeysetWalk(self.products, plan.field, {"_id": 1})
-            return await count(walk, plan.keys, lambda document: document)
-        return await count(
-            KeysetWalk(self.products, plan.field, PUBLIC_FIELDS),
-            plan.keys,
-            self.load,
-            product_filter.matches,
-            scan_limit=self.count_scan_limit,
-        )
+            return await self.counts.total(
+                product_filter, aspects, lambda: count(walk, plan.keys, lambda document: document)
+            )
+        # the key stays in what is read, to go on from
+        fields = {name: 0 for name in PUBLIC_FIELDS if name != plan.field.key}
+        walk = KeysetWalk(self.products, plan.field, fields)
+
+        async def step(since: Counting | None) -> Counting:
+            return await count_step(
+                walk,
+                plan.keys,
+                self.load,
+                product_filter.matches,
+                step=self.count_step,
+                since=since,
+            )
+
+        return await self.counts.total_in_steps(product_filter, aspects, step)
 
     async def _rare_gram(self, text: str) -> str | None:
         """The piece of `text` fewest products hold, when few enough hold it."""
@@ -181,6 +198,12 @@ def _order(product: Product, key: SortKey) -> tuple[Any, str]:
 def _follows(product: Product, sort: ProductSort, after: tuple[Any, str]) -> bool:
     order = _order(product, sort.key)
     return bool(order < after) if sort.descending else bool(order > after)
+
+
+def _count_plan(product_filter: ProductFilter) -> ListingPlan:
+    """Counted along price when prices are bounded: that range holds only what it counts."""
+    by = ProductSort.PRICE if _price_bounded(product_filter) else ProductSort.CREATED_AT
+    return plan_listing(product_filter, by)
 
 
 def _price_bounded(product_filter: ProductFilter) -> bool:

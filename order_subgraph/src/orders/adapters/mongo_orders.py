@@ -25,8 +25,9 @@ from orders.domain.order import (
     total_of,
 )
 from platform_kit.count_cache import CountCache
-from platform_kit.keyset_walk import KeyRange, KeysetWalk, OrderedField, count, take
+from platform_kit.keyset_walk import KeyRange, KeysetWalk, OrderedField, count, count_step, take
 from platform_kit.mongo import from_document, to_document
+from platform_kit.offset_index import OffsetIndex
 from platform_kit.ordered_keys import (
     draw_tier,
     fence_value,
@@ -55,6 +56,7 @@ BY_CUSTOMER = OrderedField("ku_created", "fu_created")
 # what a listing's total depends on: orders placed, and orders changing status
 PLACED = "placed"
 STATUS = "status"
+VISIBILITY = "visibility"  # an order became shown (reserved) or stays hidden for good
 _ALL_STATUSES = frozenset(listed_statuses(None))
 
 
@@ -135,6 +137,9 @@ class MongoOrderRepository(OrderRepository):
         self.orders = orders
         self.counts = counts
         self.tiers = tiers  # each new order's fence tier (tests sample more densely)
+        # where an offset page of every status starts: it moves when orders are placed and
+        # when one is shown or hidden (never shown: reserving, failed)
+        self.offsets = OffsetIndex(counts, (PLACED, VISIBILITY))
 
     def next_id(self) -> str:
         return str(ObjectId())
@@ -193,7 +198,10 @@ class MongoOrderRepository(OrderRepository):
         )
         if result.matched_count == 0:
             return None
-        await self.counts.moved(STATUS)
+        if any(status.visible != change.to.visible for status in change.from_statuses):
+            await self.counts.moved(STATUS, VISIBILITY)
+        else:
+            await self.counts.moved(STATUS)
         if known is not None and change.allowed_for(known):
             return change.applied_to(known)
         doc = await self.orders.find_one({"_id": {"$eq": order_id}})
@@ -223,27 +231,48 @@ class MongoOrderRepository(OrderRepository):
         def shown(order: Order) -> bool:
             return order.status in wanted
 
+        walk = KeysetWalk(self.orders, field)
+        start = keys.narrowed(after, descending=True)
+        skip = page.offset if page.cursor is None else 0
+        if skip and every_status:
+            # every order of the range is listed: the offset is a position in the range
+            seek = await self.offsets.seek(
+                walk,
+                start,
+                descending=True,
+                offset=skip,
+                listed=lambda doc: OrderStatus(doc["status"]) in wanted,
+                listed_fields=("status",),
+            )
+            start, skip = seek.keys, seek.skip
         taken = await take(
-            KeysetWalk(self.orders, field),
-            keys.narrowed(after, descending=True),
+            walk,
+            start,
             to_order,
             descending=True,
-            skip=page.offset if page.cursor is None else 0,
+            skip=skip,
             limit=page.limit,
             accept=shown,
             scan_limit=None if every_status else SCAN_LIMIT,
         )
-        total = await self.counts.total(
-            (user_id, wanted),
-            (PLACED, STATUS),
-            lambda: count(
-                KeysetWalk(self.orders, field),
-                keys,
-                to_order,
-                shown,
-                scan_limit=COUNT_SCAN_LIMIT,
-            ),
-        )
+        if every_status:
+            # only a change between shown and hidden moves an order in or out of a listing
+            # of every (shown) status: a status change among shown ones leaves it counted
+            with_status = KeysetWalk(self.orders, field, {"status": 1})
+            total = await self.counts.total(
+                (user_id, wanted),
+                (PLACED, VISIBILITY),
+                lambda: count(
+                    with_status, keys, lambda doc: OrderStatus(doc["status"]), wanted.__contains__
+                ),
+            )
+        else:
+            # counted COUNT_STEP orders a request, "at least" until done
+            total = await self.counts.total_in_steps(
+                (user_id, wanted),
+                (PLACED, STATUS),
+                lambda since: count_step(walk, keys, to_order, shown, step=COUNT_STEP, since=since),
+            )
         return Slice(taken.items, total, taken.resume_after)
 
     async def stuck(self, statuses: Collection[OrderStatus], before: datetime) -> list[Order]:
@@ -254,7 +283,7 @@ class MongoOrderRepository(OrderRepository):
 
 
 SCAN_LIMIT = 2_000  # orders one page may read past for a status filter
-COUNT_SCAN_LIMIT = 20_000
+COUNT_STEP = 1_000  # orders one request may read to count a status filter's total
 
 
 def _listing(user_id: str | None) -> tuple[OrderedField, KeyRange]:
