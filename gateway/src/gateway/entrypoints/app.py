@@ -28,7 +28,7 @@ from gateway.entrypoints.web_ui import install_docs, install_playground
 from gateway.federation.budget import BudgetLimits, Budgets
 from gateway.federation.executor import Executor
 from gateway.federation.override import OverrideLabels
-from gateway.federation.pipeline import CacheLimits, Gateway, OperationLimits
+from gateway.federation.pipeline import CacheLimits, Gateway, OperationLimits, RequestError
 from gateway.federation.preparation import PreparationCapacity, PreparationLimits
 from gateway.federation.subgraph_streams import SubgraphStreams
 from gateway.federation.supergraph import Supergraph
@@ -84,7 +84,10 @@ def build_gateway(
         preparation,
     )
     for document in REST_OPERATIONS:  # the routes' own: no client pays for preparing them
-        gateway.prepare(document, None)
+        try:
+            gateway.prepare(document, None)
+        except RequestError:  # a supergraph without our schema (another federation's)
+            continue
     return gateway
 
 
