@@ -9,10 +9,17 @@ from collections import Counter
 from typing import Any
 
 import httpx
+import pytest
 from bson import ObjectId
 from pymongo import MongoClient
 
+from platform_devkit.pytest_plugin import database_server
+
 from .conftest import Platform
+
+# 50 to 100 requests racing under the services' deadlines: a database server of their own
+mongo_server_uri = pytest.fixture(scope="module", name="mongo_server_uri")(database_server)
+
 
 BUYERS = 100
 UNITS = 5

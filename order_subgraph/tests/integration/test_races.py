@@ -7,9 +7,15 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
+
+from platform_devkit.pytest_plugin import database_server
 
 from .conftest import CREATE_ORDER, UPDATE_STATUS, Stack
 from .invariant import assert_stock_conserved
+
+# 50 to 100 requests racing under the services' deadlines: a database server of their own
+mongo_server_uri = pytest.fixture(scope="module", name="mongo_server_uri")(database_server)
 
 
 async def _concurrently(url: str, calls: list[tuple[str, dict[str, Any], str]]) -> list[Any]:

@@ -22,8 +22,8 @@ from platform_kit.auth import Role, issue_token
 TokenFactory = Callable[..., str]
 
 
-@pytest.fixture(scope="session")
-def mongo_server_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database server's URI: TEST_MONGODB_URI's, else a SecantusDB of its own."""
     configured = os.environ.get("TEST_MONGODB_URI")
     if configured:
         yield configured
@@ -31,6 +31,13 @@ def mongo_server_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log_path = tmp_path_factory.mktemp("secantus") / "secantusd.log"
     with LocalMongo(free_port(), ":memory:", log_path=log_path) as server:
         yield server.uri
+
+
+# One server for a worker's session. A module that races many requests against the services'
+# deadlines takes a module-scoped server of its own instead
+# (`mongo_server_uri = pytest.fixture(scope="module", name="mongo_server_uri")(database_server)`),
+# so its timing does not depend on what forty earlier tests left the shared one doing.
+mongo_server_uri = pytest.fixture(scope="session", name="mongo_server_uri")(database_server)
 
 
 @pytest.fixture
