@@ -97,6 +97,9 @@ def service_env(jwt_secret: str) -> dict[str, str]:
         "LOG_LEVEL": "INFO",
         "GATEWAY_PREPARATION_POINTS_PER_MS": "0",
         "GATEWAY_PREPARATION_SHARE": "1",
+        # a share of all the time still leaves a debt after one long document (a burst holds
+        # at most this much): a deep one
+        "GATEWAY_PREPARATION_BURST_SECONDS": "60",
     }
 
 
