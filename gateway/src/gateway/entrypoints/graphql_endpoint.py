@@ -180,18 +180,8 @@ class GraphQLEndpoint:
                 headers.append((b"allow", b"POST"))
                 return 405, MUTATION_OVER_GET
             admitted = gateway.admit(prepared, variables, caller, access)
-        except RateLimited as limited:
-            await gateway.hold_refusal(limited.retry_after)
-            headers.append((b"retry-after", str(limited.retry_after).encode()))
-            return 429, orjson.dumps(
-                {"errors": limited.errors, "extensions": {"cost": limited.cost}}
-            )
-        except GatewayBusy as busy:
-            await gateway.hold_refusal(busy.retry_after)
-            headers.append((b"retry-after", str(busy.retry_after).encode()))
-            return 503, orjson.dumps({"errors": busy.errors})
         except RequestError as error:
-            return 400, orjson.dumps({"errors": error.errors})
+            return await _refused(gateway, error, headers)
         if prepared.is_subscription:
             return _bad_request(
                 "a subscription is served over WebSocket (graphql-transport-ws) or as "
@@ -227,17 +217,24 @@ async def _admitted(
     try:
         prepared = await gateway.prepare_for(body["query"], body.get("operationName"), caller)
         admitted = gateway.admit(prepared, body.get("variables"), caller, access)
-    except RateLimited as limited:
-        await gateway.hold_refusal(limited.retry_after)
-        headers.append((b"retry-after", str(limited.retry_after).encode()))
-        return 429, orjson.dumps({"errors": limited.errors, "extensions": {"cost": limited.cost}})
-    except GatewayBusy as busy:
-        await gateway.hold_refusal(busy.retry_after)
-        headers.append((b"retry-after", str(busy.retry_after).encode()))
-        return 503, orjson.dumps({"errors": busy.errors})
     except RequestError as error:
-        return 400, orjson.dumps({"errors": error.errors})
+        return await _refused(gateway, error, headers)
     return prepared, admitted, body
+
+
+async def _refused(gateway: Gateway, error: RequestError, headers: Headers) -> Answer:
+    """The answer to a request refused before it runs: over budget 429 and the gateway's
+    share for new documents used up 503, both held a moment (Gateway.hold_refusal) with
+    Retry-After; anything else 400."""
+    if isinstance(error, RateLimited):
+        await gateway.hold_refusal(error.retry_after)
+        headers.append((b"retry-after", str(error.retry_after).encode()))
+        return 429, orjson.dumps({"errors": error.errors, "extensions": {"cost": error.cost}})
+    if isinstance(error, GatewayBusy):
+        await gateway.hold_refusal(error.retry_after)
+        headers.append((b"retry-after", str(error.retry_after).encode()))
+        return 503, orjson.dumps({"errors": error.errors})
+    return 400, orjson.dumps({"errors": error.errors})
 
 
 async def _run(
