@@ -19,6 +19,8 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.sync.client import connect as ws_connect
+from websockets.typing import Subprotocol
 
 from platform_devkit.processes import ServiceProcess, free_port
 
@@ -227,3 +229,37 @@ def test_a_strict_gateway_does_not_start_without_its_manifest(
         gateway.start()
     gateway.stop()
     assert "missing.json" in (tmp_path / "gateway.log").read_text()
+
+
+def test_strict_mode_holds_for_server_sent_events_and_websockets(
+    start_gateway: GatewayFactory, tmp_path: Path
+) -> None:
+    """Every way in resolves documents alike: an event stream or a graphql-transport-ws
+    subscribe is no way around the manifest, and runs a listed operation by its id."""
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(_manifest(LISTED))
+    gateway = start_gateway("strict", manifest)
+    stream = {"Accept": "text/event-stream"}
+
+    unlisted = _post(gateway, {"query": UNLISTED}, **stream)
+    assert unlisted.status_code == 400
+    assert _code(unlisted) == "PERSISTED_QUERY_NOT_IN_LIST"
+    listed = _post(gateway, _by_id(_sha256(LISTED)), **stream)
+    assert listed.status_code == 200, listed.text
+    assert listed.headers["content-type"].startswith("text/event-stream")
+    assert '"limit":2' in listed.text
+
+    url = gateway.base_url.replace("http://", "ws://") + "/graphql"
+    with ws_connect(url, subprotocols=[Subprotocol("graphql-transport-ws")]) as socket:
+        socket.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(socket.recv(timeout=10))["type"] == "connection_ack"
+        socket.send(json.dumps({"type": "subscribe", "id": "1", "payload": {"query": UNLISTED}}))
+        refused = json.loads(socket.recv(timeout=10))
+        assert refused["type"] == "error" and refused["id"] == "1"
+        assert refused["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_IN_LIST"
+        socket.send(
+            json.dumps({"type": "subscribe", "id": "2", "payload": _by_id(_sha256(LISTED))})
+        )
+        answered = json.loads(socket.recv(timeout=10))
+        assert answered["type"] == "next" and answered["id"] == "2", answered
+        assert answered["payload"]["data"]["products"]["limit"] == 2

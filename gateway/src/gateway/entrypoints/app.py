@@ -188,9 +188,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     # GET operations (http_get.py); a GET asking for the GraphiQL page goes on to its route
     app.router.routes.insert(1, graphql_get_route(endpoint))
-    app.router.routes.insert(
-        2, WebSocketRoute("/graphql", GraphQLWebSocket(subscriptions, identity, secret).handle)
-    )
+    websocket = GraphQLWebSocket(subscriptions, identity, secret, documents)
+    app.router.routes.insert(2, WebSocketRoute("/graphql", websocket.handle))
     install_playground(app)
     app.include_router(rest_routes)
     install_openapi(app)

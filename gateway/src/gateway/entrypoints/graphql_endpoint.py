@@ -10,6 +10,7 @@ own budget), and every answer carries `extensions.cost` with the caller's own bu
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -112,11 +113,11 @@ class GraphQLEndpoint:
         access: Access,
     ) -> Answer:
         """As Server-Sent Events; (0, b"") once streamed, else the answer refusing it."""
-        admitted_or_answer = await _admitted(gateway, body, caller, headers, access)
-        if not isinstance(admitted_or_answer[0], Prepared):
-            return admitted_or_answer
-        prepared, admitted, body = admitted_or_answer
-        variables, operation_name = body.get("variables"), body.get("operationName")
+        operation = await self._admitted(gateway, body, caller, headers, access)
+        if not isinstance(operation, _Operation):
+            return operation  # refused
+        prepared, admitted = operation.prepared, operation.admitted
+        variables, operation_name = operation.variables, operation.operation_name
         if not prepared.is_subscription:
             try:
                 result = await gateway.run(prepared, admitted, variables, operation_name)
@@ -157,31 +158,12 @@ class GraphQLEndpoint:
         *,
         access: Access,  # what the caller may see: required, so no path forgets it
     ) -> Answer | IncrementalAnswer:
-        if body is _UNDECODED:
-            return _bad_request("the body is not valid JSON")
-        if not isinstance(body, dict):
-            return _bad_request("expected a JSON object with a `query` string")
-        try:
-            document = self.documents.resolve(body)
-        except Refused as refused:
-            headers += refused.headers
-            return refused.status, refused.payload()
-        query = document.text
-        variables = body.get("variables")
-        operation_name = body.get("operationName")
-        if variables is not None and not isinstance(variables, dict):
-            return _bad_request("`variables` must be an object")
-        if operation_name is not None and not isinstance(operation_name, str):
-            return _bad_request("`operationName` must be a string")
-        try:
-            prepared = await gateway.prepare_for(query, operation_name, caller)
-            self.documents.validated(document)  # an APQ registration is kept once it validated
-            if method != "POST" and not prepared.is_query:  # GET must be safe (http_get.py)
-                headers.append((b"allow", b"POST"))
-                return 405, MUTATION_OVER_GET
-            admitted = gateway.admit(prepared, variables, caller, access)
-        except RequestError as error:
-            return await _refused(gateway, error, headers)
+        operation = await self._admitted(gateway, body, caller, headers, access, method)
+        if not isinstance(operation, _Operation):
+            return operation  # refused
+        prepared, admitted = operation.prepared, operation.admitted
+        query, variables = operation.query, operation.variables
+        operation_name = operation.operation_name
         if prepared.is_subscription:
             return _bad_request(
                 "a subscription is served over WebSocket (graphql-transport-ws) or as "
@@ -201,25 +183,53 @@ class GraphQLEndpoint:
         status, payload = await _run(gateway, prepared, admitted, variables, operation_name)
         return status, _with_cost(payload, admitted)
 
+    async def _admitted(
+        self,
+        gateway: Gateway,
+        body: Any,
+        caller: str,
+        headers: Headers,
+        access: Access,
+        method: str = "POST",
+    ) -> _Operation | Answer:
+        """The request's operation (its text, or the persisted document it names), prepared
+        and admitted; or the answer refusing it. Every way in (POST, GET, SSE) comes here."""
+        if body is _UNDECODED:
+            return _bad_request("the body is not valid JSON")
+        if not isinstance(body, dict):
+            return _bad_request("expected a JSON object with a `query` string")
+        try:
+            document = self.documents.resolve(body)
+        except Refused as refused:
+            headers += refused.headers
+            return refused.status, refused.payload()
+        variables = body.get("variables")
+        operation_name = body.get("operationName")
+        if variables is not None and not isinstance(variables, dict):
+            return _bad_request("`variables` must be an object")
+        if operation_name is not None and not isinstance(operation_name, str):
+            return _bad_request("`operationName` must be a string")
+        try:
+            prepared = await gateway.prepare_for(document.text, operation_name, caller)
+            self.documents.validated(document)  # an APQ registration is kept once it validated
+            if method != "POST" and not prepared.is_query:  # GET must be safe (http_get.py)
+                headers.append((b"allow", b"POST"))
+                return 405, MUTATION_OVER_GET
+            admitted = gateway.admit(prepared, variables, caller, access)
+        except RequestError as error:
+            return await _refused(gateway, error, headers)
+        return _Operation(document.text, variables, operation_name, prepared, admitted)
 
-async def _admitted(
-    gateway: Gateway, body: Any, caller: str, headers: Headers, access: Access
-) -> tuple[Prepared, Admitted, dict[str, Any]] | Answer:
-    """The request's operation, prepared and admitted, or the answer refusing it."""
-    if body is _UNDECODED:
-        return _bad_request("the body is not valid JSON")
-    if not isinstance(body, dict) or not isinstance(body.get("query"), str):
-        return _bad_request("expected a JSON object with a `query` string")
-    if body.get("variables") is not None and not isinstance(body["variables"], dict):
-        return _bad_request("`variables` must be an object")
-    if body.get("operationName") is not None and not isinstance(body["operationName"], str):
-        return _bad_request("`operationName` must be a string")
-    try:
-        prepared = await gateway.prepare_for(body["query"], body.get("operationName"), caller)
-        admitted = gateway.admit(prepared, body.get("variables"), caller, access)
-    except RequestError as error:
-        return await _refused(gateway, error, headers)
-    return prepared, admitted, body
+
+@dataclass(frozen=True, slots=True)
+class _Operation:
+    """A request's operation, prepared and admitted: ready to run."""
+
+    query: str
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    prepared: Prepared
+    admitted: Admitted
 
 
 async def _refused(gateway: Gateway, error: RequestError, headers: Headers) -> Answer:

@@ -22,6 +22,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from gateway.callers import access_of, client
 from gateway.entrypoints.client_identity import ClientIdentity
+from gateway.entrypoints.persisted_queries import Document, PersistedDocuments, Refused
 from gateway.entrypoints.subscriptions import (
     EVENTS_DELIVERED,
     RECONNECT_CODE,
@@ -54,10 +55,18 @@ class _Close(Exception):
 
 
 class GraphQLWebSocket:
-    def __init__(self, subscriptions: Subscriptions, identity: ClientIdentity, secret: str) -> None:
+    def __init__(
+        self,
+        subscriptions: Subscriptions,
+        identity: ClientIdentity,
+        secret: str,
+        documents: PersistedDocuments | None = None,
+    ) -> None:
         self.subscriptions = subscriptions
         self.identity = identity
         self.secret = secret
+        # the same persisted and trusted documents as POST and GET: no other way in
+        self.documents = documents or PersistedDocuments()
 
     async def handle(self, websocket: WebSocket) -> None:
         if PROTOCOL not in websocket.scope.get("subprotocols", ()):
@@ -183,14 +192,17 @@ class _Connection:
             raise _Close(4400, "subscribe needs an id and a payload")
         if operation_id in self.running:
             raise _Close(4409, f"Subscriber for {operation_id} already exists")
-        query, variables = payload.get("query"), payload.get("variables")
-        operation_name = payload.get("operationName")
-        if (
-            not isinstance(query, str)
-            or (variables is not None and not isinstance(variables, dict))
-            or (operation_name is not None and not isinstance(operation_name, str))
+        variables, operation_name = payload.get("variables"), payload.get("operationName")
+        if (variables is not None and not isinstance(variables, dict)) or (
+            operation_name is not None and not isinstance(operation_name, str)
         ):
-            raise _Close(4400, "subscribe payload: query string, variables object")
+            raise _Close(4400, "subscribe payload: variables object, operationName string")
+        try:
+            document = self.endpoint.documents.resolve(payload)
+        except Refused as refused:
+            errors = [{"message": str(refused), "extensions": {"code": refused.code}}]
+            await self._send({"type": "error", "id": operation_id, "payload": errors})
+            return
         if len(self.running) >= self.limits.max_per_connection:
             await self._error(
                 operation_id,
@@ -198,13 +210,13 @@ class _Connection:
             )
             return
         self.running[operation_id] = asyncio.create_task(
-            self._operation(operation_id, query, variables, operation_name)
+            self._operation(operation_id, document, variables, operation_name)
         )
 
     async def _operation(
         self,
         operation_id: str,
-        query: str,
+        document: Document,
         variables: dict[str, Any] | None,
         operation_name: str | None,
     ) -> None:
@@ -214,7 +226,8 @@ class _Connection:
         # read once: a supergraph reload does not move a running subscription
         gateway: Gateway = self.websocket.app.state.gateway
         try:
-            prepared = await gateway.prepare_for(query, operation_name, self.caller)
+            prepared = await gateway.prepare_for(document.text, operation_name, self.caller)
+            self.endpoint.documents.validated(document)
             admitted = gateway.admit(prepared, variables, self.caller, access_of(self.principal))
         except RateLimited as limited:
             await self._send({"type": "error", "id": operation_id, "payload": limited.errors})

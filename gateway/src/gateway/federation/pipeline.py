@@ -221,13 +221,24 @@ class Gateway:
         """Everything that does not depend on variables, cached: a repeated operation costs
         a hash lookup. For in-process callers (no client, no limits): `prepare_for` is the
         way in for a client's request."""
-        encoded = query.encode()
-        key = (hashlib.sha256(encoded).hexdigest(), operation_name)
-        cached = self.cache.get(key)
+        key, size, cached = self._cached(query, operation_name)
         if cached is not None:
             return cached
+        return self._prepare_and_keep(query, operation_name, key, size)
+
+    def _cached(
+        self, query: str, operation_name: str | None
+    ) -> tuple[tuple[str, str | None], int, Prepared | None]:
+        """The cache key of a document, its size in bytes, and what the cache holds for it."""
+        encoded = query.encode()
+        key = (hashlib.sha256(encoded).hexdigest(), operation_name)
+        return key, len(encoded), self.cache.get(key)
+
+    def _prepare_and_keep(
+        self, query: str, operation_name: str | None, key: tuple[str, str | None], size: int
+    ) -> Prepared:
         prepared = self._prepare(query, operation_name, key)
-        self.cache.keep(key, prepared, len(encoded))
+        self.cache.keep(key, prepared, size)
         return prepared
 
     async def prepare_for(
@@ -237,15 +248,11 @@ class Gateway:
         time it took, from its budget) within the process's share for new documents, and is
         prepared off the event loop (preparation.py). RateLimited when the client's budget
         is empty, GatewayBusy when the share is used up: nothing parsed."""
-        encoded = query.encode()
-        key = (hashlib.sha256(encoded).hexdigest(), operation_name)
-        cached = self.cache.get(key)
+        key, size, cached = self._cached(query, operation_name)
         if cached is not None:
             return cached
         if client is None or self.budgets is None or self.preparation is None:
-            prepared = self._prepare(query, operation_name, key)
-            self.cache.keep(key, prepared, len(encoded))
-            return prepared
+            return self._prepare_and_keep(query, operation_name, key, size)
         # the same new document from many clients at once (a page's first load, a flash
         # sale's first buyers) is prepared once: the first pays, the others wait for it
         pending = self._preparing.get(key)
@@ -271,7 +278,7 @@ class Gateway:
         finally:
             del self._preparing[key]
         future.set_result(prepared)
-        self.cache.keep(key, prepared, len(encoded))
+        self.cache.keep(key, prepared, size)
         return prepared
 
     async def _prepare_paid(
