@@ -32,7 +32,7 @@ from gateway.entrypoints.subscriptions import (
     Subscriptions,
     TooManySubscriptions,
 )
-from gateway.federation.pipeline import Gateway, RateLimited, RequestError
+from gateway.federation.pipeline import Gateway, RequestError
 from platform_kit.auth import InvalidToken, Principal, bearer_token, verify_token
 from platform_kit.errors import Forbidden
 from platform_kit.middleware import principal_of
@@ -200,8 +200,7 @@ class _Connection:
         try:
             document = self.endpoint.documents.resolve(payload)
         except Refused as refused:
-            errors = [{"message": str(refused), "extensions": {"code": refused.code}}]
-            await self._send({"type": "error", "id": operation_id, "payload": errors})
+            await self._send({"type": "error", "id": operation_id, "payload": refused.errors()})
             return
         if len(self.running) >= self.limits.max_per_connection:
             await self._error(
@@ -229,11 +228,7 @@ class _Connection:
             prepared = await gateway.prepare_for(document.text, operation_name, self.caller)
             self.endpoint.documents.validated(document)
             admitted = gateway.admit(prepared, variables, self.caller, access_of(self.principal))
-        except RateLimited as limited:
-            await self._send({"type": "error", "id": operation_id, "payload": limited.errors})
-            self.running.pop(operation_id, None)
-            return
-        except RequestError as error:
+        except RequestError as error:  # RateLimited and GatewayBusy included
             await self._send({"type": "error", "id": operation_id, "payload": error.errors})
             self.running.pop(operation_id, None)
             return

@@ -61,8 +61,11 @@ class Refused(Exception):
         self.code = code
         self.headers = [NO_STORE]  # a client that registers next must not meet a cached miss
 
+    def errors(self) -> list[dict[str, Any]]:
+        return [{"message": str(self), "extensions": {"code": self.code}}]
+
     def payload(self) -> bytes:
-        return orjson.dumps({"errors": [{"message": str(self), "extensions": {"code": self.code}}]})
+        return orjson.dumps({"errors": self.errors()})
 
 
 @dataclass(frozen=True)
