@@ -246,7 +246,7 @@ async def _run(
 ) -> Answer:
     """The answer without its `extensions` (which are the caller's own: _with_cost)."""
     try:
-        result = await gateway.run(prepared, admitted, variables, operation_name)
+        result = await gateway.run(prepared, admitted, variables, operation_name, encoded=True)
     except RequestError as error:
         return 400, orjson.dumps({"errors": error.errors})
     return 200, orjson.dumps(result)
@@ -262,7 +262,8 @@ def _with_cost(payload: bytes, admitted: Admitted) -> bytes:
     """The encoded answer (an object, no `extensions` of its own) with `extensions.cost`
     added: spliced before its closing brace, so a shared answer is encoded once."""
     extensions = orjson.dumps({"cost": admitted.extension()})
-    return payload[:-1] + b',"extensions":' + extensions + b"}"
+    # one copy of a payload that may be megabytes (slicing and `+` would make two)
+    return b"".join((memoryview(payload)[:-1], b',"extensions":', extensions, b"}"))
 
 
 async def _body(receive: Receive) -> bytes:
