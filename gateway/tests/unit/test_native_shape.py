@@ -129,8 +129,10 @@ def _direct(data: Any, variables: dict[str, Any] | None = None, **answer: Any) -
 @pytest.mark.parametrize("more", [True, False])
 def test_a_regular_answer_is_what_the_walk_makes_of_it_key_order_included(more: bool) -> None:
     variables = {"more": more}
-    walked = _walked(QUERY, DATA, variables)
-    direct = _direct(DATA, variables)
+    # what the subgraph answers: `price` only when asked for
+    data = DATA if more else {**DATA, "shelf": {k: v for k, v in SHELF.items() if k != "price"}}
+    walked = _walked(QUERY, data, variables)
+    direct = _direct(data, variables)
     assert direct == walked
     assert orjson.dumps(direct) == orjson.dumps(walked)  # same keys in the same order
     assert ("price" in direct["shelf"]) is more
@@ -238,6 +240,65 @@ def test_conditions_on_an_object_are_resolved_once_when_compiled() -> None:
     decoded = direct.decode(orjson.dumps({"data": data}))
     assert decoded is not None
     assert orjson.loads(decoded) == _walked(query, data, {}) == data
+
+
+def test_the_subgraph_asked_exactly_the_clients_selection_is_passed_through() -> None:
+    """@include(if: false) resolved by the planner: the subgraph is asked exactly what the
+    client's answer holds (fragment spread inline, same aliases, same order)."""
+    exact = _compiled(QUERY, {"more": False})
+    assert exact is not None and exact.passthrough
+    shelf = {k: v for k, v in SHELF.items() if k != "price"}
+    data = {"shelf": {**shelf, "ratio": 1}, "all": [{"count": 1, "ratio": 2}]}
+    body = orjson.dumps({"data": data})
+    assert exact.decode(body) == orjson.dumps(data)  # its own bytes: 2 stays 2, not 2.0
+    # checked all the same: a null where the schema says non-null, a key not asked for
+    assert exact.decode(orjson.dumps({"data": {**data, "all": [{"count": None}]}})) is None
+    assert exact.decode(orjson.dumps({"data": {**data, "extra": 1}})) is None
+    assert exact.decode(orjson.dumps({"data": data, "more": 1})) is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"data": ' + orjson.dumps(DATA) + b"}",  # not exactly `{"data":`
+        b'{"data":' + orjson.dumps(DATA) + b',"errors":[]}',
+        b'{"data":' + orjson.dumps(DATA) + b',"extensions":{"tracing":1}}',
+        b'{"data":{"shelf":null,"all":[]},"data":' + orjson.dumps(DATA) + b"}",  # twice
+    ],
+)
+def test_an_answer_that_is_not_exactly_its_data_is_encoded_from_what_was_checked(
+    body: bytes,
+) -> None:
+    exact = _compiled(QUERY, {"more": False})
+    assert exact is not None and exact.passthrough
+    shelf = {k: v for k, v in SHELF.items() if k != "price"}
+    body = body.replace(orjson.dumps(SHELF), orjson.dumps(shelf))
+    decoded = exact.decode(body)
+    assert decoded is not None
+    expected = _walked(QUERY, {**DATA, "shelf": shelf}, {"more": False})
+    assert orjson.dumps(orjson.loads(decoded)) == orjson.dumps(expected)
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        (QUERY, {"more": True}),  # the subgraph gets the @include
+        ("{ shelf { __typename id } }", {}),  # the planner adds nothing, but: see below
+        ("{ shelves { books { ... on Item { id } } } }", {}),  # the condition is sent
+    ],
+)
+def test_passthrough_only_when_the_operation_text_asks_exactly_that(
+    query: str, variables: dict[str, Any]
+) -> None:
+    compiled = _compiled(query, variables)
+    assert compiled is not None
+    document = parse(query)
+    operation = get_operation_ast(document)
+    assert operation is not None
+    staged = stage_plan(plan_operation(SUPER, document, operation, variables, {}))
+    sent = staged.stages[0].requests[0].operation
+    asks_exactly = "@" not in sent and "..." not in sent
+    assert compiled.passthrough is asks_exactly
 
 
 def test_without_msgspec_nothing_is_compiled(monkeypatch: pytest.MonkeyPatch) -> None:

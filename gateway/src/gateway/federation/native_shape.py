@@ -30,7 +30,16 @@ import sys
 from itertools import count
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from graphql import GraphQLEnumType, GraphQLObjectType, GraphQLScalarType
+from graphql import (
+    FieldNode,
+    GraphQLEnumType,
+    GraphQLError,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    parse,
+)
 
 from gateway.federation.plan import INTERNAL_PREFIX
 from gateway.federation.stages import StagedPlan
@@ -55,18 +64,38 @@ class _NotNative(Exception):
     """The shape has something only the Python walk handles."""
 
 
-class DirectAnswer:
-    """Decodes a subgraph's whole answer (bytes) into the client's `data`, encoded."""
+_DATA_KEY = b'"data":'
+_DATA_PREFIX = b"{" + _DATA_KEY
 
-    def __init__(self, root: type) -> None:
+
+class DirectAnswer:
+    """Decodes a subgraph's whole answer (bytes) into the client's `data`, encoded.
+
+    `passthrough`: the subgraph was asked for exactly the client's selection (the same
+    response keys in the same order at every level, no fragment, no directive: proved from
+    the plan's operation text when compiled). A GraphQL server answers fields in the order
+    they were asked (the spec's serialized map ordering), so once every value is checked
+    and no key is found that was not asked for, the subgraph's `data` bytes are the
+    client's: they are passed on as they came, not encoded again. They are cut out of the
+    answer only when it is exactly `{"data":...}` (no `errors`, no `extensions`, `"data":`
+    once in the whole text, so no second `data` key either); otherwise what was decoded
+    is encoded."""
+
+    def __init__(self, root: type, passthrough: bool = False) -> None:
         assert msgspec is not None
         envelope = msgspec.defstruct(
             "SubgraphAnswer",
-            [("data", root | None, None), ("errors", Any, None)],
+            [
+                ("data", root | None, None),
+                ("errors", Any, msgspec.UNSET),
+                ("extensions", Any, msgspec.UNSET),
+            ],
             kw_only=True,
+            forbid_unknown_fields=passthrough,
         )
         self._decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(envelope)
         self._encoder = msgspec.json.Encoder()
+        self.passthrough = passthrough
 
     @classmethod
     def compile(cls, shape: ResponseShape, staged: StagedPlan) -> DirectAnswer | None:
@@ -79,8 +108,9 @@ class DirectAnswer:
         (request,) = staged.stages[0].requests
         if request.root is None or INTERNAL_PREFIX in request.operation:
             return None
+        passthrough = _asks_exactly(request.operation, shape.root)
         try:
-            return cls(_Types().object_type(shape.root))
+            return cls(_Types(strict=passthrough).object_type(shape.root), passthrough)
         except _NotNative:
             return None
 
@@ -97,6 +127,15 @@ class DirectAnswer:
             answer = self._decoder.decode(body)
             if answer.data is None or answer.errors:
                 return None
+            if (
+                self.passthrough
+                and answer.errors is msgspec.UNSET
+                and answer.extensions is msgspec.UNSET
+                and body.startswith(_DATA_PREFIX)
+                and body.endswith(b"}")
+                and body.count(_DATA_KEY) == 1
+            ):
+                return body[len(_DATA_PREFIX) : -1]
             encoded: bytes = self._encoder.encode(answer.data)
             del answer
             return encoded
@@ -122,10 +161,11 @@ _ANY_BUT_NULL = str | int | float | bool | list[Any] | dict[str, Any]
 
 
 class _Types:
-    """msgspec types of one response shape."""
+    """msgspec types of one response shape. `strict`: a key not asked for is refused."""
 
-    def __init__(self) -> None:
+    def __init__(self, strict: bool = False) -> None:
         self._numbers = count()
+        self._strict = strict
 
     def object_type(self, shape: _ObjectShape) -> type:
         assert msgspec is not None
@@ -144,7 +184,14 @@ class _Types:
             else:  # absent is null, as the walk reads it
                 fields.append((attribute, self._value_type(completion) | None, None))
         name = f"{static.name}_{next(self._numbers)}"
-        return msgspec.defstruct(name, fields, rename=rename, kw_only=True, gc=False)
+        return msgspec.defstruct(
+            name,
+            fields,
+            rename=rename,
+            kw_only=True,
+            gc=False,
+            forbid_unknown_fields=self._strict,
+        )
 
     def _value_type(self, completion: _Completion) -> Any:
         """The type of a value at this position, null excluded (the caller adds it)."""
@@ -171,3 +218,48 @@ def _leaf_type(named: GraphQLScalarType | GraphQLEnumType, exact: type | None) -
     if exact is object:  # a custom scalar without a serializer: the value as it is
         return _ANY_BUT_NULL
     raise _NotNative
+
+
+def _asks_exactly(operation: str, root: _ObjectShape) -> bool:
+    """Whether the subgraph operation selects exactly the client's response keys, in the
+    client's order, at every level: plain fields, no fragment, no directive."""
+    try:
+        document = parse(operation)
+    except GraphQLError:
+        return False
+    if len(document.definitions) != 1:
+        return False
+    (definition,) = document.definitions
+    if not isinstance(definition, OperationDefinitionNode) or definition.directives:
+        return False
+    return _same_keys(definition.selection_set, root)
+
+
+def _same_keys(selection_set: SelectionSetNode, shape: _ObjectShape) -> bool:
+    static = shape.static
+    if not isinstance(static, GraphQLObjectType):
+        return False
+    fields = shape.fields_for(static)
+    if len(selection_set.selections) != len(fields):
+        return False
+    for node, (key, _, completion, _, _) in zip(selection_set.selections, fields, strict=True):
+        if not isinstance(node, FieldNode) or node.directives:
+            return False
+        if (node.alias or node.name).value != key:
+            return False
+        if (node.name.value == "__typename") != (completion is None):
+            return False
+        child = _object_of(completion) if completion is not None else None
+        if child is None:
+            if node.selection_set is not None:
+                return False
+        elif node.selection_set is None or not _same_keys(node.selection_set, child):
+            return False
+    return True
+
+
+def _object_of(completion: _Completion) -> _ObjectShape | None:
+    while completion.list:
+        assert completion.inner is not None
+        completion = completion.inner
+    return completion.object
