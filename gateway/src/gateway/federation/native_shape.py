@@ -52,9 +52,7 @@ try:
 except ImportError:  # pragma: no cover - the pure-Python path answers everything
     msgspec = None  # type: ignore[assignment]
 
-__all__ = ["NATIVE", "DirectAnswer"]
-
-NATIVE = msgspec is not None  # whether this process can decode answers natively
+__all__ = ["DirectAnswer"]
 
 _MIN_INT, _MAX_INT = -(2**31), 2**31 - 1  # GraphQL's Int
 _MAX_FLOAT = sys.float_info.max  # a bound that refuses inf, as serialize_float does
