@@ -12,6 +12,8 @@ bytes are decoded into them and encoded again (msgspec, in C): keys not selected
 dropped, the order is the client's, and every value is checked on the way as the Python walk
 checks it: non-null positions hold a value, Int within 32 bits, Float finite, String/ID a
 string, Boolean a boolean, an enum one of its values, `__typename` the declared type.
+When the subgraph was asked exactly the client's selection, nothing is encoded again: the
+checked bytes pass as they came (`DirectAnswer`, `passthrough`).
 
 The conditions are the plan's and the shape's, never the data's: one fetch, to the root, no
 deferred part, nothing filtered by authorization (the pipeline does not ask then), no
