@@ -168,6 +168,18 @@ def subgraph_sdl(case: str, subgraph: str) -> str:
 async def run_case(
     case: Case, query: str, variables: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """One operation through a fresh gateway; the subgraphs' call lists start empty."""
+    """One operation through a fresh gateway; the subgraphs' call lists start empty (and
+    hold this operation's calls). The operation is run a second time the way the GraphQL
+    endpoint runs it (`encoded`: an answer one subgraph gives whole is decoded natively,
+    native_shape.py), which must answer the same, key order included."""
     case.reset_calls()
-    return await case.gateway().execute(query, variables)
+    gateway = case.gateway()
+    answer = await gateway.execute(query, variables)
+    calls = {name: list(sub.calls) for name, sub in case.subgraphs.items()}
+    prepared = gateway.prepare(query, None)
+    admitted = gateway.admit(prepared, variables, None)
+    encoded = await gateway.run(prepared, admitted, variables, None, encoded=True)
+    assert orjson.dumps(orjson.loads(orjson.dumps(encoded))) == orjson.dumps(answer)
+    for name, sub in case.subgraphs.items():
+        sub.calls[:] = calls[name]
+    return answer

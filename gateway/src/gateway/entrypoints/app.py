@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from starlette.routing import Match, Route, WebSocketRoute
 from starlette.types import Scope
 
+from gateway.entrypoints.allocator import keep_large_buffers
 from gateway.entrypoints.client_identity import ClientIdentity
 from gateway.entrypoints.csrf import CsrfPrevention
 from gateway.entrypoints.frozen_heap import FrozenHeap
@@ -104,6 +105,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         )
         streams = SubgraphStreams(settings.subgraph_timeout_seconds)
         heap = FrozenHeap()
+        keep_large_buffers()  # large answers reuse the heap's pages (allocator.py)
         # one set of budgets for the process: a reloaded supergraph keeps them
         budgets = Budgets(
             BudgetLimits(

@@ -180,8 +180,7 @@ class GraphQLEndpoint:
                 key, lambda: _run(gateway, prepared, admitted, variables, operation_name)
             )
             return status, _with_cost(shared, admitted)
-        status, payload = await _run(gateway, prepared, admitted, variables, operation_name)
-        return status, _with_cost(payload, admitted)
+        return await _run(gateway, prepared, admitted, variables, operation_name, own=True)
 
     async def _admitted(
         self,
@@ -253,13 +252,19 @@ async def _run(
     admitted: Admitted,
     variables: dict[str, Any] | None,
     operation_name: str | None,
+    own: bool = False,
 ) -> Answer:
-    """The answer without its `extensions` (which are the caller's own: _with_cost)."""
+    """The answer without its `extensions` (which are the caller's own: _with_cost), or
+    with them when it is not shared (`own`): encoded once, which matters for an answer of
+    megabytes."""
     try:
-        result = await gateway.run(prepared, admitted, variables, operation_name)
+        result = await gateway.run(prepared, admitted, variables, operation_name, encoded=True)
+        status = 200
     except RequestError as error:
-        return 400, orjson.dumps({"errors": error.errors})
-    return 200, orjson.dumps(result)
+        result, status = {"errors": error.errors}, 400
+    if own:
+        result["extensions"] = {"cost": admitted.extension()}
+    return status, orjson.dumps(result)
 
 
 async def _single(scope: Scope, send: Send, result: dict[str, Any]) -> None:
@@ -272,7 +277,8 @@ def _with_cost(payload: bytes, admitted: Admitted) -> bytes:
     """The encoded answer (an object, no `extensions` of its own) with `extensions.cost`
     added: spliced before its closing brace, so a shared answer is encoded once."""
     extensions = orjson.dumps({"cost": admitted.extension()})
-    return payload[:-1] + b',"extensions":' + extensions + b"}"
+    # one copy of a payload that may be megabytes (slicing and `+` would make two)
+    return b"".join((memoryview(payload)[:-1], b',"extensions":', extensions, b"}"))
 
 
 async def _body(receive: Receive) -> bytes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,7 @@ from gateway.federation.stages import (
 )
 from gateway.federation.subgraph_streams import SubgraphStreams
 from gateway.federation.supergraph import Subgraph
-from gateway.federation.transport import SubgraphTransport, SubgraphUnreachable
+from gateway.federation.transport import SubgraphReply, SubgraphTransport, SubgraphUnreachable
 from gateway.metrics import SUBGRAPH_ERRORS, SUBGRAPH_FETCH_SECONDS
 
 __all__ = ["ExecutionState", "Executor"]
@@ -157,6 +157,30 @@ class Executor:
             _merge(run.state.data, data)
             run.answered[request.root.index] = True
 
+    async def execute_direct(
+        self,
+        plan: StagedPlan,
+        variables: Mapping[str, Any],
+        decode: Callable[[bytes], bytes | None],
+    ) -> bytes | ExecutionState:
+        """A plan of one root fetch: the subgraph's answer as `decode` makes it (the
+        client's data, encoded: native_shape.py), or, when `decode` says None, as `execute`
+        would have it, from the same answer (one request either way)."""
+        (stage,) = plan.stages
+        (request,) = stage.requests
+        run = _Run(ExecutionState(), [False] * len(plan.fetches), variables)
+        try:
+            name, reply = await self._send(request, _used(request, variables))
+            data = decode(reply.body)
+            if data is not None:
+                return data
+            body = self._parsed(name, reply)
+        except SubgraphFailure as failure:
+            run.state.errors.append(self._failure(request.graph, str(failure), None))
+            return run.state
+        self._answered_root(request, body, run)
+        return run.state
+
     async def stream(self, plan: StagedPlan, variables: Mapping[str, Any]) -> AsyncIterator[Json]:
         """A subscription's events: its root fetch streamed from the subgraph that owns it,
         each event the GraphQL result of that fetch. A stream that cannot be opened or
@@ -249,6 +273,10 @@ class Executor:
                 run.answered[staged.index] = _parent_answered(staged.parent, run)
 
     async def _post(self, request: SubgraphRequest, variables: Json) -> Json:
+        return self._parsed(*await self._send(request, variables))
+
+    async def _send(self, request: SubgraphRequest, variables: Json) -> tuple[str, SubgraphReply]:
+        """The subgraph's name and its reply, not yet parsed."""
         name = self.subgraphs[request.graph].name
         payload = orjson.dumps({"query": request.operation, "variables": variables})
         started = time.perf_counter()
@@ -261,6 +289,9 @@ class Executor:
             raise SubgraphFailure(f"subgraph {name} did not answer: {error}") from None
         finally:
             SUBGRAPH_FETCH_SECONDS.labels(name).observe(time.perf_counter() - started)
+        return name, reply
+
+    def _parsed(self, name: str, reply: SubgraphReply) -> Json:
         try:
             body = orjson.loads(reply.body)
         except orjson.JSONDecodeError:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+import orjson
 from graphql import (
     DocumentNode,
     GraphQLError,
@@ -54,6 +55,7 @@ from gateway.federation.limits import (
     limit_errors,
     token_limit_error,
 )
+from gateway.federation.native_shape import DirectAnswer
 from gateway.federation.override import OverrideLabels
 from gateway.federation.plan import QueryPlan
 from gateway.federation.planner import PlanningError, plan_operation
@@ -150,6 +152,8 @@ class Compiled:
     shape: ResponseShape  # of the first payload when deferred, else of the whole answer
     deferral: Deferral | None = None  # its deferred parts, when delivered incrementally
     filtered: Filtered | None = None  # planned without fields the caller may not see
+    # one subgraph's whole answer decoded natively into the client's shape (native_shape.py)
+    direct: DirectAnswer | None = None
 
 
 # (@skip/@include/@defer(if:) values, active progressive @override labels, incremental,
@@ -417,7 +421,13 @@ class Gateway:
                 response_shape = ResponseShape.compile(
                     schema, prepared.document, prepared.operation, variables
                 )
-                compiled = Compiled(plan, stage_plan(plan), response_shape, None, filtered)
+                staged = stage_plan(plan)
+                direct = (
+                    DirectAnswer.compile(response_shape, staged)
+                    if filtered is None and not prepared.is_subscription
+                    else None
+                )
+                compiled = Compiled(plan, staged, response_shape, None, filtered, direct)
             if len(prepared.plans) < self.cache.limits.max_plans:
                 prepared.plans[key] = compiled
                 self.cache.planned(prepared.key, prepared)
@@ -497,11 +507,22 @@ class Gateway:
         admitted: Admitted,
         variables: Mapping[str, Any] | None = None,
         operation_name: str | None = None,
+        encoded: bool = False,
     ) -> dict[str, Any]:
-        """`execute` for an operation already prepared and admitted."""
+        """`execute` for an operation already prepared and admitted. `encoded`: the caller
+        only encodes the answer with orjson, so its `data` may come already encoded (an
+        `orjson.Fragment`), when one subgraph answered it whole (native_shape.py)."""
         values = admitted.values
         compiled = self.plan(prepared, values, self.override.draw(), access=admitted.access)
-        state = await self.executor.execute(compiled.staged, values)
+        if encoded and compiled.direct is not None:
+            answered = await self.executor.execute_direct(
+                compiled.staged, values, compiled.direct.decode
+            )
+            if isinstance(answered, bytes):
+                return {"data": orjson.Fragment(answered)}
+            state = answered
+        else:
+            state = await self.executor.execute(compiled.staged, values)
         return self._response(compiled, prepared.shaping_document, state, variables, operation_name)
 
     async def run_incremental(

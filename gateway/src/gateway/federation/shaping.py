@@ -110,9 +110,10 @@ class _Leaf:
     """A scalar or enum: values of the expected Python type pass as they are; any other
     goes through the type's own serializer (graphql-core's coercion rules)."""
 
-    __slots__ = ("exact", "is_int", "serialize")
+    __slots__ = ("exact", "is_int", "named", "serialize")
 
     def __init__(self, named: GraphQLScalarType | GraphQLEnumType) -> None:
+        self.named = named
         self.serialize = named.serialize
         self.exact: type | None = {"String": str, "ID": str, "Boolean": bool}.get(named.name)
         self.is_int = named.name == "Int"  # a Python int, and within GraphQL's 32 bits
@@ -208,6 +209,11 @@ class _ObjectShape:
         self._static = static
         self._selections = selections
         self._by_type: dict[str, tuple[_Field, ...]] = {}
+
+    @property
+    def static(self) -> GraphQLObjectType | GraphQLAbstractType:
+        """The type the schema declares at this position."""
+        return self._static
 
     def fields_for(self, runtime: GraphQLObjectType) -> tuple[_Field, ...]:
         fields = self._by_type.get(runtime.name)
@@ -334,6 +340,11 @@ class ResponseShape:
 
     def __init__(self, root: _ObjectShape | None) -> None:
         self._root = root
+
+    @property
+    def root(self) -> _ObjectShape | None:
+        """The root type's shape; None for an operation only graphql-core answers."""
+        return self._root
 
     @classmethod
     def compile(
