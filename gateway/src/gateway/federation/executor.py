@@ -359,13 +359,58 @@ def _representations(call: EntityCall, run: _Run) -> _Batch:
         fetch = staged.fetch
         accepts = fetch.accepts
         entity_type = str(fetch.entity_type)
-        for obj in _objects_at(run.state.data, fetch.path):
+        fields = fetch.representation
+        objects = _objects_at(run.state.data, fetch.path)
+        if all(not key_field.children for key_field in fields):
+            _add_flat(batch, objects, fetch.path, accepts, entity_type, fields)
+            continue
+        for obj in objects:
             if obj.get("__typename") not in accepts:
                 continue
-            representation = _representation(entity_type, obj, fetch.representation)
+            representation = _representation(entity_type, obj, fields)
             if representation is not None:
                 batch.add(representation, obj, fetch.path)
     return batch
+
+
+def _add_flat(
+    batch: _Batch,
+    objects: list[Json],
+    found_at: tuple[str, ...],
+    accepts: Any,
+    entity_type: str,
+    fields: tuple[KeyField, ...],
+) -> None:
+    """`_representation` and `_Batch.add` for key fields that are all plain (no
+    selections): an object's representation is looked up by its values before any dict is
+    built, so an entity found at many places (a product under every review) costs a
+    tuple, not a representation, after the first. Keyed as `_fingerprint` keys it."""
+    names = ("__typename", *(key_field.name for key_field in fields))
+    aliases = tuple(key_field.alias for key_field in fields)
+    required = tuple(not key_field.nullable for key_field in fields)
+    positions = batch.positions
+    for obj in objects:
+        if obj.get("__typename") not in accepts:
+            continue
+        values = (entity_type, *map(obj.get, aliases))
+        if None in values and any(
+            value is None and needed for value, needed in zip(values[1:], required, strict=True)
+        ):
+            continue  # a null key names no entity: nothing to fetch for this object
+        fingerprint: Any = (names, values)
+        try:
+            position = positions.get(fingerprint)
+        except TypeError:  # a list value: keyed by its canonical JSON, as _fingerprint does
+            representation = dict(zip(names, values, strict=True))
+            batch.add(representation, obj, found_at)
+            continue
+        if position is None:
+            position = positions[fingerprint] = len(batch.representations)
+            batch.representations.append(dict(zip(names, values, strict=True)))
+            batch.owners.append([obj])
+            batch.found_at.append(found_at)
+        else:
+            batch.owners[position].append(obj)
 
 
 def _contextual_batches(staged: StagedFetch, run: _Run) -> dict[Any, tuple[Json, _Batch]]:
@@ -413,14 +458,14 @@ def _objects_with_ancestors(
 
 
 def _fingerprint(representation: Json) -> Any:
-    """Equal for equal representations (built in one field order): the items themselves
-    when all are plain values, else the canonical JSON."""
-    items = tuple(representation.items())
+    """Equal for equal representations (built in one field order): its field names and
+    values when all are plain values, else the canonical JSON."""
+    fingerprint = (tuple(representation), tuple(representation.values()))
     try:
-        hash(items)
+        hash(fingerprint)
     except TypeError:
         return orjson.dumps(representation, option=orjson.OPT_SORT_KEYS)
-    return items
+    return fingerprint
 
 
 def _objects_at(root: Json, path: tuple[str, ...]) -> list[Json]:
@@ -489,6 +534,9 @@ def _extract(value: Any, children: tuple[KeyField, ...]) -> Any:
 
 
 def _merge(target: Json, source: Json) -> None:
+    if target.keys().isdisjoint(source):  # only new fields (an entity's usual answer)
+        target.update(source)
+        return
     for key, value in source.items():
         existing = target.get(key)
         if existing is None:
