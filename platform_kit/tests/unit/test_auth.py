@@ -7,7 +7,16 @@ import time
 import jwt
 import pytest
 
-from platform_kit.auth import InvalidToken, Principal, Role, bearer_token, issue_token, verify_token
+from platform_kit.auth import (
+    InvalidToken,
+    Principal,
+    Role,
+    VerifiedTokens,
+    bearer_token,
+    issue_token,
+    verify_token,
+    verify_token_until,
+)
 
 SECRET = "s" * 40
 
@@ -103,3 +112,87 @@ def test_bearer_headers(header: str | None, token: str | None) -> None:
 def test_other_authorization_headers_are_invalid(header: str) -> None:
     with pytest.raises(InvalidToken):
         bearer_token(header)
+
+
+class _Counted:
+    """verify_token_until, counting the tokens it really checked."""
+
+    def __init__(self) -> None:
+        self.checked: list[str] = []
+
+    def __call__(self, token: str, secret: str) -> tuple[Principal, float]:
+        self.checked.append(token)
+        return verify_token_until(token, secret)
+
+
+def test_a_token_sent_again_is_verified_once() -> None:
+    counted = _Counted()
+    tokens = VerifiedTokens(verify=counted)
+    token = issue_token("alice", "customer", SECRET)
+    assert (
+        tokens.verify(token, SECRET)
+        == tokens.verify(token, SECRET)
+        == Principal("alice", Role.CUSTOMER)
+    )
+    assert counted.checked == [token]
+
+
+def test_distinct_tokens_never_share_an_entry() -> None:
+    counted = _Counted()
+    tokens = VerifiedTokens(verify=counted)
+    alice = issue_token("alice", "customer", SECRET)
+    bob = issue_token("bob", "admin", SECRET)
+    assert tokens.verify(alice, SECRET).sub == "alice"
+    assert tokens.verify(bob, SECRET) == Principal("bob", Role.ADMIN)
+    assert tokens.verify(alice, SECRET).sub == "alice"
+    # alice's claims under another signature: a token of its own, checked, refused
+    header, claims, _ = alice.split(".")
+    forged = f"{header}.{claims}.{'A' * 43}"
+    with pytest.raises(InvalidToken):
+        tokens.verify(forged, SECRET)
+    with pytest.raises(InvalidToken):  # a refusal is not remembered either
+        tokens.verify(forged, SECRET)
+    assert counted.checked == [alice, bob, forged, forged]
+
+
+def test_a_remembered_token_is_checked_again_once_its_exp_has_come() -> None:
+    exp = int(time.time()) + 60
+    token = jwt.encode({"sub": "alice", "role": "customer", "exp": exp}, SECRET, algorithm="HS256")
+    now = [exp - 1.0]
+    counted = _Counted()
+    tokens = VerifiedTokens(verify=counted, clock=lambda: now[0])
+    tokens.verify(token, SECRET)
+    tokens.verify(token, SECRET)
+    assert counted.checked == [token]
+    now[0] = exp  # expired once exp <= now, as PyJWT has it: not answered from memory
+    tokens.verify(token, SECRET)
+    assert counted.checked == [token, token]
+
+
+def test_an_expired_token_is_refused_and_not_remembered() -> None:
+    claims = {"sub": "alice", "role": "customer", "exp": int(time.time()) - 1}
+    token = jwt.encode(claims, SECRET, algorithm="HS256")
+    tokens = VerifiedTokens()
+    with pytest.raises(InvalidToken, match="expired"):
+        tokens.verify(token, SECRET)
+    assert len(tokens) == 0
+
+
+def test_a_remembered_token_is_checked_again_under_another_secret() -> None:
+    tokens = VerifiedTokens()
+    token = issue_token("alice", "customer", SECRET)
+    assert tokens.verify(token, SECRET).sub == "alice"
+    with pytest.raises(InvalidToken):
+        tokens.verify(token, "t" * 40)
+
+
+def test_the_remembered_tokens_are_bounded_least_recently_used_first() -> None:
+    counted = _Counted()
+    tokens = VerifiedTokens(2, verify=counted)
+    first, second, third = (issue_token(sub, "customer", SECRET) for sub in ("a", "b", "c"))
+    for token in (first, second, first, third):  # `second` is the least recently used
+        tokens.verify(token, SECRET)
+    assert len(tokens) == 2
+    tokens.verify(first, SECRET)
+    tokens.verify(second, SECRET)
+    assert counted.checked == [first, second, third, second]
