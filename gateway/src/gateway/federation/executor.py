@@ -333,6 +333,8 @@ class _Batch:
     owners: list[list[Json]] = field(default_factory=list)
     found_at: list[tuple[str, ...]] = field(default_factory=list)
     positions: dict[Any, int] = field(default_factory=dict)  # by representation fingerprint
+    # representations of plain key fields: by their field names, then by their values
+    plain: dict[tuple[str, ...], dict[tuple[Any, ...], int]] = field(default_factory=dict)
 
     def add(self, representation: Json, owner: Json, found_at: tuple[str, ...]) -> None:
         """`owner` gets the answer to `representation`, which is sent once."""
@@ -384,11 +386,22 @@ def _add_flat(
     """`_representation` and `_Batch.add` for key fields that are all plain (no
     selections): an object's representation is looked up by its values before any dict is
     built, so an entity found at many places (a product under every review) costs a
-    tuple, not a representation, after the first. Keyed as `_fingerprint` keys it."""
+    tuple, not a representation, after the first. Such representations are kept apart by
+    their field names (`_Batch.plain`): one with a selection is never equal to them."""
     names = ("__typename", *(key_field.name for key_field in fields))
+    positions = batch.plain.setdefault(names, {})
+    if len(fields) == 1 and not fields[0].nullable:  # one key field: most entities
+        alias = fields[0].alias
+        for obj in objects:
+            if obj.get("__typename") not in accepts:
+                continue
+            value = obj.get(alias)
+            if value is None:
+                continue  # a null key names no entity: nothing to fetch for this object
+            _add_plain(batch, positions, names, (entity_type, value), obj, found_at)
+        return
     aliases = tuple(key_field.alias for key_field in fields)
     required = tuple(not key_field.nullable for key_field in fields)
-    positions = batch.positions
     for obj in objects:
         if obj.get("__typename") not in accepts:
             continue
@@ -396,21 +409,30 @@ def _add_flat(
         if None in values and any(
             value is None and needed for value, needed in zip(values[1:], required, strict=True)
         ):
-            continue  # a null key names no entity: nothing to fetch for this object
-        fingerprint: Any = (names, values)
-        try:
-            position = positions.get(fingerprint)
-        except TypeError:  # a list value: keyed by its canonical JSON, as _fingerprint does
-            representation = dict(zip(names, values, strict=True))
-            batch.add(representation, obj, found_at)
             continue
-        if position is None:
-            position = positions[fingerprint] = len(batch.representations)
-            batch.representations.append(dict(zip(names, values, strict=True)))
-            batch.owners.append([obj])
-            batch.found_at.append(found_at)
-        else:
-            batch.owners[position].append(obj)
+        _add_plain(batch, positions, names, values, obj, found_at)
+
+
+def _add_plain(
+    batch: _Batch,
+    positions: dict[tuple[Any, ...], int],
+    names: tuple[str, ...],
+    values: tuple[Any, ...],
+    owner: Json,
+    found_at: tuple[str, ...],
+) -> None:
+    try:
+        position = positions.get(values)
+    except TypeError:  # a list value: keyed by its canonical JSON, as _fingerprint does
+        batch.add(dict(zip(names, values, strict=True)), owner, found_at)
+        return
+    if position is None:
+        positions[values] = len(batch.representations)
+        batch.representations.append(dict(zip(names, values, strict=True)))
+        batch.owners.append([owner])
+        batch.found_at.append(found_at)
+    else:
+        batch.owners[position].append(owner)
 
 
 def _contextual_batches(staged: StagedFetch, run: _Run) -> dict[Any, tuple[Json, _Batch]]:
