@@ -165,6 +165,7 @@ class _Connection(asyncio.Protocol):
     # the pool's side
     async def exchange(self, request: bytes) -> tuple[int, bytes, bool]:
         assert self.transport is not None
+        waiter: asyncio.Future[tuple[int, bytes, bool]]
         waiter = self._waiter = asyncio.get_running_loop().create_future()
         self.received = False
         self.transport.write(request)
