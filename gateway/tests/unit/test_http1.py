@@ -34,6 +34,7 @@ class Server:
         self.most_open = 0
         self.closed_by_client = asyncio.Event()
         self.requests: list[bytes] = []
+        self.request_came = asyncio.Event()
         self.writers: list[asyncio.StreamWriter] = []
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -50,6 +51,7 @@ class Server:
                         length = int(line.split(b":", 1)[1])
                 request = head + await reader.readexactly(length)
                 self.requests.append(request)
+                self.request_came.set()
                 answer = self.answer(request)
                 if answer == DROP:
                     writer.transport.abort()
@@ -99,7 +101,7 @@ async def test_a_connection_is_kept_and_reused_and_the_request_is_what_was_asked
 async def test_a_chunked_answer_is_read_whole() -> None:
     chunked = (
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-        b"5\r\n{\"dat\r\n6\r\na\":{}}\r\n0\r\n\r\n"
+        b'5\r\n{"dat\r\n6\r\na":{}}\r\n0\r\n\r\n'
     )
     async with serving(lambda _: chunked) as (server, url):
         pool = ConnectionPool(5.0, 2.0)
@@ -151,8 +153,7 @@ async def test_a_cancelled_call_closes_its_connection_so_the_subgraph_stops() ->
     async with serving(lambda _: None) as (server, url):
         pool = ConnectionPool(60.0, 2.0)
         call = asyncio.create_task(pool.post(url, HEADERS, b"{}"))
-        while not server.requests:
-            await asyncio.sleep(0.01)
+        await asyncio.wait_for(server.request_came.wait(), 10)
         call.cancel()
         with pytest.raises(asyncio.CancelledError):
             await call
