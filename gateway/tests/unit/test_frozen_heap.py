@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.entrypoints.frozen_heap import FrozenHeap
+from gateway.entrypoints.frozen_heap import YOUNG_GENERATION_THRESHOLD, FrozenHeap
 from gateway.federation.executor import Executor
 from gateway.federation.pipeline import Gateway, RequestError
 from gateway.federation.supergraph import Supergraph
@@ -26,9 +26,19 @@ class Replaced:
 
 @pytest.fixture(autouse=True)
 def thawed() -> Iterator[None]:
-    """The test process's heap is left as it was found: not frozen."""
+    """The test process's heap is left as it was found: not frozen, its thresholds as
+    they were."""
+    thresholds = gc.get_threshold()
     yield
     gc.unfreeze()
+    gc.set_threshold(*thresholds)
+
+
+def test_a_frozen_heap_collects_its_youngest_objects_less_often() -> None:
+    gc.set_threshold(700, 11, 12)
+    FrozenHeap().freeze()
+    assert gc.get_freeze_count() > 0
+    assert gc.get_threshold() == (YOUNG_GENERATION_THRESHOLD, 11, 12)
 
 
 async def _frozen_again(heap: FrozenHeap) -> None:

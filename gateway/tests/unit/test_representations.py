@@ -41,7 +41,11 @@ class ScriptedTransport:
 
 
 async def _run(
-    root_data: dict[str, Any], path: tuple[str, ...], *, prices: dict[str, Any] | None = None
+    root_data: dict[str, Any],
+    path: tuple[str, ...],
+    *,
+    prices: dict[str, Any] | None = None,
+    representation: tuple[KeyField, ...] = (KEY, NESTED, WEIGHT),
 ) -> tuple[ExecutionState, ScriptedTransport]:
     entities = Fetch(
         graph="PRICES",
@@ -49,7 +53,7 @@ async def _run(
         entity_type="Product",
         path=path,
         accepts=("Product",),
-        representation=(KEY, NESTED, WEIGHT),
+        representation=representation,
     )
     plan = QueryPlan("query", [Fetch(graph="ROOT", operation="{ x }", children=[entities])])
     transport = ScriptedTransport(
@@ -92,3 +96,39 @@ async def test_objects_are_found_through_lists_and_nulls_and_errors_land_on_thei
     merged = state.data["a"]
     assert merged[0]["b"]["price"] == 1 and "price" not in merged[3]["b"][0]
     assert [error["path"] for error in state.errors] == [["a", 3, "b", 0, "price"]]
+
+
+async def test_plain_keys_send_each_entity_once_and_every_object_gets_its_answer() -> None:
+    # all key fields plain (no selections): found by their values, not by a built dict
+    products = [
+        _product("p1", _fed_weight=2),
+        _product("p2", _fed_weight=None),
+        _product("p1", _fed_weight=2),  # the same entity elsewhere in the answer
+        _product(None, _fed_weight=1),  # a null key: nothing to fetch for it
+        {"__typename": "Other", "_fed_id": "p3"},  # not a type the fetch accepts
+        _product("p1", _fed_weight=3),  # the same key, another requirement: its own
+    ]
+    answer = {"data": {"_e0": [{"price": 10}, {"price": 20}, {"price": 30}]}}
+    state, transport = await _run(
+        {"products": products}, ("products",), prices=answer, representation=(KEY, WEIGHT)
+    )
+    (sent,) = transport.sent[URLS["PRICES"]].values()
+    assert sent == [
+        {"__typename": "Product", "id": "p1", "weight": 2},
+        {"__typename": "Product", "id": "p2", "weight": None},
+        {"__typename": "Product", "id": "p1", "weight": 3},
+    ]
+    prices = [product.get("price") for product in state.data["products"]]
+    assert prices == [10, 20, 10, None, None, 30]
+
+
+async def test_a_plain_key_holding_a_list_is_sent_once_too() -> None:
+    tags = KeyField("tags", "_fed_tags")
+    products = [_product("p1", _fed_tags=["a", "b"]), _product("p1", _fed_tags=["a", "b"])]
+    answer = {"data": {"_e0": [{"price": 5}]}}
+    state, transport = await _run(
+        {"products": products}, ("products",), prices=answer, representation=(KEY, tags)
+    )
+    (sent,) = transport.sent[URLS["PRICES"]].values()
+    assert sent == [{"__typename": "Product", "id": "p1", "tags": ["a", "b"]}]
+    assert [product["price"] for product in state.data["products"]] == [5, 5]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.datastructures import Headers
 from starlette.types import Scope
@@ -32,16 +32,20 @@ CLIENT_KEY_SIGNATURE_HEADER = "X-Client-Key-Signature"
 MAX_CLIENT_KEY_LENGTH = 256
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Client:
     """The client a request is for, and how to name it to the services the request calls
-    (signed only when a call is made: most requests of a subgraph call nobody)."""
+    (signed only when a call is made: most requests of a subgraph call nobody; then once
+    for all of the request's calls, six for the gateway's deep queries)."""
 
     key: str
     secret: str
+    _signed: dict[str, str] | None = field(default=None, repr=False, compare=False)
 
     def headers(self) -> dict[str, str]:
-        return signed_client_headers(self.key, self.secret)
+        if self._signed is None:
+            self._signed = signed_client_headers(self.key, self.secret)
+        return self._signed
 
 
 current_client: ContextVar[Client | None] = ContextVar("client", default=None)

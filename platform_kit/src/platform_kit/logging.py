@@ -10,6 +10,8 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, TextIO
 
+import orjson
+
 from platform_kit.request_context import current_request_id
 from platform_kit.tracing import current_trace_id
 
@@ -61,7 +63,10 @@ class JsonFormatter(logging.Formatter):
         entry.update(_extras(record))
         if record.exc_info:
             entry["exc_info"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        try:  # orjson: a fifth of the access log's cost per request (the gateway's hot path)
+            return orjson.dumps(entry, default=str).decode()
+        except (orjson.JSONEncodeError, TypeError):  # an int beyond 64 bits, a non-str key
+            return json.dumps(entry, default=str)
 
 
 _SHORT_LEVELS = {"WARNING": "WARN", "CRITICAL": "CRIT"}

@@ -13,7 +13,7 @@ from typing import Any
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from platform_kit.auth import InvalidToken, Principal, bearer_token, verify_token
+from platform_kit.auth import InvalidToken, Principal, VerifiedTokens, bearer_token
 from platform_kit.disconnect import ABANDONED
 from platform_kit.metrics import HTTP_REQUEST_SECONDS, HTTP_REQUESTS
 from platform_kit.problems import problem_response
@@ -99,6 +99,7 @@ class AuthMiddleware:
     def __init__(self, app: ASGIApp, secret: Callable[[], str]) -> None:
         self.app = app
         self.secret = secret
+        self.tokens = VerifiedTokens()  # a token re-sent is not verified again until its exp
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -107,7 +108,7 @@ class AuthMiddleware:
         authorization = Headers(scope=scope).get("authorization")
         try:
             token = bearer_token(authorization)
-            principal = verify_token(token, self.secret()) if token else None
+            principal = self.tokens.verify(token, self.secret()) if token else None
         except InvalidToken as exc:
             if scope["type"] == "websocket":  # refused before the handshake: HTTP 403
                 await send({"type": "websocket.close", "code": 4401, "reason": exc.reason})

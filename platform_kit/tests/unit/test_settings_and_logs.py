@@ -66,6 +66,15 @@ def test_a_log_line_is_one_json_object_with_the_request_id() -> None:
     assert (entry["request_id"], entry["service"], entry["status"]) == ("req-7", "inventory", 200)
 
 
+def test_a_log_line_holds_any_value_an_extra_carries() -> None:
+    # beyond what the fast encoder takes (an int of more than 64 bits), and any object
+    record = logging.LogRecord("access", logging.INFO, __file__, 1, "request", (), None)
+    record.huge = 2**70
+    record.thing = Path("/x")
+    entry = json.loads(JsonFormatter("gateway").format(record))
+    assert (entry["huge"], entry["thing"], entry["message"]) == (2**70, "/x", "request")
+
+
 @pytest.mark.parametrize(
     ("env", "exporter"),
     [

@@ -11,7 +11,16 @@ for good. So a replacement unfreezes the heap at once, and freezes it again when
 requests still running on the old schema have let it go (its `Gateway` is only ever held by
 requests, so it dies by reference counting), or after `max_wait_seconds` at worst, keeping
 that one old schema. Freezing again costs one full collection per reload (some 45 ms with
-our supergraph)."""
+our supergraph).
+
+The youngest generation is collected after 50,000 net new objects rather than Python's 2,000.
+A request's answers are short-lived trees of thousands of dicts and lists (an 82 KB subgraph
+answer alone is some 1,500), freed by reference counting; at 2,000 a collection ran in the
+middle of most of them and walked the trees of every request in flight. Measured on the
+federation bench's query scenario (50 connections, 6 subgraph calls a request, collections
+timed by `gc.callbacks`): 0.53 ms of collection per request at 2,000 (about a tenth of the
+gateway's CPU), 0.005 ms at 50,000; RSS unchanged (98-100 MB). Cyclic garbage still gets
+collected: it counts towards the 50,000 as it piles up."""
 
 from __future__ import annotations
 
@@ -24,6 +33,7 @@ import weakref
 __all__ = ["FrozenHeap"]
 
 log = logging.getLogger(__name__)
+YOUNG_GENERATION_THRESHOLD = 50_000
 
 
 class FrozenHeap:
@@ -36,6 +46,8 @@ class FrozenHeap:
     def freeze(self) -> None:
         gc.collect()
         gc.freeze()
+        _, older, oldest = gc.get_threshold()
+        gc.set_threshold(YOUNG_GENERATION_THRESHOLD, older, oldest)
 
     def replaced(self, old: object) -> None:
         """`old` is served no more: its cycles may be collected once requests let it go."""

@@ -364,6 +364,8 @@ class _Batch:
     owners: list[list[Json]] = field(default_factory=list)
     found_at: list[tuple[str, ...]] = field(default_factory=list)
     positions: dict[Any, int] = field(default_factory=dict)  # by representation fingerprint
+    # representations of plain key fields: by their field names, then by their values
+    plain: dict[tuple[str, ...], dict[tuple[Any, ...], int]] = field(default_factory=dict)
 
     def add(self, representation: Json, owner: Json, found_at: tuple[str, ...]) -> None:
         """`owner` gets the answer to `representation`, which is sent once."""
@@ -390,13 +392,78 @@ def _representations(call: EntityCall, run: _Run) -> _Batch:
         fetch = staged.fetch
         accepts = fetch.accepts
         entity_type = str(fetch.entity_type)
-        for obj in _objects_at(run.state.data, fetch.path):
+        fields = fetch.representation
+        objects = _objects_at(run.state.data, fetch.path)
+        if all(not key_field.children for key_field in fields):
+            _add_flat(batch, objects, fetch.path, accepts, entity_type, fields)
+            continue
+        for obj in objects:
             if obj.get("__typename") not in accepts:
                 continue
-            representation = _representation(entity_type, obj, fetch.representation)
+            representation = _representation(entity_type, obj, fields)
             if representation is not None:
                 batch.add(representation, obj, fetch.path)
     return batch
+
+
+def _add_flat(
+    batch: _Batch,
+    objects: list[Json],
+    found_at: tuple[str, ...],
+    accepts: Any,
+    entity_type: str,
+    fields: tuple[KeyField, ...],
+) -> None:
+    """`_representation` and `_Batch.add` for key fields that are all plain (no
+    selections): an object's representation is looked up by its values before any dict is
+    built, so an entity found at many places (a product under every review) costs a
+    tuple, not a representation, after the first. Such representations are kept apart by
+    their field names (`_Batch.plain`): one with a selection is never equal to them."""
+    names = ("__typename", *(key_field.name for key_field in fields))
+    positions = batch.plain.setdefault(names, {})
+    if len(fields) == 1 and not fields[0].nullable:  # one key field: most entities
+        alias = fields[0].alias
+        for obj in objects:
+            if obj.get("__typename") not in accepts:
+                continue
+            value = obj.get(alias)
+            if value is None:
+                continue  # a null key names no entity: nothing to fetch for this object
+            _add_plain(batch, positions, names, (entity_type, value), obj, found_at)
+        return
+    aliases = tuple(key_field.alias for key_field in fields)
+    required = tuple(not key_field.nullable for key_field in fields)
+    for obj in objects:
+        if obj.get("__typename") not in accepts:
+            continue
+        values = (entity_type, *map(obj.get, aliases))
+        if None in values and any(
+            value is None and needed for value, needed in zip(values[1:], required, strict=True)
+        ):
+            continue
+        _add_plain(batch, positions, names, values, obj, found_at)
+
+
+def _add_plain(
+    batch: _Batch,
+    positions: dict[tuple[Any, ...], int],
+    names: tuple[str, ...],
+    values: tuple[Any, ...],
+    owner: Json,
+    found_at: tuple[str, ...],
+) -> None:
+    try:
+        position = positions.get(values)
+    except TypeError:  # a list value: keyed by its canonical JSON, as _fingerprint does
+        batch.add(dict(zip(names, values, strict=True)), owner, found_at)
+        return
+    if position is None:
+        positions[values] = len(batch.representations)
+        batch.representations.append(dict(zip(names, values, strict=True)))
+        batch.owners.append([owner])
+        batch.found_at.append(found_at)
+    else:
+        batch.owners[position].append(owner)
 
 
 def _contextual_batches(staged: StagedFetch, run: _Run) -> dict[Any, tuple[Json, _Batch]]:
@@ -444,14 +511,14 @@ def _objects_with_ancestors(
 
 
 def _fingerprint(representation: Json) -> Any:
-    """Equal for equal representations (built in one field order): the items themselves
-    when all are plain values, else the canonical JSON."""
-    items = tuple(representation.items())
+    """Equal for equal representations (built in one field order): its field names and
+    values when all are plain values, else the canonical JSON."""
+    fingerprint = (tuple(representation), tuple(representation.values()))
     try:
-        hash(items)
+        hash(fingerprint)
     except TypeError:
         return orjson.dumps(representation, option=orjson.OPT_SORT_KEYS)
-    return items
+    return fingerprint
 
 
 def _objects_at(root: Json, path: tuple[str, ...]) -> list[Json]:
@@ -520,6 +587,9 @@ def _extract(value: Any, children: tuple[KeyField, ...]) -> Any:
 
 
 def _merge(target: Json, source: Json) -> None:
+    if target.keys().isdisjoint(source):  # only new fields (an entity's usual answer)
+        target.update(source)
+        return
     for key, value in source.items():
         existing = target.get(key)
         if existing is None:

@@ -1,9 +1,11 @@
-"""Adapter: HTTP to the subgraphs, one aiohttp connection pool per process.
+"""Adapter: HTTP to the subgraphs, one connection pool per process.
 
-aiohttp rather than httpx, by measurement (tools/bench numbers in the README): on the bench
-subgraphs, 50 concurrent posts cost about 100-155 us of client CPU each with aiohttp and
-2,200-2,600 us with httpx, whose pool and per-call async-library detection grow with
-concurrency.
+Plain http:// subgraphs are called through the gateway's own small HTTP/1.1 client
+(http1.py: 55-60 us of CPU per call at 50 in flight, against 206-218 us for aiohttp on the
+same calls); https:// ones, and the readiness checks, through aiohttp, chosen over httpx by
+measurement (README): 50 concurrent posts cost about 100-155 us of client CPU each with
+aiohttp and 2,200-2,600 us with httpx, whose pool and per-call async-library detection grow
+with concurrency.
 
 Identical query requests in flight to one subgraph for one identity (same URL, same bytes,
 same Authorization) are sent once and their answer shared, when `deduplicate` is on.
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 import aiohttp
 from opentelemetry import propagate
 
+from gateway.federation.http1 import ConnectionPool, HttpFailure, header_block
 from gateway.federation.inflight import InflightDeduplicator
 from platform_kit.clients import current_client
 from platform_kit.request_context import (
@@ -52,6 +55,7 @@ class SubgraphTransport:
         self.pool_size = pool_size
         self.inflight: InflightDeduplicator[SubgraphReply] = InflightDeduplicator()
         self._session: aiohttp.ClientSession | None = None
+        self._pool = ConnectionPool(timeout, min(timeout, 2.0), pool_size)
 
     def _client(self) -> aiohttp.ClientSession:
         # made on first use, inside the running loop (aiohttp binds a session to its loop)
@@ -64,6 +68,7 @@ class SubgraphTransport:
         return self._session
 
     async def close(self) -> None:
+        await self._pool.close()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -84,11 +89,22 @@ class SubgraphTransport:
         propagate.inject(headers)  # W3C traceparent: one trace across the services
         if shareable and self.deduplicate:
             return await self.inflight.run(
-                (url, body, authorization), lambda: self._send(url, body, headers)
+                (url, body, authorization), lambda: self._send(url, body, headers, shareable)
             )
-        return await self._send(url, body, headers)
+        return await self._send(url, body, headers, shareable)
 
-    async def _send(self, url: str, body: bytes, headers: dict[str, str]) -> SubgraphReply:
+    async def _send(
+        self, url: str, body: bytes, headers: dict[str, str], shareable: bool
+    ) -> SubgraphReply:
+        if url.startswith("http://"):
+            try:
+                # a query found its kept connection closed by the subgraph is sent again
+                status, reply = await self._pool.post(
+                    url, header_block(headers), body, retry=shareable
+                )
+            except HttpFailure as error:
+                raise SubgraphUnreachable(str(error)) from None
+            return SubgraphReply(status, reply)
         try:
             async with self._client().post(url, data=body, headers=headers) as response:
                 return SubgraphReply(response.status, await response.read())
