@@ -29,7 +29,6 @@ from graphql import (
     OperationType,
     get_operation_ast,
     parse,
-    validate,
 )
 from graphql.execution.values import get_variable_values
 
@@ -62,6 +61,7 @@ from gateway.federation.prepared_cache import CacheLimits, PreparedCache, node_c
 from gateway.federation.shaping import ResponseShape, shape
 from gateway.federation.stages import StagedPlan, stage_plan
 from gateway.federation.supergraph import Supergraph
+from gateway.federation.validation import validate_document
 from gateway.metrics import SUBSCRIPTION_EVENT_SECONDS
 
 __all__ = [
@@ -315,7 +315,7 @@ class Gateway:
                 refused = limit_errors(document, definition, self.limits)
                 if refused:
                     raise RequestError(refused)
-        errors = validate(self.supergraph.validation_schema(), document)
+        errors = validate_document(self.supergraph.validation_schema(), document, query)
         if errors:
             raise RequestError([_formatted(e, "GRAPHQL_VALIDATION_FAILED") for e in errors])
         operation = get_operation_ast(document, operation_name)

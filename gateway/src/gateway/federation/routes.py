@@ -121,6 +121,10 @@ class RouteFinder:
         self.variables = variables
         self.fragments = fragments
         self.walk = walk
+        # misses() by (type, field node, graph, what is provided there): best_graph asks it
+        # for every candidate subgraph at every level of a nested selection, each answer
+        # walking the whole subtree again; one document's answers never change
+        self._misses: dict[tuple[str, int, str, int], int] = {}
 
     # -- decisions -------------------------------------------------------------------------
     def route_field(
@@ -170,6 +174,16 @@ class RouteFinder:
         @provides covers counts as resolved)."""
         if node.selection_set is None:
             return 0
+        # the nodes and Provided trees are the document's and the supergraph's, alive while
+        # this finder is: their ids are stable keys
+        key = (type_name, id(node), graph, id(provided))
+        known = self._misses.get(key)
+        if known is None:
+            known = self._misses[key] = self._count_misses(type_name, node, graph, provided)
+        return known
+
+    def _count_misses(self, type_name: str, node: FieldNode, graph: str, provided: Provided) -> int:
+        assert node.selection_set is not None
         field_def = self.field_def(type_name, node.name.value)
         if field_def is None:
             return 0
