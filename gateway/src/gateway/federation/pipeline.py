@@ -333,9 +333,12 @@ class Gateway:
             operation,
             self.limits.assumed_list_size,
         )
-        conditions = condition_variables(document)
+        # @skip, @include and @defer: a document whose text has no `@` has no directive,
+        # and need not be walked twice more to learn it
+        directives = "@" in query
+        conditions = condition_variables(document) if directives else frozenset()
         shaping_document = document
-        if has_defer(document):
+        if directives and has_defer(document):
             conditions |= defer_variables(document)
             shaping_document = without_defer(document)
         guard = OperationGuard.of(

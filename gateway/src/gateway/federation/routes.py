@@ -38,7 +38,7 @@ from gateway.federation.fetch_tree import Step, covered
 from gateway.federation.field_sets import NOTHING, FieldSet, Provided
 from gateway.federation.plan import KeyField
 from gateway.federation.planning_errors import NoResolver, UnknownField
-from gateway.federation.supergraph import Supergraph, TypeInfo
+from gateway.federation.supergraph import FieldInfo, Supergraph, TypeInfo
 
 __all__ = [
     "MAX_KEY_HOPS",
@@ -125,6 +125,9 @@ class RouteFinder:
         # for every candidate subgraph at every level of a nested selection, each answer
         # walking the whole subtree again; one document's answers never change
         self._misses: dict[tuple[str, int, str, int], int] = {}
+        self._belows: dict[
+            tuple[str, int], tuple[str, FieldInfo | None, list[FieldNode]] | None
+        ] = {}
 
     # -- decisions -------------------------------------------------------------------------
     def route_field(
@@ -183,27 +186,46 @@ class RouteFinder:
         return known
 
     def _count_misses(self, type_name: str, node: FieldNode, graph: str, provided: Provided) -> int:
-        assert node.selection_set is not None
-        field_def = self.field_def(type_name, node.name.value)
-        if field_def is None:
+        below_node = self._below(type_name, node)
+        if below_node is None:
             return 0
-        child_type = get_named_type(field_def.type).name
-        info = self.supergraph.types[type_name].fields.get(node.name.value)
+        child_type, info, children = below_node
         if info is not None and graph in info.provides:
             below = info.provides[graph].provided
         else:
             below = provided.below(node.name.value, type_name)
         count = 0
-        for child in self.fields(node.selection_set.selections):
-            if child.name.value.startswith("__"):
-                continue
+        for child in children:
             if not self.resolves(child_type, child.name.value, graph, below):
                 possible = self.possible_types(child_type, graph)
                 if not any(self.resolves(t, child.name.value, graph, below) for t in possible):
                     count += 1
                     continue
-            count += self.misses(child_type, child, graph, below)
+            if child.selection_set is not None:
+                count += self.misses(child_type, child, graph, below)
         return count
+
+    def _below(
+        self, type_name: str, node: FieldNode
+    ) -> tuple[str, FieldInfo | None, list[FieldNode]] | None:
+        """What misses() needs of a field whatever the subgraph, found once: its named
+        type, its join information and the fields selected under it (fragments flattened,
+        no meta fields); None for a field the API schema does not have."""
+        key = (type_name, id(node))
+        if key in self._belows:
+            return self._belows[key]
+        field_def = self.field_def(type_name, node.name.value)
+        found = None
+        if field_def is not None and node.selection_set is not None:
+            children = [
+                child
+                for child in self.fields(node.selection_set.selections)
+                if not child.name.value.startswith("__")
+            ]
+            info = self.supergraph.types[type_name].fields.get(node.name.value)
+            found = (get_named_type(field_def.type).name, info, children)
+        self._belows[key] = found
+        return found
 
     # -- keys --------------------------------------------------------------------------
     def key_for(
@@ -408,7 +430,7 @@ class RouteFinder:
         info = self.supergraph.types.get(type_name)
         if info is None:
             return False
-        if provided.has(field_name, type_name):
+        if provided is not NOTHING and provided.has(field_name, type_name):
             return True
         field_info = info.fields.get(field_name)
         if field_info is None:
