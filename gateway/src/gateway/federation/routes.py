@@ -108,6 +108,19 @@ class WithContext:
 FieldRoute = Stay | Jump | Rewind | ThroughInterfaceObject | WithContext
 
 
+@dataclass(frozen=True)
+class _Below:
+    """A field's selection as misses() reads it for every subgraph: the field's named type
+    and join information, whether that type is abstract, and the fields selected under it
+    (fragments flattened, no meta fields), each with the subgraphs that resolve it (None:
+    not a field the supergraph knows on that type; resolves() decides)."""
+
+    child_type: str
+    info: FieldInfo | None
+    abstract: bool
+    children: tuple[tuple[FieldNode, set[str] | None], ...]
+
+
 class RouteFinder:
     def __init__(
         self,
@@ -189,15 +202,20 @@ class RouteFinder:
         below_node = self._below(type_name, node)
         if below_node is None:
             return 0
-        child_type, info, children = below_node
-        if info is not None and graph in info.provides:
-            below = info.provides[graph].provided
+        if below_node.info is not None and graph in below_node.info.provides:
+            below = below_node.info.provides[graph].provided
         else:
             below = provided.below(node.name.value, type_name)
+        child_type = below_node.child_type
         count = 0
-        for child in children:
-            if not self.resolves(child_type, child.name.value, graph, below):
-                possible = self.possible_types(child_type, graph)
+        for child, graphs in below_node.children:
+            if graphs is not None and below is NOTHING:
+                resolved = graph in graphs  # resolves(), for what is known and not provided
+            else:
+                resolved = self.resolves(child_type, child.name.value, graph, below)
+            if not resolved:
+                # for an abstract type, maybe only for some of the types it may be
+                possible = self.possible_types(child_type, graph) if below_node.abstract else ()
                 if not any(self.resolves(t, child.name.value, graph, below) for t in possible):
                     count += 1
                     continue
@@ -205,25 +223,30 @@ class RouteFinder:
                 count += self.misses(child_type, child, graph, below)
         return count
 
-    def _below(
-        self, type_name: str, node: FieldNode
-    ) -> tuple[str, FieldInfo | None, list[FieldNode]] | None:
-        """What misses() needs of a field whatever the subgraph, found once: its named
-        type, its join information and the fields selected under it (fragments flattened,
-        no meta fields); None for a field the API schema does not have."""
+    def _below(self, type_name: str, node: FieldNode) -> _Below | None:
+        """What misses() needs of a field whatever the subgraph, found once per document;
+        None for a field the API schema does not have."""
         key = (type_name, id(node))
         if key in self._belows:
             return self._belows[key]
         field_def = self.field_def(type_name, node.name.value)
         found = None
         if field_def is not None and node.selection_set is not None:
-            children = [
-                child
-                for child in self.fields(node.selection_set.selections)
-                if not child.name.value.startswith("__")
-            ]
-            info = self.supergraph.types[type_name].fields.get(node.name.value)
-            found = (get_named_type(field_def.type).name, info, children)
+            child_type = get_named_type(field_def.type).name
+            child_info = self.supergraph.types.get(child_type)
+            children = []
+            for child in self.fields(node.selection_set.selections):
+                name = child.name.value
+                if name.startswith("__"):
+                    continue
+                known = child_info.fields.get(name) if child_info is not None else None
+                children.append((child, known.graphs if known is not None else None))
+            found = _Below(
+                child_type,
+                self.supergraph.types[type_name].fields.get(node.name.value),
+                is_abstract_type(self.schema.get_type(child_type)),
+                tuple(children),
+            )
         self._belows[key] = found
         return found
 
