@@ -138,9 +138,7 @@ class RouteFinder:
         # for every candidate subgraph at every level of a nested selection, each answer
         # walking the whole subtree again; one document's answers never change
         self._misses: dict[tuple[str, int, str, int], int] = {}
-        self._belows: dict[
-            tuple[str, int], tuple[str, FieldInfo | None, list[FieldNode]] | None
-        ] = {}
+        self._belows: dict[tuple[str, int], _Below | None] = {}
 
     # -- decisions -------------------------------------------------------------------------
     def route_field(
