@@ -5,7 +5,9 @@ Each rule is one more visitor on every node of the walk, so a large document (3,
 pays for all 32 on each of them. Most rules only look at nodes that a document without a
 certain character cannot hold: no `$`, no variable; no `...`, no spread or inline fragment;
 no `fragment`, no fragment definition; no `@`, no directive; no `(`, no argument, value or
-variable definition. A character absent from the text is absent from every token, so such a
+variable definition; no `mutation` or `subscription`, no operation type the schema may lack;
+no `__schema` or `__type`, no introspection to measure. Text absent from the document is
+absent from every token, so such a
 rule, skipped, would have reported nothing (the characters may also be in strings or
 comments: then the rule just runs). The errors and their order are those of the full set:
 a skipped rule adds none, and the others see the same walk."""
@@ -24,11 +26,14 @@ from graphql.validation import (
     KnownArgumentNamesRule,
     KnownDirectivesRule,
     KnownFragmentNamesRule,
+    KnownOperationTypesRule,
+    MaxIntrospectionDepthRule,
     NoFragmentCyclesRule,
     NoUndefinedVariablesRule,
     NoUnusedFragmentsRule,
     NoUnusedVariablesRule,
     PossibleFragmentSpreadsRule,
+    SingleFieldSubscriptionsRule,
     StreamDirectiveOnListField,
     UniqueArgumentNamesRule,
     UniqueDirectivesPerLocationRule,
@@ -72,6 +77,10 @@ GATED_RULES: dict[RuleType, tuple[str, ...]] = {
     UniqueArgumentNamesRule: _ARGUMENTS,
     ValuesOfCorrectTypeRule: _ARGUMENTS,
     UniqueInputFieldNamesRule: _ARGUMENTS,
+    # an operation type the schema lacks: every valid schema has a query type
+    KnownOperationTypesRule: ("mutation", "subscription"),
+    SingleFieldSubscriptionsRule: ("subscription",),
+    MaxIntrospectionDepthRule: ("__schema", "__type"),  # it starts at these fields only
     # not gated: ProvidedRequiredArgumentsRule finds arguments that are missing
 }
 
