@@ -42,6 +42,7 @@ from gateway.federation.authorization import (
     authorize,
 )
 from gateway.federation.budget import Budgets, OverBudget, ThrottleStatus
+from gateway.federation.collection import collections_paused
 from gateway.federation.conditions import condition_variables
 from gateway.federation.cost import CostFormula, compile_cost
 from gateway.federation.defer import defer_variables, find_deferred, has_defer, without_defer
@@ -303,6 +304,12 @@ class Gateway:
     def _prepare(
         self, query: str, operation_name: str | None, key: tuple[str, str | None]
     ) -> Prepared:
+        with collections_paused():  # collection.py: what that saves a new document
+            return self._prepared(query, operation_name, key)
+
+    def _prepared(
+        self, query: str, operation_name: str | None, key: tuple[str, str | None]
+    ) -> Prepared:
         try:
             document = parse(query, max_tokens=self.limits.max_tokens)
         except GraphQLError as error:
@@ -396,9 +403,10 @@ class Gateway:
                 find_deferred(schema, document, operation, variables) if incremental else ([], {})
             )
             try:
-                plan = plan_operation(
-                    self.supergraph.for_labels(labels), document, operation, variables, deferred
-                )
+                with collections_paused():
+                    plan = plan_operation(
+                        self.supergraph.for_labels(labels), document, operation, variables, deferred
+                    )
             except PlanningError as error:
                 raise RequestError(
                     [
