@@ -11,7 +11,11 @@ prepared and while it is planned. The garbage is collected by the first collecti
 its memory waits at most as long as the preparation (bounded by the operation limits).
 
 Pausing is process-wide (the preparing thread and the event loop may both be inside):
-collections resume when the last one leaves, and only if they ran before the first came."""
+collections resume when the last one leaves, and only if they ran before the first came.
+Between two documents, even back to back on the preparing thread, the first allocation
+after resuming runs the collections that are due, so garbage from anywhere in the process
+waits at most one preparation (new documents get at most a share of the process's time:
+preparation.py)."""
 
 from __future__ import annotations
 
