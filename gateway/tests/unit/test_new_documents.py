@@ -7,6 +7,7 @@ rule is about time; preparations run on the real preparing thread."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -124,6 +125,21 @@ async def test_a_refusal_is_timed_and_kept_for_the_caller_to_raise() -> None:
     assert timed.seconds >= 0
     with pytest.raises(ValueError, match="no"):
         timed.result()
+    capacity.close()
+
+
+async def test_a_preparation_is_charged_its_cpu_time_not_the_time_it_waited() -> None:
+    # waiting (here asleep; in the server, for the interpreter's lock while the loop serves
+    # other clients, or for a core other processes hold) takes nothing from anyone
+    capacity = PreparationCapacity()
+
+    def wait_then_work() -> int:
+        time.sleep(0.3)
+        return sum(range(200_000))
+
+    timed = await capacity.run(wait_then_work)
+    assert timed.result() == sum(range(200_000))
+    assert 0 < timed.seconds < 0.3
     capacity.close()
 
 

@@ -20,6 +20,8 @@ def _entities(graph: str, type_name: str, selection: str, path: str, *children: 
         entity_type=type_name,
         path=tuple(path.split(".")),
         children=list(children),
+        entity_selection=f"... on {type_name} {{ {selection} }}",
+        declared=(("first", "$first: Int"),) if "$first" in selection else (),
     )
 
 

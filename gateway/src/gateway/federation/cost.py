@@ -273,6 +273,13 @@ class _Compiler:
         if weight is None:
             weight = self.weights.types.get(named.name, 1 if _composite(named) else 0)
         list_size = self.weights.list_sizes.get((parent.name, name))
+        if (
+            list_size is None
+            and not node.arguments
+            and node.selection_set is None
+            and not _is_list(definition.type)
+        ):
+            return weight  # a plain leaf: what _folded makes of its term, without one
         own_size: Size | None = None
         child_size: Size | None = None
         child_fields: frozenset[str] = frozenset()

@@ -219,6 +219,7 @@ def _fetch(
     used = sorted(builder.root.variables() & set(variable_definitions))
     declared = [print_ast(variable_definitions[name]) for name in used]
     selection = builder.root.print()
+    entity_selection = ""
     if builder.entity_type is None:
         definitions = " ".join(declared)
         operation = (
@@ -234,9 +235,10 @@ def _fetch(
                 *(f"${b.variable}: {b.type}" for b in builder.context),
             ]
         )
+        entity_selection = f"... on {builder.entity_type} {{ {selection} }}"
         operation = (
             f"query({definitions}) {{ _entities(representations: $representations)"
-            f" {{ ... on {builder.entity_type} {{ {selection} }} }} }}"
+            f" {{ {entity_selection} }} }}"
         )
     return Fetch(
         graph=builder.graph,
@@ -253,4 +255,6 @@ def _fetch(
         after=tuple(sorted(numbers[id(other)] for other in builder.after)),
         context=builder.context,
         group=builder.group,
+        entity_selection=entity_selection,
+        declared=tuple(zip(used, declared, strict=True)),
     )

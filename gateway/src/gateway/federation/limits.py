@@ -58,15 +58,6 @@ class _Size:
     width: int = 0
     widest: int = 0
 
-    def __add__(self, other: _Size) -> _Size:
-        return _Size(
-            max(self.depth, other.depth),
-            self.aliases + other.aliases,
-            self.fields + other.fields,
-            self.width + other.width,
-            max(self.widest, other.widest),
-        )
-
 
 class _Measure:
     """One walk over an operation; fragments measured once each."""
@@ -82,33 +73,38 @@ class _Measure:
         self.sizes: dict[str, _Size] = {}
 
     def selections(self, selection_set: SelectionSetNode, visiting: frozenset[str]) -> _Size:
-        total = _Size()
+        # plain ints, one _Size per selection set: a 3,000-field document made four _Size
+        # objects a field
+        cap = self.cap
+        depth = aliases = fields = width = widest = 0
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                below = (
-                    self.selections(selection.selection_set, visiting)
-                    if selection.selection_set
-                    else _Size()
-                )
-                total += _Size(
-                    below.depth + 1,
-                    below.aliases + bool(selection.alias),
-                    below.fields + 1,
-                    1,
-                    max(below.widest, below.width),
-                )
-            elif isinstance(selection, InlineFragmentNode):
-                total += self.selections(selection.selection_set, visiting)
-            elif isinstance(selection, FragmentSpreadNode):
-                total += self.fragment(selection.name.value, visiting)
-            total = _Size(
-                min(total.depth, self.cap),
-                min(total.aliases, self.cap),
-                min(total.fields, self.cap),
-                min(total.width, self.cap),
-                total.widest,
-            )
-        return total
+                aliased = 1 if selection.alias else 0
+                if selection.selection_set:
+                    below = self.selections(selection.selection_set, visiting)
+                    depth = max(depth, below.depth + 1)
+                    aliases += below.aliases + aliased
+                    fields += below.fields + 1
+                    widest = max(widest, below.widest, below.width)
+                else:
+                    depth = max(depth, 1)
+                    aliases += aliased
+                    fields += 1
+                width += 1
+            else:
+                if isinstance(selection, InlineFragmentNode):
+                    inner = self.selections(selection.selection_set, visiting)
+                else:
+                    assert isinstance(selection, FragmentSpreadNode)
+                    inner = self.fragment(selection.name.value, visiting)
+                depth = max(depth, inner.depth)
+                aliases += inner.aliases
+                fields += inner.fields
+                width += inner.width
+                widest = max(widest, inner.widest)
+            depth, aliases = min(depth, cap), min(aliases, cap)
+            fields, width = min(fields, cap), min(width, cap)
+        return _Size(depth, aliases, fields, width, widest)
 
     def fragment(self, name: str, visiting: frozenset[str]) -> _Size:
         size = self.sizes.get(name)

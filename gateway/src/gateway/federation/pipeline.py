@@ -30,7 +30,6 @@ from graphql import (
     OperationType,
     get_operation_ast,
     parse,
-    validate,
 )
 from graphql.execution.values import get_variable_values
 
@@ -44,6 +43,7 @@ from gateway.federation.authorization import (
     authorize,
 )
 from gateway.federation.budget import Budgets, OverBudget, ThrottleStatus
+from gateway.federation.collection import collections_paused
 from gateway.federation.conditions import condition_variables
 from gateway.federation.cost import CostFormula, compile_cost
 from gateway.federation.defer import defer_variables, find_deferred, has_defer, without_defer
@@ -64,6 +64,7 @@ from gateway.federation.prepared_cache import CacheLimits, PreparedCache, node_c
 from gateway.federation.shaping import ResponseShape, shape
 from gateway.federation.stages import StagedPlan, stage_plan
 from gateway.federation.supergraph import Supergraph
+from gateway.federation.validation import validate_document
 from gateway.metrics import SUBSCRIPTION_EVENT_SECONDS
 
 __all__ = [
@@ -307,6 +308,12 @@ class Gateway:
     def _prepare(
         self, query: str, operation_name: str | None, key: tuple[str, str | None]
     ) -> Prepared:
+        with collections_paused():  # collection.py: what that saves a new document
+            return self._prepared(query, operation_name, key)
+
+    def _prepared(
+        self, query: str, operation_name: str | None, key: tuple[str, str | None]
+    ) -> Prepared:
         try:
             document = parse(query, max_tokens=self.limits.max_tokens)
         except GraphQLError as error:
@@ -319,7 +326,7 @@ class Gateway:
                 refused = limit_errors(document, definition, self.limits)
                 if refused:
                     raise RequestError(refused)
-        errors = validate(self.supergraph.validation_schema(), document)
+        errors = validate_document(self.supergraph.validation_schema(), document, query)
         if errors:
             raise RequestError([_formatted(e, "GRAPHQL_VALIDATION_FAILED") for e in errors])
         operation = get_operation_ast(document, operation_name)
@@ -337,9 +344,12 @@ class Gateway:
             operation,
             self.limits.assumed_list_size,
         )
-        conditions = condition_variables(document)
+        # @skip, @include and @defer: a document whose text has no `@` has no directive,
+        # and need not be walked twice more to learn it
+        directives = "@" in query
+        conditions = condition_variables(document) if directives else frozenset()
         shaping_document = document
-        if has_defer(document):
+        if directives and has_defer(document):
             conditions |= defer_variables(document)
             shaping_document = without_defer(document)
         guard = OperationGuard.of(
@@ -397,9 +407,10 @@ class Gateway:
                 find_deferred(schema, document, operation, variables) if incremental else ([], {})
             )
             try:
-                plan = plan_operation(
-                    self.supergraph.for_labels(labels), document, operation, variables, deferred
-                )
+                with collections_paused():
+                    plan = plan_operation(
+                        self.supergraph.for_labels(labels), document, operation, variables, deferred
+                    )
             except PlanningError as error:
                 raise RequestError(
                     [

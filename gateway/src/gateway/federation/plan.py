@@ -66,6 +66,11 @@ class Fetch:
     after: tuple[int, ...] = ()
     context: tuple[ContextBinding, ...] = ()  # variables taken from ancestors
     group: int = 0  # the deferred fragment it is fetched for (0: the first payload)
+    # An entity fetch's parts, as printed into `operation`: what goes under `_entities`
+    # (`... on T { ... }`) and the client's variables it declares (name, definition), so
+    # merging fetches into one request is joining strings, not parsing operations again.
+    entity_selection: str = ""
+    declared: tuple[tuple[str, str], ...] = ()
 
     def describe(self, indent: int = 0) -> str:
         pad = "  " * indent

@@ -2,8 +2,8 @@
 takes CPU before its cost is known (about 15 ms for a 1.3 KB query of 30 aliases), and a
 flood of distinct documents, each refused for its cost, would otherwise be free to send and
 keep the event loop busy for everyone (issue 18: twenty addresses doing it took the catalog to
-0%). Two bounds, both measured in the event loop's time (wall time: while a document is
-prepared nobody else is served, and on a busy machine that lasts longer than its CPU time):
+0%). Two bounds, both measured in the interpreter time preparing took (the preparing
+thread's CPU time, see below):
 
 - The client pays: what preparing took is charged to its budget of query cost
   (`points_per_ms` points a millisecond, refused or not), so a client can prepare new
@@ -20,6 +20,14 @@ New documents are prepared on one thread of their own, never on the event loop: 
 validation then yields to the loop at every switch of the interpreter's lock (5 ms) instead
 of holding every other client's request for its whole length. At most `queue` of them wait
 or run at once; beyond, Busy as well.
+
+What a preparation took is that thread's CPU time, not its wall time. Its wall time also
+counts the slices the loop ran in between (other clients' requests) and the time the OS gave
+other processes: on two cores shared with other work, a document of 45 ms CPU measured
+300-400 ms, so a new client's first large document (many-plans) emptied its own budget
+(429) and the next new document from anyone was refused (503). CPU time is what the document
+took from the interpreter everyone shares, whatever else runs; a flood of new documents
+still pays for every one, and all of them together still get at most `share` of it.
 
 In-process callers with no client (tests, tools) are not limited."""
 
@@ -118,8 +126,8 @@ class PreparationCapacity:
 @dataclass(frozen=True)
 class Timed(Generic[T]):
     """What preparing gave (a value, or the error that refused the document) and the
-    seconds it took (wall time: on a busy machine, or sharing the interpreter's lock with
-    the loop, that is what it kept from others)."""
+    seconds it took: the preparing thread's CPU time (waiting for the interpreter's lock
+    while the loop serves others, or for a core, is not the document's)."""
 
     value: T | None
     error: Exception | None
@@ -133,9 +141,9 @@ class Timed(Generic[T]):
 
 
 def _timed(prepare: Callable[[], T]) -> Timed[T]:
-    started = time.perf_counter()
+    started = time.thread_time()  # this thread's CPU time: run on the preparing thread
     try:
         value = prepare()
     except Exception as error:  # a refused document: the caller charges, then raises it
-        return Timed(None, error, time.perf_counter() - started)
-    return Timed(value, None, time.perf_counter() - started)
+        return Timed(None, error, time.thread_time() - started)
+    return Timed(value, None, time.thread_time() - started)

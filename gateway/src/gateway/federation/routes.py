@@ -38,7 +38,7 @@ from gateway.federation.fetch_tree import Step, covered
 from gateway.federation.field_sets import NOTHING, FieldSet, Provided
 from gateway.federation.plan import KeyField
 from gateway.federation.planning_errors import NoResolver, UnknownField
-from gateway.federation.supergraph import Supergraph, TypeInfo
+from gateway.federation.supergraph import FieldInfo, Supergraph, TypeInfo
 
 __all__ = [
     "MAX_KEY_HOPS",
@@ -108,6 +108,19 @@ class WithContext:
 FieldRoute = Stay | Jump | Rewind | ThroughInterfaceObject | WithContext
 
 
+@dataclass(frozen=True)
+class _Below:
+    """A field's selection as misses() reads it for every subgraph: the field's named type
+    and join information, whether that type is abstract, and the fields selected under it
+    (fragments flattened, no meta fields), each with the subgraphs that resolve it (None:
+    not a field the supergraph knows on that type; resolves() decides)."""
+
+    child_type: str
+    info: FieldInfo | None
+    abstract: bool
+    children: tuple[tuple[FieldNode, set[str] | None], ...]
+
+
 class RouteFinder:
     def __init__(
         self,
@@ -121,6 +134,11 @@ class RouteFinder:
         self.variables = variables
         self.fragments = fragments
         self.walk = walk
+        # misses() by (type, field node, graph, what is provided there): best_graph asks it
+        # for every candidate subgraph at every level of a nested selection, each answer
+        # walking the whole subtree again; one document's answers never change
+        self._misses: dict[tuple[str, int, str, int], int] = {}
+        self._belows: dict[tuple[str, int], _Below | None] = {}
 
     # -- decisions -------------------------------------------------------------------------
     def route_field(
@@ -170,26 +188,65 @@ class RouteFinder:
         @provides covers counts as resolved)."""
         if node.selection_set is None:
             return 0
-        field_def = self.field_def(type_name, node.name.value)
-        if field_def is None:
+        # the nodes and Provided trees are the document's and the supergraph's, alive while
+        # this finder is: their ids are stable keys
+        key = (type_name, id(node), graph, id(provided))
+        known = self._misses.get(key)
+        if known is None:
+            known = self._misses[key] = self._count_misses(type_name, node, graph, provided)
+        return known
+
+    def _count_misses(self, type_name: str, node: FieldNode, graph: str, provided: Provided) -> int:
+        below_node = self._below(type_name, node)
+        if below_node is None:
             return 0
-        child_type = get_named_type(field_def.type).name
-        info = self.supergraph.types[type_name].fields.get(node.name.value)
-        if info is not None and graph in info.provides:
-            below = info.provides[graph].provided
+        if below_node.info is not None and graph in below_node.info.provides:
+            below = below_node.info.provides[graph].provided
         else:
             below = provided.below(node.name.value, type_name)
+        child_type = below_node.child_type
         count = 0
-        for child in self.fields(node.selection_set.selections):
-            if child.name.value.startswith("__"):
-                continue
-            if not self.resolves(child_type, child.name.value, graph, below):
-                possible = self.possible_types(child_type, graph)
+        for child, graphs in below_node.children:
+            if graphs is not None and below is NOTHING:
+                resolved = graph in graphs  # resolves(), for what is known and not provided
+            else:
+                resolved = self.resolves(child_type, child.name.value, graph, below)
+            if not resolved:
+                # for an abstract type, maybe only for some of the types it may be
+                possible = self.possible_types(child_type, graph) if below_node.abstract else ()
                 if not any(self.resolves(t, child.name.value, graph, below) for t in possible):
                     count += 1
                     continue
-            count += self.misses(child_type, child, graph, below)
+            if child.selection_set is not None:
+                count += self.misses(child_type, child, graph, below)
         return count
+
+    def _below(self, type_name: str, node: FieldNode) -> _Below | None:
+        """What misses() needs of a field whatever the subgraph, found once per document;
+        None for a field the API schema does not have."""
+        key = (type_name, id(node))
+        if key in self._belows:
+            return self._belows[key]
+        field_def = self.field_def(type_name, node.name.value)
+        found = None
+        if field_def is not None and node.selection_set is not None:
+            child_type = get_named_type(field_def.type).name
+            child_info = self.supergraph.types.get(child_type)
+            children = []
+            for child in self.fields(node.selection_set.selections):
+                name = child.name.value
+                if name.startswith("__"):
+                    continue
+                known = child_info.fields.get(name) if child_info is not None else None
+                children.append((child, known.graphs if known is not None else None))
+            found = _Below(
+                child_type,
+                self.supergraph.types[type_name].fields.get(node.name.value),
+                is_abstract_type(self.schema.get_type(child_type)),
+                tuple(children),
+            )
+        self._belows[key] = found
+        return found
 
     # -- keys --------------------------------------------------------------------------
     def key_for(
@@ -394,7 +451,7 @@ class RouteFinder:
         info = self.supergraph.types.get(type_name)
         if info is None:
             return False
-        if provided.has(field_name, type_name):
+        if provided is not NOTHING and provided.has(field_name, type_name):
             return True
         field_info = info.fields.get(field_name)
         if field_info is None:

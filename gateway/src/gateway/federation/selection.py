@@ -131,6 +131,9 @@ def _collect(value: ValueNode, names: set[str]) -> None:
 
 def head(node: FieldNode, alias: str | None = None) -> str:
     """`alias: name(arguments) @directives`: a field as selected, without its children."""
+    if not node.arguments and not node.directives:  # most fields: no printer needed
+        shown = alias or (node.alias.value if node.alias else None)
+        return f"{shown}: {node.name.value}" if shown else node.name.value
     return print_ast(
         FieldNode(
             alias=NameNode(value=alias) if alias else node.alias,

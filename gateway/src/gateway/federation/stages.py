@@ -15,19 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from graphql import (
-    FieldNode,
-    ListTypeNode,
-    NamedTypeNode,
-    NameNode,
-    NonNullTypeNode,
-    OperationDefinitionNode,
-    VariableDefinitionNode,
-    VariableNode,
-    parse,
-    print_ast,
-)
-
 from gateway.federation.plan import Fetch, QueryPlan
 
 __all__ = ["EntityCall", "Stage", "StagedFetch", "StagedPlan", "SubgraphRequest", "stage_plan"]
@@ -222,54 +209,27 @@ def _requests(step: list[StagedFetch], kind: str) -> tuple[SubgraphRequest, ...]
 
 
 def _merged_entities(graph: str, staged_fetches: list[StagedFetch]) -> SubgraphRequest:
-    """One operation with an aliased `_entities` field per distinct selection."""
+    """One operation with an aliased `_entities` field per distinct selection, joined from
+    the parts each fetch was printed from (Fetch.entity_selection, Fetch.declared)."""
     by_operation: dict[str, list[StagedFetch]] = {}
     for staged in staged_fetches:
         by_operation.setdefault(staged.fetch.operation, []).append(staged)
     calls: list[EntityCall] = []
-    fields: list[FieldNode] = []
-    definitions: dict[str, VariableDefinitionNode] = {}
-    for number, (operation, sharing) in enumerate(by_operation.items()):
+    fields: list[str] = []
+    definitions: dict[str, str] = {}
+    for number, sharing in enumerate(by_operation.values()):
         alias, variable = f"_e{number}", f"r{number}"
         calls.append(EntityCall(alias, variable, tuple(sharing)))
-        node = parse(operation).definitions[0]
-        assert isinstance(node, OperationDefinitionNode)
-        for definition in node.variable_definitions or ():
-            if definition.variable.name.value != "representations":
-                definitions[definition.variable.name.value] = definition
-        definitions[variable] = _representations_variable(variable)
-        (entities,) = node.selection_set.selections
-        assert isinstance(entities, FieldNode)
-        fields.append(_renamed_entities(entities, alias, variable))
-    head = " ".join(print_ast(definitions[name]) for name in definitions)
-    body = " ".join(print_ast(field) for field in fields)
+        fetch = sharing[0].fetch
+        definitions.update(fetch.declared)
+        definitions[variable] = f"${variable}: [_Any!]!"
+        fields.append(
+            f"{alias}: _entities(representations: ${variable}) {{ {fetch.entity_selection} }}"
+        )
     return SubgraphRequest(
         graph,
-        f"query({head}) {{ {' '.join(body.split())} }}",
+        f"query({' '.join(definitions.values())}) {{ {' '.join(fields)} }}",
         tuple(sorted({v for s in staged_fetches for v in s.fetch.variables})),
         shareable=True,
         entity_calls=tuple(calls),
-    )
-
-
-def _representations_variable(name: str) -> VariableDefinitionNode:
-    any_type = NamedTypeNode(name=NameNode(value="_Any"))
-    return VariableDefinitionNode(
-        variable=VariableNode(name=NameNode(value=name)),
-        type=NonNullTypeNode(type=ListTypeNode(type=NonNullTypeNode(type=any_type))),
-        directives=(),
-    )
-
-
-def _renamed_entities(field: FieldNode, alias: str, variable: str) -> FieldNode:
-    (argument,) = field.arguments or ()
-    renamed = argument.__class__(
-        name=argument.name, value=VariableNode(name=NameNode(value=variable))
-    )
-    return FieldNode(
-        alias=NameNode(value=alias),
-        name=field.name,
-        arguments=(renamed,),
-        directives=field.directives,
-        selection_set=field.selection_set,
     )
