@@ -212,7 +212,11 @@ def dense_anchors(products: Products, *, large_windows: bool = False) -> MongoPr
     repository = products.repository
     assert isinstance(repository, MongoProductRepository)
     repository.listing.offsets = OffsetIndex(
-        repository.counts, (CATALOG,), spacing=4, small_windows_up_to=0 if large_windows else 512
+        repository.counts,
+        (CATALOG,),
+        log=repository.moves,
+        spacing=4,
+        small_windows_up_to=0 if large_windows else 512,
     )
     return repository
 
