@@ -31,7 +31,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-__all__ = ["LOG_SIZE", "KeyMove", "LogState", "MoveLog", "Write"]
+__all__ = ["LOG_SIZE", "STALE_SECONDS", "KeyMove", "LogState", "MoveLog", "Write"]
 
 Document = dict[str, Any]
 LOG_SIZE = 64  # generations a reader may be behind and still catch up from the log
@@ -98,7 +98,9 @@ class MoveLog:
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[Write]:
         """Around a write that may move keys: announced before, logged after."""
-        await self._update({"$inc": {self._begun: 1}, "$set": {self._begun_at: self.clock()}})
+        # done += 0: the field exists for the conditional settling of a dead write
+        announce = {"$inc": {self._begun: 1, self._done: 0}, "$set": {self._begun_at: self.clock()}}
+        await self._update(announce)
         write = Write()
         try:
             yield write
@@ -150,9 +152,8 @@ class MoveLog:
     async def since(self, generation: int) -> tuple[int, list[list[KeyMove]]] | None:
         """The moves of each write after `generation`, in order, and the generation they lead
         to; None when the log cannot tell (too far behind, or a write that said nothing)."""
-        document = await self.state.find_one({"_id": self.listing}, {self.aspect: 1, self._log: 1})
-        if document is None:
-            return None
+        fields = {self.aspect: 1, self._log: 1}
+        document = await self.state.find_one({"_id": self.listing}, fields) or {}
         now = int(document.get(self.aspect, 0))
         log = document.get(self._log) or []
         behind = now - generation
