@@ -166,6 +166,13 @@ async def test_every_query_of_every_listing_is_an_index_range_read_in_index_orde
     products, _, recorder = catalog
     for product_filter, sort in itertools.product(FILTERS, ProductSort):
         await every_page(products, product_filter, sort, limit=40)
+    # offset pages: the anchors' key-only reads (by small and by large windows), and pages
+    # after them
+    for large_windows in (False, True):
+        dense_anchors(products, large_windows=large_windows)
+        for product_filter, sort in itertools.product(FILTERS[:6], ProductSort):
+            for offset in (13, 97):
+                await products.list(product_filter, sort, limit=10, offset=offset, cursor=None)
     async with AsyncMongoClient[dict[str, Any]](mongo_uri) as client:
         plans = await winning_plans(client.get_default_database(), recorder.finds)
     assert len(plans) > 20
