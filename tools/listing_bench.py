@@ -189,6 +189,13 @@ def run(size: int) -> dict[str, dict[str, Any]]:
                 client, f"/products?sort=price&cursor={cursor}"
             )
             rows["/products?offset=10000 (right after a write)"] = after_writes(client)
+        # a customer's own orders (1 in CUSTOMERS of them)
+        customer = issue_token("customer-7", Role.CUSTOMER, secret)
+        with httpx.Client(
+            base_url=gateway.base_url, headers={"Authorization": f"Bearer {customer}"}, timeout=30
+        ) as client:
+            for path in ["/orders", "/orders?offset=900"]:
+                rows[f"{path} (as customer-7)"] = measure(client, path)
         return rows
     finally:
         for process in reversed(processes):
