@@ -7,6 +7,9 @@ into the order subgraph's database through its adapter (creating 100,000 orders 
 API would take an hour of reservations), then asks each listing BENCH_REPEAT times in turn,
 one request at a time, after two warm-up requests. Prints p50 and p90 per listing and size,
 and the ratio of the large catalog's p50 to the small one's; writes .data/listing-bench.json.
+With BENCH_DB_COSTS=1, tools/db_costs.py runs on the large catalog too. Also: `offset=10000`
+right after a product is repriced (each time: a write, then the page),
+and the explain() of every query every listing sends (tools/explain_listings.py) at each size.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from db_costs import main as db_costs
+from explain_listings import explain_all
 from pymongo import AsyncMongoClient
 from seed import bulk_seed
 
@@ -111,6 +116,27 @@ def measure(client: httpx.Client, path: str) -> dict[str, Any]:
     }
 
 
+def after_writes(client: httpx.Client) -> dict[str, Any]:
+    """The deep offset page read right after a product is repriced (its keys move in the
+    price listings), each time."""
+    product = client.get("/products", params={"limit": 1}).json()["items"][0]
+    took = []
+    for n in range(REPEAT):
+        price = f"{10 + n % 7}.{n % 100:02d}"
+        client.patch(f"/products/{product['id']}", json={"price": price}).raise_for_status()
+        started = time.perf_counter()
+        response = client.get("/products", params={"offset": 10000})
+        took.append((time.perf_counter() - started) * 1000)
+        response.raise_for_status()
+    body = response.json()
+    return {
+        "p50_ms": round(statistics.median(took), 1),
+        "p90_ms": round(statistics.quantiles(took, n=10)[-1], 1),
+        "total": body.get("total"),
+        "precision": body.get("total_precision"),
+    }
+
+
 def run(size: int) -> dict[str, dict[str, Any]]:
     secret = secrets.token_urlsafe(48)
     # one client asking back to back measures the listings, not its budget (bench.py does
@@ -137,6 +163,12 @@ def run(size: int) -> dict[str, dict[str, Any]]:
         asyncio.run(bulk_seed(size, InventorySettings(INVENTORY_MONGODB_URI=database.uri + "/inv")))
         asyncio.run(load_orders(database.uri + "/ord", size))
         print(f"{size} products and orders loaded in {time.perf_counter() - started:.0f} s")
+        bad = asyncio.run(explain_all(database.uri + "/inv", database.uri + "/ord"))
+        for line in bad:
+            print("NOT AN INDEX RANGE IN INDEX ORDER:", line)
+        if size == SIZES[-1] and os.environ.get("BENCH_DB_COSTS"):
+            # what each kind of database operation costs at this size (README's table)
+            asyncio.run(db_costs(database.uri + "/inv"))
         admin = issue_token("bench-admin", Role.ADMIN, secret)
         rows = {}
         with httpx.Client(
@@ -144,16 +176,26 @@ def run(size: int) -> dict[str, dict[str, Any]]:
         ) as client:
             for path in PRODUCT_LISTINGS + ORDER_LISTINGS:
                 rows[path] = measure(client, path)
-            # a cursor 50 pages deep, by price
+            # a cursor 50 pages deep, by price (or the last page's, in a smaller catalog)
             cursor = None
             for _ in range(50):
                 page = client.get(
                     "/products", params={"sort": "price", **({"cursor": cursor} if cursor else {})}
                 ).json()
+                if page["next_cursor"] is None:
+                    break
                 cursor = page["next_cursor"]
             rows["/products?sort=price (page 51, by cursor)"] = measure(
                 client, f"/products?sort=price&cursor={cursor}"
             )
+            rows["/products?offset=10000 (right after a write)"] = after_writes(client)
+        # a customer's own orders (1 in CUSTOMERS of them)
+        customer = issue_token("customer-7", Role.CUSTOMER, secret)
+        with httpx.Client(
+            base_url=gateway.base_url, headers={"Authorization": f"Bearer {customer}"}, timeout=30
+        ) as client:
+            for path in ["/orders", "/orders?offset=900"]:
+                rows[f"{path} (as customer-7)"] = measure(client, path)
         return rows
     finally:
         for process in reversed(processes):

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from inventory.adapters.indexes import LISTING_STATE, PRODUCTS, RESERVATIONS, ensure_indexes
 from inventory.adapters.mongo_product_changes import product_change
+from inventory.adapters.mongo_product_listing import CATALOG
 from inventory.adapters.mongo_products import (
     MongoProductRepository,
     MongoStockBook,
@@ -25,6 +26,7 @@ from platform_kit.count_cache import CountCache, ScopeCounts
 from platform_kit.health import ReadinessCheck
 from platform_kit.maintenance import Upkeep
 from platform_kit.mongo import DATABASE_UNAVAILABLE, ServiceDatabase
+from platform_kit.move_log import MoveLog
 
 __all__ = ["Services", "bootstrap"]
 
@@ -56,7 +58,8 @@ class Services:
 
     async def start(self) -> None:
         await ensure_indexes(self.database.db)
-        await list_unlisted_products(self.database.db[PRODUCTS])
+        moves = MoveLog(self.counts.state, self.counts.listing, CATALOG)
+        await list_unlisted_products(self.database.db[PRODUCTS], moves)
         await recount_products(self.database.db[PRODUCTS], self.scopes, self.counts)
 
     async def close(self) -> None:

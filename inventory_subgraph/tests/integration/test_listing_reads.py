@@ -20,7 +20,12 @@ from pymongo import AsyncMongoClient
 
 from inventory.adapters.indexes import LISTING_STATE, PRODUCTS, ensure_indexes
 from inventory.adapters.mongo_product_listing import CATALOG
-from inventory.adapters.mongo_products import MongoProductRepository, recount_products
+from inventory.adapters.mongo_products import (
+    MongoProductRepository,
+    key_moves,
+    recount_products,
+    to_product,
+)
 from inventory.domain.listing import ProductFilter, ProductSort, sort_value
 from inventory.domain.product import NewProduct, Product, ProductChanges
 from inventory.service_layer.products import Products
@@ -161,6 +166,13 @@ async def test_every_query_of_every_listing_is_an_index_range_read_in_index_orde
     products, _, recorder = catalog
     for product_filter, sort in itertools.product(FILTERS, ProductSort):
         await every_page(products, product_filter, sort, limit=40)
+    # offset pages: the anchors' key-only reads (by small and by large windows), and pages
+    # after them
+    for large_windows in (False, True):
+        dense_anchors(products, large_windows=large_windows)
+        for product_filter, sort in itertools.product(FILTERS[:6], ProductSort):
+            for offset in (13, 97):
+                await products.list(product_filter, sort, limit=10, offset=offset, cursor=None)
     async with AsyncMongoClient[dict[str, Any]](mongo_uri) as client:
         plans = await winning_plans(client.get_default_database(), recorder.finds)
     assert len(plans) > 20
@@ -212,7 +224,11 @@ def dense_anchors(products: Products, *, large_windows: bool = False) -> MongoPr
     repository = products.repository
     assert isinstance(repository, MongoProductRepository)
     repository.listing.offsets = OffsetIndex(
-        repository.counts, (CATALOG,), spacing=4, small_windows_up_to=0 if large_windows else 512
+        repository.counts,
+        (CATALOG,),
+        log=repository.moves,
+        spacing=4,
+        small_windows_up_to=0 if large_windows else 512,
     )
     return repository
 
@@ -360,3 +376,69 @@ async def test_a_filtered_total_is_counted_a_bounded_step_a_request_until_it_is_
     await repository.adjust_stock(stocked.id, -stocked.stock, stocked.created_at)
     page = await products.list(sold_out, ProductSort.NAME, limit=1, offset=None, cursor=None)
     assert page.total_precision == "at_least"
+
+
+async def test_after_a_write_an_offset_page_follows_the_logged_moves_without_reading_the_keys(
+    catalog: tuple[Products, list[Product], FindRecorder],
+) -> None:
+    products, live, recorder = catalog
+    repository = dense_anchors(products)
+    listings = [
+        (FILTERS[0], ProductSort.PRICE),
+        (FILTERS[0], ProductSort.CREATED_AT_DESC),
+        (FILTERS[1], ProductSort.NAME_DESC),
+    ]
+    ids = [p.id for p in live]
+    await assert_offset_pages_are_slices(products, live, listings, step=11)  # anchors known
+    rng = random.Random(3)
+    later = max(p.created_at for p in live)
+    for n in range(12):
+        victim = rng.choice(ids)
+        if n % 3 == 0:
+            made = await repository.add(
+                NewProduct.create(
+                    name=f"{rng.choice(WORDS)} new {n:04d}",
+                    price=Decimal(rng.choice(["1.00", "12.00", "40.00"])),
+                    category=rng.choice(["mugs", None]),
+                ),
+                later + timedelta(milliseconds=n),
+            )
+            ids.append(made.id)
+        elif n % 3 == 1:
+            await repository.delete(victim, later)
+            ids.remove(victim)
+        else:
+            changes = {"price": rng.choice(["2.00", "50.00"]), "name": f"Moved {n}"}
+            await repository.update(victim, ProductChanges.create(changes), later)
+        now_live = list((await repository.get_many(ids)).values())
+        for product_filter, sort in listings:
+            whole = expected(now_live, product_filter, sort)
+            offset = rng.randrange(8, len(whole) - 7)
+            recorder.finds.clear()
+            page = await products.list(product_filter, sort, limit=7, offset=offset, cursor=None)
+            assert [item.id for item in page.items] == whole[offset : offset + 7], (n, sort)
+            # a page's own reads (a few windows of ~4 products), not the listing's keys again
+            assert len(recorder.finds) <= 12, (n, sort, len(recorder.finds))
+
+
+async def test_anchors_read_while_a_write_was_in_flight_are_read_again_after_it(
+    catalog: tuple[Products, list[Product], FindRecorder],
+) -> None:
+    products, live, _ = catalog
+    repository = dense_anchors(products)
+    later = max(p.created_at for p in live)
+    new = NewProduct.create(name="Cheap kettle", price=Decimal("0.50"), category="mugs")
+    # a write announced and made, not yet logged: what is read now already holds it
+    async with repository.moves.writing() as write:
+        doc = repository._new_document(new, later)
+        await repository.products.insert_one(doc)
+        whole = expected([*live, to_product(doc)], FILTERS[0], ProductSort.PRICE)
+        page = await products.list(FILTERS[0], ProductSort.PRICE, limit=7, offset=90, cursor=None)
+        assert [item.id for item in page.items] == whole[90:97]
+        write.moved(key_moves(None, doc))
+    # its log entry must not move the anchors that already counted it
+    for offset in (40, 90, 150):
+        page = await products.list(
+            FILTERS[0], ProductSort.PRICE, limit=7, offset=offset, cursor=None
+        )
+        assert [item.id for item in page.items] == whole[offset : offset + 7], offset

@@ -111,6 +111,21 @@ async def test_every_query_of_an_order_listing_is_an_index_range_read_in_index_o
     repository, _, recorder = stored
     for user_id, status in itertools.product([None, "bob"], [None, OrderStatus.COMPLETED]):
         await every_page(repository, user_id, listed_statuses(status))
+    # offset pages: the anchors' key-only reads (by small and by large windows), and pages
+    # after them
+    for large_windows in (False, True):
+        repository.offsets = OffsetIndex(
+            repository.counts,
+            repository.offsets.aspects,
+            spacing=4,
+            small_windows_up_to=0 if large_windows else 512,
+        )
+        for user_id, offset in itertools.product([None, "bob"], (13, 61)):
+            await repository.find_page(
+                user_id=user_id,
+                statuses=listed_statuses(None),
+                page=page_request(limit=6, offset=offset, cursor=None),
+            )
     async with AsyncMongoClient[dict[str, Any]](mongo_uri) as client:
         plans = await winning_plans(client.get_default_database(), recorder.finds)
     assert len(plans) > 10

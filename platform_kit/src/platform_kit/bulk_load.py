@@ -26,10 +26,12 @@ from typing import Any
 import pymongo
 from pymongo import IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import AutoReconnect
 
 __all__ = ["BUILD_TIMEOUT_SECONDS", "deferrable", "indexes_built_after"]
 
 BUILD_TIMEOUT_SECONDS = 900.0
+BUILD_ATTEMPTS = 3
 
 
 def deferrable(models: Sequence[IndexModel]) -> list[IndexModel]:
@@ -59,5 +61,18 @@ async def indexes_built_after(
         # build reads the whole collection (~70 s for the products' text pieces at 100,000
         # products on a loaded 2-core machine)
         for model in deferred:
+            await _build(collection, model)
+
+
+async def _build(collection: AsyncCollection[dict[str, Any]], model: IndexModel) -> None:
+    """An index build, asked again if the connection is lost meanwhile: under load the
+    driver's monitor may give up on a server busy building and cancel the request, while the
+    server goes on; asked again, it answers once the index is there."""
+    for attempt in range(BUILD_ATTEMPTS):
+        try:
             with pymongo.timeout(BUILD_TIMEOUT_SECONDS):
                 await collection.create_indexes([model])
+            return
+        except AutoReconnect:
+            if attempt == BUILD_ATTEMPTS - 1:
+                raise

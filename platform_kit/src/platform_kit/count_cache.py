@@ -65,7 +65,9 @@ class CountCache:
             await self.state.update_one({"_id": self.listing}, update)
 
     async def generations(self, aspects: tuple[str, ...]) -> tuple[int, ...]:
-        state = await self.state.find_one({"_id": self.listing}) or {}
+        # only the generations: the document also holds move logs (platform_kit.move_log)
+        fields = dict.fromkeys(aspects, 1)
+        state = await self.state.find_one({"_id": self.listing}, fields) or {}
         return tuple(int(state.get(aspect, 0)) for aspect in aspects)
 
     async def total(

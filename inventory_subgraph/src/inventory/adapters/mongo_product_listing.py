@@ -41,6 +41,7 @@ from inventory.domain.listing import (
 from inventory.domain.product import Product
 from platform_kit.count_cache import CountCache, ScopeCounts
 from platform_kit.keyset_walk import Counting, KeysetWalk, count, count_step, take
+from platform_kit.move_log import MoveLog
 from platform_kit.offset_index import OffsetIndex
 from platform_kit.paging import Count, PageRequest, Slice
 
@@ -68,6 +69,7 @@ class MongoProductListing:
         counts: CountCache,
         scopes: ScopeCounts,
         load: Callable[[Document], Product],
+        moves: MoveLog | None = None,
         *,
         scan_limit: int = SCAN_LIMIT,
         count_step: int = COUNT_STEP,
@@ -78,9 +80,9 @@ class MongoProductListing:
         self.load = load
         self.scan_limit = scan_limit
         self.count_step = count_step
-        # where an offset page starts, kept while no product enters, leaves or moves in a
-        # listing (every such write moves CATALOG on)
-        self.offsets = OffsetIndex(counts, (CATALOG,))
+        # where an offset page starts: kept under CATALOG's generation (every write that
+        # moves a product in a listing moves it on), and moved on by the writes' logged moves
+        self.offsets = OffsetIndex(counts, (CATALOG,), log=moves)
 
     async def list(
         self, product_filter: ProductFilter, sort: ProductSort, page: PageRequest[SortValue]

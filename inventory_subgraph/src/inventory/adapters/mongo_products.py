@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from itertools import islice
 from typing import Any
@@ -41,6 +42,7 @@ from platform_kit.bulk_load import indexes_built_after
 from platform_kit.count_cache import CountCache, ScopeCounts
 from platform_kit.errors import InvalidInput
 from platform_kit.keyset_walk import KeyRange, KeysetWalk
+from platform_kit.move_log import KeyMove, MoveLog, Write
 from platform_kit.ordered_keys import draw_tier
 from platform_kit.paging import PageRequest, Slice
 
@@ -59,6 +61,7 @@ _PUBLIC_FIELDS = PUBLIC_FIELDS
 # a change that lands between our read and our write (an order taking stock) makes the
 # write match nothing: read again and retry, a few times
 _UPDATE_ATTEMPTS = 8
+_LISTED_VALUES = frozenset({"name", "price", "category"})  # what moves a product's keys
 _TAKE_FIELDS = {"name": 1, "price": 1, "currency": 1, "stock": 1, "deleted_at": 1, "holds": 1}
 MAX_TAKE_ATTEMPTS = 50
 IMPORT_BATCH = 1_000  # products a write of a bulk import
@@ -114,19 +117,42 @@ def _moved_stock(delta: int, now: datetime | None = None) -> Document:
 
 
 def _at_version(version: int) -> Document:
-    """Products written before versions existed are at version 0."""
+    """Products written before versions existed, and those loaded in bulk, are at version 0
+    (no field). Not `$or`: beside `_id` it made the embedded database scan the collection
+    (a first edit of a product took seconds at 100,000 products), `$in` with null does not."""
     if version == 0:
-        return {"$or": [{"version": 0}, {"version": {"$exists": False}}]}
+        return {"version": {"$in": [0, None]}}
     return {"version": version}
+
+
+# the listing keys whose moves the offset anchors follow (fences and pieces of names are not
+# positions in a listing)
+KEY_FIELDS: tuple[str, ...] = tuple(
+    ordered_field(key, in_category=in_category).key
+    for key in SortKey
+    for in_category in (False, True)
+)
+
+
+def key_moves(before: Document | None, after: Document | None) -> list[KeyMove]:
+    """How a write moved a product's listing keys (None: it had none, or has none now)."""
+    moves = []
+    for name in KEY_FIELDS:
+        old = before.get(name) if before is not None else None
+        new = after.get(name) if after is not None else None
+        if old != new:
+            moves.append(KeyMove(name, old, new))
+    return moves
 
 
 def _duplicate_sku(error: DuplicateKeyError, sku: str | None) -> DuplicateSku:
     return DuplicateSku(sku or str((error.details or {}).get("keyValue", {}).get("sku", "")))
 
 
-async def list_unlisted_products(products: AsyncCollection[Document]) -> int:
+async def list_unlisted_products(products: AsyncCollection[Document], moves: MoveLog) -> int:
     """Products stored before listings had keys get them (once, at start-up; each is its
-    own atomic write, so a restart half-way goes on where it stopped)."""
+    own atomic write, so a restart half-way goes on where it stopped). Not logged key by
+    key: offset anchors are read again."""
     done = 0
     async for doc in products.find({**LIVE, "kg_created": {"$exists": False}}):
         tier = doc.get("tier", draw_tier())
@@ -136,6 +162,8 @@ async def list_unlisted_products(products: AsyncCollection[Document]) -> int:
             update["$unset"] = dict.fromkeys(unlisted, "")
         result = await products.update_one({"_id": doc["_id"], **LIVE}, update)
         done += result.modified_count
+    if done:
+        await moves.wrote(None)
     return done
 
 
@@ -170,15 +198,20 @@ class MongoProductRepository(ProductRepository):
         self.counts = counts
         self.scopes = scopes
         self.tiers = tiers  # each new product's fence tier (tests sample more densely)
-        self.listing = MongoProductListing(products, counts, scopes, to_product)
+        # every write that moves the catalog's generation logs how it moved listing keys
+        self.moves = MoveLog(counts.state, counts.listing, CATALOG)
+        self.listing = MongoProductListing(products, counts, scopes, to_product, self.moves)
 
     async def add(self, product: NewProduct, now: datetime) -> Product:
         doc = self._new_document(product, now)
-        try:
-            await self.products.insert_one(doc)
-        except DuplicateKeyError as error:
-            raise _duplicate_sku(error, product.sku) from None
-        await self._moved([doc], +1)
+        async with self.moves.writing() as write:
+            try:
+                await self.products.insert_one(doc)
+            except DuplicateKeyError as error:
+                write.unchanged()
+                raise _duplicate_sku(error, product.sku) from None
+            write.moved(key_moves(None, doc))
+            await self._moved([doc], +1)
         return to_product(doc)
 
     async def add_many(self, products: Iterable[NewProduct], now: datetime) -> int:
@@ -211,15 +244,17 @@ class MongoProductRepository(ProductRepository):
             refused = {e["index"] for e in error.details["writeErrors"]}
         added = [doc for n, doc in enumerate(documents) if n not in refused]
         await self._moved(added, +1)
+        # not announced, and too many moves to log: offset anchors are read again
+        await self.moves.wrote(None)
         return len(added)
 
     async def _moved(self, documents: Iterable[Document], sign: int) -> None:
-        """Documents entered the listings (+1) or left them (-1): the counts follow."""
+        """Documents entered the listings (+1) or left them (-1): the scopes' counts follow
+        (the catalog's generation moves with the write's log entry)."""
         changes: Counter[str] = Counter()
         for doc in documents:
             changes.update({scope: sign for scope in product_scopes(doc.get("category"))})
         await self.scopes.moved(changes)
-        await self.counts.moved(CATALOG)
 
     def _new_document(self, product: NewProduct, now: datetime) -> Document:
         doc: Document = {
@@ -272,42 +307,57 @@ class MongoProductRepository(ProductRepository):
         if oid is None:
             return None
         values = dict(changes.values)
-        for _attempt in range(_UPDATE_ATTEMPTS):
-            current = await self.products.find_one({"_id": oid, **LIVE})
-            if current is None:
-                return None
-            version = current.get("version", 0)
-            if changes.expected_version is not None and version != changes.expected_version:
-                raise ProductChanged(product_id)
-            cleared = [name for name, value in values.items() if value is None]
-            written = _stored_fields({k: v for k, v in values.items() if v is not None})
-            after = {**current, **written, "updated_at": now, "version": version + 1}
-            for name in cleared:
-                after.pop(name, None)
-            keys, unlisted = listed(after)
-            after.update(keys)
-            update: Document = {
-                "$set": {**written, **keys, "updated_at": now},
-                "$inc": {"version": 1},
-            }
-            if cleared or unlisted:
-                update["$unset"] = dict.fromkeys([*cleared, *unlisted], "")
-            try:
-                result = await self.products.update_one(
-                    {"_id": oid, **LIVE, **_at_version(version)}, update
-                )
-            except DuplicateKeyError as error:
-                raise _duplicate_sku(error, values.get("sku")) from None
-            if result.modified_count == 1:
-                if current.get("category") != after.get("category"):
-                    await self._moved([current], -1)
-                    await self._moved([after], +1)
-                elif {"name", "price"} & values.keys():
-                    await self.counts.moved(CATALOG)
-                if "stock" in values:
-                    await self.counts.moved(STOCK)
-                return to_product(after)
+        async with self._listing_write(bool(_LISTED_VALUES & values.keys())) as write:
+            for _attempt in range(_UPDATE_ATTEMPTS):
+                current = await self.products.find_one({"_id": oid, **LIVE})
+                if current is None:
+                    write.unchanged()
+                    return None
+                version = current.get("version", 0)
+                if changes.expected_version is not None and version != changes.expected_version:
+                    write.unchanged()
+                    raise ProductChanged(product_id)
+                cleared = [name for name, value in values.items() if value is None]
+                written = _stored_fields({k: v for k, v in values.items() if v is not None})
+                after = {**current, **written, "updated_at": now, "version": version + 1}
+                for name in cleared:
+                    after.pop(name, None)
+                keys, unlisted = listed(after)
+                after.update(keys)
+                update: Document = {
+                    "$set": {**written, **keys, "updated_at": now},
+                    "$inc": {"version": 1},
+                }
+                if cleared or unlisted:
+                    update["$unset"] = dict.fromkeys([*cleared, *unlisted], "")
+                try:
+                    result = await self.products.update_one(
+                        {"_id": oid, **LIVE, **_at_version(version)}, update
+                    )
+                except DuplicateKeyError as error:
+                    write.unchanged()
+                    raise _duplicate_sku(error, values.get("sku")) from None
+                if result.modified_count == 1:
+                    # a rename that keeps the key still moves the generation: totals of a
+                    # text filter count names
+                    write.moved(key_moves(current, after))
+                    if current.get("category") != after.get("category"):
+                        await self._moved([current], -1)
+                        await self._moved([after], +1)
+                    if "stock" in values:
+                        await self.counts.moved(STOCK)
+                    return to_product(after)
+            write.unchanged()
         raise ProductChanged(product_id)
+
+    @asynccontextmanager
+    async def _listing_write(self, moves_keys: bool) -> AsyncIterator[Write]:
+        """A write announced in the move log if it may move listing keys."""
+        if not moves_keys:
+            yield Write()
+            return
+        async with self.moves.writing() as write:
+            yield write
 
     async def adjust_stock(self, product_id: str, delta: int, now: datetime) -> Product | None:
         oid = object_id(product_id)
@@ -337,7 +387,9 @@ class MongoProductRepository(ProductRepository):
         oid = object_id(product_id)
         if oid is None:
             return False
-        doc = await self.products.find_one({"_id": oid, **LIVE}, {"sku": 1, "category": 1})
+        doc = await self.products.find_one(
+            {"_id": oid, **LIVE}, {"sku": 1, "category": 1, **dict.fromkeys(KEY_FIELDS, 1)}
+        )
         if doc is None:
             return False
         # leaving every listing index with its keys
@@ -348,9 +400,13 @@ class MongoProductRepository(ProductRepository):
         if "sku" in doc:
             update["$set"]["deleted_sku"] = doc["sku"]
             update["$unset"]["sku"] = ""
-        result = await self.products.update_one({"_id": oid, **LIVE}, update)
-        if result.modified_count == 1:
-            await self._moved([doc], -1)
+        async with self.moves.writing() as write:
+            result = await self.products.update_one({"_id": oid, **LIVE}, update)
+            if result.modified_count == 1:
+                write.moved(key_moves(doc, None))
+                await self._moved([doc], -1)
+            else:
+                write.unchanged()
         return result.modified_count == 1
 
     async def list(
