@@ -256,6 +256,7 @@ class _Connection:
             None,
             authorization=self.authorization,
             queue_size=self.limits.queue_size,
+            shared_fields=self.limits.shared_fields,
         )
         try:
             async for answer in run:

@@ -1,0 +1,354 @@
+"""`make bench` (subscriptions row): many concurrent subscriptions on one gateway process,
+database write -> client delivery latency, delivered events/s per gateway core, and gateway
+memory per open subscription.
+
+Method: starts its own stack on free loopback ports (SecantusDB in memory, both subgraphs and
+one gateway, one uvicorn worker each), creates PRODUCTS products, then opens SUBSCRIPTIONS
+WebSocket connections (graphql-transport-ws), each one signed-in customer of its own (a
+token each) with one `productUpdated(id:)` subscription on one product (spread evenly), from
+LOAD_PROCESSES client processes. The gateway's memory (RSS) is read before and after they
+open. A warm-up write to each product checks every subscription is live (each receives its
+event). Then a writer updates products directly in the database at RATE writes/s for
+SECONDS (round robin over the products), each write carrying its wall-clock time in the
+product's name; each client computes, per event, now - that time: the whole way from the
+database write through the change stream, the inventory subgraph, the gateway, to the
+client. Every write reaches SUBSCRIPTIONS / PRODUCTS subscribers, so the gateway delivers
+RATE * SUBSCRIPTIONS / PRODUCTS events/s. The gateway's CPU time over the window gives
+events/s per core.
+
+The clients and the writer are pinned to the first core, the servers to the others (as
+tools/bench.py does); on a shared machine compare rows of one run.
+
+    .venv/bin/python tools/bench_subscriptions.py [--subscriptions 1000] [--products 100]
+        [--rate 200] [--seconds 20] [--gateway-url URL --mongo-uri URI]  (an existing stack)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import secrets
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import httpx
+import orjson
+from bson import ObjectId
+from pymongo import MongoClient
+
+from platform_devkit.processes import LocalMongo, free_port
+from platform_devkit.stack import start_platform
+from platform_kit.auth import Role, issue_token
+
+ROOT = Path(__file__).resolve().parent.parent
+CPUS = sorted(os.sched_getaffinity(0))
+LOAD_CPUS = CPUS[:1]
+SERVER_CPUS = CPUS[1:] or CPUS
+QUERY = "subscription($id: ID) { productUpdated(id: $id) { id name stock } }"
+MARK = "bench:"  # a product name carrying the time of its write, in ns
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# -- client processes ---------------------------------------------------------------------
+
+
+async def _client(
+    session: aiohttp.ClientSession,
+    url: str,
+    token: str,
+    product: str,
+    opened: asyncio.Event,
+    state: dict[str, Any],
+) -> None:
+    async with session.ws_connect(url, protocols=("graphql-transport-ws",), max_msg_size=0) as ws:
+        await ws.send_str(
+            orjson.dumps(
+                {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+            ).decode()
+        )
+        ack = orjson.loads((await ws.receive(timeout=60)).data)
+        if ack.get("type") != "connection_ack":
+            raise RuntimeError(f"no ack: {ack}")
+        payload = {"query": QUERY, "variables": {"id": product}}
+        await ws.send_str(
+            orjson.dumps({"id": "1", "type": "subscribe", "payload": payload}).decode()
+        )
+        state["opened"] += 1
+        if state["opened"] == state["total"]:
+            opened.set()
+        latencies: list[float] = state["latencies"]
+        async for message in ws:
+            if message.type is not aiohttp.WSMsgType.TEXT:
+                break
+            now = time.time_ns()
+            body = orjson.loads(message.data)
+            kind = body.get("type")
+            if kind == "next":
+                name = body["payload"]["data"]["productUpdated"]["name"]
+                if name.startswith(MARK):
+                    if state["measuring"]:
+                        latencies.append((now - int(name[len(MARK) :])) / 1e6)
+                else:
+                    state["warm"] += 1
+            elif kind == "ping":
+                await ws.send_str('{"type":"pong"}')
+            else:
+                state["other"].append(body)
+                break
+    state["closed"] += 1
+
+
+async def _clients_main(url: str, jobs: list[tuple[str, str]], pipe: Any) -> None:
+    state: dict[str, Any] = {
+        "opened": 0,
+        "total": len(jobs),
+        "warm": 0,
+        "measuring": False,
+        "latencies": [],
+        "other": [],
+        "closed": 0,
+    }
+    opened = asyncio.Event()
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        tasks = []
+        for n, (token, product) in enumerate(jobs):
+            tasks.append(asyncio.create_task(_client(session, url, token, product, opened, state)))
+            if n % 100 == 99:
+                await asyncio.sleep(0.05)  # a ramp, not a SYN flood
+        await opened.wait()
+        pipe.send(("opened", len(jobs)))
+        loop = asyncio.get_running_loop()
+        while True:
+            command = await loop.run_in_executor(None, pipe.recv)
+            if command == "warm":
+                pipe.send(("warm", state["warm"], state["closed"], state["other"][:3]))
+            elif command == "measure":
+                state["measuring"] = True
+                pipe.send(("measuring",))
+            elif command == "stop":
+                state["measuring"] = False
+                pipe.send(("latencies", state["latencies"], state["closed"], state["other"][:3]))
+                break
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _clients_process(url: str, jobs: list[tuple[str, str]], pipe: Any) -> None:
+    os.sched_setaffinity(0, LOAD_CPUS)
+    asyncio.run(_clients_main(url, jobs, pipe))
+
+
+# -- the run ------------------------------------------------------------------------------
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def run(
+    gateway_url: str,
+    gateway_pid: int,
+    mongo_uri: str,
+    inventory_url: str,
+    secret: str,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    admin = issue_token("bench-admin", Role.ADMIN, secret)
+    product_ids = []
+    for n in range(args.products):
+        response = httpx.post(
+            inventory_url + "/graphql",
+            json={
+                "query": "mutation($i: CreateProductInput!) { createProduct(input: $i) { id } }",
+                "variables": {"i": {"name": f"Watched {n}", "price": "1.00", "stock": 1000}},
+            },
+            headers={"Authorization": f"Bearer {admin}"},
+            timeout=30,
+        )
+        product_ids.append(response.json()["data"]["createProduct"]["id"])
+    mongo: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
+    products = mongo.get_default_database()["products"]
+
+    keys = [ObjectId(p) if ObjectId.is_valid(p) else p for p in product_ids]
+
+    ws_url = gateway_url.replace("http://", "ws://") + "/graphql"
+    jobs = [
+        (issue_token(f"watcher-{n}", Role.CUSTOMER, secret), product_ids[n % args.products])
+        for n in range(args.subscriptions)
+    ]
+    rss_before = _rss_kib(gateway_pid)
+    pipes = []
+    workers = []
+    share = -(-len(jobs) // args.load_processes)
+    started = time.perf_counter()
+    for k in range(args.load_processes):
+        ours, theirs = multiprocessing.Pipe()
+        worker = multiprocessing.Process(
+            target=_clients_process, args=(ws_url, jobs[k * share : (k + 1) * share], theirs)
+        )
+        worker.start()
+        pipes.append(ours)
+        workers.append(worker)
+    try:
+        for pipe in pipes:
+            if not pipe.poll(300):
+                raise RuntimeError("the subscriptions did not all open in 300 s")
+            pipe.recv()
+        open_seconds = time.perf_counter() - started
+        # warm-up: one write per product until every subscription has received one
+        deadline = time.monotonic() + 120
+        warm = 0
+        while time.monotonic() < deadline:
+            for key in keys:
+                products.update_one({"_id": key}, {"$inc": {"stock": 1}})
+            time.sleep(2)
+            warm = 0
+            for pipe in pipes:
+                pipe.send("warm")
+                _, received, closed, other = pipe.recv()
+                if closed or other:
+                    raise RuntimeError(f"subscriptions ended during warm-up: {closed} {other}")
+                warm += received
+            if warm >= args.subscriptions:
+                break
+        live_seconds = time.perf_counter() - started
+        time.sleep(1)
+        rss_after = _rss_kib(gateway_pid)
+        for pipe in pipes:
+            pipe.send("measure")
+            pipe.recv()
+        cpu_start = _cpu_seconds(gateway_pid)
+        wall_start = time.perf_counter()
+        interval = 1.0 / args.rate
+        writes = 0
+        next_at = time.perf_counter()
+        end_at = next_at + args.seconds
+        while next_at < end_at:
+            key = keys[writes % len(keys)]
+            products.update_one({"_id": key}, {"$set": {"name": f"{MARK}{time.time_ns()}"}})
+            writes += 1
+            next_at += interval
+            pause = next_at - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+        write_seconds = time.perf_counter() - wall_start
+        time.sleep(2)  # the last events on their way
+        cpu = _cpu_seconds(gateway_pid) - cpu_start
+        wall = time.perf_counter() - wall_start
+        latencies: list[float] = []
+        ended = 0
+        others: list[Any] = []
+        for pipe in pipes:
+            pipe.send("stop")
+            _, got, closed, other = pipe.recv()
+            latencies += got
+            ended += closed
+            others += other
+    finally:
+        for worker in workers:
+            worker.join(30)
+            if worker.is_alive():
+                worker.kill()
+        mongo.close()
+    expected = sum(
+        len(range(i, args.subscriptions, args.products)) * len(range(i, writes, args.products))
+        for i in range(args.products)
+    )
+    return {
+        "subscriptions": args.subscriptions,
+        "products": args.products,
+        "writes": writes,
+        "write_rate": round(writes / write_seconds, 1),
+        "expected_events": expected,
+        "delivered_events": len(latencies),
+        "ended_early": ended,
+        "errors": others[:3],
+        "p50_ms": round(_percentile(latencies, 0.5), 1) if latencies else None,
+        "p99_ms": round(_percentile(latencies, 0.99), 1) if latencies else None,
+        "mean_ms": round(statistics.fmean(latencies), 1) if latencies else None,
+        "delivered_per_s": round(len(latencies) / wall, 1),
+        "gateway_cpu_share": round(cpu / wall, 3),
+        "events_per_core_s": round(len(latencies) / cpu, 1) if cpu else None,
+        "rss_before_mib": round(rss_before / 1024, 1),
+        "rss_after_mib": round(rss_after / 1024, 1),
+        "kib_per_subscription": round((rss_after - rss_before) / args.subscriptions, 2),
+        "open_seconds": round(open_seconds, 1),
+        "all_live_seconds": round(live_seconds, 1),
+        "load_average": os.getloadavg(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--subscriptions", type=int, default=1000)
+    parser.add_argument("--products", type=int, default=100)
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--load-processes", type=int, default=2)
+    parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the gateway")
+    args = parser.parse_args(argv)
+    secret = secrets.token_urlsafe(48)
+    env = {
+        "AUTH_JWT_SECRET": secret,
+        "LOG_LEVEL": "WARNING",
+        "GATEWAY_BUDGET_RESTORE_RATE": "1e12",
+        "GATEWAY_SUBSCRIPTION_MAX_CONNECTIONS": "20000",
+        "GATEWAY_SUBSCRIPTION_MAX_PER_CLIENT": "20000",
+        # every event is watched here: no client misses a change for lack of a reader
+        "GATEWAY_SUBSCRIPTION_QUEUE_SIZE": "256",
+        **dict(item.split("=", 1) for item in args.env),
+    }
+    logs = ROOT / ".data" / "bench-logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    database = LocalMongo(free_port(), ":memory:", log_path=logs / "db.log").start()
+    processes: list[Any] = [database]
+    try:
+        platform = start_platform(
+            env,
+            inventory_uri=database.uri + "/inv",
+            orders_uri=database.uri + "/ord",
+            logs=logs,
+            launch=lambda process: processes.append(process.start()),
+        )
+        for process in processes:
+            os.sched_setaffinity(process.process.pid, SERVER_CPUS)
+        os.sched_setaffinity(0, LOAD_CPUS)
+        result = run(
+            platform.gateway.base_url,
+            platform.gateway.process.pid,
+            database.uri + "/inv",
+            platform.inventory.base_url,
+            secret,
+            args,
+        )
+    finally:
+        for process in reversed(processes):
+            process.stop()
+    print(json.dumps(result, indent=2))
+    out = ROOT / ".data" / "bench-subscriptions.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
