@@ -56,9 +56,11 @@ def _admitted(values: dict[str, Any], access: Access = CUSTOMER) -> Admitted:
     return Admitted(values=values, cost=1, throttle=None, access=access)
 
 
-def _key(query: str, values: dict[str, Any], token: str | None, shared: set[str] = set()) -> Any:
+def _key(
+    query: str, values: dict[str, Any], token: str | None, shared: frozenset[str] = frozenset()
+) -> Any:
     prepared = FakeGateway().prepare(query, None)
-    return topic_key(prepared, _admitted(values), token, frozenset(shared))
+    return topic_key(prepared, _admitted(values), token, shared)
 
 
 def test_only_the_very_same_credentials_share_a_stream() -> None:
@@ -68,17 +70,17 @@ def test_only_the_very_same_credentials_share_a_stream() -> None:
     assert _key(ORDERS, {"id": None}, None)[0] != alice
     assert _key(ORDERS, {"id": "1"}, "Bearer alice")[0] != alice
     # another field declared shared changes nothing for this one
-    assert _key(ORDERS, {"id": None}, "Bearer bob", {"productUpdated"})[0] != alice
+    assert _key(ORDERS, {"id": None}, "Bearer bob", frozenset({"productUpdated"}))[0] != alice
     prepared = FakeGateway().prepare(ORDERS, None)
-    as_admin = topic_key(prepared, _admitted({"id": None}, ANONYMOUS), "Bearer alice", set())
+    as_admin = topic_key(prepared, _admitted({"id": None}, ANONYMOUS), "Bearer alice", frozenset())
     assert as_admin[0] != alice  # another access: another plan
 
 
 def test_a_field_declared_the_same_for_anyone_is_one_anonymous_stream() -> None:
-    alice, opened_as = _key(PRODUCTS, {"id": "7"}, "Bearer alice", {"productUpdated"})
+    alice, opened_as = _key(PRODUCTS, {"id": "7"}, "Bearer alice", frozenset({"productUpdated"}))
     assert opened_as is None
-    assert _key(PRODUCTS, {"id": "7"}, "Bearer bob", {"productUpdated"})[0] == alice
-    assert _key(PRODUCTS, {"id": "8"}, "Bearer bob", {"productUpdated"})[0] != alice
+    assert _key(PRODUCTS, {"id": "7"}, "Bearer bob", frozenset({"productUpdated"}))[0] == alice
+    assert _key(PRODUCTS, {"id": "8"}, "Bearer bob", frozenset({"productUpdated"}))[0] != alice
 
 
 def _run(gateway: FakeGateway, token: str, queue_size: int = 4) -> SubscriptionRun:
