@@ -33,6 +33,7 @@ import os
 import secrets
 import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,7 @@ CPUS = sorted(os.sched_getaffinity(0))
 LOAD_CPUS = CPUS[:1]
 SERVER_CPUS = CPUS[1:] or CPUS
 QUERY = "subscription($id: ID) { productUpdated(id: $id) { id name stock } }"
+WRITERS = 8  # writes in flight at most
 MARK = "bench:"  # a product name carrying the time of its write, in ns
 
 
@@ -168,6 +170,7 @@ def _percentile(values: list[float], q: float) -> float:
 def run(
     gateway_url: str,
     gateway_pid: int,
+    servers: dict[str, int],
     mongo_uri: str,
     inventory_url: str,
     secret: str,
@@ -238,22 +241,30 @@ def run(
             pipe.send("measure")
             pipe.recv()
         cpu_start = _cpu_seconds(gateway_pid)
+        others_start = {name: _cpu_seconds(pid) for name, pid in servers.items()}
         wall_start = time.perf_counter()
         interval = 1.0 / args.rate
         writes = 0
         next_at = time.perf_counter()
         end_at = next_at + args.seconds
-        while next_at < end_at:
-            key = keys[writes % len(keys)]
+
+        def write(key: Any) -> None:
+            # the time of the write is taken as it is sent: the database's own time counts
             products.update_one({"_id": key}, {"$set": {"name": f"{MARK}{time.time_ns()}"}})
-            writes += 1
-            next_at += interval
-            pause = next_at - time.perf_counter()
-            if pause > 0:
-                time.sleep(pause)
+
+        # writes on a schedule, several in flight: the rate does not wait for each round trip
+        with ThreadPoolExecutor(WRITERS) as writers:
+            while next_at < end_at:
+                writers.submit(write, keys[writes % len(keys)])
+                writes += 1
+                next_at += interval
+                pause = next_at - time.perf_counter()
+                if pause > 0:
+                    time.sleep(pause)
         write_seconds = time.perf_counter() - wall_start
         time.sleep(2)  # the last events on their way
         cpu = _cpu_seconds(gateway_pid) - cpu_start
+        others_cpu = {name: _cpu_seconds(pid) - others_start[name] for name, pid in servers.items()}
         wall = time.perf_counter() - wall_start
         latencies: list[float] = []
         ended = 0
@@ -288,6 +299,7 @@ def run(
         "mean_ms": round(statistics.fmean(latencies), 1) if latencies else None,
         "delivered_per_s": round(len(latencies) / wall, 1),
         "gateway_cpu_share": round(cpu / wall, 3),
+        "other_cpu_shares": {name: round(used / wall, 3) for name, used in others_cpu.items()},
         "events_per_core_s": round(len(latencies) / cpu, 1) if cpu else None,
         "rss_before_mib": round(rss_before / 1024, 1),
         "rss_after_mib": round(rss_after / 1024, 1),
@@ -331,11 +343,24 @@ def main(argv: list[str] | None = None) -> int:
             launch=lambda process: processes.append(process.start()),
         )
         for process in processes:
-            os.sched_setaffinity(process.process.pid, SERVER_CPUS)
+            if process.process is not None:
+                os.sched_setaffinity(process.process.pid, SERVER_CPUS)
         os.sched_setaffinity(0, LOAD_CPUS)
+        pids = {
+            name: process.process.pid
+            for name, process in (
+                ("gateway", platform.gateway),
+                ("database", database),
+                ("inventory", platform.inventory),
+                ("orders", platform.orders),
+            )
+            if process.process is not None
+        }
+        gateway_pid = pids.pop("gateway")
         result = run(
             platform.gateway.base_url,
-            platform.gateway.process.pid,
+            gateway_pid,
+            pids,
             database.uri + "/inv",
             platform.inventory.base_url,
             secret,
