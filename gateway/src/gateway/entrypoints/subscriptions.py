@@ -15,7 +15,8 @@ import contextlib
 import signal
 import time
 import weakref
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,6 +96,17 @@ class Subscriptions:
     connections: int = 0
     per_client: dict[str, int] = field(default_factory=dict)
     closing: asyncio.Event = field(default_factory=asyncio.Event)
+    # told at shutdown (each WebSocket connection's: a callback, not a task waiting)
+    _on_shutdown: set[Callable[[], None]] = field(default_factory=set)
+
+    def on_shutdown(self, callback: Callable[[], None]) -> None:
+        if self.closing.is_set():
+            callback()
+        else:
+            self._on_shutdown.add(callback)
+
+    def no_shutdown(self, callback: Callable[[], None]) -> None:
+        self._on_shutdown.discard(callback)
 
     @contextmanager
     def connection(self) -> Iterator[None]:
@@ -134,6 +146,9 @@ class Subscriptions:
     def shut_down(self) -> None:
         """Ask every subscription to end with a code that says: reconnect."""
         self.closing.set()
+        for callback in tuple(self._on_shutdown):
+            callback()
+        self._on_shutdown.clear()
 
     @contextmanager
     def shutdown_on_signals(self) -> Iterator[None]:
@@ -298,7 +313,16 @@ class SubscriptionRun:
     subscription of the same key). Iterate it for the answers; it ends after the stream's
     last answer, or with SlowConsumer."""
 
-    __slots__ = ("_expiry", "_fanout", "_topic", "ended", "queue", "queue_size", "slow")
+    __slots__ = (
+        "_expiry",
+        "_fanout",
+        "_items",
+        "_topic",
+        "_waiter",
+        "ended",
+        "queue_size",
+        "slow",
+    )
 
     def __init__(
         self,
@@ -312,8 +336,10 @@ class SubscriptionRun:
         queue_size: int,
         shared_fields: frozenset[str] = frozenset(),
     ) -> None:
-        # + the last answer and the end marker
-        self.queue: asyncio.Queue[Any] = asyncio.Queue(queue_size + 2)
+        # a deque and a future, not an asyncio.Queue (four deques and an event): one is held
+        # per open subscription. Bounded by offer(): queue_size answers, a last one, the end.
+        self._items: deque[Any] = deque()
+        self._waiter: asyncio.Future[None] | None = None
         self.queue_size = queue_size
         self.slow = False
         self.ended = False
@@ -331,32 +357,40 @@ class SubscriptionRun:
     def offer(self, answer: dict[str, Any]) -> None:
         if self.ended:
             return
-        if self.queue.qsize() >= self.queue_size:
+        if len(self._items) >= self.queue_size:
             self.slow = True
             self._end("slow_consumer")
             return
-        self.queue.put_nowait(answer)
+        self._put(answer)
+
+    @property
+    def pending(self) -> int:
+        """Answers waiting to be taken."""
+        return len(self._items)
+
+    def _put(self, item: Any) -> None:
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def finish(self, last: dict[str, Any] | None) -> None:
         """The topic ended: with an error answer (`last`), or completed."""
         if self.ended:
             return
         if last is not None:
-            self.queue.put_nowait(last)
+            self._put(last)
         self._end("error" if last is not None else "completed")
 
     def _expire(self) -> None:
         if not self.ended:
-            self.queue.put_nowait(
-                _error("the token expired: subscribe with a new one", "UNAUTHENTICATED")
-            )
+            self._put(_error("the token expired: subscribe with a new one", "UNAUTHENTICATED"))
             self._end("token_expired")
 
     def _end(self, reason: str) -> None:
         self.ended = True
         SUBSCRIPTIONS_ENDED.labels(reason).inc()
-        with contextlib.suppress(asyncio.QueueFull):
-            self.queue.put_nowait(_END)
+        self._put(_END)
         if self._expiry is not None:
             self._expiry.cancel()
         self._leave()
@@ -373,7 +407,13 @@ class SubscriptionRun:
     async def __anext__(self) -> dict[str, Any]:
         if self.slow:
             raise SlowConsumer()
-        item = await self.queue.get()
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        item = self._items.popleft()
         if item is _END:
             if self.slow:
                 raise SlowConsumer()
