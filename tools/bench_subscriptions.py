@@ -96,6 +96,7 @@ async def _client(
         if state["opened"] == state["total"]:
             opened.set()
         latencies: list[float] = state["latencies"]
+        warmed: set[str] = set()
         async for message in ws:
             if message.type is not aiohttp.WSMsgType.TEXT:
                 break
@@ -107,7 +108,8 @@ async def _client(
                 if name.startswith(MARK):
                     if state["measuring"]:
                         latencies.append((now - int(name[len(MARK) :])) / 1e6)
-                else:
+                elif body["id"] not in warmed:  # this subscription is live
+                    warmed.add(body["id"])
                     state["warm"] += 1
             elif kind == "ping":
                 await ws.send_str('{"type":"pong"}')
