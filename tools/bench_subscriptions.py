@@ -27,11 +27,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
 import secrets
+import signal
 import statistics
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -56,16 +59,39 @@ WRITERS = 8  # writes in flight at most
 MARK = "bench:"  # a product name carrying the time of its write, in ns
 
 
+def _tree(pid: int) -> list[int]:
+    """The process and its descendants (a gateway that forks workers counts them all)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo += parents.get(current, [])
+    return found
+
+
 def _rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
+    total = 0
+    for member in _tree(pid):
+        for line in Path(f"/proc/{member}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total
 
 
 def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = 0
+    for member in _tree(pid):
+        fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 # -- client processes ---------------------------------------------------------------------
@@ -75,7 +101,7 @@ async def _client(
     session: aiohttp.ClientSession,
     url: str,
     token: str,
-    product: str,
+    products: list[str],
     opened: asyncio.Event,
     state: dict[str, Any],
 ) -> None:
@@ -88,10 +114,10 @@ async def _client(
         ack = orjson.loads((await ws.receive(timeout=60)).data)
         if ack.get("type") != "connection_ack":
             raise RuntimeError(f"no ack: {ack}")
-        payload = {"query": QUERY, "variables": {"id": product}}
-        await ws.send_str(
-            orjson.dumps({"id": "1", "type": "subscribe", "payload": payload}).decode()
-        )
+        for number, product in enumerate(products):
+            payload = {"query": QUERY, "variables": {"id": product}}
+            subscribe = {"id": str(number), "type": "subscribe", "payload": payload}
+            await ws.send_str(orjson.dumps(subscribe).decode())
         state["opened"] += 1
         if state["opened"] == state["total"]:
             opened.set()
@@ -119,7 +145,7 @@ async def _client(
     state["closed"] += 1
 
 
-async def _clients_main(url: str, jobs: list[tuple[str, str]], pipe: Any) -> None:
+async def _clients_main(url: str, jobs: list[tuple[str, list[str]]], pipe: Any) -> None:
     state: dict[str, Any] = {
         "opened": 0,
         "total": len(jobs),
@@ -133,8 +159,8 @@ async def _clients_main(url: str, jobs: list[tuple[str, str]], pipe: Any) -> Non
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
         tasks = []
-        for n, (token, product) in enumerate(jobs):
-            tasks.append(asyncio.create_task(_client(session, url, token, product, opened, state)))
+        for n, (token, products) in enumerate(jobs):
+            tasks.append(asyncio.create_task(_client(session, url, token, products, opened, state)))
             if n % 100 == 99:
                 await asyncio.sleep(0.05)  # a ramp, not a SYN flood
         await opened.wait()
@@ -156,7 +182,7 @@ async def _clients_main(url: str, jobs: list[tuple[str, str]], pipe: Any) -> Non
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _clients_process(url: str, jobs: list[tuple[str, str]], pipe: Any) -> None:
+def _clients_process(url: str, jobs: list[tuple[str, list[str]]], pipe: Any) -> None:
     os.sched_setaffinity(0, LOAD_CPUS)
     asyncio.run(_clients_main(url, jobs, pipe))
 
@@ -197,9 +223,15 @@ def run(
     keys = [ObjectId(p) if ObjectId.is_valid(p) else p for p in product_ids]
 
     ws_url = gateway_url.replace("http://", "ws://") + "/graphql"
+    # subscription n watches product n % PRODUCTS; a connection carries PER_CONNECTION of
+    # them (a page's client multiplexes its subscriptions on one WebSocket)
+    per = args.per_connection
     jobs = [
-        (issue_token(f"watcher-{n}", Role.CUSTOMER, secret), product_ids[n % args.products])
-        for n in range(args.subscriptions)
+        (
+            issue_token(f"watcher-{n}", Role.CUSTOMER, secret),
+            [product_ids[k % args.products] for k in range(n, min(n + per, args.subscriptions))],
+        )
+        for n in range(0, args.subscriptions, per)
     ]
     rss_before = _rss_kib(gateway_pid)
     pipes = []
@@ -289,6 +321,7 @@ def run(
     )
     return {
         "subscriptions": args.subscriptions,
+        "per_connection": args.per_connection,
         "products": args.products,
         "writes": writes,
         "write_rate": round(writes / write_seconds, 1),
@@ -312,6 +345,77 @@ def run(
     }
 
 
+HIVE_CONFIG = """// written by tools/bench_subscriptions.py: subscriptions to the subgraphs over
+// WebSocket (graphql-transport-ws at their /graphql), as our gateway opens them
+export const gatewayConfig = {
+  transportEntries: {
+    "*.http": { options: { subscriptions: { kind: "ws", location: "/graphql" } } },
+  },
+};
+"""
+
+
+class _Hive:
+    """Hive Gateway (the CLI of the gateway-bench folder) on our supergraph, one worker."""
+
+    def __init__(self, folder: Path, port: int, supergraph: Path, config: Path) -> None:
+        self.base_url = f"http://127.0.0.1:{port}"
+        command = [
+            str(folder / "node_modules" / ".bin" / "hive-gateway"),
+            "supergraph",
+            str(supergraph),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--fork",
+            "1",
+            "-c",
+            str(config),
+        ]
+        log = (ROOT / ".data" / "bench-logs" / "hive.log").open("w")
+        self.process = subprocess.Popen(
+            command, cwd=folder, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy()
+        )
+        self.pid = self.process.pid
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                answer = httpx.post(
+                    self.base_url + "/graphql", json={"query": "{__typename}"}, timeout=2
+                )
+                if answer.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        else:
+            self.stop()
+            raise RuntimeError("Hive Gateway did not start: see .data/bench-logs/hive.log")
+        for member in _tree(self.pid):
+            os.sched_setaffinity(member, SERVER_CPUS)
+
+    def stop(self) -> None:
+        for member in reversed(_tree(self.pid)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(member, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(10)
+        if self.process.poll() is None:
+            self.process.kill()
+
+
+def _start_hive(folder: Path, inventory_url: str, orders_url: str) -> _Hive:
+    sdl = (ROOT / "gateway" / "supergraph.graphql").read_text()
+    sdl = sdl.replace("http://localhost:8001/graphql", inventory_url + "/graphql")
+    sdl = sdl.replace("http://localhost:8002/graphql", orders_url + "/graphql")
+    supergraph = ROOT / ".data" / "bench-hive-supergraph.graphql"
+    supergraph.write_text(sdl)
+    config = folder / "bench-subscriptions.config.mjs"
+    config.write_text(HIVE_CONFIG)
+    return _Hive(folder.resolve(), free_port(), supergraph, config)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--subscriptions", type=int, default=1000)
@@ -319,6 +423,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--load-processes", type=int, default=2)
+    parser.add_argument("--per-connection", type=int, default=1)
+    parser.add_argument(
+        "--hive",
+        type=Path,
+        help="a copy of ../shared/gateway-bench with `npm ci` run: the same workload through "
+        "Hive Gateway on the same subgraphs (subscriptions to them over graphql-transport-ws)",
+    )
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the gateway")
     args = parser.parse_args(argv)
     secret = secrets.token_urlsafe(48)
@@ -368,12 +479,30 @@ def main(argv: list[str] | None = None) -> int:
             secret,
             args,
         )
+        results = {"ours": result}
+        if args.hive:
+            hive = _start_hive(args.hive, platform.inventory.base_url, platform.orders.base_url)
+            processes.append(hive)
+            results["hive"] = run(
+                hive.base_url,
+                hive.pid,
+                pids,
+                database.uri + "/inv",
+                platform.inventory.base_url,
+                secret,
+                args,
+            )
+            ours, theirs = results["ours"], results["hive"]
+            if ours["events_per_core_s"] and theirs["events_per_core_s"]:
+                results["ours_over_hive_events_per_core"] = round(
+                    ours["events_per_core_s"] / theirs["events_per_core_s"], 2
+                )
     finally:
         for process in reversed(processes):
             process.stop()
-    print(json.dumps(result, indent=2))
+    print(json.dumps(results, indent=2))
     out = ROOT / ".data" / "bench-subscriptions.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out.write_text(json.dumps(results, indent=2) + "\n")
     return 0
 
 
