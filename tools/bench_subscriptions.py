@@ -325,6 +325,7 @@ def run(
         "products": args.products,
         "writes": writes,
         "write_rate": round(writes / write_seconds, 1),
+        "live_before_measuring": warm,  # subscriptions that had received the warm-up event
         "expected_events": expected,
         "delivered_events": len(latencies),
         "ended_early": ended,
