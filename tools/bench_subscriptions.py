@@ -130,7 +130,11 @@ async def _client(
             body = orjson.loads(message.data)
             kind = body.get("type")
             if kind == "next":
-                name = body["payload"]["data"]["productUpdated"]["name"]
+                data = body["payload"].get("data")
+                if not data:  # an error: counted, and this client ends
+                    state["other"].append(body)
+                    break
+                name = data["productUpdated"]["name"]
                 if name.startswith(MARK):
                     if state["measuring"]:
                         latencies.append((now - int(name[len(MARK) :])) / 1e6)
@@ -256,8 +260,9 @@ def run(
         deadline = time.monotonic() + 120
         warm = 0
         while time.monotonic() < deadline:
-            for key in keys:
-                products.update_one({"_id": key}, {"$inc": {"stock": 1}})
+            with ThreadPoolExecutor(WRITERS) as writers:
+                for key in keys:
+                    writers.submit(products.update_one, {"_id": key}, {"$inc": {"stock": 1}})
             time.sleep(2)
             warm = 0
             for pipe in pipes:
@@ -276,6 +281,7 @@ def run(
             pipe.recv()
         cpu_start = _cpu_seconds(gateway_pid)
         others_start = {name: _cpu_seconds(pid) for name, pid in servers.items()}
+        clients_start = sum(_cpu_seconds(worker.pid or 0) for worker in workers)
         wall_start = time.perf_counter()
         interval = 1.0 / args.rate
         writes = 0
@@ -299,6 +305,7 @@ def run(
         time.sleep(2)  # the last events on their way
         cpu = _cpu_seconds(gateway_pid) - cpu_start
         others_cpu = {name: _cpu_seconds(pid) - others_start[name] for name, pid in servers.items()}
+        clients_cpu = sum(_cpu_seconds(worker.pid or 0) for worker in workers) - clients_start
         wall = time.perf_counter() - wall_start
         latencies: list[float] = []
         ended = 0
@@ -336,6 +343,9 @@ def run(
         "delivered_per_s": round(len(latencies) / wall, 1),
         "gateway_cpu_share": round(cpu / wall, 3),
         "other_cpu_shares": {name: round(used / wall, 3) for name, used in others_cpu.items()},
+        # the clients' processes, all on LOAD_CPUS: near 1.0 means the load generator, not
+        # the gateway, set the pace
+        "clients_cpu_share": round(clients_cpu / wall, 3),
         "events_per_core_s": round(len(latencies) / cpu, 1) if cpu else None,
         "rss_before_mib": round(rss_before / 1024, 1),
         "rss_after_mib": round(rss_after / 1024, 1),

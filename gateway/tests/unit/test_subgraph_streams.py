@@ -144,3 +144,22 @@ async def test_a_broken_connection_ends_every_stream_on_it_with_an_error(
         await again.aclose()
     finally:
         await streams.close()
+
+
+async def test_a_full_connection_is_joined_by_another_for_the_same_identity(
+    subgraph: tuple[Subgraph, str],
+) -> None:
+    served, url = subgraph
+    streams = SubgraphStreams(connect_timeout=5, per_connection=2)
+    try:
+        opened = [_open(streams, url, "Bearer alice") for _ in range(5)]
+        await _until(lambda: sum(len(c["open"]) for c in served.connections) == 5)
+        assert [len(c["open"]) for c in served.connections] == [2, 2, 1]
+        await served.publish({"changed": 3})
+        for _, first in opened:
+            assert (await asyncio.wait_for(first, 5))["data"] == {"changed": 3}
+        for stream, _ in opened:
+            await stream.aclose()
+        await _until(lambda: streams.connections == 0)
+    finally:
+        await streams.close()

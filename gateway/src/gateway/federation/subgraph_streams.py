@@ -37,7 +37,9 @@ __all__ = ["PROTOCOL", "SubgraphStreams", "ws_url"]
 PROTOCOL = "graphql-transport-ws"
 Json = dict[str, Any]
 HEARTBEAT_SECONDS = 15.0  # WebSocket pings: a dead subgraph is noticed, not waited for
-PER_CONNECTION = 500  # streams multiplexed on one upstream connection
+# streams multiplexed on one upstream connection: Strawberry (our subgraphs) refuses more
+# than 100 operations on one connection by default ("Subscription limit reached")
+PER_CONNECTION = 100
 # events of one stream read from the connection and not yet taken by its consumer: the
 # connection's reader never waits for one slow stream (that would hold back the others)
 STREAM_QUEUE = 1024
