@@ -452,6 +452,9 @@ def main(argv: list[str] | None = None) -> int:
         "GATEWAY_SUBSCRIPTION_MAX_PER_CLIENT": "20000",
         # every event is watched here: no client misses a change for lack of a reader
         "GATEWAY_SUBSCRIPTION_QUEUE_SIZE": "256",
+        # the subgraphs: Hive Gateway multiplexes every subscription on one connection per
+        # subgraph (ours at most 100 a connection), past Strawberry's default of 100
+        "SUBSCRIPTION_MAX_PER_CONNECTION": "100000",
         **dict(item.split("=", 1) for item in args.env),
     }
     logs = ROOT / ".data" / "bench-logs"
