@@ -18,13 +18,14 @@ VENV_PY := $(VENV)/bin/python
 SYNCED := $(VENV)/.synced-$(PYTHON_VERSION)
 PYTEST_WORKERS ?= 2
 
-.PHONY: pq-manifest bench-listings help install browser web-ui run test lint typecheck test-unit test-integration supergraph supergraph-check bench fuzz seed token clean node-deps loadgen-deps
+.PHONY: pq-manifest bench-listings help install browser web-ui run test lint typecheck test-unit test-integration supergraph supergraph-check bench bench-subscriptions fuzz seed token clean node-deps loadgen-deps
 
 help:
 	@echo "make run        start database, subgraphs and gateway (Ctrl-C stops all)"
 	@echo "make test       lint, type-check, supergraph check and the whole test suite"
 	@echo "make bench      throughput and latency through the gateway and at the subgraphs"
 	@echo "make bench-listings  every listing at 100 and at 100,000 products and orders"
+	@echo "make bench-subscriptions  1,000 and 5,000 subscriptions: delivery latency, memory"
 	@echo "make fuzz       schemathesis against the gateway's OpenAPI, 2 minutes a role"
 	@echo "make supergraph compose supergraph.graphql from the subgraphs' SDL"
 	@echo "make pq-manifest  write gateway/persisted-queries.json (trusted documents of our clients)"
@@ -101,6 +102,15 @@ fuzz: install
 bench: install loadgen-deps
 	$(VENV_PY) tools/bench.py
 	$(VENV_PY) tools/listing_bench.py
+	$(MAKE) bench-subscriptions
+
+# 1,000 and 5,000 WebSocket subscriptions on one gateway process at 200 writes/s: database
+# write -> client latency, events/s per gateway core, gateway memory per subscription
+bench-subscriptions: install
+	$(VENV_PY) tools/bench_subscriptions.py --subscriptions 1000 --products 100 \
+		--env GATEWAY_SUBSCRIPTION_SHARED_FIELDS=productUpdated
+	$(VENV_PY) tools/bench_subscriptions.py --subscriptions 5000 --products 100 \
+		--env GATEWAY_SUBSCRIPTION_SHARED_FIELDS=productUpdated
 
 # every listing through the gateway at 100 and at 100,000 products and orders (minutes: the
 # large catalog is loaded first)

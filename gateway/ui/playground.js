@@ -3,8 +3,13 @@
 (function () {
   // @defer: the gateway sends parts only to a client naming the incremental delivery spec it
   // reads (GraphiQL's own Accept names none, and would get whole answers)
+  // Subscriptions go over a WebSocket to the same /graphql (graphql-transport-ws, GraphiQL's
+  // bundled graphql-ws client); the headers typed in the editor go with its connection_init,
+  // where the gateway reads the Authorization a browser cannot put on a WebSocket's upgrade.
+  var origin = window.location.origin;
   var fetcher = GraphiQL.createFetcher({
-    url: window.location.origin + "/graphql",
+    url: origin + "/graphql",
+    subscriptionUrl: origin.replace(/^http/, "ws") + "/graphql",
     headers: { accept: "application/json, multipart/mixed;deferSpec=20220824" },
   });
   var explorer = GraphiQLPluginExplorer.explorerPlugin();

@@ -54,6 +54,23 @@ def test_the_mongo_image_is_pinned_and_initialised_from_mongo() -> None:
             assert (ROOT / source).exists(), source
 
 
+def test_mongo_runs_as_a_single_node_replica_set_for_the_change_streams() -> None:
+    """Subscriptions read change streams, which a standalone mongod refuses: the database
+    starts as replica set rs0 (a key file, since it has users), the health check initiates
+    the set and waits for this node to be primary, and the services name the set."""
+    services = _compose()["services"]
+    mongo = services["mongo"]
+    started = " ".join(mongo["entrypoint"])
+    assert "docker-entrypoint.sh mongod --replSet rs0" in started
+    assert "--keyFile" in started
+    check = " ".join(mongo["healthcheck"]["test"])
+    assert "rs.initiate({_id: 'rs0', members: [{_id: 0, host: 'mongo:27017'}]})" in check
+    assert "isWritablePrimary" in check
+    for name, variable in (("inventory", "INVENTORY"), ("orders", "ORDERS")):
+        uri = services[name]["environment"][f"{variable}_MONGODB_URI"]
+        assert uri.endswith("&replicaSet=rs0"), uri
+
+
 def test_each_database_user_can_touch_only_its_own_database() -> None:
     script = (ROOT / "mongo" / "00-users.js").read_text()
     users = re.findall(

@@ -101,6 +101,48 @@ def test_graphiql_shows_a_deferred_answer(offline: OfflinePage, platform: Platfo
     assert any(kind.startswith("multipart/mixed") for kind in answered), answered
 
 
+def test_graphiql_runs_a_subscription_over_a_websocket(
+    offline: OfflinePage, platform: Platform
+) -> None:
+    """A subscription typed in GraphiQL goes over a WebSocket to /graphql with the token of
+    the headers editor in connection_init; a product changed meanwhile shows in the result."""
+    page = offline.page
+    admin = platform.make_token("admin-1", "admin")
+    created = platform.graphql(
+        "mutation($i: CreateProductInput!) { createProduct(input: $i) { id } }",
+        {"i": {"name": f"Watched {uuid.uuid4().hex[:6]}", "price": "2.00", "stock": 5}},
+        admin,
+    ).json()["data"]["createProduct"]["id"]
+    query = f'subscription {{ productUpdated(id: "{created}") {{ id name stock }} }}'
+    headers = json.dumps({"Authorization": f"Bearer {admin}"})
+    page.add_init_script(
+        f"window.localStorage.setItem('graphiql:query', {json.dumps(query)});"
+        f"window.localStorage.setItem('graphiql:headers', {json.dumps(headers)});"
+        "window.localStorage.setItem('graphiql:shouldPersistHeaders', 'true');"
+    )
+    sockets: list[str] = []
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+    page.goto(platform.gateway.base_url + "/graphql")
+    page.locator(".graphiql-execute-button").click()
+    result = page.locator(".result-window")
+    for stock in range(6, 60):  # changes until one lands after the subscription opened
+        platform.graphql(
+            "mutation($id: ID!, $s: Int!) { updateProduct(id: $id, input: {stock: $s}) { id } }",
+            {"id": created, "s": stock},
+            admin,
+        )
+        try:
+            expect(result).to_contain_text('"productUpdated"', timeout=500)
+            break
+        except AssertionError:
+            continue
+    else:
+        raise AssertionError("no event reached GraphiQL")
+    expect(result).to_contain_text(f'"id": "{created}"')
+    assert '"errors"' not in result.inner_text()
+    assert sockets == [platform.gateway.base_url.replace("http", "ws", 1) + "/graphql"], sockets
+
+
 def test_graphiql_explorer_lists_the_root_fields(offline: OfflinePage, platform: Platform) -> None:
     page = offline.page
     page.goto(platform.gateway.base_url + "/graphql")

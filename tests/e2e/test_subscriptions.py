@@ -91,6 +91,23 @@ async def _live(service: ServiceProcess, feed: str, count: float) -> None:
     raise AssertionError(f"{feed}: {count} subscribers never came")
 
 
+def _open_at_gateway(gateway: ServiceProcess) -> float:
+    metrics = httpx.get(gateway.base_url + "/metrics", timeout=5).text
+    found = re.findall(r"^gateway_subscriptions_open\{[^}]*\} (\S+)$", metrics, re.MULTILINE)
+    return sum(float(value) for value in found)
+
+
+async def _open(gateway: ServiceProcess, count: float) -> None:
+    """Until the gateway has `count` client subscriptions open (bounded: 20 s). Clients of
+    one stream share it (one subgraph subscriber for all of them): each is live once the
+    gateway counts it and the subgraph counts the stream."""
+    for _ in range(400):
+        if await asyncio.to_thread(_open_at_gateway, gateway) >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{count} subscriptions never opened at the gateway")
+
+
 async def _graphql(
     platform: Platform, query: str, variables: dict[str, Any], token: str
 ) -> dict[str, Any]:
@@ -195,6 +212,7 @@ async def test_many_subscribers_of_one_product_all_receive_its_stock_change(
     product = _product(platform, admin, "Lamp", stock=10)
     url = platform.gateway.base_url + "/graphql"
     base = _subscribers(platform.inventory, "products")
+    opened = _open_at_gateway(platform.gateway)
     websockets = 12
     async with AsyncExitStack() as connections:
         shared = await connections.enter_async_context(graphql_ws(url))
@@ -207,7 +225,9 @@ async def test_many_subscribers_of_one_product_all_receive_its_stock_change(
         sse = await connections.enter_async_context(
             sse_subscription(url, PRODUCT_UPDATED, {"id": product})
         )
-        await _live(platform.inventory, "products", base + websockets + 2)
+        # anonymous, alike: one subgraph stream for the product, one for every product
+        await _live(platform.inventory, "products", base + 2)
+        await _open(platform.gateway, opened + websockets + 2)
         await _graphql(platform, UPDATE_PRODUCT, {"id": product, "input": {"stock": 3}}, admin)
         received = {}
         while len(received) < 2:  # the shared connection: its two subscriptions
@@ -235,6 +255,7 @@ async def test_a_slow_consumer_is_cut_off_while_others_keep_receiving(
     url = platform.gateway.base_url + "/graphql"
     ws_url = url.replace("http://", "ws://")
     base = _subscribers(platform.inventory, "products")
+    opened = _open_at_gateway(platform.gateway)
     # a small receive buffer and no compression (the events are very compressible), so
     # that the client not reading shows soon
     address = urlsplit(platform.gateway.base_url)
@@ -262,7 +283,9 @@ async def test_a_slow_consumer_is_cut_off_while_others_keep_receiving(
         subscribe = {"query": selection, "variables": {"id": product}}
         await slow.send(json.dumps({"id": "slow", "type": "subscribe", "payload": subscribe}))
         await reader.subscribe("r", selection, {"id": product})
-        await _live(platform.inventory, "products", base + 2)
+        # alike and anonymous: one subgraph stream, each client its own queue
+        await _live(platform.inventory, "products", base + 1)
+        await _open(platform.gateway, opened + 2)
         cut_before = _slow_consumers_cut(platform.gateway)
         for stock in range(updates):
             await _graphql(
@@ -367,7 +390,8 @@ async def test_on_shutdown_subscriptions_end_with_a_code_that_says_reconnect(
             sse_subscription(url, PRODUCT_UPDATED) as events,
         ):
             await websocket.subscribe("1", PRODUCT_UPDATED)
-            await _live(platform.inventory, "products", base + 2)
+            await _live(platform.inventory, "products", base + 1)  # one stream for both
+            await _open(gateway, 2)
             assert gateway.process is not None
             gateway.process.send_signal(signal.SIGTERM)
             with pytest.raises(ConnectionClosed) as closed:

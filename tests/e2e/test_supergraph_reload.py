@@ -8,6 +8,7 @@ a schema visibly different through introspection, and one the subgraphs still se
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -24,6 +25,7 @@ import httpx
 import pytest
 
 from platform_devkit.processes import ServiceProcess, free_port
+from platform_devkit.subscriptions import graphql_ws
 
 from .conftest import Platform
 
@@ -365,3 +367,63 @@ def test_sighup_reloads_the_supergraph_in_the_running_process(
     assert _reloads(gateway, "applied") == 1
     answer = httpx.get(gateway.base_url + "/products", timeout=10)
     assert answer.status_code == 200
+
+
+PRODUCT_UPDATED = "subscription($id: ID) { productUpdated(id: $id) { id stock } }"
+
+
+def _feed_subscribers(service: ServiceProcess) -> float:
+    metrics = httpx.get(service.base_url + "/metrics", timeout=5).text
+    found = re.findall(r'^change_feed_subscribers\{feed="products"\} (\S+)$', metrics, re.M)
+    return float(found[0]) if found else 0.0
+
+
+async def _feed_reaches(service: ServiceProcess, count: float) -> None:
+    for _ in range(400):
+        if await asyncio.to_thread(_feed_subscribers, service) >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{count} subscribers of the products feed never came")
+
+
+async def test_open_subscriptions_outlive_a_supergraph_reload(
+    platform: Platform, start_gateway: GatewayFactory, tmp_path: Path
+) -> None:
+    """A subscription opened before the reload keeps receiving after it (it runs on the
+    gateway it started on, its fields still valid), beside one opened on the new supergraph;
+    neither is ended by the reload."""
+    path = _supergraph_file(tmp_path)
+    gateway = start_gateway(path, GATEWAY_SUPERGRAPH_WATCH="false")  # only the signal reloads
+    assert gateway.process is not None
+    admin = platform.make_token("admin-1", "admin")
+    created = platform.graphql(
+        "mutation($i: CreateProductInput!) { createProduct(input: $i) { id } }",
+        {"i": {"name": f"Reloaded {uuid.uuid4().hex[:6]}", "price": "1.00", "stock": 5}},
+        admin,
+    ).json()["data"]["createProduct"]["id"]
+    url = gateway.base_url + "/graphql"
+    base = _feed_subscribers(platform.inventory)
+    async with graphql_ws(url) as before:
+        await before.subscribe("old", PRODUCT_UPDATED, {"id": created})
+        await _feed_reaches(platform.inventory, base + 1)
+        _write_atomically(path, CHANGED)
+        gateway.process.send_signal(signal.SIGHUP)
+        await asyncio.to_thread(
+            _until, lambda: _serves_changed_schema(gateway), "the change served after SIGHUP"
+        )
+        async with graphql_ws(url) as after:
+            await after.subscribe("new", PRODUCT_UPDATED, {"id": created})
+            # the new supergraph's subscription is a stream of its own
+            await _feed_reaches(platform.inventory, base + 2)
+            for stock in (6, 7):
+                updated = platform.graphql(
+                    "mutation($id: ID!, $s: Int!) { updateProduct(id: $id, input: {stock: $s})"
+                    " { id } }",
+                    {"id": created, "s": stock},
+                    admin,
+                )
+                assert updated.status_code == 200 and "errors" not in updated.json()
+                for client, name in ((before, "old"), (after, "new")):
+                    payload = await client.next_payload(name)
+                    assert payload == {"data": {"productUpdated": {"id": created, "stock": stock}}}
+    assert _reloads(gateway, "applied") == 1

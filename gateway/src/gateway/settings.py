@@ -145,6 +145,12 @@ class GatewaySettings(ServiceSettings):
     subscription_queue_size: int = Field(
         default=_SUBSCRIPTIONS.queue_size, gt=0, le=10_000, alias="GATEWAY_SUBSCRIPTION_QUEUE_SIZE"
     )
+    # Root Subscription fields (comma-separated names) whose events are the same for every
+    # caller, e.g. a public catalog's: one stream, opened anonymously, serves all their
+    # subscribers. Any other field is shared only by callers with the very same token.
+    subscription_shared_fields: Annotated[frozenset[str], NoDecode] = Field(
+        default=frozenset(), alias="GATEWAY_SUBSCRIPTION_SHARED_FIELDS"
+    )
 
     # Progressive @override labels forced on or off for every request, comma-separated
     # (`percent(N)` labels are otherwise drawn per request; any other label is off).
@@ -155,7 +161,9 @@ class GatewaySettings(ServiceSettings):
         default=frozenset(), alias="GATEWAY_OVERRIDE_LABELS_OFF"
     )
 
-    @field_validator("override_labels_on", "override_labels_off", mode="before")
+    @field_validator(
+        "override_labels_on", "override_labels_off", "subscription_shared_fields", mode="before"
+    )
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -199,4 +207,5 @@ class GatewaySettings(ServiceSettings):
             max_per_client=self.subscription_max_per_client,
             keep_alive_seconds=self.subscription_keep_alive_seconds,
             queue_size=self.subscription_queue_size,
+            shared_fields=self.subscription_shared_fields,
         )

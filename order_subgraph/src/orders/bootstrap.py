@@ -93,6 +93,7 @@ def bootstrap(settings: OrderSettings) -> Services:
             queue_size=settings.subscription_queue_size,
             max_subscribers=settings.max_feed_subscribers,
         ),
+        key=lambda changed: changed.id,  # a subscription may narrow to one id
     )
     return Services(
         settings=settings,

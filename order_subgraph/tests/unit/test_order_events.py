@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -37,7 +37,7 @@ class Replay:
         self.orders = orders
 
     @asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[AsyncIterator[Order]]:
+    async def subscribe(self, key: Hashable | None = None) -> AsyncIterator[AsyncIterator[Order]]:
         async def changes() -> AsyncIterator[Order]:
             for order in self.orders:
                 yield order

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Hashable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
@@ -133,12 +133,19 @@ class ChangeFeed(Generic[T]):
         collection: AsyncCollection[Document],
         decode: Callable[[Mapping[str, Any]], T | None],
         limits: FeedLimits | None = None,
+        key: Callable[[T], Hashable] | None = None,
     ) -> None:
         self.name = name
         self.collection = collection
         self.decode = decode
         self.limits = limits or FeedLimits()
+        # `key`: what a subscriber may narrow to (an item's id): a change is offered to the
+        # subscribers of its key and to those of every change, not to all (a thousand
+        # subscribers of one product each are not offered every other product's changes)
+        self.key = key
         self._subscribers: set[Subscriber[T]] = set()
+        self._keyed: dict[Hashable, set[Subscriber[T]]] = {}
+        self._count = 0
         self._reader: asyncio.Task[None] | None = None
         self._open = asyncio.Event()  # the stream is open: a change from now on is delivered
         self._resume_token: Mapping[str, Any] | None = None
@@ -146,13 +153,14 @@ class ChangeFeed(Generic[T]):
 
     @property
     def subscribers(self) -> int:
-        return len(self._subscribers)
+        return self._count
 
     @asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[Subscriber[T]]:
+    async def subscribe(self, key: Hashable | None = None) -> AsyncIterator[Subscriber[T]]:
         """A subscriber for the block; entered once the stream is open, so every change
-        made after it is entered reaches it."""
-        if len(self._subscribers) >= self.limits.max_subscribers:
+        made after it is entered reaches it (with `key`, on a feed that has a `key`: only
+        the changes of that key)."""
+        if self._count >= self.limits.max_subscribers:
             raise TooManySubscribers(f"at most {self.limits.max_subscribers} subscribers")
         if self._reader is None or self._reader.done():
             self._reader = asyncio.create_task(self._read(), name=f"change feed {self.name}")
@@ -161,12 +169,21 @@ class ChangeFeed(Generic[T]):
         except TimeoutError:
             raise FeedUnavailable(f"the {self.name} change stream is unavailable") from None
         subscriber: Subscriber[T] = Subscriber(self.limits.queue_size)
-        self._subscribers.add(subscriber)
+        group = (
+            self._subscribers
+            if key is None or self.key is None
+            else self._keyed.setdefault(key, set())
+        )
+        group.add(subscriber)
+        self._count += 1
         FEED_SUBSCRIBERS.labels(self.name).inc()
         try:
             yield subscriber
         finally:
-            self._subscribers.discard(subscriber)
+            group.discard(subscriber)
+            if not group and key is not None and self._keyed.get(key) is group:
+                del self._keyed[key]
+            self._count -= 1
             FEED_SUBSCRIBERS.labels(self.name).dec()
 
     async def close(self) -> None:
@@ -174,7 +191,7 @@ class ChangeFeed(Generic[T]):
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
-        for subscriber in list(self._subscribers):
+        for subscriber in self._all():
             subscriber.end(FeedUnavailable("the service is shutting down"))
 
     async def _read(self) -> None:
@@ -215,8 +232,14 @@ class ChangeFeed(Generic[T]):
                 if change is not None:
                     self._publish(change)
 
+    def _all(self) -> list[Subscriber[T]]:
+        every = list(self._subscribers)
+        for group in self._keyed.values():
+            every += group
+        return every
+
     def _publish(self, change: Mapping[str, Any]) -> None:
-        if not self._subscribers:
+        if not self._count:
             return
         try:
             item = self.decode(change)
@@ -225,8 +248,11 @@ class ChangeFeed(Generic[T]):
             return
         if item is None:
             return
+        targets = list(self._subscribers)
+        if self._keyed and self.key is not None:
+            targets += self._keyed.get(self.key(item), ())
         delivered = dropped = 0
-        for subscriber in list(self._subscribers):
+        for subscriber in targets:
             if subscriber.offer(item):
                 delivered += 1
             else:
@@ -238,11 +264,13 @@ class ChangeFeed(Generic[T]):
 
     def _fail_all(self, error: BaseException) -> None:
         reason = FeedUnavailable(f"the {self.name} change stream failed: {error}")
-        for subscriber in list(self._subscribers):
+        for subscriber in self._all():
             subscriber.end(reason)
 
 
 class Changes(Protocol[T_co]):
     """What a use case needs of a feed (a port): a subscription to its changes."""
 
-    def subscribe(self) -> AbstractAsyncContextManager[AsyncIterator[T_co]]: ...
+    def subscribe(
+        self, key: Hashable | None = None
+    ) -> AbstractAsyncContextManager[AsyncIterator[T_co]]: ...

@@ -333,6 +333,7 @@ def subgraph_app(
             context_getter=context_getter,
             # the gateway subscribes over graphql-transport-ws (README: Subscriptions)
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            max_subscriptions_per_connection=settings.subscription_max_per_connection,
         ),
         prefix="/graphql",
     )

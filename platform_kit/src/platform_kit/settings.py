@@ -77,6 +77,11 @@ class ServiceSettings(BaseSettings):
         default=64, ge=1, le=10_000, alias="SUBSCRIPTION_QUEUE_SIZE"
     )
     max_feed_subscribers: int = Field(default=10_000, ge=1, alias="MAX_FEED_SUBSCRIBERS")
+    # operations on one graphql-transport-ws connection (Strawberry's default): a gateway
+    # that multiplexes more on one connection has the rest refused
+    subscription_max_per_connection: int = Field(
+        default=100, ge=1, alias="SUBSCRIPTION_MAX_PER_CONNECTION"
+    )
 
     @field_validator("log_format", mode="before")
     @classmethod

@@ -49,6 +49,33 @@ async def test_every_subscriber_gets_every_change_in_order_from_one_stream(
         await feed.close()
 
 
+async def test_a_keyed_subscriber_gets_only_its_keys_changes_and_others_still_get_all(
+    client: AsyncMongoClient[Document],
+) -> None:
+    things = client.get_default_database()["things"]
+    feed = ChangeFeed("things", things, _value, key=lambda n: n % 10)
+    try:
+        async with (
+            feed.subscribe(3) as threes,
+            feed.subscribe(3) as also_threes,
+            feed.subscribe(7) as sevens,
+            feed.subscribe() as every,
+        ):
+            assert feed.subscribers == 4
+            for n in (3, 7, 13, 5, 23):
+                await things.insert_one({"n": n})
+            assert [await _next(every) for _ in range(5)] == [3, 7, 13, 5, 23]
+            assert [await _next(threes) for _ in range(3)] == [3, 13, 23]
+            assert [await _next(also_threes) for _ in range(3)] == [3, 13, 23]
+            assert await _next(sevens) == 7
+            await things.insert_one({"n": 17})
+            assert await _next(sevens) == 17  # nothing of the others' keys came before it
+        assert feed.subscribers == 0
+        assert not feed._keyed  # an emptied key is forgotten
+    finally:
+        await feed.close()
+
+
 async def test_a_slow_subscriber_is_cut_off_and_the_others_keep_receiving(
     client: AsyncMongoClient[Document],
 ) -> None:

@@ -186,6 +186,7 @@ class EventStreamResponse(Response):
                     None,
                     authorization=self.authorization,
                     queue_size=subscriptions.limits.queue_size,
+                    shared_fields=subscriptions.limits.shared_fields,
                 )
                 await stream_events(scope, send, run, subscriptions, self.shape)
         except TooManySubscriptions as over:

@@ -137,6 +137,7 @@ class GraphQLEndpoint:
                     operation_name,
                     authorization=authorization.decode("latin-1") if authorization else None,
                     queue_size=subscriptions.limits.queue_size,
+                    shared_fields=subscriptions.limits.shared_fields,
                 )
                 await stream_events(scope, send, run, subscriptions)
         except TooManySubscriptions as over:

@@ -81,6 +81,9 @@ class GraphQLWebSocket:
 
 
 class _Connection:
+    # What a connection holds while it waits is most of what an open subscription costs
+    # (goal: under 20 KB each): one task reading, one per operation, and for the rest
+    # callbacks and one future, not a task each waiting on an event.
     def __init__(self, endpoint: GraphQLWebSocket, websocket: WebSocket) -> None:
         self.endpoint = endpoint
         self.websocket = websocket
@@ -91,34 +94,42 @@ class _Connection:
         self.caller = ""
         self.acknowledged = False
         self.running: dict[str, asyncio.Task[None]] = {}
-        self.slow = asyncio.Event()  # a subscription's queue filled: the connection ends
+        # why the connection ends (a _Close, or None once the reader is done)
+        self.ended: asyncio.Future[_Close | None] = asyncio.get_running_loop().create_future()
+        self.pinging: asyncio.TimerHandle | None = None
+
+    def end(self, close: _Close | None) -> None:
+        if not self.ended.done():
+            self.ended.set_result(close)
+
+    def _restart(self) -> None:
+        self.end(_Close(RECONNECT_CODE, "the gateway is restarting: reconnect"))
 
     async def serve(self) -> None:
         reader = asyncio.create_task(self._read())
-        closing = asyncio.create_task(self.endpoint.subscriptions.closing.wait())
-        slow = asyncio.create_task(self.slow.wait())
-        pinger = asyncio.create_task(self._keep_alive())
+        reader.add_done_callback(lambda _: self.end(None))
+        subscriptions = self.endpoint.subscriptions
+        subscriptions.on_shutdown(self._restart)
+        self._schedule_ping()
         close: _Close | None = None
         close_within = CLOSE_SECONDS
         try:
-            done, _ = await asyncio.wait(
-                {reader, closing, slow}, return_when=asyncio.FIRST_COMPLETED
-            )
-            if closing in done:
-                close = _Close(RECONNECT_CODE, "the gateway is restarting: reconnect")
-            elif slow in done:
-                close = _Close(SLOW_CONSUMER_CODE, "slow consumer: events were dropped")
-                # the close frame waits behind what the client has not read yet
-                close_within = SLOW_CLOSE_SECONDS
-            else:
-                error = reader.exception()
+            close = await self.ended
+            if close is None:  # the reader ended: the client left, or broke the protocol
+                error = reader.exception() if not reader.cancelled() else None
                 if isinstance(error, _Close):
                     close = error
                 elif error is not None and not isinstance(error, WebSocketDisconnect):
                     log.error("WebSocket connection failed", exc_info=error)
                     close = _Close(4500, "internal error")
+            elif close.code == SLOW_CONSUMER_CODE:
+                # the close frame waits behind what the client has not read yet
+                close_within = SLOW_CLOSE_SECONDS
         finally:
-            tasks = (reader, closing, slow, pinger, *self.running.values())
+            subscriptions.no_shutdown(self._restart)
+            if self.pinging is not None:
+                self.pinging.cancel()
+            tasks = (reader, *self.running.values())
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -264,6 +275,7 @@ class _Connection:
             None,
             authorization=self.authorization,
             queue_size=self.limits.queue_size,
+            shared_fields=self.limits.shared_fields,
         )
         try:
             async for answer in run:
@@ -272,14 +284,20 @@ class _Connection:
         except SlowConsumer:
             # the whole connection is behind: what it would be sent next is stale
             self.running.pop(operation_id, None)
-            self.slow.set()
+            self.end(_Close(SLOW_CONSUMER_CODE, "slow consumer: events were dropped"))
         finally:
             await run.cancel()
 
-    async def _keep_alive(self) -> None:
-        while True:
-            await asyncio.sleep(self.limits.keep_alive_seconds)
-            await self._send({"type": "ping"})
+    def _schedule_ping(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.pinging = loop.call_later(self.limits.keep_alive_seconds, self._ping)
+
+    def _ping(self) -> None:
+        if self.ended.done():
+            return
+        task = asyncio.ensure_future(self._send({"type": "ping"}))
+        task.add_done_callback(_ignore_failure)
+        self._schedule_ping()
 
     async def _next(self, operation_id: str, result: dict[str, Any]) -> None:
         await self._send({"type": "next", "id": operation_id, "payload": result})
@@ -291,6 +309,11 @@ class _Connection:
     async def _send(self, message: dict[str, Any]) -> None:
         async with self.send_lock:
             await self.websocket.send_text(orjson.dumps(message).decode())
+
+
+def _ignore_failure(task: asyncio.Future[None]) -> None:
+    if not task.cancelled():
+        task.exception()  # a ping to a connection going away: its reader sees the end
 
 
 def _authorization_in(payload: dict[str, Any]) -> str | None:

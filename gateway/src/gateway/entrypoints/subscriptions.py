@@ -14,12 +14,16 @@ import asyncio
 import contextlib
 import signal
 import time
-from collections.abc import Iterator
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
+import orjson
+from graphql import FieldNode
 from prometheus_client import Counter, Gauge
 
 from gateway.federation.pipeline import Admitted, Gateway, Prepared, RequestError
@@ -34,6 +38,8 @@ __all__ = [
     "SubscriptionRun",
     "Subscriptions",
     "TooManySubscriptions",
+    "fanout_of",
+    "topic_key",
 ]
 
 # WebSocket close codes. 1012 (Service Restart, RFC 6455 registry): the gateway is going
@@ -69,6 +75,9 @@ class SubscriptionLimits:
     keep_alive_seconds: float = 15.0  # a ping (WebSocket) or comment (SSE) when idle
     queue_size: int = 64  # answers waiting for one subscriber before it is cut off
     init_timeout_seconds: float = 10.0  # WebSocket: connection_init must come by then
+    # root Subscription fields whose events are the same for anyone (declared by the
+    # operator): one anonymous stream for all their subscribers (topic_key)
+    shared_fields: frozenset[str] = frozenset()
 
 
 class TooManySubscriptions(Exception):
@@ -87,6 +96,17 @@ class Subscriptions:
     connections: int = 0
     per_client: dict[str, int] = field(default_factory=dict)
     closing: asyncio.Event = field(default_factory=asyncio.Event)
+    # told at shutdown (each WebSocket connection's: a callback, not a task waiting)
+    _on_shutdown: set[Callable[[], None]] = field(default_factory=set)
+
+    def on_shutdown(self, callback: Callable[[], None]) -> None:
+        if self.closing.is_set():
+            callback()
+        else:
+            self._on_shutdown.add(callback)
+
+    def no_shutdown(self, callback: Callable[[], None]) -> None:
+        self._on_shutdown.discard(callback)
 
     @contextmanager
     def connection(self) -> Iterator[None]:
@@ -126,6 +146,9 @@ class Subscriptions:
     def shut_down(self) -> None:
         """Ask every subscription to end with a code that says: reconnect."""
         self.closing.set()
+        for callback in tuple(self._on_shutdown):
+            callback()
+        self._on_shutdown.clear()
 
     @contextmanager
     def shutdown_on_signals(self) -> Iterator[None]:
@@ -158,9 +181,148 @@ class Subscriptions:
 _END = object()
 
 
+class _Topic:
+    """One stream of answers shared by every client subscription with the same key: the
+    producer task runs the subscription once (one upstream stream, the rest of the plan once
+    per event) and offers each answer to every subscriber's own bounded queue."""
+
+    __slots__ = ("ended", "key", "runs", "task")
+
+    def __init__(self, key: tuple[Any, ...]) -> None:
+        self.key = key
+        self.runs: set[SubscriptionRun] = set()
+        self.ended = False
+        self.task: asyncio.Task[None] | None = None
+
+
+class Fanout:
+    """The open topics of one Gateway (one supergraph): a reload builds a new Gateway, whose
+    subscriptions start new topics, while the open ones keep running on the gateway they
+    started on."""
+
+    def __init__(self) -> None:
+        self.topics: dict[tuple[Any, ...], _Topic] = {}
+
+    def join(
+        self,
+        run: SubscriptionRun,
+        key: tuple[Any, ...],
+        gateway: Gateway,
+        prepared: Prepared,
+        admitted: Admitted,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        upstream_authorization: str | None,
+    ) -> _Topic:
+        topic = self.topics.get(key)
+        if topic is None or topic.ended:
+            topic = self.topics[key] = _Topic(key)
+            topic.task = asyncio.create_task(
+                self._produce(
+                    topic,
+                    gateway,
+                    prepared,
+                    admitted,
+                    variables,
+                    operation_name,
+                    upstream_authorization,
+                )
+            )
+        topic.runs.add(run)
+        return topic
+
+    def leave(self, run: SubscriptionRun, topic: _Topic) -> asyncio.Task[None] | None:
+        """The task to cancel when `run` was the topic's last subscriber."""
+        topic.runs.discard(run)
+        if topic.runs or topic.ended:
+            return None
+        self._forget(topic)
+        return topic.task
+
+    def _forget(self, topic: _Topic) -> None:
+        topic.ended = True
+        if self.topics.get(topic.key) is topic:
+            del self.topics[topic.key]
+
+    async def _produce(
+        self,
+        topic: _Topic,
+        gateway: Gateway,
+        prepared: Prepared,
+        admitted: Admitted,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        authorization: str | None,
+    ) -> None:
+        # the identity the upstream stream and every entity fetch of each event are made
+        # with (this task's own context)
+        current_authorization.set(authorization)
+        last: dict[str, Any] | None = None
+        try:
+            async for answer in gateway.subscribe(prepared, admitted, variables, operation_name):
+                for run in tuple(topic.runs):
+                    run.offer(answer)
+        except RequestError as error:
+            last = {"data": None, "errors": error.errors}
+        finally:
+            self._forget(topic)
+            for run in tuple(topic.runs):
+                run.finish(last)
+            topic.runs.clear()
+
+
+_FANOUTS: weakref.WeakKeyDictionary[Gateway, Fanout] = weakref.WeakKeyDictionary()
+
+
+def fanout_of(gateway: Gateway) -> Fanout:
+    fanout = _FANOUTS.get(gateway)
+    if fanout is None:
+        fanout = _FANOUTS[gateway] = Fanout()
+    return fanout
+
+
+def topic_key(
+    prepared: Prepared,
+    admitted: Admitted,
+    authorization: str | None,
+    shared_fields: frozenset[str],
+) -> tuple[tuple[Any, ...], str | None]:
+    """Which client subscriptions may share one stream, and the identity it is opened with.
+
+    The same operation with the same variables, seen with the same access (the plan
+    depends on it), and, unless its root field is in `shared_fields`, made with the same
+    Authorization: a subgraph decides what a caller sees from its identity (a customer
+    only their own orders), so a stream is only ever shared by callers presenting the very
+    same credentials. A root field in `shared_fields` is declared by the operator to send
+    the same events to anyone (a public catalog): its stream is opened anonymously, once
+    for all callers."""
+    values = orjson.dumps(admitted.values, option=orjson.OPT_SORT_KEYS, default=str)
+    audience = None if _root_field(prepared) in shared_fields else authorization
+    return (prepared.key, values, admitted.access, audience), audience
+
+
+def _root_field(prepared: Prepared) -> str | None:
+    selections = prepared.operation.selection_set.selections
+    if len(selections) == 1 and isinstance(selections[0], FieldNode):
+        return selections[0].name.value
+    return None
+
+
 class SubscriptionRun:
-    """One client subscription: the producer task and its bounded queue. Iterate it for
-    the answers; it ends after the stream's last answer, or with SlowConsumer."""
+    """One client subscription: a bounded queue fed by its topic (shared with every client
+    subscription of the same key). Iterate it for the answers; it ends after the stream's
+    last answer, or with SlowConsumer."""
+
+    __slots__ = (
+        "_expiry",
+        "_fanout",
+        "_items",
+        "_topic",
+        "_waiter",
+        "ended",
+        "queue_size",
+        "slow",
+    )
 
     def __init__(
         self,
@@ -172,51 +334,72 @@ class SubscriptionRun:
         *,
         authorization: str | None,
         queue_size: int,
+        shared_fields: frozenset[str] = frozenset(),
     ) -> None:
-        self.queue: asyncio.Queue[Any] = asyncio.Queue(queue_size + 1)  # + the end marker
+        # a deque and a future, not an asyncio.Queue (four deques and an event): one is held
+        # per open subscription. Bounded by offer(): queue_size answers, a last one, the end.
+        self._items: deque[Any] = deque()
+        self._waiter: asyncio.Future[None] | None = None
         self.queue_size = queue_size
         self.slow = False
-        self.expires_at = _expiry(authorization)
-        self._task = asyncio.create_task(
-            self._produce(gateway, prepared, admitted, variables, operation_name, authorization)
+        self.ended = False
+        self._expiry: asyncio.TimerHandle | None = None
+        expires_at = _expiry(authorization)
+        if expires_at is not None:
+            loop = asyncio.get_running_loop()
+            self._expiry = loop.call_at(loop.time() + expires_at - time.time(), self._expire)
+        key, upstream = topic_key(prepared, admitted, authorization, shared_fields)
+        self._fanout = fanout_of(gateway)
+        self._topic = self._fanout.join(
+            self, key, gateway, prepared, admitted, variables, operation_name, upstream
         )
 
-    async def _produce(
-        self,
-        gateway: Gateway,
-        prepared: Prepared,
-        admitted: Admitted,
-        variables: dict[str, Any] | None,
-        operation_name: str | None,
-        authorization: str | None,
-    ) -> None:
-        # the caller's identity for the subgraph stream and every entity fetch of each event
-        current_authorization.set(authorization)
-        reason = "completed"
-        try:
-            remaining = None if self.expires_at is None else self.expires_at - time.time()
-            async with asyncio.timeout(remaining):
-                events = gateway.subscribe(prepared, admitted, variables, operation_name)
-                async for answer in events:
-                    if self.queue.qsize() >= self.queue_size:
-                        self.slow = True
-                        reason = "slow_consumer"
-                        return
-                    self.queue.put_nowait(answer)
-        except TimeoutError:
-            reason = "token_expired"
-            self._offer(_error("the token expired: subscribe with a new one", "UNAUTHENTICATED"))
-        except RequestError as error:
-            reason = "error"
-            self._offer({"data": None, "errors": error.errors})
-        finally:
-            SUBSCRIPTIONS_ENDED.labels(reason).inc()
-            with contextlib.suppress(asyncio.QueueFull):
-                self.queue.put_nowait(_END)
+    def offer(self, answer: dict[str, Any]) -> None:
+        if self.ended:
+            return
+        if len(self._items) >= self.queue_size:
+            self.slow = True
+            self._end("slow_consumer")
+            return
+        self._put(answer)
 
-    def _offer(self, answer: dict[str, Any]) -> None:
-        if self.queue.qsize() < self.queue_size:
-            self.queue.put_nowait(answer)
+    @property
+    def pending(self) -> int:
+        """Answers waiting to be taken."""
+        return len(self._items)
+
+    def _put(self, item: Any) -> None:
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def finish(self, last: dict[str, Any] | None) -> None:
+        """The topic ended: with an error answer (`last`), or completed."""
+        if self.ended:
+            return
+        if last is not None:
+            self._put(last)
+        self._end("error" if last is not None else "completed")
+
+    def _expire(self) -> None:
+        if not self.ended:
+            self._put(_error("the token expired: subscribe with a new one", "UNAUTHENTICATED"))
+            self._end("token_expired")
+
+    def _end(self, reason: str) -> None:
+        self.ended = True
+        SUBSCRIPTIONS_ENDED.labels(reason).inc()
+        self._put(_END)
+        if self._expiry is not None:
+            self._expiry.cancel()
+        self._leave()
+
+    def _leave(self) -> asyncio.Task[None] | None:
+        task = self._fanout.leave(self, self._topic)
+        if task is not None:
+            task.cancel()
+        return task
 
     def __aiter__(self) -> SubscriptionRun:
         return self
@@ -224,7 +407,13 @@ class SubscriptionRun:
     async def __anext__(self) -> dict[str, Any]:
         if self.slow:
             raise SlowConsumer()
-        item = await self.queue.get()
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        item = self._items.popleft()
         if item is _END:
             if self.slow:
                 raise SlowConsumer()
@@ -232,9 +421,15 @@ class SubscriptionRun:
         return item  # type: ignore[no-any-return]
 
     async def cancel(self) -> None:
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        if self._expiry is not None:
+            self._expiry.cancel()
+        if not self.ended:
+            self.ended = True
+            SUBSCRIPTIONS_ENDED.labels("cancelled").inc()
+        task = self._leave()
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 def _expiry(authorization: str | None) -> float | None:

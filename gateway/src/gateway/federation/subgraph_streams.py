@@ -1,18 +1,23 @@
 """Adapter: a subscription's root fetch, streamed from its subgraph over WebSocket with the
-`graphql-transport-ws` protocol, on the process's one aiohttp session.
+`graphql-transport-ws` protocol.
 
 Why WebSocket and not SSE to the subgraphs: Strawberry, which serves the subgraphs, speaks
 graphql-transport-ws (and multipart HTTP), not GraphQL over SSE; and a long-lived HTTP
 request would hold one of the subgraph's admission slots (platform_kit.admission) and run
 under its request deadline for as long as it lives, where a WebSocket holds neither.
 
-One upstream connection per client subscription, on a session of their own, carrying the
-client's own Authorization on its upgrade request: the subgraph decides what that caller
-may see (a customer only their own orders), so a connection is never shared between
-callers."""
+Connections are pooled by (subgraph, Authorization): the subgraph decides what a caller may
+see from the identity the connection was opened with (a customer only their own orders),
+so one connection carries the streams of one identity only, never another's; the streams
+of that identity are multiplexed on it (up to `per_connection`, each its own operation id),
+instead of a connection, a handshake and a subgraph task each. A connection that breaks
+ends every stream on it with SubgraphUnreachable (each caller hears of it, never silence);
+one that carries no stream any more is closed."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -32,6 +37,13 @@ __all__ = ["PROTOCOL", "SubgraphStreams", "ws_url"]
 PROTOCOL = "graphql-transport-ws"
 Json = dict[str, Any]
 HEARTBEAT_SECONDS = 15.0  # WebSocket pings: a dead subgraph is noticed, not waited for
+# streams multiplexed on one upstream connection: Strawberry (our subgraphs) refuses more
+# than 100 operations on one connection by default ("Subscription limit reached")
+PER_CONNECTION = 100
+# events of one stream read from the connection and not yet taken by its consumer: the
+# connection's reader never waits for one slow stream (that would hold back the others)
+STREAM_QUEUE = 1024
+_END: Any = object()
 
 
 def ws_url(http_url: str) -> str:
@@ -42,20 +54,93 @@ def ws_url(http_url: str) -> str:
     return http_url
 
 
+class _Stream:
+    __slots__ = ("failure", "queue")
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[Any] = asyncio.Queue(STREAM_QUEUE + 1)  # + the end
+        self.failure: str | None = None
+
+    def put(self, item: Any) -> bool:
+        if self.queue.qsize() >= STREAM_QUEUE and item is not _END:
+            self.end("the gateway fell behind the subgraph's events")
+            return False
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(item)
+        return True
+
+    def end(self, failure: str | None) -> None:
+        if self.failure is None:
+            self.failure = failure
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(_END)
+
+
+class _Connection:
+    """One upstream graphql-transport-ws connection and the streams on it."""
+
+    def __init__(self, socket: aiohttp.ClientWebSocketResponse) -> None:
+        self.socket = socket
+        self.streams: dict[str, _Stream] = {}
+        self.next_id = 0
+        self.closed = False
+        self.reader: asyncio.Task[None] | None = None
+
+    async def read(self) -> None:
+        reason = "the stream closed"
+        try:
+            async for message in self.socket:
+                if message.type is not aiohttp.WSMsgType.TEXT:
+                    break  # closed, or an error: every stream broke off
+                body = orjson.loads(message.data)
+                kind = body.get("type")
+                stream = self.streams.get(str(body.get("id")))
+                if kind == "next":
+                    if stream is not None:
+                        stream.put(body.get("payload") or {})
+                elif kind == "error":  # the operation was refused before it ran
+                    if stream is not None:
+                        stream.put({"data": None, "errors": body.get("payload") or []})
+                        stream.end(None)
+                elif kind == "complete":
+                    if stream is not None:
+                        stream.end(None)
+                elif kind == "ping":
+                    await self.socket.send_str('{"type":"pong"}')
+            reason = f"the stream closed (code {self.socket.close_code})"
+        except (aiohttp.ClientError, orjson.JSONDecodeError, ConnectionError) as error:
+            reason = type(error).__name__
+        finally:
+            self.closed = True
+            for stream in self.streams.values():
+                stream.end(reason)
+            self.streams.clear()
+
+    async def close(self) -> None:
+        self.closed = True
+        if self.reader is not None:
+            self.reader.cancel()
+        with contextlib.suppress(Exception):
+            await self.socket.close()
+
+
 class SubgraphStreams:
     """Opens subscriptions at subgraphs; each is an async iterator of GraphQL results (the
     payloads of `next`). Raises SubgraphUnreachable when the stream cannot be opened or
     breaks off; ends when the subgraph completes it."""
 
-    def __init__(self, connect_timeout: float) -> None:
+    def __init__(self, connect_timeout: float, per_connection: int = PER_CONNECTION) -> None:
         self.connect_timeout = connect_timeout
+        self.per_connection = per_connection
         self._session: aiohttp.ClientSession | None = None
+        self._pool: dict[tuple[str, str | None], list[_Connection]] = {}
+        self._connecting: dict[tuple[str, str | None], asyncio.Future[_Connection]] = {}
 
     def _client(self) -> aiohttp.ClientSession:
-        # A session of their own, not the request pool's: a subscription holds its
-        # connection for as long as it lives, and in the request pool (SubgraphTransport,
-        # 256 connections) enough of them would leave no connection for queries. Their
-        # number is bounded by the subscription limits instead.
+        # A session of their own, not the request pool's: a subscription connection lives as
+        # long as its streams, and in the request pool (SubgraphTransport, 256 connections)
+        # enough of them would leave no connection for queries. Their number is bounded by
+        # the subscription limits instead.
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=0),
@@ -64,16 +149,49 @@ class SubgraphStreams:
             )
         return self._session
 
+    @property
+    def connections(self) -> int:
+        return sum(len(held) for held in self._pool.values())
+
     async def close(self) -> None:
+        for held in list(self._pool.values()):
+            for connection in held:
+                await connection.close()
+        self._pool.clear()
         if self._session is not None:
             await self._session.close()
             self._session = None
 
-    async def stream(
-        self, url: str, operation: str, variables: Mapping[str, Any]
-    ) -> AsyncIterator[Json]:
+    async def _connection(self, url: str, authorization: str | None) -> _Connection:
+        key = (url, authorization)
+        while True:
+            held = self._pool.setdefault(key, [])
+            for connection in held:
+                if not connection.closed and len(connection.streams) < self.per_connection:
+                    return connection
+            pending = self._connecting.get(key)
+            if pending is None:
+                break
+            # another stream of this identity is opening a connection: share it
+            await asyncio.shield(pending)
+        future: asyncio.Future[_Connection] = asyncio.get_running_loop().create_future()
+        self._connecting[key] = future
+        try:
+            connection = await self._open(url, authorization)
+            self._pool.setdefault(key, []).append(connection)
+            future.set_result(connection)
+            return connection
+        except BaseException as error:
+            if not self._pool.get(key):
+                self._pool.pop(key, None)
+            future.set_exception(error)
+            future.exception()  # retrieved here: the waiters try again on their own
+            raise
+        finally:
+            del self._connecting[key]
+
+    async def _open(self, url: str, authorization: str | None) -> _Connection:
         headers: dict[str, str] = {}
-        authorization = current_authorization.get()
         if authorization:
             headers["Authorization"] = authorization
         request_id = current_request_id.get()
@@ -92,35 +210,67 @@ class SubgraphStreams:
         except (aiohttp.ClientError, TimeoutError) as error:
             raise SubgraphUnreachable(type(error).__name__) from None
         try:
-            await socket.send_str(orjson.dumps({"type": "connection_init"}).decode())
+            await socket.send_str('{"type":"connection_init"}')
             ack = await socket.receive(timeout=self.connect_timeout)
             if ack.type is not aiohttp.WSMsgType.TEXT or _type(ack.data) != "connection_ack":
                 raise SubgraphUnreachable(f"no connection_ack ({ack.type.name})")
+        except (aiohttp.ClientError, TimeoutError) as error:
+            await socket.close()
+            raise SubgraphUnreachable(type(error).__name__) from None
+        except BaseException:
+            await socket.close()
+            raise
+        connection = _Connection(socket)
+        connection.reader = asyncio.create_task(connection.read())
+        return connection
+
+    def _release(self, url: str, authorization: str | None, connection: _Connection) -> None:
+        if connection.streams and not connection.closed:
+            return
+        held = self._pool.get((url, authorization), [])
+        if connection in held:
+            held.remove(connection)
+            if not held:
+                del self._pool[(url, authorization)]
+        task = asyncio.ensure_future(connection.close())
+        task.add_done_callback(lambda done: done.exception())
+
+    async def stream(
+        self, url: str, operation: str, variables: Mapping[str, Any]
+    ) -> AsyncIterator[Json]:
+        authorization = current_authorization.get() or None
+        connection = await self._connection(url, authorization)
+        connection.next_id += 1
+        operation_id = str(connection.next_id)
+        stream = _Stream()
+        connection.streams[operation_id] = stream
+        completed = False
+        try:
             subscribe = {
-                "id": "1",
+                "id": operation_id,
                 "type": "subscribe",
                 "payload": {"query": operation, "variables": dict(variables)},
             }
-            await socket.send_str(orjson.dumps(subscribe).decode())
-            async for message in socket:
-                if message.type is not aiohttp.WSMsgType.TEXT:
-                    break  # closed, or an error: the stream broke off
-                body = orjson.loads(message.data)
-                kind = body.get("type")
-                if kind == "next":
-                    yield body.get("payload") or {}
-                elif kind == "error":  # the operation was refused before it ran
-                    yield {"data": None, "errors": body.get("payload") or []}
+            try:
+                await connection.socket.send_str(orjson.dumps(subscribe).decode())
+            except (aiohttp.ClientError, ConnectionError) as error:
+                raise SubgraphUnreachable(type(error).__name__) from None
+            while True:
+                item = await stream.queue.get()
+                if item is _END:
+                    completed = True
+                    if stream.failure is not None:
+                        raise SubgraphUnreachable(stream.failure)
                     return
-                elif kind == "complete":
-                    return
-                elif kind == "ping":
-                    await socket.send_str(orjson.dumps({"type": "pong"}).decode())
-            raise SubgraphUnreachable(f"the stream closed (code {socket.close_code})")
-        except (aiohttp.ClientError, TimeoutError, orjson.JSONDecodeError) as error:
-            raise SubgraphUnreachable(type(error).__name__) from None
+                yield item
         finally:
-            await socket.close()
+            left = connection.streams.pop(operation_id, None) is not None and not completed
+            if left and not connection.closed:
+                # the caller left: the subgraph stops this operation, the connection stays
+                with contextlib.suppress(Exception):
+                    message = {"id": operation_id, "type": "complete"}
+                    await connection.socket.send_str(orjson.dumps(message).decode())
+            self._release(url, authorization, connection)
 
 
 def _type(text: str) -> Any:

@@ -20,7 +20,7 @@ class ProductEvents:
     ) -> AsyncIterator[Product]:
         """Every change from now on (`product_id`: of that product only). The catalog is
         public: the caller decides nothing here."""
-        async with self.changes.subscribe() as changes:
+        async with self.changes.subscribe(product_id) as changes:
             async for product in changes:
                 if product_id is None or product.id == product_id:
                     yield product

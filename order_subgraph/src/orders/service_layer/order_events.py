@@ -24,7 +24,7 @@ class OrderEvents:
     ) -> AsyncIterator[Order]:
         """Every visible change from now on (`order_id`: of that order only)."""
         user = caller(principal)  # refused before anything is subscribed
-        async with self.changes.subscribe() as changes:
+        async with self.changes.subscribe(order_id) as changes:
             async for order in changes:
                 if order_id is not None and order.id != order_id:
                     continue
