@@ -65,6 +65,9 @@ def _workers_gateway(
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
             "SUPERGRAPH_PATH": str(supergraph),
             "GATEWAY_SUPERGRAPH_POLL_SECONDS": "0.2",
+            # a restarted worker must be ready within this, or the supervisor keeps the old
+            # one (uvicorn's default, 5 s, is less than a start takes on a loaded machine)
+            "UVICORN_TIMEOUT_WORKER_HEALTHCHECK": "60",
             **settings,
         },
         log_path=tmp_path / "gateway.log",
