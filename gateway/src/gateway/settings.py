@@ -84,6 +84,10 @@ class GatewaySettings(ServiceSettings):
         default=_LIMITS.max_selection_fields, gt=0, alias="GATEWAY_MAX_SELECTION_FIELDS"
     )
     max_cost: int = Field(default=_LIMITS.max_cost, gt=0, alias="GATEWAY_MAX_COST")
+    # Every GraphQL answer carries `extensions.cost` (the contract). Off only for a client
+    # that compares whole answers with expected ones (the federation benchmark's checker);
+    # budgets and limits apply all the same, and a 429 still says what the budget holds.
+    cost_in_answers: bool = Field(default=True, alias="GATEWAY_COST_IN_ANSWERS")
     # the memory the prepared operations may hold, as estimated (federation/prepared_cache.py)
     cache_max_bytes: int = Field(default=_CACHE.max_bytes, ge=0, alias="GATEWAY_CACHE_MAX_BYTES")
 

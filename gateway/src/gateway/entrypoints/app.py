@@ -183,7 +183,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     # a plain Starlette route to a plain ASGI app: the hot path skips FastAPI's handler,
     # and is matched first
     endpoint = GraphQLEndpoint(
-        deduplicate=settings.deduplicate_inbound_requests, identity=identity, documents=documents
+        deduplicate=settings.deduplicate_inbound_requests,
+        identity=identity,
+        documents=documents,
+        cost_in_answers=settings.cost_in_answers,
     )
     app.router.routes.insert(
         0, _NamedRoute("/graphql", endpoint, methods=["POST"], include_in_schema=False)

@@ -57,8 +57,12 @@ class GraphQLEndpoint:
         deduplicate: bool,
         identity: ClientIdentity | None = None,
         documents: PersistedDocuments | None = None,
+        cost_in_answers: bool = True,
     ) -> None:
         self.deduplicate = deduplicate
+        # `extensions.cost` on every answer (the contract); off only where a client compares
+        # whole answers byte for byte (GATEWAY_COST_IN_ANSWERS: a benchmark's checker)
+        self.cost_in_answers = cost_in_answers
         self.identity = identity or ClientIdentity()
         # APQ and trusted documents (persisted_queries.py): the text a request runs
         self.documents = documents or PersistedDocuments()
@@ -172,7 +176,8 @@ class GraphQLEndpoint:
             )
         if incremental and prepared.defers:  # never shared: each caller reads its own parts
             payloads = gateway.run_incremental(prepared, admitted, variables, operation_name)
-            return IncrementalAnswer(payloads, {"cost": admitted.extension()})
+            extensions = {"cost": admitted.extension()} if self.cost_in_answers else {}
+            return IncrementalAnswer(payloads, extensions)
         if self.deduplicate and prepared.is_query:
             variables_key = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
             # the Gateway too: after a reload, an answer from the old schema is not shared
@@ -180,8 +185,10 @@ class GraphQLEndpoint:
             status, shared = await self.inflight.run(
                 key, lambda: _run(gateway, prepared, admitted, variables, operation_name)
             )
-            return status, _with_cost(shared, admitted)
-        return await _run(gateway, prepared, admitted, variables, operation_name, own=True)
+            return status, _with_cost(shared, admitted) if self.cost_in_answers else shared
+        return await _run(
+            gateway, prepared, admitted, variables, operation_name, own=self.cost_in_answers
+        )
 
     async def _admitted(
         self,
@@ -256,8 +263,8 @@ async def _run(
     own: bool = False,
 ) -> Answer:
     """The answer without its `extensions` (which are the caller's own: _with_cost), or
-    with them when it is not shared (`own`): encoded once, which matters for an answer of
-    megabytes."""
+    with them when it is not shared and they are shown (`own`): encoded once, which matters
+    for an answer of megabytes."""
     try:
         result = await gateway.run(prepared, admitted, variables, operation_name, encoded=True)
         status = 200

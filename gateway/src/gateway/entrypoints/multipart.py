@@ -75,7 +75,8 @@ class IncrementalAnswer:
             except RequestError as error:
                 await _whole(send, headers, 400, {"errors": error.errors})
                 return
-            first["extensions"] = self.extensions
+            if self.extensions:
+                first["extensions"] = self.extensions
             if "hasNext" not in first:  # it defers nothing: the answer at once
                 await _whole(send, headers, 200, first)
                 return
