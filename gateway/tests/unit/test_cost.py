@@ -173,3 +173,21 @@ def test_the_schema_query_of_graphiql_and_its_explorer_costs_nothing(gateway: Ga
     assert gateway.admit(gateway.prepare(query, None), {}, None).cost == 0
     mixed = "{ __schema { types { name fields { name } } } product(id: 1) { name } }"
     assert gateway.admit(gateway.prepare(mixed, None), {}, None).cost == 1
+
+
+def test_a_document_over_the_limit_whatever_its_variables_is_refused_and_not_kept(
+    gateway: Gateway,
+) -> None:
+    # thirty counted pages, literals only: over the limit on every request, so refused as
+    # it is prepared, and never kept (a flood of such documents would fill the cache)
+    costly = "{ " + " ".join(f"a{i}: products(limit: 1) {{ total }}" for i in range(30)) + " }"
+    with pytest.raises(RequestError) as refused:
+        gateway.prepare(costly, None)
+    (error,) = refused.value.errors
+    assert error["extensions"]["code"] == "MAX_COST_EXCEEDED"
+    assert error["extensions"]["cost"] == 30 * (1 + 50)  # a page and its counted total
+    assert gateway._cached(costly, None)[2] is None
+    # with a variable, the values sent decide: kept, refused per request
+    assert gateway._cached(ALIASES, None)[2] is None
+    gateway.prepare(ALIASES, None)
+    assert gateway._cached(ALIASES, None)[2] is not None

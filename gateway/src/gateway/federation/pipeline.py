@@ -344,6 +344,15 @@ class Gateway:
             operation,
             self.limits.assumed_list_size,
         )
+        if not operation.variable_definitions:
+            # its cost is the same for every request: over the limit, it would be refused
+            # every time, so it is refused now and not kept. A flood of new documents over
+            # the limit (random literals, so nothing repeats) would otherwise fill the cache
+            # with them, and every full collection would walk them all (measured: a few
+            # hundred ms of CPU each, on the event loop, with the cache full of them)
+            constant = cost.of({})
+            if constant > self.limits.max_cost:
+                raise RequestError([cost_limit_error(self.limits, constant)])
         # @skip, @include and @defer: a document whose text has no `@` has no directive,
         # and need not be walked twice more to learn it
         directives = "@" in query
