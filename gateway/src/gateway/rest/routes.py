@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
 
 from gateway.entrypoints.event_stream import EventStreamResponse
-from gateway.rest.deps import ADMIN, SIGNED_IN, Ops, Paging
+from gateway.rest.deps import ADMIN, SIGNED_IN, Ops, Paging, on_the_loop
 from gateway.rest.models import (
     AMOUNT_PATTERN,
     OrderCreate,
@@ -225,7 +225,9 @@ async def delete_product(ops: Ops, product_id: ProductId) -> Response:
 
 @products.get("/products", summary="A page of products", responses=_responses(422, 503))
 async def list_products(
-    ops: Ops, paging: Paging, listing: Annotated[ProductListing, Depends()]
+    ops: Ops,
+    paging: Paging,
+    listing: Annotated[ProductListing, Depends(on_the_loop(ProductListing))],
 ) -> Page[ProductPublic]:
     data = await ops.run(LIST_PRODUCTS, {**listing.variables(), **paging.variables()})
     return paging.page(Page[ProductPublic], data["products"])
@@ -315,7 +317,7 @@ async def update_order(
     responses=_responses(401, 403, 422, 503),
 )
 async def list_orders(
-    ops: Ops, paging: Paging, listing: Annotated[OrderListing, Depends()]
+    ops: Ops, paging: Paging, listing: Annotated[OrderListing, Depends(on_the_loop(OrderListing))]
 ) -> Page[OrderPublic]:
     data = await ops.run(LIST_ORDERS, {**listing.variables(), **paging.variables()})
     return paging.page(Page[OrderPublic], data["orders"])
