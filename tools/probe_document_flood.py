@@ -2,7 +2,9 @@
 documents once grew it to 740 MB). Starts its own stack (SecantusDB in memory, both
 subgraphs, the gateway), sends DOCUMENTS distinct documents near the token limit, each a
 few selection sets of 99 conditional fragments, and prints the gateway's resident memory
-(VmRSS) and CPU time as it goes. `.venv/bin/python tools/probe_document_flood.py [N]`."""
+(VmRSS) and CPU time as it goes, with budgets and the share for new documents out of the way
+(they are what stops one client from sending so many: this measures the cache behind them).
+`.venv/bin/python tools/probe_document_flood.py [N]`."""
 
 from __future__ import annotations
 
@@ -42,7 +44,18 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def main(documents: int) -> None:
-    env = {"AUTH_JWT_SECRET": secrets.token_urlsafe(48), "LOG_LEVEL": "WARNING"}
+    env = {
+        "AUTH_JWT_SECRET": secrets.token_urlsafe(48),
+        "LOG_LEVEL": "WARNING",
+        # what is measured is what the cache keeps: one client sending a thousand new
+        # documents would be stopped by its budget and the share for new documents first
+        # (as it should be), and the probe would measure those instead
+        "GATEWAY_PREPARATION_POINTS_PER_MS": "0",
+        "GATEWAY_PREPARATION_SHARE": "1",
+        "GATEWAY_PREPARATION_BURST_SECONDS": "60",
+        "GATEWAY_BUDGET_MAXIMUM": "1000000",
+        "GATEWAY_BUDGET_RESTORE_RATE": "1000000",
+    }
     logs = ROOT / ".data" / "probe-logs"
     logs.mkdir(parents=True, exist_ok=True)
     database = LocalMongo(free_port(), ":memory:", log_path=logs / "db.log").start()
