@@ -205,18 +205,24 @@ class RouteFinder:
         else:
             below = provided.below(node.name.value, type_name)
         child_type = below_node.child_type
+        abstract = below_node.abstract
+        plain = below is NOTHING
         count = 0
         for child, graphs in below_node.children:
-            if graphs is not None and below is NOTHING:
+            if graphs is not None and plain:
                 resolved = graph in graphs  # resolves(), for what is known and not provided
             else:
                 resolved = self.resolves(child_type, child.name.value, graph, below)
-            if not resolved:
-                # for an abstract type, maybe only for some of the types it may be
-                possible = self.possible_types(child_type, graph) if below_node.abstract else ()
-                if not any(self.resolves(t, child.name.value, graph, below) for t in possible):
-                    count += 1
-                    continue
+            # for an abstract type, maybe only for some of the types it may be
+            if not resolved and (
+                not abstract
+                or not any(
+                    self.resolves(t, child.name.value, graph, below)
+                    for t in self.possible_types(child_type, graph)
+                )
+            ):
+                count += 1
+                continue
             if child.selection_set is not None:
                 count += self.misses(child_type, child, graph, below)
         return count
