@@ -245,11 +245,12 @@ class RouteFinder:
             return self._plain[key]
         below_node = self._below(type_name, node)
         counts: dict[str, int] | None = dict.fromkeys(self._graphs, 0)
-        if below_node is not None:
-            if below_node.abstract or (below_node.info is not None and below_node.info.provides):
-                counts = None
-            elif any(graphs is None for _, graphs in below_node.children):
-                counts = None
+        if below_node is not None and (
+            below_node.abstract
+            or (below_node.info is not None and below_node.info.provides)
+            or any(graphs is None for _, graphs in below_node.children)
+        ):
+            counts = None
         if counts is not None and below_node is not None:
             child_type = below_node.child_type
             for child, graphs in below_node.children:
