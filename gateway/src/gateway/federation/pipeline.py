@@ -60,7 +60,7 @@ from gateway.federation.override import OverrideLabels
 from gateway.federation.plan import QueryPlan
 from gateway.federation.planner import PlanningError, plan_operation
 from gateway.federation.preparation import Busy, PreparationCapacity
-from gateway.federation.prepared_cache import CacheLimits, PreparedCache, node_count
+from gateway.federation.prepared_cache import CacheLimits, PreparedCache, settle
 from gateway.federation.shaping import ResponseShape, shape
 from gateway.federation.stages import StagedPlan, stage_plan
 from gateway.federation.supergraph import Supergraph
@@ -320,6 +320,7 @@ class Gateway:
             if error.message.endswith("tokens. Parsing aborted."):  # graphql-core's words
                 raise RequestError([token_limit_error(self.limits)]) from None
             raise RequestError([_formatted(error, "GRAPHQL_PARSE_FAILED")]) from None
+        nodes = settle(document)
         # before validation, whose cost grows faster than the document does
         for definition in document.definitions:
             if isinstance(definition, OperationDefinitionNode):
@@ -360,7 +361,7 @@ class Gateway:
             operation,
             conditions,
             cost,
-            node_count(document),
+            nodes,
             key,
             shaping_document,
             guard=guard,
