@@ -87,7 +87,8 @@ class Selection:
                     first = seen.setdefault(inner_key, inner.type_text)
                     if first != inner.type_text:
                         inner.text = head(inner.node, conflict_alias(inner_key, key.type_name))
-            item.sub.separate_conflicts()
+            if item.sub.items:  # a leaf's is empty
+                item.sub.separate_conflicts()
 
     def print(self) -> str:
         parts = []
