@@ -85,3 +85,33 @@ def test_distinct_large_documents_hold_no_more_memory_than_the_cache_bound() -> 
     assert gateway.cache.held_bytes <= bound
     assert held <= bound
     assert 0 < len(gateway.cache) < 10
+
+
+def test_a_kept_document_lets_its_tokens_go_and_keeps_what_errors_are_located_by() -> None:
+    """settle(): the nodes counted as node_count does, no token of the text left reachable
+    from the kept tree, and an error on any node located where it was before."""
+    from graphql import GraphQLError, parse
+
+    from gateway.federation.prepared_cache import node_count, settle
+
+    text = (
+        "# a comment\nquery Q($c0: Boolean = true) {\n  a: products(limit: 1) {\n"
+        "    items { id ...{ name @include(if: $c0) } }\n  }\n}"
+    )
+    located = parse(text)
+    document = parse(text)
+    fields = [
+        located.definitions[0].selection_set.selections[0],  # type: ignore[attr-defined]
+        document.definitions[0].selection_set.selections[0],  # type: ignore[attr-defined]
+    ]
+    first_token = document.loc.start_token if document.loc else None
+    assert settle(document) == node_count(located)
+    assert GraphQLError("x", fields[1]).locations == GraphQLError("x", fields[0]).locations
+    assert document == located  # same nodes, same offsets
+    assert first_token is not None and first_token.next is None  # the chain unlinked
+    # no location holds a token of the text any more
+    assert document.loc is not None and document.loc.start_token is not first_token
+    field_loc = fields[1].loc
+    assert field_loc is not None
+    held = {id(field_loc.start_token), id(field_loc.end_token), id(document.loc.end_token)}
+    assert held == {id(document.loc.start_token)}

@@ -216,7 +216,10 @@ def _fetch(
     variable_definitions: Mapping[str, VariableDefinitionNode],
 ) -> Fetch:
     builder.root.separate_conflicts()
-    used = sorted(builder.root.variables() & set(variable_definitions))
+    # the client's variables it uses (none to look for in an operation that declares none)
+    used = (
+        sorted(builder.root.variables() & set(variable_definitions)) if variable_definitions else []
+    )
     declared = [print_ast(variable_definitions[name]) for name in used]
     selection = builder.root.print()
     entity_selection = ""

@@ -60,7 +60,7 @@ from gateway.federation.override import OverrideLabels
 from gateway.federation.plan import QueryPlan
 from gateway.federation.planner import PlanningError, plan_operation
 from gateway.federation.preparation import Busy, PreparationCapacity
-from gateway.federation.prepared_cache import CacheLimits, PreparedCache, node_count
+from gateway.federation.prepared_cache import CacheLimits, PreparedCache, settle
 from gateway.federation.shaping import ResponseShape, shape
 from gateway.federation.stages import StagedPlan, stage_plan
 from gateway.federation.supergraph import Supergraph
@@ -320,6 +320,7 @@ class Gateway:
             if error.message.endswith("tokens. Parsing aborted."):  # graphql-core's words
                 raise RequestError([token_limit_error(self.limits)]) from None
             raise RequestError([_formatted(error, "GRAPHQL_PARSE_FAILED")]) from None
+        nodes = settle(document)
         # before validation, whose cost grows faster than the document does
         for definition in document.definitions:
             if isinstance(definition, OperationDefinitionNode):
@@ -369,7 +370,7 @@ class Gateway:
             operation,
             conditions,
             cost,
-            node_count(document),
+            nodes,
             key,
             shaping_document,
             guard=guard,
@@ -399,58 +400,72 @@ class Gateway:
         key: PlanKey = (conditions, tuple(sorted(labels)), incremental, authorization)
         compiled = prepared.plans.get(key)
         if compiled is None:
-            schema = self.supergraph.api_schema
-            filtered = None
-            document, operation = prepared.document, prepared.operation
-            if failed:
-                filtered = authorize(
-                    schema,
-                    self.supergraph.authorization,
-                    document,
-                    operation,
-                    failed,
-                    authorization[1],
-                )
-                document, operation = filtered.document, filtered.operation
-            fragments, deferred = (
-                find_deferred(schema, document, operation, variables) if incremental else ([], {})
-            )
-            try:
-                with collections_paused():
-                    plan = plan_operation(
-                        self.supergraph.for_labels(labels), document, operation, variables, deferred
-                    )
-            except PlanningError as error:
-                raise RequestError(
-                    [
-                        {
-                            "message": f"cannot plan this operation: {error}",
-                            "extensions": {"code": "INTERNAL_SERVER_ERROR"},
-                        }
-                    ]
-                ) from None
-            if fragments:
-                deferral = Deferral.compile(
-                    schema, prepared.document, prepared.operation, fragments, variables
-                )
-                response_shape = ResponseShape.compile(
-                    schema, deferral.document, deferral.operation, variables
-                )
-                compiled = Compiled(plan, stage_plan(plan), response_shape, deferral)
-            else:
-                response_shape = ResponseShape.compile(
-                    schema, prepared.document, prepared.operation, variables
-                )
-                staged = stage_plan(plan)
-                direct = (
-                    DirectAnswer.compile(response_shape, staged)
-                    if filtered is None and not prepared.is_subscription
-                    else None
-                )
-                compiled = Compiled(plan, staged, response_shape, None, filtered, direct)
+            # collection.py: the plan, its steps and shape are thousands of new objects too
+            with collections_paused():
+                compiled = self._compile(prepared, variables, labels, incremental, failed, access)
             if len(prepared.plans) < self.cache.limits.max_plans:
                 prepared.plans[key] = compiled
                 self.cache.planned(prepared.key, prepared)
+        return compiled
+
+    def _compile(
+        self,
+        prepared: Prepared,
+        variables: Mapping[str, Any],
+        labels: frozenset[str],
+        incremental: bool,
+        failed: frozenset[Requirement],
+        access: Access | None,
+    ) -> Compiled:
+        """The plan, steps and response shape of `plan`'s key, made."""
+        schema = self.supergraph.api_schema
+        filtered = None
+        document, operation = prepared.document, prepared.operation
+        if failed:
+            filtered = authorize(
+                schema,
+                self.supergraph.authorization,
+                document,
+                operation,
+                failed,
+                access is not None and access.authenticated,
+            )
+            document, operation = filtered.document, filtered.operation
+        fragments, deferred = (
+            find_deferred(schema, document, operation, variables) if incremental else ([], {})
+        )
+        try:
+            plan = plan_operation(
+                self.supergraph.for_labels(labels), document, operation, variables, deferred
+            )
+        except PlanningError as error:
+            raise RequestError(
+                [
+                    {
+                        "message": f"cannot plan this operation: {error}",
+                        "extensions": {"code": "INTERNAL_SERVER_ERROR"},
+                    }
+                ]
+            ) from None
+        if fragments:
+            deferral = Deferral.compile(
+                schema, prepared.document, prepared.operation, fragments, variables
+            )
+            response_shape = ResponseShape.compile(
+                schema, deferral.document, deferral.operation, variables
+            )
+            compiled = Compiled(plan, stage_plan(plan), response_shape, deferral)
+        else:
+            response_shape = ResponseShape.compile(
+                schema, prepared.document, prepared.operation, variables
+            )
+            staged = stage_plan(plan)
+            direct = (
+                DirectAnswer.compile(response_shape, staged)
+                if filtered is None and not prepared.is_subscription
+                else None
+            )
+            compiled = Compiled(plan, staged, response_shape, None, filtered, direct)
         return compiled
 
     def admit(

@@ -170,7 +170,7 @@ class Planner:
         if abstract:
             at.target.leaf("__typename", "__typename")
         for selection in selections:
-            if not included(selection, self.variables):
+            if selection.directives and not included(selection, self.variables):
                 continue
             if isinstance(selection, FieldNode):
                 if (

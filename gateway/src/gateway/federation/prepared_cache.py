@@ -10,12 +10,12 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from graphql.language import Node
+from graphql.language import DocumentNode, Node, Token, TokenKind
 
 if TYPE_CHECKING:
     from gateway.federation.pipeline import Prepared
 
-__all__ = ["CacheLimits", "PreparedCache", "node_count"]
+__all__ = ["CacheLimits", "PreparedCache", "node_count", "settle"]
 
 # tracemalloc, graphql-core 3.2: about 460 bytes per syntax node for a prepared document
 # (tree, locations, cost formula), about 30 per node for each plan made from it
@@ -37,29 +37,57 @@ class CacheLimits:
     max_plans: int = 16
 
 
-# a node class's field names: graphql-core computes `Node.keys` from its dataclass fields on
-# every access, which made counting a 30-alias document's nodes take 5 ms
+# a node class's field names but `loc`: graphql-core computes `Node.keys` from its dataclass
+# fields on every access, which made counting a 30-alias document's nodes take 5 ms
 _KEYS: dict[type, tuple[str, ...]] = {}
 
 
-def node_count(node: Node) -> int:
-    """The syntax nodes of a tree (iterative: a deep document cannot exhaust the stack)."""
+# what a kept document's locations point to instead of the lexer's tokens
+_RELEASED = Token(TokenKind.SOF, 0, 0, 0, 0)
+
+
+def settle(document: DocumentNode) -> int:
+    """`node_count(document)`, and the lexer's tokens let go of: a location keeps its
+    offsets and source (all an error's `locations` is made of), but also the tokens it
+    started and ended at, each linked to the next and previous, so a kept document held
+    every token of its text (2,053 of the 10,700 objects a new many-plans document left
+    for the collector to walk, some 200 KB). Nothing reads them once parsing is over."""
+    start = document.loc.start_token if document.loc is not None else None
+    token: Token | None = start
+    while token is not None:  # unlinked, each is freed as its last location lets go
+        following = token.next
+        token.prev = token.next = None
+        token = following
+    return node_count(document, release=True)
+
+
+def node_count(node: Node, release: bool = False) -> int:
+    """The syntax nodes of a tree (iterative: a deep document cannot exhaust the stack).
+    Most attributes of a node are names, strings or None: those are passed over before any
+    isinstance check (3.4 -> 0.9 ms for a 3,000-node document)."""
     count = 0
     pending: list[Any] = [node]
+    pop, push, extend = pending.pop, pending.append, pending.extend
     keys_of = _KEYS
     while pending:
-        current = pending.pop()
+        current = pop()
+        if not isinstance(current, Node):
+            continue  # an item of a list attribute that is no node (none in graphql-core)
         count += 1
+        if release and current.loc is not None:
+            current.loc.start_token = current.loc.end_token = _RELEASED
         kind = type(current)
         keys = keys_of.get(kind)
         if keys is None:
-            keys = keys_of[kind] = tuple(current.keys)
+            keys = keys_of[kind] = tuple(key for key in current.keys if key != "loc")
         for name in keys:
             value = getattr(current, name, None)
+            if value is None or value.__class__ is str or value.__class__ is bool:
+                continue
             if isinstance(value, Node):
-                pending.append(value)
+                push(value)
             elif isinstance(value, tuple | list):
-                pending.extend(item for item in value if isinstance(item, Node))
+                extend(value)
     return count
 
 

@@ -139,6 +139,9 @@ class RouteFinder:
         # walking the whole subtree again; one document's answers never change
         self._misses: dict[tuple[str, int, str, int], int] = {}
         self._belows: dict[tuple[str, int], _Below | None] = {}
+        # misses() of a plain selection for every subgraph at once (_plain_misses)
+        self._plain: dict[tuple[str, int], dict[str, int] | None] = {}
+        self._graphs = tuple(supergraph.subgraphs)
 
     # -- decisions -------------------------------------------------------------------------
     def route_field(
@@ -188,6 +191,10 @@ class RouteFinder:
         @provides covers counts as resolved)."""
         if node.selection_set is None:
             return 0
+        if provided is NOTHING:
+            counts = self._plain_misses(type_name, node)
+            if counts is not None and graph in counts:
+                return counts[graph]
         # the nodes and Provided trees are the document's and the supergraph's, alive while
         # this finder is: their ids are stable keys
         key = (type_name, id(node), graph, id(provided))
@@ -205,21 +212,58 @@ class RouteFinder:
         else:
             below = provided.below(node.name.value, type_name)
         child_type = below_node.child_type
+        abstract = below_node.abstract
+        plain = below is NOTHING
         count = 0
         for child, graphs in below_node.children:
-            if graphs is not None and below is NOTHING:
+            if graphs is not None and plain:
                 resolved = graph in graphs  # resolves(), for what is known and not provided
             else:
                 resolved = self.resolves(child_type, child.name.value, graph, below)
-            if not resolved:
-                # for an abstract type, maybe only for some of the types it may be
-                possible = self.possible_types(child_type, graph) if below_node.abstract else ()
-                if not any(self.resolves(t, child.name.value, graph, below) for t in possible):
-                    count += 1
-                    continue
+            # for an abstract type, maybe only for some of the types it may be
+            if not resolved and (
+                not abstract
+                or not any(
+                    self.resolves(t, child.name.value, graph, below)
+                    for t in self.possible_types(child_type, graph)
+                )
+            ):
+                count += 1
+                continue
             if child.selection_set is not None:
                 count += self.misses(child_type, child, graph, below)
         return count
+
+    def _plain_misses(self, type_name: str, node: FieldNode) -> dict[str, int] | None:
+        """misses() with nothing provided, for every subgraph in one walk of the selection:
+        best_graph asks it of each candidate, and each asked the children again. Only for
+        a selection where `_count_misses` reads no @provides (none on the field) and knows
+        every child's subgraphs on a type that is not abstract: the same sums, graph by
+        graph. None: not such a selection (misses() counts it subgraph by subgraph)."""
+        key = (type_name, id(node))
+        if key in self._plain:
+            return self._plain[key]
+        below_node = self._below(type_name, node)
+        counts: dict[str, int] | None = dict.fromkeys(self._graphs, 0)
+        if below_node is not None and (
+            below_node.abstract
+            or (below_node.info is not None and below_node.info.provides)
+            or any(graphs is None for _, graphs in below_node.children)
+        ):
+            counts = None
+        if counts is not None and below_node is not None:
+            child_type = below_node.child_type
+            for child, graphs in below_node.children:
+                assert graphs is not None
+                if child.selection_set is None:
+                    for graph in self._graphs:
+                        if graph not in graphs:
+                            counts[graph] += 1
+                    continue
+                for graph in self._graphs:
+                    counts[graph] += self.misses(child_type, child, graph) if graph in graphs else 1
+        self._plain[key] = counts
+        return counts
 
     def _below(self, type_name: str, node: FieldNode) -> _Below | None:
         """What misses() needs of a field whatever the subgraph, found once per document;

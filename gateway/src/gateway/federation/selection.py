@@ -59,7 +59,8 @@ class Selection:
         return item.sub
 
     def leaf(self, key: str, text: str, node: FieldNode | None = None, type_text: str = "") -> None:
-        self.items.setdefault(key, Item(text=text, node=node, leaf=True, type_text=type_text))
+        if key not in self.items:  # the first selection of a key stays (setdefault's rule)
+            self.items[key] = Item(text=text, node=node, leaf=True, type_text=type_text)
 
     def on_type(self, type_name: str | None, directives: Sequence[DirectiveNode] = ()) -> Selection:
         """An inline fragment (`... on T @include(if: $x)`), one per condition."""
@@ -86,7 +87,8 @@ class Selection:
                     first = seen.setdefault(inner_key, inner.type_text)
                     if first != inner.type_text:
                         inner.text = head(inner.node, conflict_alias(inner_key, key.type_name))
-            item.sub.separate_conflicts()
+            if item.sub.items:  # a leaf's is empty
+                item.sub.separate_conflicts()
 
     def print(self) -> str:
         parts = []
@@ -108,7 +110,8 @@ class Selection:
                     _collect(argument.value, names)
                 _directive_variables(item.node.directives or (), names)
             _directive_variables(item.directives, names)
-            names |= item.sub.variables()
+            if item.sub.items:  # a leaf's is empty
+                names |= item.sub.variables()
         return names
 
 
