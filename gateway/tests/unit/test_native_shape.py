@@ -348,7 +348,7 @@ def native(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> b
     """Every pipeline test runs with msgspec and as without it (the pure-Python path)."""
     if request.param == "python":
         monkeypatch.setattr(native_shape, "msgspec", None)
-    return request.param == "native"
+    return bool(request.param == "native")
 
 
 @pytest.mark.parametrize(
