@@ -106,6 +106,8 @@ class Executor:
         self.urls = dict(urls)
         self.transport = transport
         self.streams = streams
+        # each subgraph's fetch-time histogram, looked up once (a labels() call locks)
+        self._fetch_seconds: dict[str, Any] = {}
 
     async def close(self) -> None:
         await self.transport.close()
@@ -334,7 +336,10 @@ class Executor:
             SUBGRAPH_ERRORS.labels(name, "transport").inc()
             raise SubgraphFailure(f"subgraph {name} did not answer: {error}") from None
         finally:
-            SUBGRAPH_FETCH_SECONDS.labels(name).observe(time.perf_counter() - started)
+            timing = self._fetch_seconds.get(name)
+            if timing is None:
+                timing = self._fetch_seconds[name] = SUBGRAPH_FETCH_SECONDS.labels(name)
+            timing.observe(time.perf_counter() - started)
         return name, reply
 
     def _parsed(self, name: str, reply: SubgraphReply) -> Json:
