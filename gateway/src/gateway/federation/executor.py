@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import methodcaller
 from typing import Any
 
 import orjson
@@ -76,13 +77,15 @@ class _Run:
         level = found[path[:depth]] if depth else [self.state.data]
         for index in range(depth, len(path)):
             key = path[index]
-            below: list[Json] = []
+            below: list[Any] = []
             for obj in level:
                 child = obj.get(key)
                 if type(child) is dict:
                     below.append(child)
                 elif type(child) is list:
-                    _flatten(child, below)
+                    below += child  # checked at once below: mostly objects only
+            if below and set(map(type, below)) != _OBJECTS_ONLY:
+                below = _only_objects(below)  # nulls dropped, nested lists flattened
             level = found[path[: index + 1]] = below
         return level
 
@@ -308,14 +311,16 @@ class Executor:
             if not isinstance(entities, list):
                 continue
             owners = batches[call.alias].owners
-            for position, entity in enumerate(entities[: len(owners)]):
-                if type(entity) is dict:
-                    written.update(entity)
-                    for obj in owners[position]:
-                        if obj.keys().isdisjoint(entity):  # only new fields: the usual answer
-                            obj.update(entity)
-                        else:
-                            _merge(obj, entity, written)
+            for entity, group in zip(entities, owners, strict=False):  # extras ignored
+                if type(entity) is not dict:
+                    continue
+                written.update(entity)
+                if all(map(entity.keys().isdisjoint, group)):  # only new fields: the usual
+                    for obj in group:
+                        obj.update(entity)
+                else:
+                    for obj in group:
+                        _merge(obj, entity, written)
             for staged in call.fetches:
                 run.answered[staged.index] = _parent_answered(staged.parent, run)
         run.wrote(written)
@@ -475,27 +480,24 @@ def _add_flat(
     names = tuple(key_field.name for key_field in fields)
     positions = batch.plain.setdefault((entity_type, *names), {})
     owners = batch.owners
+    if not set(map(_TYPENAME, objects)).issubset(accepts):
+        objects = [obj for obj in objects if obj.get("__typename") in accepts]
     if len(fields) == 1:  # one key field: most entities
-        alias = fields[0].alias
         required = not fields[0].nullable
-        for obj in objects:
-            if obj.get("__typename") not in accepts:
-                continue
-            value = obj.get(alias)
-            if value is None and required:
-                continue  # a null key names no entity: nothing to fetch for this object
+        values = map(methodcaller("get", fields[0].alias), objects)
+        for obj, value in zip(objects, values, strict=True):
             if type(value) is str or type(value) is int:  # an entity seen before: inline
                 position = positions.get(value)
                 if position is not None:
                     owners[position].append(obj)
                     continue
+            elif value is None and required:
+                continue  # a null key names no entity: nothing to fetch for this object
             _add_plain(batch, positions, value, entity_type, names, (value,), obj, found_at)
         return
     aliases = tuple(key_field.alias for key_field in fields)
     required_fields = tuple(not key_field.nullable for key_field in fields)
     for obj in objects:
-        if obj.get("__typename") not in accepts:
-            continue
         values = tuple(map(obj.get, aliases))
         if None in values and any(
             value is None and needed for value, needed in zip(values, required_fields, strict=True)
@@ -606,6 +608,16 @@ def _objects_at(root: Json, path: tuple[str, ...]) -> list[Json]:
                 _flatten(child, found)
         level = found
     return level
+
+
+_OBJECTS_ONLY = {dict}
+_TYPENAME = methodcaller("get", "__typename")
+
+
+def _only_objects(items: list[Any]) -> list[Json]:
+    objects: list[Json] = []
+    _flatten(items, objects)
+    return objects
 
 
 def _flatten(items: list[Any], into: list[Json]) -> None:
