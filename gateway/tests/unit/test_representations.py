@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import pytest
 
 from gateway.federation.executor import ExecutionState, Executor, _merge, _Run
 from gateway.federation.plan import Fetch, KeyField, QueryPlan
@@ -173,3 +174,25 @@ async def test_a_nullable_single_key_travels_as_null_and_is_sent_once() -> None:
     (sent,) = transport.sent[URLS["PRICES"]].values()
     assert sent == [{"__typename": "Product", "weight": None}]
     assert [item.get("price") for item in state.data["items"]] == [1, 1]
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        ["p2", "p1", "p2", "p3", "p1"],  # plain strings: grouped in C
+        ["p2", 1, "p2", "p3", 1],  # a string and an int do not sort: object by object
+        [2.5, 1, 2.5, 3, 1.0],  # 1 and 1.0 are one key either way, as in a dict
+    ],
+)
+async def test_representations_go_first_seen_first_and_each_object_gets_its_answer(
+    keys: list[Any],
+) -> None:
+    products = [_product(key) for key in keys]
+    answer = {"data": {"_e0": [{"price": 10}, {"price": 20}, {"price": 30}]}}
+    state, transport = await _run(
+        {"products": products}, ("products",), prices=answer, representation=(KEY,)
+    )
+    (sent,) = transport.sent[URLS["PRICES"]].values()
+    assert [representation["id"] for representation in sent] == [keys[0], keys[1], keys[3]]
+    prices = [product.get("price") for product in state.data["products"]]
+    assert prices == [10, 20, 10, 30, 20]

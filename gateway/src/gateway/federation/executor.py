@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, groupby, repeat
 from operator import methodcaller
 from typing import Any
 
@@ -76,14 +78,20 @@ class _Run:
             depth -= 1
         level = found[path[:depth]] if depth else [self.state.data]
         for index in range(depth, len(path)):
-            key = path[index]
-            below: list[Any] = []
-            for obj in level:
-                child = obj.get(key)
-                if type(child) is dict:
-                    below.append(child)
-                elif type(child) is list:
-                    below += child  # checked at once below: mostly objects only
+            children = list(map(methodcaller("get", path[index]), level))
+            kinds = set(map(type, children))
+            below: list[Any]
+            if kinds == _LISTS_ONLY:  # a list field: its items, checked at once below
+                below = list(chain.from_iterable(children))
+            elif kinds == _OBJECTS_ONLY:
+                below = children
+            else:  # nulls, or lists and objects mixed
+                below = []
+                for child in children:
+                    if type(child) is dict:
+                        below.append(child)
+                    elif type(child) is list:
+                        below += child
             if below and set(map(type, below)) != _OBJECTS_ONLY:
                 below = _only_objects(below)  # nulls dropped, nested lists flattened
             level = found[path[: index + 1]] = below
@@ -316,8 +324,7 @@ class Executor:
                     continue
                 written.update(entity)
                 if all(map(entity.keys().isdisjoint, group)):  # only new fields: the usual
-                    for obj in group:
-                        obj.update(entity)
+                    _consume(map(dict.update, group, repeat(entity)))
                 else:
                     for obj in group:
                         _merge(obj, entity, written)
@@ -482,7 +489,28 @@ def _add_flat(
     owners = batch.owners
     if not set(map(_TYPENAME, objects)).issubset(accepts):
         objects = [obj for obj in objects if obj.get("__typename") in accepts]
-    if len(fields) == 1:  # one key field: most entities
+    single = len(fields) == 1
+    keys: list[Any] = (
+        list(map(methodcaller("get", fields[0].alias), objects))
+        if single
+        else list(zip(*(map(methodcaller("get", f.alias), objects) for f in fields), strict=True))
+    )
+    grouped = _grouped(objects, keys, single)
+    if grouped is not None:  # the usual: every object's key values plain, none null
+        for key, group in grouped.items():
+            position = positions.get(key)
+            if position is None:
+                positions[key] = len(batch.representations)
+                values = (key,) if single else key
+                batch.representations.append(
+                    {"__typename": entity_type, **dict(zip(names, values, strict=True))}
+                )
+                owners.append(group)
+                batch.found_at.append(found_at)
+            else:
+                owners[position] += group
+        return
+    if single:  # one key field: most entities
         required = not fields[0].nullable
         values = map(methodcaller("get", fields[0].alias), objects)
         for obj, value in zip(objects, values, strict=True):
@@ -611,6 +639,30 @@ def _objects_at(root: Json, path: tuple[str, ...]) -> list[Json]:
 
 
 _OBJECTS_ONLY = {dict}
+_LISTS_ONLY = {list}
+_consume: Callable[[Iterable[Any]], None] = deque(maxlen=0).extend  # runs an iterator through, in C
+
+
+def _grouped(objects: list[Json], keys: list[Any], single: bool) -> dict[Any, list[Json]] | None:
+    """The objects by their key values (one field's value, or the tuple of several),
+    first seen first, each group in response order: sorted and grouped in C rather than
+    looked up object by object in Python. None when a value is null (which a nullable
+    field sends and a key field may not: the caller decides) or not plain (a list, which
+    does not hash; values that do not compare)."""
+    try:
+        firsts = dict.fromkeys(keys)
+        if None in firsts if single else any(None in key for key in firsts):
+            return None
+        order = sorted(range(len(keys)), key=keys.__getitem__)  # stable: response order
+    except TypeError:
+        return None
+    groups = {
+        key: list(map(objects.__getitem__, indices))
+        for key, indices in groupby(order, keys.__getitem__)
+    }
+    return {key: groups[key] for key in firsts}
+
+
 _TYPENAME = methodcaller("get", "__typename")
 
 
