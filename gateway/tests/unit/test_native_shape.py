@@ -481,8 +481,10 @@ async def _merged_answers(shelves: Any, ratings: Any) -> tuple[Any, Any]:
     gateway = Gateway(SUPER, Executor(SUPER.subgraphs, urls, transport))
     prepared = gateway.prepare(MERGED_QUERY, None)
     admitted = gateway.admit(prepared, {}, None)
+    first = await gateway.run(prepared, admitted, {}, None, encoded=True)  # the walk's
     encoded = await gateway.run(prepared, admitted, {}, None, encoded=True)
     regular = await gateway.run(prepared, admitted, {}, None)
+    assert orjson.dumps(first) == orjson.dumps(regular)
     return orjson.dumps(encoded), orjson.dumps(regular)
 
 
@@ -534,6 +536,8 @@ async def test_merged_data_is_encoded_natively_only_when_msgspec_is_there(native
     gateway = Gateway(SUPER, Executor(SUPER.subgraphs, urls, transport))
     prepared = gateway.prepare(MERGED_QUERY, None)
     admitted = gateway.admit(prepared, {}, None)
+    first = await gateway.run(prepared, admitted, {}, None, encoded=True)
+    assert isinstance(first["data"], dict)  # a plan's first answer: its types not yet built
     encoded = await gateway.run(prepared, admitted, {}, None, encoded=True)
     assert isinstance(encoded["data"], orjson.Fragment) is native
-    assert transport.calls == 2
+    assert transport.calls == 4
