@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from gateway.federation import native_shape
 from gateway.federation.override import OverrideLabels
 from gateway.federation.pipeline import RequestError
 
@@ -20,6 +21,14 @@ from ..federation_cases import (
     unplannable_node,
 )
 from ..federation_cases.harness import run_case
+
+
+@pytest.fixture(autouse=True, params=["native", "python"])
+def native_or_python(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every case runs with msgspec (answers checked and encoded in native code where the
+    plan allows: native_shape.py) and as without it (the pure-Python walk only)."""
+    if request.param == "python":
+        monkeypatch.setattr(native_shape, "msgspec", None)
 
 
 async def test_requires_of_one_field_with_different_arguments_stay_apart() -> None:

@@ -13,6 +13,8 @@ from contextlib import asynccontextmanager
 import pytest
 
 from gateway.federation.http1 import ConnectionPool, HttpFailure, Origin, header_block
+from gateway.federation.transport import SubgraphTransport, SubgraphUnreachable
+from platform_kit.request_context import current_authorization, current_request_id
 
 HEADERS = header_block({"Content-Type": "application/json", "Authorization": "Bearer t"})
 Answer = Callable[[bytes], bytes | None]  # request bytes -> raw answer; None: no answer
@@ -192,3 +194,31 @@ def test_only_plain_http_urls_are_taken() -> None:
     )
     with pytest.raises(ValueError, match="plain http"):
         Origin.of("https://example.com/graphql")
+
+
+async def test_one_requests_calls_carry_its_own_headers_made_once() -> None:
+    """The transport makes a request's subgraph headers (identity, request id, trace
+    context) on its first call and reuses them for the others; another request, whose
+    identity or request id differs, gets its own, never the first one's."""
+    transport = SubgraphTransport(timeout=5, deduplicate=False)
+
+    async def call(url: str, authorization: str, request_id: str) -> bytes:
+        tokens = (current_authorization.set(authorization), current_request_id.set(request_id))
+        try:
+            await transport.post(url, b"{}", shareable=True)
+        finally:
+            current_request_id.reset(tokens[1])
+            current_authorization.reset(tokens[0])
+        return server.requests[-1]
+
+    async with serving(lambda _request: _ok()) as (server, url):
+        first = await call(url, "Bearer one", "r-1")
+        again = await call(url, "Bearer one", "r-1")
+        other = await call(url, "Bearer two", "r-2")
+        assert b"Authorization: Bearer one\r\n" in first and b"X-Request-ID: r-1" in first
+        assert first == again
+        assert b"Authorization: Bearer two\r\n" in other and b"r-1" not in other
+        assert len(transport._made) == 2
+        with pytest.raises(SubgraphUnreachable):  # a header's line break stops the call
+            await call(url, "Bearer x\r\nX-Injected: 1", "r-3")
+    await transport.close()

@@ -6,6 +6,7 @@ compiled. The pipeline answers the same with it and without it (msgspec absent).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -14,7 +15,7 @@ from graphql import GraphQLEnumType, GraphQLEnumValue, GraphQLScalarType, get_op
 
 from gateway.federation import native_shape
 from gateway.federation.executor import Executor
-from gateway.federation.native_shape import DirectAnswer, _leaf_type, _NotNative
+from gateway.federation.native_shape import DirectAnswer, MergedAnswer, _leaf_type, _NotNative
 from gateway.federation.pipeline import Gateway
 from gateway.federation.planner import plan_operation
 from gateway.federation.shaping import ResponseShape
@@ -347,7 +348,7 @@ def native(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> b
     """Every pipeline test runs with msgspec and as without it (the pure-Python path)."""
     if request.param == "python":
         monkeypatch.setattr(native_shape, "msgspec", None)
-    return request.param == "native"
+    return bool(request.param == "native")
 
 
 @pytest.mark.parametrize(
@@ -385,3 +386,158 @@ async def test_the_encoded_answer_carries_already_encoded_data_only_when_native(
     assert isinstance(encoded["data"], orjson.Fragment)
     regular = await gateway.run(prepared, admitted, {"more": True}, None)
     assert isinstance(regular["data"], dict)  # in-process callers read it
+
+
+# -- the merged data of several fetches (MergedAnswer) --------------------------------------
+def _merged(query: str, variables: dict[str, Any] | None = None) -> MergedAnswer | None:
+    document = parse(query)
+    operation = get_operation_ast(document)
+    assert operation is not None
+    values = variables or {}
+    staged = stage_plan(plan_operation(SUPER, document, operation, values, {}))
+    shape = ResponseShape.compile(SUPER.api_schema, document, operation, values)
+    return MergedAnswer.compile(shape, staged)
+
+
+def test_merged_data_is_encoded_as_the_walk_shapes_it_key_order_included() -> None:
+    merged = _merged(QUERY, {"more": True})
+    assert merged is not None
+    shuffled = {
+        "all": [{"ratio": 2, "count": 1, "_fed_id": "x"}],
+        "shelf": {"__typename": "Shelf", **dict(reversed(list(SHELF.items())))},
+    }
+    for data in (DATA, shuffled):
+        encoded = merged.encode(data)
+        assert encoded == orjson.dumps(_walked(QUERY, data, {"more": True}))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _with(count=None),
+        {"shelf": {k: v for k, v in SHELF.items() if k != "count"}, "all": []},
+        _with(count=2**31),
+        _with(count=True),
+        _with(count=3.0),
+        _with(label=7),
+        _with(status="HALF_OPEN"),
+        _with(books=[None]),
+        _with(books=[{"title": "Dune", "id": "b1", "__typename": "Film"}]),
+        _with(ratio=float("inf")),
+        {"shelf": {**SHELF}, "all": None},
+    ],
+)
+def test_merged_data_the_walk_would_not_pass_as_it_is_goes_the_regular_way(data: Any) -> None:
+    merged = _merged(QUERY, {"more": True})
+    assert merged is not None
+    assert merged.encode(data) is None
+
+
+def test_merged_data_too_deep_for_native_code_goes_the_regular_way() -> None:
+    merged = _merged("{ shelf { price } }")
+    assert merged is not None
+    deep: Any = 1
+    for _ in range(100_000):
+        deep = [deep]
+    assert merged.encode({"shelf": {"price": deep}}) is None
+
+
+def test_merged_is_compiled_for_several_fetches_but_not_for_conflicting_keys() -> None:
+    assert _merged("{ shelf { name rating } }") is not None
+    assert _merged("{ item { id } }") is None  # abstract
+    assert _merged("{ __schema { queryType { name } } }") is None
+
+
+def test_a_field_sent_under_a_conflict_alias_is_left_to_the_walk() -> None:
+    """The walk reads a field under its response key or under the alias the planner sent
+    it as (`conflict_alias`); a Struct field has one name, so such a plan is not compiled."""
+    document = parse("{ shelf { name rating } }")
+    operation = get_operation_ast(document)
+    assert operation is not None
+    staged = stage_plan(plan_operation(SUPER, document, operation, {}, {}))
+    shape = ResponseShape.compile(SUPER.api_schema, document, operation, {})
+    assert MergedAnswer.compile(shape, staged) is not None
+    request = staged.stages[0].requests[0]
+    renamed = replace(request, operation=request.operation + " _fed_name__Shelf: name")
+    first = replace(staged.stages[0], requests=(renamed, *staged.stages[0].requests[1:]))
+    assert MergedAnswer.compile(shape, replace(staged, stages=(first, *staged.stages[1:]))) is None
+
+
+def test_without_msgspec_no_merged_answer_is_compiled(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(native_shape, "msgspec", None)
+    assert _merged("{ shelf { name rating } }") is None
+
+
+MERGED_QUERY = "{ shelf { id name rating status } }"
+RATINGS = "http://ratings/graphql"
+
+
+async def _merged_answers(shelves: Any, ratings: Any) -> tuple[Any, Any]:
+    """(the encoded path's answer, as the client gets it; the regular path's, encoded)"""
+    transport = Canned(
+        {"http://shelves/graphql": orjson.dumps(shelves), RATINGS: orjson.dumps(ratings)}
+    )
+    urls = {graph: sub.url for graph, sub in SUPER.subgraphs.items()}
+    gateway = Gateway(SUPER, Executor(SUPER.subgraphs, urls, transport))
+    prepared = gateway.prepare(MERGED_QUERY, None)
+    admitted = gateway.admit(prepared, {}, None)
+    first = await gateway.run(prepared, admitted, {}, None, encoded=True)  # the walk's
+    encoded = await gateway.run(prepared, admitted, {}, None, encoded=True)
+    regular = await gateway.run(prepared, admitted, {}, None)
+    assert orjson.dumps(first) == orjson.dumps(regular)
+    return orjson.dumps(encoded), orjson.dumps(regular)
+
+
+SHELF_ANSWER = {
+    "data": {
+        "shelf": {
+            "id": "s1",
+            "name": "Top",
+            "status": "OPEN",
+            "__typename": "Shelf",
+            "_fed_id": "s1",
+        }
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("shelves", "ratings"),
+    [
+        (SHELF_ANSWER, {"data": {"_e0": [{"rating": 4}]}}),
+        (SHELF_ANSWER, {"data": {"_e0": [{"rating": "four"}]}}),  # coerced or refused
+        (
+            SHELF_ANSWER,
+            {"data": {"_e0": [None]}, "errors": [{"message": "no", "path": ["_e0", 0]}]},
+        ),
+        (SHELF_ANSWER, {"errors": [{"message": "down"}]}),
+        (
+            {"data": {"shelf": {**SHELF_ANSWER["data"]["shelf"], "status": "AJAR"}}},
+            {"data": {"_e0": [{"rating": 1}]}},
+        ),
+        ({"data": {"shelf": None}}, {"data": {"_e0": []}}),
+    ],
+)
+async def test_several_fetches_answer_the_same_either_way(
+    native: bool, shelves: Any, ratings: Any
+) -> None:
+    encoded, regular = await _merged_answers(shelves, ratings)
+    assert encoded == regular
+
+
+async def test_merged_data_is_encoded_natively_only_when_msgspec_is_there(native: bool) -> None:
+    transport = Canned(
+        {
+            "http://shelves/graphql": orjson.dumps(SHELF_ANSWER),
+            RATINGS: orjson.dumps({"data": {"_e0": [{"rating": 4}]}}),
+        }
+    )
+    urls = {graph: sub.url for graph, sub in SUPER.subgraphs.items()}
+    gateway = Gateway(SUPER, Executor(SUPER.subgraphs, urls, transport))
+    prepared = gateway.prepare(MERGED_QUERY, None)
+    admitted = gateway.admit(prepared, {}, None)
+    first = await gateway.run(prepared, admitted, {}, None, encoded=True)
+    assert isinstance(first["data"], dict)  # a plan's first answer: its types not yet built
+    encoded = await gateway.run(prepared, admitted, {}, None, encoded=True)
+    assert isinstance(encoded["data"], orjson.Fragment) is native
+    assert transport.calls == 4

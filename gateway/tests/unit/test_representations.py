@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import pytest
 
-from gateway.federation.executor import ExecutionState, Executor
+from gateway.federation.executor import ExecutionState, Executor, _merge, _Run
 from gateway.federation.plan import Fetch, KeyField, QueryPlan
 from gateway.federation.stages import stage_plan
 from gateway.federation.supergraph import Subgraph
@@ -132,3 +133,66 @@ async def test_a_plain_key_holding_a_list_is_sent_once_too() -> None:
     (sent,) = transport.sent[URLS["PRICES"]].values()
     assert sent == [{"__typename": "Product", "id": "p1", "tags": ["a", "b"]}]
     assert [product["price"] for product in state.data["products"]] == [5, 5]
+
+
+def test_objects_found_at_a_path_are_walked_again_once_a_merge_writes_a_key_on_it() -> None:
+    """The objects at each path are kept for the fetches that follow (`_Run.found`), and
+    dropped for every path through a key a merge writes, at any depth."""
+    product = {"__typename": "Product", "id": "p1"}
+    data: dict[str, Any] = {"shelf": {"items": [[product], None, {"__typename": "Other"}]}}
+    run = _Run(ExecutionState(data), [], {})
+    found = run.objects_at(("shelf", "items"))
+    assert found == [product, {"__typename": "Other"}]
+    assert run.objects_at(("shelf", "items")) is found  # kept
+    assert run.objects_at(("shelf",)) == [data["shelf"]]  # its prefix was kept on the way
+    written: set[str] = {"price"}
+    _merge(product, {"price": 3}, written)
+    run.wrote(written)
+    assert run.objects_at(("shelf", "items")) is found  # nothing on the path was written
+    # a nested merge writes `items` below `shelf`: both paths through it are walked anew
+    written = {"shelf"}
+    _merge(data, {"shelf": {"items": [{"__typename": "Product", "id": "p2"}]}}, written)
+    assert "items" in written
+    run.wrote(written)
+    assert run.objects_at(("shelf", "items")) == [{"__typename": "Product", "id": "p2"}]
+
+
+def test_a_deferred_part_keeps_no_objects() -> None:
+    run = _Run(ExecutionState({"a": {"b": 1}}), [], {}, found=None)
+    assert run.objects_at(("a",)) == [{"b": 1}]
+    assert run.found is None
+
+
+async def test_a_nullable_single_key_travels_as_null_and_is_sent_once() -> None:
+    root = {"items": [{"__typename": "Product"}, {"__typename": "Product", "_fed_weight": None}]}
+    state, transport = await _run(
+        root,
+        ("items",),
+        prices={"data": {"_e0": [{"price": 1}]}},
+        representation=(WEIGHT,),
+    )
+    (sent,) = transport.sent[URLS["PRICES"]].values()
+    assert sent == [{"__typename": "Product", "weight": None}]
+    assert [item.get("price") for item in state.data["items"]] == [1, 1]
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        ["p2", "p1", "p2", "p3", "p1"],  # plain strings: grouped in C
+        ["p2", 1, "p2", "p3", 1],  # a string and an int do not sort: object by object
+        [2.5, 1, 2.5, 3, 1.0],  # 1 and 1.0 are one key either way, as in a dict
+    ],
+)
+async def test_representations_go_first_seen_first_and_each_object_gets_its_answer(
+    keys: list[Any],
+) -> None:
+    products = [_product(key) for key in keys]
+    answer = {"data": {"_e0": [{"price": 10}, {"price": 20}, {"price": 30}]}}
+    state, transport = await _run(
+        {"products": products}, ("products",), prices=answer, representation=(KEY,)
+    )
+    (sent,) = transport.sent[URLS["PRICES"]].values()
+    assert [representation["id"] for representation in sent] == [keys[0], keys[1], keys[3]]
+    prices = [product.get("price") for product in state.data["products"]]
+    assert prices == [10, 20, 10, 30, 20]

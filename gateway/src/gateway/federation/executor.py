@@ -9,8 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, groupby, repeat
+from operator import methodcaller
 from typing import Any
 
 import orjson
@@ -49,11 +52,57 @@ class SubgraphFailure(Exception):
 
 @dataclass
 class _Run:
-    """One execution: the merged data, errors, and which fetches have answered."""
+    """One execution: the merged data, errors, and which fetches have answered.
+
+    `found`: the objects at each path walked (`objects_at`), kept while no merge writes a
+    key the path goes through: the fetches of a step, and of later steps, read the same
+    paths (an entity's subgraphs, each at every place it occurs), and walking them is most
+    of the work of building representations. None: nothing kept (a deferred part, whose
+    data other parts write into concurrently)."""
 
     state: ExecutionState
     answered: list[bool]
     variables: Mapping[str, Any]
+    found: dict[tuple[str, ...], list[Json]] | None = field(default_factory=dict)
+
+    def objects_at(self, path: tuple[str, ...]) -> list[Json]:
+        """`_objects_at`, from the longest prefix already walked."""
+        found = self.found
+        if found is None:
+            return _objects_at(self.state.data, path)
+        level = found.get(path)
+        if level is not None:
+            return level
+        depth = len(path) - 1
+        while depth and path[:depth] not in found:
+            depth -= 1
+        level = found[path[:depth]] if depth else [self.state.data]
+        for index in range(depth, len(path)):
+            children = list(map(methodcaller("get", path[index]), level))
+            kinds = set(map(type, children))
+            below: list[Any]
+            if kinds == _LISTS_ONLY:  # a list field: its items, checked at once below
+                below = list(chain.from_iterable(children))
+            elif kinds == _OBJECTS_ONLY:
+                below = children
+            else:  # nulls, or lists and objects mixed
+                below = []
+                for child in children:
+                    if type(child) is dict:
+                        below.append(child)
+                    elif type(child) is list:
+                        below += child
+            if below and set(map(type, below)) != _OBJECTS_ONLY:
+                below = _only_objects(below)  # nulls dropped, nested lists flattened
+            level = found[path[: index + 1]] = below
+        return level
+
+    def wrote(self, keys: set[str]) -> None:
+        """A merge wrote these keys (at any depth): the paths through one are walked anew."""
+        if keys and self.found:
+            self.found = {
+                path: level for path, level in self.found.items() if keys.isdisjoint(path)
+            }
 
 
 class Executor:
@@ -68,6 +117,8 @@ class Executor:
         self.urls = dict(urls)
         self.transport = transport
         self.streams = streams
+        # each subgraph's fetch-time histogram, looked up once (a labels() call locks)
+        self._fetch_seconds: dict[str, Any] = {}
 
     async def close(self) -> None:
         await self.transport.close()
@@ -111,7 +162,7 @@ class Executor:
 
         async def part(number: int, parent: int) -> None:
             await finished[parent].wait()
-            run = _Run(ExecutionState(data), answered, variables)
+            run = _Run(ExecutionState(data), answered, variables, found=None)
             try:
                 await self._stages(plan.deferred.get(number, ()), run)
             finally:  # whatever happens, the part is delivered and the stream goes on
@@ -154,7 +205,9 @@ class Executor:
             run.state.errors.append(self._tagged(request.graph, error, None))
         data = body.get("data")
         if isinstance(data, dict):
-            _merge(run.state.data, data)
+            written = set(data)
+            _merge(run.state.data, data, written)
+            run.wrote(written)
             run.answered[request.root.index] = True
 
     async def execute_direct(
@@ -260,17 +313,24 @@ class Executor:
         data = body.get("data")
         if not isinstance(data, dict):
             return
+        written: set[str] = set()
         for call in sent:
             entities = data.get(call.alias)
             if not isinstance(entities, list):
                 continue
             owners = batches[call.alias].owners
-            for position, entity in enumerate(entities[: len(owners)]):
-                if type(entity) is dict:
-                    for obj in owners[position]:
-                        _merge(obj, entity)
+            for entity, group in zip(entities, owners, strict=False):  # extras ignored
+                if type(entity) is not dict:
+                    continue
+                written.update(entity)
+                if all(map(entity.keys().isdisjoint, group)):  # only new fields: the usual
+                    _consume(map(dict.update, group, repeat(entity)))
+                else:
+                    for obj in group:
+                        _merge(obj, entity, written)
             for staged in call.fetches:
                 run.answered[staged.index] = _parent_answered(staged.parent, run)
+        run.wrote(written)
 
     async def _post(self, request: SubgraphRequest, variables: Json) -> Json:
         return self._parsed(*await self._send(request, variables))
@@ -288,7 +348,10 @@ class Executor:
             SUBGRAPH_ERRORS.labels(name, "transport").inc()
             raise SubgraphFailure(f"subgraph {name} did not answer: {error}") from None
         finally:
-            SUBGRAPH_FETCH_SECONDS.labels(name).observe(time.perf_counter() - started)
+            timing = self._fetch_seconds.get(name)
+            if timing is None:
+                timing = self._fetch_seconds[name] = SUBGRAPH_FETCH_SECONDS.labels(name)
+            timing.observe(time.perf_counter() - started)
         return name, reply
 
     def _parsed(self, name: str, reply: SubgraphReply) -> Json:
@@ -364,8 +427,9 @@ class _Batch:
     owners: list[list[Json]] = field(default_factory=list)
     found_at: list[tuple[str, ...]] = field(default_factory=list)
     positions: dict[Any, int] = field(default_factory=dict)  # by representation fingerprint
-    # representations of plain key fields: by their field names, then by their values
-    plain: dict[tuple[str, ...], dict[tuple[Any, ...], int]] = field(default_factory=dict)
+    # representations of plain key fields: by their type and field names, then by their
+    # values (one field's value, several fields' tuple of values)
+    plain: dict[tuple[str, ...], dict[Any, int]] = field(default_factory=dict)
 
     def add(self, representation: Json, owner: Json, found_at: tuple[str, ...]) -> None:
         """`owner` gets the answer to `representation`, which is sent once."""
@@ -393,7 +457,7 @@ def _representations(call: EntityCall, run: _Run) -> _Batch:
         accepts = fetch.accepts
         entity_type = str(fetch.entity_type)
         fields = fetch.representation
-        objects = _objects_at(run.state.data, fetch.path)
+        objects = run.objects_at(fetch.path)
         if all(not key_field.children for key_field in fields):
             _add_flat(batch, objects, fetch.path, accepts, entity_type, fields)
             continue
@@ -417,49 +481,87 @@ def _add_flat(
     """`_representation` and `_Batch.add` for key fields that are all plain (no
     selections): an object's representation is looked up by its values before any dict is
     built, so an entity found at many places (a product under every review) costs a
-    tuple, not a representation, after the first. Such representations are kept apart by
-    their field names (`_Batch.plain`): one with a selection is never equal to them."""
-    names = ("__typename", *(key_field.name for key_field in fields))
-    positions = batch.plain.setdefault(names, {})
-    if len(fields) == 1 and not fields[0].nullable:  # one key field: most entities
-        alias = fields[0].alias
-        for obj in objects:
-            if obj.get("__typename") not in accepts:
-                continue
-            value = obj.get(alias)
-            if value is None:
+    lookup, not a representation, after the first. Such representations are kept apart by
+    their type and field names (`_Batch.plain`): one with a selection is never equal to
+    them. One field's are looked up by its value, several fields' by the tuple of theirs."""
+    names = tuple(key_field.name for key_field in fields)
+    positions = batch.plain.setdefault((entity_type, *names), {})
+    owners = batch.owners
+    if not set(map(_TYPENAME, objects)).issubset(accepts):
+        objects = [obj for obj in objects if obj.get("__typename") in accepts]
+    single = len(fields) == 1
+    keys: list[Any] = (
+        list(map(methodcaller("get", fields[0].alias), objects))
+        if single
+        else list(zip(*(map(methodcaller("get", f.alias), objects) for f in fields), strict=True))
+    )
+    grouped = _grouped(objects, keys, single)
+    if grouped is not None:  # the usual: every object's key values plain, none null
+        for key, group in grouped.items():
+            position = positions.get(key)
+            if position is None:
+                positions[key] = len(batch.representations)
+                values = (key,) if single else key
+                batch.representations.append(
+                    {"__typename": entity_type, **dict(zip(names, values, strict=True))}
+                )
+                owners.append(group)
+                batch.found_at.append(found_at)
+            else:
+                owners[position] += group
+        return
+    if single:  # one key field: most entities
+        required = not fields[0].nullable
+        values = map(methodcaller("get", fields[0].alias), objects)
+        for obj, value in zip(objects, values, strict=True):
+            if type(value) is str or type(value) is int:  # an entity seen before: inline
+                position = positions.get(value)
+                if position is not None:
+                    owners[position].append(obj)
+                    continue
+            elif value is None and required:
                 continue  # a null key names no entity: nothing to fetch for this object
-            _add_plain(batch, positions, names, (entity_type, value), obj, found_at)
+            _add_plain(batch, positions, value, entity_type, names, (value,), obj, found_at)
         return
     aliases = tuple(key_field.alias for key_field in fields)
-    required = tuple(not key_field.nullable for key_field in fields)
+    required_fields = tuple(not key_field.nullable for key_field in fields)
     for obj in objects:
-        if obj.get("__typename") not in accepts:
-            continue
-        values = (entity_type, *map(obj.get, aliases))
+        values = tuple(map(obj.get, aliases))
         if None in values and any(
-            value is None and needed for value, needed in zip(values[1:], required, strict=True)
+            value is None and needed for value, needed in zip(values, required_fields, strict=True)
         ):
             continue
-        _add_plain(batch, positions, names, values, obj, found_at)
+        try:
+            position = positions.get(values)
+        except TypeError:  # a list value: _add_plain keys it by its canonical JSON
+            position = None
+        if position is not None:
+            owners[position].append(obj)
+            continue
+        _add_plain(batch, positions, values, entity_type, names, values, obj, found_at)
 
 
 def _add_plain(
     batch: _Batch,
-    positions: dict[tuple[Any, ...], int],
+    positions: dict[Any, int],
+    key: Any,
+    entity_type: str,
     names: tuple[str, ...],
     values: tuple[Any, ...],
     owner: Json,
     found_at: tuple[str, ...],
 ) -> None:
+    """`owner` gets the answer to the representation of these values (`key`: how they
+    are looked up), which is sent once."""
+    representation = {"__typename": entity_type, **dict(zip(names, values, strict=True))}
     try:
-        position = positions.get(values)
+        position = positions.get(key)
     except TypeError:  # a list value: keyed by its canonical JSON, as _fingerprint does
-        batch.add(dict(zip(names, values, strict=True)), owner, found_at)
+        batch.add(representation, owner, found_at)
         return
     if position is None:
-        positions[values] = len(batch.representations)
-        batch.representations.append(dict(zip(names, values, strict=True)))
+        positions[key] = len(batch.representations)
+        batch.representations.append(representation)
         batch.owners.append([owner])
         batch.found_at.append(found_at)
     else:
@@ -536,6 +638,40 @@ def _objects_at(root: Json, path: tuple[str, ...]) -> list[Json]:
     return level
 
 
+_OBJECTS_ONLY = {dict}
+_LISTS_ONLY = {list}
+_consume: Callable[[Iterable[Any]], None] = deque(maxlen=0).extend  # runs an iterator through, in C
+
+
+def _grouped(objects: list[Json], keys: list[Any], single: bool) -> dict[Any, list[Json]] | None:
+    """The objects by their key values (one field's value, or the tuple of several),
+    first seen first, each group in response order: sorted and grouped in C rather than
+    looked up object by object in Python. None when a value is null (which a nullable
+    field sends and a key field may not: the caller decides) or not plain (a list, which
+    does not hash; values that do not compare)."""
+    try:
+        firsts = dict.fromkeys(keys)
+        if None in firsts if single else any(None in key for key in firsts):
+            return None
+        order = sorted(range(len(keys)), key=keys.__getitem__)  # stable: response order
+    except TypeError:
+        return None
+    groups = {
+        key: list(map(objects.__getitem__, indices))
+        for key, indices in groupby(order, keys.__getitem__)
+    }
+    return {key: groups[key] for key in firsts}
+
+
+_TYPENAME = methodcaller("get", "__typename")
+
+
+def _only_objects(items: list[Any]) -> list[Json]:
+    objects: list[Json] = []
+    _flatten(items, objects)
+    return objects
+
+
 def _flatten(items: list[Any], into: list[Json]) -> None:
     for item in items:
         if type(item) is dict:
@@ -586,7 +722,9 @@ def _extract(value: Any, children: tuple[KeyField, ...]) -> Any:
     return value
 
 
-def _merge(target: Json, source: Json) -> None:
+def _merge(target: Json, source: Json, written: set[str]) -> None:
+    """`source`'s fields into `target`. `written` gets the keys written below the top
+    level (the caller notes the top level's: `source`'s own keys)."""
     if target.keys().isdisjoint(source):  # only new fields (an entity's usual answer)
         target.update(source)
         return
@@ -595,12 +733,14 @@ def _merge(target: Json, source: Json) -> None:
         if existing is None:
             target[key] = value
         elif type(existing) is dict and type(value) is dict:
-            _merge(existing, value)
+            written.update(value)
+            _merge(existing, value, written)
         elif type(existing) is list and type(value) is list and len(existing) == len(value):
             plain = False
             for left, right in zip(existing, value, strict=True):
                 if type(left) is dict and type(right) is dict:
-                    _merge(left, right)
+                    written.update(right)
+                    _merge(left, right, written)
                 elif type(right) is not dict:
                     plain = True
             if plain:

@@ -55,7 +55,7 @@ from gateway.federation.limits import (
     limit_errors,
     token_limit_error,
 )
-from gateway.federation.native_shape import DirectAnswer
+from gateway.federation.native_shape import DirectAnswer, LazyMergedAnswer
 from gateway.federation.override import OverrideLabels
 from gateway.federation.plan import QueryPlan
 from gateway.federation.planner import PlanningError, plan_operation
@@ -155,6 +155,8 @@ class Compiled:
     filtered: Filtered | None = None  # planned without fields the caller may not see
     # one subgraph's whole answer decoded natively into the client's shape (native_shape.py)
     direct: DirectAnswer | None = None
+    # the merged data of any other answer checked and encoded natively (native_shape.py)
+    merged: LazyMergedAnswer | None = None
 
 
 # (@skip/@include/@defer(if:) values, active progressive @override labels, incremental,
@@ -460,12 +462,11 @@ class Gateway:
                 schema, prepared.document, prepared.operation, variables
             )
             staged = stage_plan(plan)
-            direct = (
-                DirectAnswer.compile(response_shape, staged)
-                if filtered is None and not prepared.is_subscription
-                else None
-            )
-            compiled = Compiled(plan, staged, response_shape, None, filtered, direct)
+            direct, merged = None, None
+            if filtered is None and not prepared.is_subscription:
+                direct = DirectAnswer.compile(response_shape, staged)
+                merged = LazyMergedAnswer(response_shape, staged)
+            compiled = Compiled(plan, staged, response_shape, None, filtered, direct, merged)
         return compiled
 
     def admit(
@@ -546,7 +547,7 @@ class Gateway:
     ) -> dict[str, Any]:
         """`execute` for an operation already prepared and admitted. `encoded`: the caller
         only encodes the answer with orjson, so its `data` may come already encoded (an
-        `orjson.Fragment`), when one subgraph answered it whole (native_shape.py)."""
+        `orjson.Fragment`), checked and encoded in native code (native_shape.py)."""
         values = admitted.values
         compiled = self.plan(prepared, values, self.override.draw(), access=admitted.access)
         if encoded and compiled.direct is not None:
@@ -558,6 +559,15 @@ class Gateway:
             state = answered
         else:
             state = await self.executor.execute(compiled.staged, values)
+        if encoded and compiled.merged is not None:
+            data = compiled.merged.encode(state.data)
+            if data is not None:  # else the walk (or graphql-core) decides, in _response
+                fragment = orjson.Fragment(data)
+                return (
+                    {"data": fragment, "errors": state.errors}
+                    if state.errors
+                    else {"data": fragment}
+                )
         return self._response(compiled, prepared.shaping_document, state, variables, operation_name)
 
     async def run_incremental(

@@ -20,8 +20,10 @@ cancelled) closes its connection, and the subgraph cancels the work (platform_ki
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
+from opentelemetry import context as otel_context
 from opentelemetry import propagate
 
 from gateway.federation.http1 import ConnectionPool, HttpFailure, header_block
@@ -47,6 +49,28 @@ class SubgraphReply:
     body: bytes
 
 
+class _Headers:
+    """One request's headers to its subgraphs, made once for all its calls (the same
+    identity, client, request id and trace context), with their HTTP/1.1 lines."""
+
+    __slots__ = ("_block", "client", "fields", "trace")
+
+    def __init__(self, fields: dict[str, str], client: Any, trace: Any) -> None:
+        self.fields = fields
+        self.client = client
+        self.trace = trace
+        self._block: bytes | None = None
+
+    def block(self) -> bytes:
+        if self._block is None:
+            self._block = header_block(self.fields)
+        return self._block
+
+
+# requests whose headers are kept (each made again past that: they are a few dict entries)
+_MADE_HEADERS = 1024
+
+
 class SubgraphTransport:
     def __init__(self, timeout: float, deduplicate: bool = True, pool_size: int = 256) -> None:
         self.timeout = aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 2.0))
@@ -56,6 +80,7 @@ class SubgraphTransport:
         self.inflight: InflightDeduplicator[SubgraphReply] = InflightDeduplicator()
         self._session: aiohttp.ClientSession | None = None
         self._pool = ConnectionPool(timeout, min(timeout, 2.0), pool_size)
+        self._made: dict[tuple[Any, ...], _Headers] = {}
 
     def _client(self) -> aiohttp.ClientSession:
         # made on first use, inside the running loop (aiohttp binds a session to its loop)
@@ -77,36 +102,48 @@ class SubgraphTransport:
         """POST a GraphQL request. `shareable`: a query, which an identical request in
         flight may answer; never a mutation."""
         authorization = current_authorization.get()
-        headers = {"Content-Type": "application/json", REQUEST_TIMEOUT_HEADER: self.timeout_header}
-        client = current_client.get()
-        if client is not None:
-            headers.update(client.headers())
-        if authorization:
-            headers["Authorization"] = authorization
-        request_id = current_request_id.get()
-        if request_id:
-            headers[REQUEST_ID_HEADER] = request_id
-        propagate.inject(headers)  # W3C traceparent: one trace across the services
+        headers = self._headers(authorization)
         if shareable and self.deduplicate:
             return await self.inflight.run(
                 (url, body, authorization), lambda: self._send(url, body, headers, shareable)
             )
         return await self._send(url, body, headers, shareable)
 
+    def _headers(self, authorization: str | None) -> _Headers:
+        """The current request's headers, made on its first call."""
+        client = current_client.get()
+        request_id = current_request_id.get()
+        trace = otel_context.get_current()
+        key = (authorization, request_id, id(client), id(trace))
+        made = self._made.get(key)
+        if made is not None and made.client is client and made.trace is trace:
+            return made
+        fields = {"Content-Type": "application/json", REQUEST_TIMEOUT_HEADER: self.timeout_header}
+        if client is not None:
+            fields.update(client.headers())
+        if authorization:
+            fields["Authorization"] = authorization
+        if request_id:
+            fields[REQUEST_ID_HEADER] = request_id
+        propagate.inject(fields, context=trace)  # W3C traceparent: one trace across services
+        made = _Headers(fields, client, trace)
+        if len(self._made) >= _MADE_HEADERS:
+            self._made.clear()
+        self._made[key] = made
+        return made
+
     async def _send(
-        self, url: str, body: bytes, headers: dict[str, str], shareable: bool
+        self, url: str, body: bytes, headers: _Headers, shareable: bool
     ) -> SubgraphReply:
         if url.startswith("http://"):
             try:
                 # a query found its kept connection closed by the subgraph is sent again
-                status, reply = await self._pool.post(
-                    url, header_block(headers), body, retry=shareable
-                )
+                status, reply = await self._pool.post(url, headers.block(), body, retry=shareable)
             except HttpFailure as error:
                 raise SubgraphUnreachable(str(error)) from None
             return SubgraphReply(status, reply)
         try:
-            async with self._client().post(url, data=body, headers=headers) as response:
+            async with self._client().post(url, data=body, headers=headers.fields) as response:
                 return SubgraphReply(response.status, await response.read())
         except (aiohttp.ClientError, TimeoutError) as error:
             raise SubgraphUnreachable(type(error).__name__) from None
