@@ -209,19 +209,29 @@ def run(
     args: argparse.Namespace,
 ) -> dict[str, Any]:
     admin = issue_token("bench-admin", Role.ADMIN, secret)
-    product_ids = []
-    for n in range(args.products):
-        response = httpx.post(
+
+    def create(client: httpx.Client, n: int) -> str:
+        response = client.post(
             inventory_url + "/graphql",
             json={
                 "query": "mutation($i: CreateProductInput!) { createProduct(input: $i) { id } }",
                 "variables": {"i": {"name": f"Watched {n}", "price": "1.00", "stock": 1000}},
             },
             headers={"Authorization": f"Bearer {admin}"},
-            timeout=30,
         )
-        product_ids.append(response.json()["data"]["createProduct"]["id"])
-    mongo: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
+        body = response.json()
+        if not body.get("data"):
+            raise RuntimeError(f"createProduct failed: {body}")
+        return str(body["data"]["createProduct"]["id"])
+
+    # kept-alive connections, a few creations in flight: thousands of products in seconds
+    with httpx.Client(timeout=30) as client, ThreadPoolExecutor(WRITERS) as creators:
+        product_ids = list(creators.map(lambda n: create(client, n), range(args.products)))
+    # the writer's updates are not retryable writes: SecantusDB keeps a record of each one
+    # (up to 10,000, for 30 minutes) and scans them all, sorting them once full, on every
+    # write, a per-write cost that grows with the run and that mongod does not have; here
+    # it would be most of the database's CPU and a growing part of the measured latency
+    mongo: MongoClient[dict[str, Any]] = MongoClient(mongo_uri, retryWrites=False)
     products = mongo.get_default_database()["products"]
 
     keys = [ObjectId(p) if ObjectId.is_valid(p) else p for p in product_ids]
@@ -441,6 +451,11 @@ def main(argv: list[str] | None = None) -> int:
         help="a copy of ../shared/gateway-bench with `npm ci` run: the same workload through "
         "Hive Gateway on the same subgraphs (subscriptions to them over graphql-transport-ws)",
     )
+    parser.add_argument(
+        "--direct",
+        action="store_true",
+        help="then the same workload subscribed at the inventory subgraph itself (no gateway)",
+    )
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the gateway")
     args = parser.parse_args(argv)
     secret = secrets.token_urlsafe(48)
@@ -494,6 +509,21 @@ def main(argv: list[str] | None = None) -> int:
             args,
         )
         results = {"ours": result}
+        if args.direct:
+            # the same workload with the inventory subgraph itself as the server: the way
+            # from the database to the subgraph's clients, without the gateway; the
+            # difference to "ours" is the gateway's share of the latency
+            inventory_pid = pids.pop("inventory")
+            results["subgraph_direct"] = run(
+                platform.inventory.base_url,
+                inventory_pid,
+                pids,
+                database.uri + "/inv",
+                platform.inventory.base_url,
+                secret,
+                args,
+            )
+            pids["inventory"] = inventory_pid
         if args.hive:
             hive = _start_hive(args.hive, platform.inventory.base_url, platform.orders.base_url)
             processes.append(hive)

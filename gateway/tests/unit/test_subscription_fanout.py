@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from gateway.entrypoints.subscriptions import (
+    Answer,
     SlowConsumer,
     SubscriptionRun,
     fanout_of,
@@ -154,3 +155,99 @@ async def test_a_new_gateway_starts_its_own_streams_and_the_open_ones_keep_runni
     assert (await _next(kept))["data"]["n"] == 1
     await new.cancel()
     await kept.cancel()
+
+
+class Transport:
+    """A connection's direct writer: takes answers while open, refuses them while `full`."""
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+        self.full = False
+
+    def deliver(self, answer: Answer) -> bool:
+        if self.full:
+            return False
+        self.written.append(answer.json)
+        return True
+
+
+def _direct_run(gateway: FakeGateway, transport: Transport, queue_size: int = 4) -> SubscriptionRun:
+    prepared = gateway.prepare(PRODUCTS, None)
+    return SubscriptionRun(
+        gateway,
+        prepared,
+        _admitted({"id": "7"}),
+        None,
+        None,
+        authorization="Bearer alice",
+        queue_size=queue_size,
+        shared_fields=frozenset({"productUpdated"}),
+        deliver=transport.deliver,
+    )
+
+
+async def _settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_answers_go_straight_to_a_writable_transport_encoded_once_for_all() -> None:
+    gateway = FakeGateway()
+    first, second = Transport(), Transport()
+    runs = [_direct_run(gateway, first), _direct_run(gateway, second)]
+    await _settle()
+    (events,) = gateway.streams
+    events.put_nowait({"data": {"productUpdated": {"id": "7", "stock": 3}}})
+    await _settle()
+    assert first.written == [b'{"data":{"productUpdated":{"id":"7","stock":3}}}']
+    # the very same bytes object: encoded once for the topic, not per subscriber
+    assert second.written[0] is first.written[0]
+    assert all(run.pending == 0 for run in runs)  # nothing queued, no reader woken
+    for run in runs:
+        await run.cancel()
+
+
+async def test_a_full_transport_queues_and_keeps_the_order_until_its_reader_catches_up() -> None:
+    gateway = FakeGateway()
+    transport = Transport()
+    run = _direct_run(gateway, transport)
+    await _settle()
+    (events,) = gateway.streams
+    transport.full = True
+    events.put_nowait({"data": {"n": 1}})
+    await _settle()
+    assert run.pending == 1 and transport.written == []
+    transport.full = False  # writable again, but 1 waits: 2 must not overtake it
+    events.put_nowait({"data": {"n": 2}})
+    await _settle()
+    assert run.pending == 2 and transport.written == []
+    assert (await _next(run))["data"]["n"] == 1
+    events.put_nowait({"data": {"n": 3}})  # the reader holds 1, 2 waits: 3 queues too
+    await _settle()
+    assert (await _next(run))["data"]["n"] == 2
+    # the reader is sending 2 until it asks again: 4 waits behind it
+    events.put_nowait({"data": {"n": 4}})
+    await _settle()
+    assert [(await _next(run))["data"]["n"] for _ in range(2)] == [3, 4]
+    # the reader is back for more with nothing queued: direct again
+    waiting = asyncio.ensure_future(anext(run))
+    await _settle()
+    events.put_nowait({"data": {"n": 5}})
+    await _settle()
+    assert transport.written == [b'{"data":{"n":5}}'] and not waiting.done()
+    waiting.cancel()
+    await run.cancel()
+
+
+async def test_a_transport_full_for_too_long_cuts_the_subscriber_off() -> None:
+    gateway = FakeGateway()
+    transport = Transport()
+    transport.full = True
+    run = _direct_run(gateway, transport, queue_size=2)
+    await _settle()
+    (events,) = gateway.streams
+    for n in range(3):
+        events.put_nowait({"data": {"n": n}})
+    await _settle()
+    with pytest.raises(SlowConsumer):
+        await _next(run)

@@ -26,6 +26,7 @@ from gateway.entrypoints.subscriptions import Subscriptions
 from gateway.entrypoints.supergraph_file import SupergraphFile
 from gateway.entrypoints.supergraph_reload import SupergraphReloader
 from gateway.entrypoints.web_ui import install_docs, install_playground
+from gateway.entrypoints.websocket_direct import DirectWrite
 from gateway.federation.budget import BudgetLimits, Budgets
 from gateway.federation.executor import Executor
 from gateway.federation.override import OverrideLabels
@@ -205,6 +206,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         admission=settings.admission_limits(),
         before_body=[CsrfPrevention],
     )
+    # outermost (added last): it needs uvicorn's own send, not a middleware's wrapper of it
+    app.add_middleware(DirectWrite)
     return app
 
 

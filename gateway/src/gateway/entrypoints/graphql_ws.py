@@ -27,11 +27,14 @@ from gateway.entrypoints.subscriptions import (
     EVENTS_DELIVERED,
     RECONNECT_CODE,
     SLOW_CONSUMER_CODE,
+    Answer,
+    Deliver,
     SlowConsumer,
     SubscriptionRun,
     Subscriptions,
     TooManySubscriptions,
 )
+from gateway.entrypoints.websocket_direct import direct_writer
 from gateway.federation.pipeline import Gateway, RequestError
 from platform_kit.auth import InvalidToken, Principal, bearer_token, verify_token
 from platform_kit.errors import Forbidden
@@ -45,6 +48,7 @@ PROTOCOL = "graphql-transport-ws"
 TRANSPORT = "websocket"
 CLOSE_SECONDS = 1.0  # a close frame is sent within this, or the connection is dropped
 SLOW_CLOSE_SECONDS = 30.0  # to a slow consumer: after what it has not read yet
+_DELIVERED = EVENTS_DELIVERED.labels(TRANSPORT)
 
 
 class _Close(Exception):
@@ -97,6 +101,9 @@ class _Connection:
         # why the connection ends (a _Close, or None once the reader is done)
         self.ended: asyncio.Future[_Close | None] = asyncio.get_running_loop().create_future()
         self.pinging: asyncio.TimerHandle | None = None
+        # frames written at once from the event's task (websocket_direct), when the server
+        # offers it
+        self.write_now = direct_writer(websocket.scope)
 
     def end(self, close: _Close | None) -> None:
         if not self.ended.done():
@@ -267,6 +274,9 @@ class _Connection:
         admitted: Any,
         variables: dict[str, Any] | None,
     ) -> None:
+        # a `next` message is this prefix, the answer's JSON (encoded once for every
+        # subscriber of its topic) and a brace
+        prefix = b'{"type":"next","id":' + orjson.dumps(operation_id) + b',"payload":'
         run = SubscriptionRun(
             gateway,
             prepared,
@@ -276,17 +286,35 @@ class _Connection:
             authorization=self.authorization,
             queue_size=self.limits.queue_size,
             shared_fields=self.limits.shared_fields,
+            deliver=self._deliverer(prefix),
         )
         try:
-            async for answer in run:
-                await self._next(operation_id, answer)
-                EVENTS_DELIVERED.labels(TRANSPORT).inc()
+            while True:
+                try:
+                    answer = await run.next_answer()
+                except StopAsyncIteration:
+                    break
+                await self._send_bytes(prefix + answer.json + b"}")
+                _DELIVERED.inc()
         except SlowConsumer:
             # the whole connection is behind: what it would be sent next is stale
             self.running.pop(operation_id, None)
             self.end(_Close(SLOW_CONSUMER_CODE, "slow consumer: events were dropped"))
         finally:
             await run.cancel()
+
+    def _deliverer(self, prefix: bytes) -> Deliver | None:
+        write = self.write_now
+        if write is None:
+            return None
+
+        def deliver(answer: Answer) -> bool:
+            if write(prefix + answer.json + b"}"):
+                _DELIVERED.inc()
+                return True
+            return False
+
+        return deliver
 
     def _schedule_ping(self) -> None:
         loop = asyncio.get_running_loop()
@@ -307,8 +335,12 @@ class _Connection:
         await self._send({"type": "error", "id": operation_id, "payload": errors})
 
     async def _send(self, message: dict[str, Any]) -> None:
+        await self._send_bytes(orjson.dumps(message))
+
+    async def _send_bytes(self, text: bytes) -> None:
         async with self.send_lock:
-            await self.websocket.send_text(orjson.dumps(message).decode())
+            # JSON bytes are UTF-8: sent as a text frame's payload
+            await self.websocket.send({"type": "websocket.send", "text": text.decode()})
 
 
 def _ignore_failure(task: asyncio.Future[None]) -> None:

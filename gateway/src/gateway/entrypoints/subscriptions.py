@@ -33,6 +33,7 @@ from platform_kit.request_context import current_authorization
 __all__ = [
     "RECONNECT_CODE",
     "SLOW_CONSUMER_CODE",
+    "Answer",
     "SlowConsumer",
     "SubscriptionLimits",
     "SubscriptionRun",
@@ -181,6 +182,28 @@ class Subscriptions:
 _END = object()
 
 
+class Answer:
+    """One answer of a topic, the same object for every subscriber: its result, and the
+    result as JSON, encoded once on first use (then the same bytes for every WebSocket
+    that sends it, instead of an encoding per subscriber)."""
+
+    __slots__ = ("_json", "result")
+
+    def __init__(self, result: dict[str, Any]) -> None:
+        self.result = result
+        self._json: bytes | None = None
+
+    @property
+    def json(self) -> bytes:
+        encoded = self._json
+        if encoded is None:
+            encoded = self._json = orjson.dumps(self.result)
+        return encoded
+
+
+Deliver = Callable[[Answer], bool]
+
+
 class _Topic:
     """One stream of answers shared by every client subscription with the same key: the
     producer task runs the subscription once (one upstream stream, the rest of the plan once
@@ -259,7 +282,8 @@ class Fanout:
         current_authorization.set(authorization)
         last: dict[str, Any] | None = None
         try:
-            async for answer in gateway.subscribe(prepared, admitted, variables, operation_name):
+            async for result in gateway.subscribe(prepared, admitted, variables, operation_name):
+                answer = Answer(result)
                 for run in tuple(topic.runs):
                     run.offer(answer)
         except RequestError as error:
@@ -310,13 +334,22 @@ def _root_field(prepared: Prepared) -> str | None:
 
 class SubscriptionRun:
     """One client subscription: a bounded queue fed by its topic (shared with every client
-    subscription of the same key). Iterate it for the answers; it ends after the stream's
-    last answer, or with SlowConsumer."""
+    subscription of the same key). Iterate it for the answers' results (`next_answer` for
+    the `Answer`s themselves); it ends after the stream's last answer, or with SlowConsumer.
+
+    `deliver`, when given, is tried first for each answer, from the topic's task: a
+    transport that can write the answer at once does so and answers True (no task is
+    woken, nothing is queued). It is tried only while nothing of this subscription waits
+    in the queue or is being sent by its reader, so answers keep their order; an answer it
+    refuses (False: the connection's buffer is full, or it is closing) is queued, bounded
+    as ever, for the reader."""
 
     __slots__ = (
+        "_deliver",
         "_expiry",
         "_fanout",
         "_items",
+        "_taken",
         "_topic",
         "_waiter",
         "ended",
@@ -335,11 +368,16 @@ class SubscriptionRun:
         authorization: str | None,
         queue_size: int,
         shared_fields: frozenset[str] = frozenset(),
+        deliver: Deliver | None = None,
     ) -> None:
         # a deque and a future, not an asyncio.Queue (four deques and an event): one is held
         # per open subscription. Bounded by offer(): queue_size answers, a last one, the end.
         self._items: deque[Any] = deque()
         self._waiter: asyncio.Future[None] | None = None
+        self._deliver = deliver
+        # the reader took an answer and may still be sending it: a direct delivery now
+        # could overtake it
+        self._taken = False
         self.queue_size = queue_size
         self.slow = False
         self.ended = False
@@ -354,8 +392,11 @@ class SubscriptionRun:
             self, key, gateway, prepared, admitted, variables, operation_name, upstream
         )
 
-    def offer(self, answer: dict[str, Any]) -> None:
+    def offer(self, answer: Answer) -> None:
         if self.ended:
+            return
+        deliver = self._deliver
+        if deliver is not None and not self._items and not self._taken and deliver(answer):
             return
         if len(self._items) >= self.queue_size:
             self.slow = True
@@ -379,12 +420,14 @@ class SubscriptionRun:
         if self.ended:
             return
         if last is not None:
-            self._put(last)
+            self._put(Answer(last))
         self._end("error" if last is not None else "completed")
 
     def _expire(self) -> None:
         if not self.ended:
-            self._put(_error("the token expired: subscribe with a new one", "UNAUTHENTICATED"))
+            self._put(
+                Answer(_error("the token expired: subscribe with a new one", "UNAUTHENTICATED"))
+            )
             self._end("token_expired")
 
     def _end(self, reason: str) -> None:
@@ -405,6 +448,11 @@ class SubscriptionRun:
         return self
 
     async def __anext__(self) -> dict[str, Any]:
+        return (await self.next_answer()).result
+
+    async def next_answer(self) -> Answer:
+        """The next answer; StopAsyncIteration after the last, SlowConsumer if cut off."""
+        self._taken = False  # the reader is back: what it took before is sent
         if self.slow:
             raise SlowConsumer()
         while not self._items:
@@ -418,6 +466,7 @@ class SubscriptionRun:
             if self.slow:
                 raise SlowConsumer()
             raise StopAsyncIteration
+        self._taken = True
         return item  # type: ignore[no-any-return]
 
     async def cancel(self) -> None:
