@@ -56,6 +56,7 @@ LOAD_CPUS = CPUS[:1]
 SERVER_CPUS = CPUS[1:] or CPUS
 QUERY = "subscription($id: ID) { productUpdated(id: $id) { id name stock } }"
 WRITERS = 8  # writes in flight at most
+CREATE = "mutation($i: CreateProductInput!) { createProduct(input: $i) { id } }"
 MARK = "bench:"  # a product name carrying the time of its write, in ns
 
 
@@ -211,18 +212,21 @@ def run(
     admin = issue_token("bench-admin", Role.ADMIN, secret)
 
     def create(client: httpx.Client, n: int) -> str:
-        response = client.post(
-            inventory_url + "/graphql",
-            json={
-                "query": "mutation($i: CreateProductInput!) { createProduct(input: $i) { id } }",
-                "variables": {"i": {"name": f"Watched {n}", "price": "1.00", "stock": 1000}},
-            },
-            headers={"Authorization": f"Bearer {admin}"},
-        )
-        body = response.json()
-        if not body.get("data"):
-            raise RuntimeError(f"createProduct failed: {body}")
-        return str(body["data"]["createProduct"]["id"])
+        for _ in range(5):  # a busy machine's refusals and timeouts are tried again
+            response = client.post(
+                inventory_url + "/graphql",
+                json={
+                    "query": CREATE,
+                    "variables": {"i": {"name": f"Watched {n}", "price": "1.00", "stock": 1000}},
+                },
+                headers={"Authorization": f"Bearer {admin}"},
+            )
+            body = response.json()
+            created = (body.get("data") or {}).get("createProduct")
+            if created:
+                return str(created["id"])
+            time.sleep(0.5)
+        raise RuntimeError(f"createProduct failed: {body}")
 
     # kept-alive connections, a few creations in flight: thousands of products in seconds
     with httpx.Client(timeout=30) as client, ThreadPoolExecutor(WRITERS) as creators:

@@ -7,7 +7,7 @@ a new supergraph (a new Gateway) starts new streams while the open ones keep run
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,9 @@ import pytest
 from gateway.entrypoints.subscriptions import (
     Answer,
     SlowConsumer,
+    SubscriptionLimits,
     SubscriptionRun,
+    Subscriptions,
     fanout_of,
     topic_key,
 )
@@ -251,3 +253,35 @@ async def test_a_transport_full_for_too_long_cuts_the_subscriber_off() -> None:
     await _settle()
     with pytest.raises(SlowConsumer):
         await _next(run)
+
+
+async def test_one_process_timer_pings_every_connection_until_it_leaves() -> None:
+    subscriptions = Subscriptions(SubscriptionLimits(keep_alive_seconds=0.01))
+    pinged: dict[str, int] = {"a": 0, "b": 0}
+    both = asyncio.Event()
+
+    def ping(name: str) -> Callable[[], None]:
+        def callback() -> None:
+            pinged[name] += 1
+            if all(pinged.values()):
+                both.set()
+
+        return callback
+
+    first, second = ping("a"), ping("b")
+    subscriptions.keep_alive(first)
+    subscriptions.keep_alive(second)
+    await asyncio.wait_for(both.wait(), 5)
+    subscriptions.no_keep_alive(first)
+    left = pinged["a"]
+    before = pinged["b"]
+    while pinged["b"] < before + 2:  # two more beats: the one that left is not told
+        await asyncio.sleep(0.01)
+    assert pinged["a"] == left
+    subscriptions.no_keep_alive(second)
+
+    async def stopped() -> None:  # nobody left: the next beat does not schedule another
+        while subscriptions._keep_alive_timer is not None:
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(stopped(), 5)

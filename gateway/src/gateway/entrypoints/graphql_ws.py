@@ -18,6 +18,7 @@ import logging
 from typing import Any
 
 import orjson
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from gateway.callers import access_of, client
@@ -49,6 +50,7 @@ TRANSPORT = "websocket"
 CLOSE_SECONDS = 1.0  # a close frame is sent within this, or the connection is dropped
 SLOW_CLOSE_SECONDS = 30.0  # to a slow consumer: after what it has not read yet
 _DELIVERED = EVENTS_DELIVERED.labels(TRANSPORT)
+PING = b'{"type":"ping"}'
 
 
 class _Close(Exception):
@@ -71,6 +73,9 @@ class GraphQLWebSocket:
         self.secret = secret
         # the same persisted and trusted documents as POST and GET: no other way in
         self.documents = documents or PersistedDocuments()
+
+    async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.handle(WebSocket(scope, receive, send))
 
     async def handle(self, websocket: WebSocket) -> None:
         if PROTOCOL not in websocket.scope.get("subprotocols", ()):
@@ -100,7 +105,6 @@ class _Connection:
         self.running: dict[str, asyncio.Task[None]] = {}
         # why the connection ends (a _Close, or None once the reader is done)
         self.ended: asyncio.Future[_Close | None] = asyncio.get_running_loop().create_future()
-        self.pinging: asyncio.TimerHandle | None = None
         # frames written at once from the event's task (websocket_direct), when the server
         # offers it
         self.write_now = direct_writer(websocket.scope)
@@ -117,7 +121,7 @@ class _Connection:
         reader.add_done_callback(lambda _: self.end(None))
         subscriptions = self.endpoint.subscriptions
         subscriptions.on_shutdown(self._restart)
-        self._schedule_ping()
+        subscriptions.keep_alive(self._ping)
         close: _Close | None = None
         close_within = CLOSE_SECONDS
         try:
@@ -134,8 +138,7 @@ class _Connection:
                 close_within = SLOW_CLOSE_SECONDS
         finally:
             subscriptions.no_shutdown(self._restart)
-            if self.pinging is not None:
-                self.pinging.cancel()
+            subscriptions.no_keep_alive(self._ping)
             tasks = (reader, *self.running.values())
             for task in tasks:
                 task.cancel()
@@ -316,16 +319,13 @@ class _Connection:
 
         return deliver
 
-    def _schedule_ping(self) -> None:
-        loop = asyncio.get_running_loop()
-        self.pinging = loop.call_later(self.limits.keep_alive_seconds, self._ping)
-
     def _ping(self) -> None:
         if self.ended.done():
             return
-        task = asyncio.ensure_future(self._send({"type": "ping"}))
+        if self.write_now is not None and self.write_now(PING):
+            return
+        task = asyncio.ensure_future(self._send_bytes(PING))
         task.add_done_callback(_ignore_failure)
-        self._schedule_ping()
 
     async def _next(self, operation_id: str, result: dict[str, Any]) -> None:
         await self._send({"type": "next", "id": operation_id, "payload": result})

@@ -99,6 +99,29 @@ class Subscriptions:
     closing: asyncio.Event = field(default_factory=asyncio.Event)
     # told at shutdown (each WebSocket connection's: a callback, not a task waiting)
     _on_shutdown: set[Callable[[], None]] = field(default_factory=set)
+    # told every keep_alive_seconds (each WebSocket connection's ping): one timer for the
+    # process, not one a connection
+    _keep_alive: set[Callable[[], None]] = field(default_factory=set)
+    _keep_alive_timer: asyncio.TimerHandle | None = None
+
+    def keep_alive(self, callback: Callable[[], None]) -> None:
+        self._keep_alive.add(callback)
+        if self._keep_alive_timer is None:
+            self._schedule_keep_alive()
+
+    def no_keep_alive(self, callback: Callable[[], None]) -> None:
+        self._keep_alive.discard(callback)
+
+    def _schedule_keep_alive(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._keep_alive_timer = loop.call_later(self.limits.keep_alive_seconds, self._beat)
+
+    def _beat(self) -> None:
+        self._keep_alive_timer = None
+        for callback in tuple(self._keep_alive):
+            callback()
+        if self._keep_alive:
+            self._schedule_keep_alive()
 
     def on_shutdown(self, callback: Callable[[], None]) -> None:
         if self.closing.is_set():
@@ -147,6 +170,9 @@ class Subscriptions:
     def shut_down(self) -> None:
         """Ask every subscription to end with a code that says: reconnect."""
         self.closing.set()
+        if self._keep_alive_timer is not None:
+            self._keep_alive_timer.cancel()
+            self._keep_alive_timer = None
         for callback in tuple(self._on_shutdown):
             callback()
         self._on_shutdown.clear()
@@ -372,7 +398,9 @@ class SubscriptionRun:
     ) -> None:
         # a deque and a future, not an asyncio.Queue (four deques and an event): one is held
         # per open subscription. Bounded by offer(): queue_size answers, a last one, the end.
-        self._items: deque[Any] = deque()
+        # made on the first answer queued: an empty deque is 760 bytes, and a subscriber
+        # whose answers are delivered at once (`deliver`) may never queue one
+        self._items: deque[Any] | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._deliver = deliver
         # the reader took an answer and may still be sending it: a direct delivery now
@@ -398,7 +426,7 @@ class SubscriptionRun:
         deliver = self._deliver
         if deliver is not None and not self._items and not self._taken and deliver(answer):
             return
-        if len(self._items) >= self.queue_size:
+        if self._items is not None and len(self._items) >= self.queue_size:
             self.slow = True
             self._end("slow_consumer")
             return
@@ -407,9 +435,11 @@ class SubscriptionRun:
     @property
     def pending(self) -> int:
         """Answers waiting to be taken."""
-        return len(self._items)
+        return len(self._items) if self._items is not None else 0
 
     def _put(self, item: Any) -> None:
+        if self._items is None:
+            self._items = deque()
         self._items.append(item)
         waiter = self._waiter
         if waiter is not None and not waiter.done():
