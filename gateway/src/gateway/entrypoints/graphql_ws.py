@@ -121,7 +121,6 @@ class _Connection:
         reader.add_done_callback(lambda _: self.end(None))
         subscriptions = self.endpoint.subscriptions
         subscriptions.on_shutdown(self._restart)
-        subscriptions.keep_alive(self._ping)
         close: _Close | None = None
         close_within = CLOSE_SECONDS
         try:
@@ -203,6 +202,9 @@ class _Connection:
         self.caller = self.endpoint.identity.of(self.websocket.scope, self.principal)
         self.acknowledged = True
         await self._send({"type": "connection_ack"})
+        # pinged from now on (by the process's one keep-alive timer): never before the ack,
+        # which clients expect as the first message
+        self.endpoint.subscriptions.keep_alive(self._ping)
 
     async def _subscribe(self, message: dict[str, Any]) -> None:
         if not self.acknowledged:
