@@ -257,13 +257,13 @@ async def test_a_transport_full_for_too_long_cuts_the_subscriber_off() -> None:
 
 async def test_one_process_timer_pings_every_connection_until_it_leaves() -> None:
     subscriptions = Subscriptions(SubscriptionLimits(keep_alive_seconds=0.01))
-    pinged: dict[str, int] = {"a": 0, "b": 0}
+    told: list[str] = []
     both = asyncio.Event()
 
     def ping(name: str) -> Callable[[], None]:
         def callback() -> None:
-            pinged[name] += 1
-            if all(pinged.values()):
+            told.append(name)
+            if {"a", "b"} <= set(told):
                 both.set()
 
         return callback
@@ -271,17 +271,34 @@ async def test_one_process_timer_pings_every_connection_until_it_leaves() -> Non
     first, second = ping("a"), ping("b")
     subscriptions.keep_alive(first)
     subscriptions.keep_alive(second)
-    await asyncio.wait_for(both.wait(), 5)
+    await asyncio.wait_for(both.wait(), 5)  # the timer runs by itself
+    timer = subscriptions._keep_alive_timer
+    assert timer is not None
+    timer.cancel()  # from here the beats are driven by hand
     subscriptions.no_keep_alive(first)
-    left = pinged["a"]
-    before = pinged["b"]
-    while pinged["b"] < before + 2:  # two more beats: the one that left is not told
-        await asyncio.sleep(0.01)
-    assert pinged["a"] == left
+    told.clear()
+    subscriptions._beat()
+    assert told == ["b"]  # the one that left is not told
     subscriptions.no_keep_alive(second)
+    subscriptions._beat()
+    assert subscriptions._keep_alive_timer is None  # nobody left: no next beat
 
-    async def stopped() -> None:  # nobody left: the next beat does not schedule another
-        while subscriptions._keep_alive_timer is not None:
-            await asyncio.sleep(0.01)
 
-    await asyncio.wait_for(stopped(), 5)
+async def test_the_pings_of_many_connections_are_spread_over_the_period() -> None:
+    subscriptions = Subscriptions(SubscriptionLimits(keep_alive_seconds=3))
+    told: list[int] = []
+    callbacks = [lambda n=n: told.append(n) for n in range(6)]
+    for callback in callbacks:
+        subscriptions.keep_alive(callback)
+    timer = subscriptions._keep_alive_timer
+    assert timer is not None
+    timer.cancel()  # the beats driven by hand: three a period, two connections each
+    beats = []
+    for _ in range(3):
+        told.clear()
+        subscriptions._beat()
+        beats.append(sorted(told))
+    assert sorted(n for beat in beats for n in beat) == list(range(6))
+    assert all(len(beat) == 2 for beat in beats)
+    subscriptions.no_keep_alive(callbacks[0])
+    subscriptions.shut_down()

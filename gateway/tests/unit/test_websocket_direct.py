@@ -25,7 +25,8 @@ def _parse(data: bytes) -> Frame:
         next(parser)
     except StopIteration as done:
         assert not reader.buffer  # nothing left over: exactly one frame
-        return done.value
+        frame: Frame = done.value
+        return frame
     raise AssertionError("the frame was incomplete")
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import signal
 import time
 import weakref
@@ -100,27 +101,42 @@ class Subscriptions:
     # told at shutdown (each WebSocket connection's: a callback, not a task waiting)
     _on_shutdown: set[Callable[[], None]] = field(default_factory=set)
     # told every keep_alive_seconds (each WebSocket connection's ping): one timer for the
-    # process, not one a connection
-    _keep_alive: set[Callable[[], None]] = field(default_factory=set)
+    # process, not one a connection, ticking every second through one of
+    # ceil(keep_alive_seconds) groups in turn, so that the pings of thousands of
+    # connections are spread over the period, not sent (and answered) in one burst that
+    # would hold up their events
+    _keep_alive: list[set[Callable[[], None]]] = field(default_factory=list)
+    _keep_alive_count: int = 0
+    _keep_alive_tick: int = 0
     _keep_alive_timer: asyncio.TimerHandle | None = None
 
     def keep_alive(self, callback: Callable[[], None]) -> None:
-        self._keep_alive.add(callback)
+        if not self._keep_alive:
+            groups = max(1, math.ceil(self.limits.keep_alive_seconds))
+            self._keep_alive = [set() for _ in range(groups)]
+        # the next group round, not hashed: joins and leaves keep the groups even enough
+        self._keep_alive[self._keep_alive_count % len(self._keep_alive)].add(callback)
+        self._keep_alive_count += 1
         if self._keep_alive_timer is None:
             self._schedule_keep_alive()
 
     def no_keep_alive(self, callback: Callable[[], None]) -> None:
-        self._keep_alive.discard(callback)
+        for group in self._keep_alive:
+            if callback in group:
+                group.discard(callback)
+                return
 
     def _schedule_keep_alive(self) -> None:
         loop = asyncio.get_running_loop()
-        self._keep_alive_timer = loop.call_later(self.limits.keep_alive_seconds, self._beat)
+        tick = self.limits.keep_alive_seconds / len(self._keep_alive)
+        self._keep_alive_timer = loop.call_later(tick, self._beat)
 
     def _beat(self) -> None:
         self._keep_alive_timer = None
-        for callback in tuple(self._keep_alive):
+        self._keep_alive_tick = (self._keep_alive_tick + 1) % len(self._keep_alive)
+        for callback in tuple(self._keep_alive[self._keep_alive_tick]):
             callback()
-        if self._keep_alive:
+        if any(self._keep_alive):
             self._schedule_keep_alive()
 
     def on_shutdown(self, callback: Callable[[], None]) -> None:
