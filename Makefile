@@ -105,11 +105,17 @@ bench: install loadgen-deps
 	$(MAKE) bench-subscriptions
 
 # 1,000 and 5,000 WebSocket subscriptions on one gateway process at 200 writes/s: database
-# write -> client latency, events/s per gateway core, gateway memory per subscription
+# write -> client latency, events/s per gateway core, gateway memory per subscription; the
+# goal's workload (issue 20: 5,000 subscriptions, 200 writes/s, one subscriber each), and a
+# run also subscribed at the inventory subgraph itself (--direct: the gateway's share)
 bench-subscriptions: install
 	$(VENV_PY) tools/bench_subscriptions.py --subscriptions 1000 --products 100 \
 		--env GATEWAY_SUBSCRIPTION_SHARED_FIELDS=productUpdated
 	$(VENV_PY) tools/bench_subscriptions.py --subscriptions 5000 --products 100 \
+		--env GATEWAY_SUBSCRIPTION_SHARED_FIELDS=productUpdated
+	$(VENV_PY) tools/bench_subscriptions.py --subscriptions 5000 --products 5000 \
+		--env GATEWAY_SUBSCRIPTION_SHARED_FIELDS=productUpdated
+	$(VENV_PY) tools/bench_subscriptions.py --subscriptions 1000 --products 1000 --direct \
 		--env GATEWAY_SUBSCRIPTION_SHARED_FIELDS=productUpdated
 
 # every listing through the gateway at 100 and at 100,000 products and orders (minutes: the

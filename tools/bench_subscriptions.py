@@ -37,6 +37,7 @@ import statistics
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +46,14 @@ import httpx
 import orjson
 from bson import ObjectId
 from pymongo import MongoClient
+from pymongo.collection import Collection
 
+from inventory.bootstrap import bootstrap
+from inventory.domain.product import NewProduct
+from inventory.settings import InventorySettings
 from platform_devkit.processes import LocalMongo, free_port
 from platform_devkit.stack import start_platform
-from platform_kit.auth import Role, issue_token
+from platform_kit.auth import Principal, Role, issue_token
 
 ROOT = Path(__file__).resolve().parent.parent
 CPUS = sorted(os.sched_getaffinity(0))
@@ -199,6 +204,24 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+async def _import_products(mongo_uri: str, tag: str, count: int, secret: str) -> None:
+    services = bootstrap(
+        InventorySettings(
+            INVENTORY_MONGODB_URI=mongo_uri, AUTH_JWT_SECRET=secret, LOG_LEVEL="WARNING"
+        )
+    )
+    admin = Principal(sub="bench-admin", role=Role.ADMIN)
+    try:
+        await services.start()
+        products = (
+            NewProduct.create(name=f"{tag} {n}", price=Decimal("1.00"), stock=1000)
+            for n in range(count)
+        )
+        await services.products.import_many(admin, products)
+    finally:
+        await services.close()
+
+
 def run(
     gateway_url: str,
     gateway_pid: int,
@@ -208,20 +231,19 @@ def run(
     secret: str,
     args: argparse.Namespace,
 ) -> dict[str, Any]:
-    admin = issue_token("bench-admin", Role.ADMIN, secret)
-    product_ids = []
-    for n in range(args.products):
-        response = httpx.post(
-            inventory_url + "/graphql",
-            json={
-                "query": "mutation($i: CreateProductInput!) { createProduct(input: $i) { id } }",
-                "variables": {"i": {"name": f"Watched {n}", "price": "1.00", "stock": 1000}},
-            },
-            headers={"Authorization": f"Bearer {admin}"},
-            timeout=30,
-        )
-        product_ids.append(response.json()["data"]["createProduct"]["id"])
-    mongo: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
+    # the products imported in bulk through the inventory's own use case (a batch a write),
+    # not created one request at a time: thousands in seconds, whatever the database's
+    # per-write costs
+    tag = f"Watched {secrets.token_hex(4)}"
+    asyncio.run(_import_products(mongo_uri, tag, args.products, secret))
+    reading: MongoClient[dict[str, Any]]
+    with MongoClient(mongo_uri) as reading:
+        watched: Collection[dict[str, Any]] = reading.get_default_database()["products"]
+        query = {"name": {"$regex": f"^{tag} "}}
+        product_ids = [str(document["_id"]) for document in watched.find(query, {"_id": 1})]
+    if len(product_ids) != args.products:
+        raise RuntimeError(f"{len(product_ids)} products imported of {args.products}")
+    mongo: MongoClient[dict[str, Any]] = MongoClient(mongo_uri, retryWrites=False)
     products = mongo.get_default_database()["products"]
 
     keys = [ObjectId(p) if ObjectId.is_valid(p) else p for p in product_ids]
@@ -441,6 +463,11 @@ def main(argv: list[str] | None = None) -> int:
         help="a copy of ../shared/gateway-bench with `npm ci` run: the same workload through "
         "Hive Gateway on the same subgraphs (subscriptions to them over graphql-transport-ws)",
     )
+    parser.add_argument(
+        "--direct",
+        action="store_true",
+        help="then the same workload subscribed at the inventory subgraph itself (no gateway)",
+    )
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the gateway")
     args = parser.parse_args(argv)
     secret = secrets.token_urlsafe(48)
@@ -494,6 +521,21 @@ def main(argv: list[str] | None = None) -> int:
             args,
         )
         results = {"ours": result}
+        if args.direct:
+            # the same workload with the inventory subgraph itself as the server: the way
+            # from the database to the subgraph's clients, without the gateway; the
+            # difference to "ours" is the gateway's share of the latency
+            inventory_pid = pids.pop("inventory")
+            results["subgraph_direct"] = run(
+                platform.inventory.base_url,
+                inventory_pid,
+                pids,
+                database.uri + "/inv",
+                platform.inventory.base_url,
+                secret,
+                args,
+            )
+            pids["inventory"] = inventory_pid
         if args.hive:
             hive = _start_hive(args.hive, platform.inventory.base_url, platform.orders.base_url)
             processes.append(hive)

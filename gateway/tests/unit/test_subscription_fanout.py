@@ -7,15 +7,18 @@ a new supergraph (a new Gateway) starts new streams while the open ones keep run
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gateway.entrypoints.subscriptions import (
+    Answer,
     SlowConsumer,
+    SubscriptionLimits,
     SubscriptionRun,
+    Subscriptions,
     fanout_of,
     topic_key,
 )
@@ -154,3 +157,148 @@ async def test_a_new_gateway_starts_its_own_streams_and_the_open_ones_keep_runni
     assert (await _next(kept))["data"]["n"] == 1
     await new.cancel()
     await kept.cancel()
+
+
+class Transport:
+    """A connection's direct writer: takes answers while open, refuses them while `full`."""
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+        self.full = False
+
+    def deliver(self, answer: Answer) -> bool:
+        if self.full:
+            return False
+        self.written.append(answer.json)
+        return True
+
+
+def _direct_run(gateway: FakeGateway, transport: Transport, queue_size: int = 4) -> SubscriptionRun:
+    prepared = gateway.prepare(PRODUCTS, None)
+    return SubscriptionRun(
+        gateway,
+        prepared,
+        _admitted({"id": "7"}),
+        None,
+        None,
+        authorization="Bearer alice",
+        queue_size=queue_size,
+        shared_fields=frozenset({"productUpdated"}),
+        deliver=transport.deliver,
+    )
+
+
+async def _settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_answers_go_straight_to_a_writable_transport_encoded_once_for_all() -> None:
+    gateway = FakeGateway()
+    first, second = Transport(), Transport()
+    runs = [_direct_run(gateway, first), _direct_run(gateway, second)]
+    await _settle()
+    (events,) = gateway.streams
+    events.put_nowait({"data": {"productUpdated": {"id": "7", "stock": 3}}})
+    await _settle()
+    assert first.written == [b'{"data":{"productUpdated":{"id":"7","stock":3}}}']
+    # the very same bytes object: encoded once for the topic, not per subscriber
+    assert second.written[0] is first.written[0]
+    assert all(run.pending == 0 for run in runs)  # nothing queued, no reader woken
+    for run in runs:
+        await run.cancel()
+
+
+async def test_a_full_transport_queues_and_keeps_the_order_until_its_reader_catches_up() -> None:
+    gateway = FakeGateway()
+    transport = Transport()
+    run = _direct_run(gateway, transport)
+    await _settle()
+    (events,) = gateway.streams
+    transport.full = True
+    events.put_nowait({"data": {"n": 1}})
+    await _settle()
+    assert run.pending == 1 and transport.written == []
+    transport.full = False  # writable again, but 1 waits: 2 must not overtake it
+    events.put_nowait({"data": {"n": 2}})
+    await _settle()
+    assert run.pending == 2 and transport.written == []
+    assert (await _next(run))["data"]["n"] == 1
+    events.put_nowait({"data": {"n": 3}})  # the reader holds 1, 2 waits: 3 queues too
+    await _settle()
+    assert (await _next(run))["data"]["n"] == 2
+    # the reader is sending 2 until it asks again: 4 waits behind it
+    events.put_nowait({"data": {"n": 4}})
+    await _settle()
+    assert [(await _next(run))["data"]["n"] for _ in range(2)] == [3, 4]
+    # the reader is back for more with nothing queued: direct again
+    waiting = asyncio.ensure_future(anext(run))
+    await _settle()
+    events.put_nowait({"data": {"n": 5}})
+    await _settle()
+    assert transport.written == [b'{"data":{"n":5}}'] and not waiting.done()
+    waiting.cancel()
+    await run.cancel()
+
+
+async def test_a_transport_full_for_too_long_cuts_the_subscriber_off() -> None:
+    gateway = FakeGateway()
+    transport = Transport()
+    transport.full = True
+    run = _direct_run(gateway, transport, queue_size=2)
+    await _settle()
+    (events,) = gateway.streams
+    for n in range(3):
+        events.put_nowait({"data": {"n": n}})
+    await _settle()
+    with pytest.raises(SlowConsumer):
+        await _next(run)
+
+
+async def test_one_process_timer_pings_every_connection_until_it_leaves() -> None:
+    subscriptions = Subscriptions(SubscriptionLimits(keep_alive_seconds=0.01))
+    told: list[str] = []
+    both = asyncio.Event()
+
+    def ping(name: str) -> Callable[[], None]:
+        def callback() -> None:
+            told.append(name)
+            if {"a", "b"} <= set(told):
+                both.set()
+
+        return callback
+
+    first, second = ping("a"), ping("b")
+    subscriptions.keep_alive(first)
+    subscriptions.keep_alive(second)
+    await asyncio.wait_for(both.wait(), 5)  # the timer runs by itself
+    timer = subscriptions._keep_alive_timer
+    assert timer is not None
+    timer.cancel()  # from here the beats are driven by hand
+    subscriptions.no_keep_alive(first)
+    told.clear()
+    subscriptions._beat()
+    assert told == ["b"]  # the one that left is not told
+    subscriptions.no_keep_alive(second)
+    subscriptions._beat()
+    assert subscriptions._keep_alive_timer is None  # nobody left: no next beat
+
+
+async def test_the_pings_of_many_connections_are_spread_over_the_period() -> None:
+    subscriptions = Subscriptions(SubscriptionLimits(keep_alive_seconds=3))
+    told: list[int] = []
+    callbacks = [lambda n=n: told.append(n) for n in range(6)]
+    for callback in callbacks:
+        subscriptions.keep_alive(callback)
+    timer = subscriptions._keep_alive_timer
+    assert timer is not None
+    timer.cancel()  # the beats driven by hand: three a period, two connections each
+    beats = []
+    for _ in range(3):
+        told.clear()
+        subscriptions._beat()
+        beats.append(sorted(told))
+    assert sorted(n for beat in beats for n in beat) == list(range(6))
+    assert all(len(beat) == 2 for beat in beats)
+    subscriptions.no_keep_alive(callbacks[0])
+    subscriptions.shut_down()

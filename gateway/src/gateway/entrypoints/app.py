@@ -26,6 +26,7 @@ from gateway.entrypoints.subscriptions import Subscriptions
 from gateway.entrypoints.supergraph_file import SupergraphFile
 from gateway.entrypoints.supergraph_reload import SupergraphReloader
 from gateway.entrypoints.web_ui import install_docs, install_playground
+from gateway.entrypoints.websocket_direct import WebSocketLane
 from gateway.federation.budget import BudgetLimits, Budgets
 from gateway.federation.executor import Executor
 from gateway.federation.override import OverrideLabels
@@ -41,6 +42,7 @@ from gateway.rest.routes import router as rest_routes
 from gateway.settings import GatewaySettings
 from platform_kit.app import FASTAPI_TELEMETRY, install_platform
 from platform_kit.logging import configure_logging
+from platform_kit.middleware import AuthMiddleware
 
 __all__ = ["create_app"]
 
@@ -207,6 +209,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         readiness=readiness,
         admission=settings.admission_limits(),
         before_body=[CsrfPrevention],
+    )
+    # outermost (added last): it needs uvicorn's own send, not a middleware's wrapper of it;
+    # the WebSocket at /graphql goes through the one middleware that acts on WebSockets
+    # (the header's token), not through every layer that passes it on (websocket_direct)
+    app.add_middleware(
+        WebSocketLane,
+        path="/graphql",
+        handler=AuthMiddleware(websocket.asgi, secret=lambda: secret),
     )
     return app
 

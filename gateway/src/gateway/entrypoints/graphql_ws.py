@@ -18,6 +18,7 @@ import logging
 from typing import Any
 
 import orjson
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from gateway.callers import access_of, client
@@ -27,11 +28,14 @@ from gateway.entrypoints.subscriptions import (
     EVENTS_DELIVERED,
     RECONNECT_CODE,
     SLOW_CONSUMER_CODE,
+    Answer,
+    Deliver,
     SlowConsumer,
     SubscriptionRun,
     Subscriptions,
     TooManySubscriptions,
 )
+from gateway.entrypoints.websocket_direct import direct_writer
 from gateway.federation.pipeline import Gateway, RequestError
 from platform_kit.auth import InvalidToken, Principal, bearer_token, verify_token
 from platform_kit.errors import Forbidden
@@ -45,6 +49,8 @@ PROTOCOL = "graphql-transport-ws"
 TRANSPORT = "websocket"
 CLOSE_SECONDS = 1.0  # a close frame is sent within this, or the connection is dropped
 SLOW_CLOSE_SECONDS = 30.0  # to a slow consumer: after what it has not read yet
+_DELIVERED = EVENTS_DELIVERED.labels(TRANSPORT)
+PING = b'{"type":"ping"}'
 
 
 class _Close(Exception):
@@ -67,6 +73,9 @@ class GraphQLWebSocket:
         self.secret = secret
         # the same persisted and trusted documents as POST and GET: no other way in
         self.documents = documents or PersistedDocuments()
+
+    async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.handle(WebSocket(scope, receive, send))
 
     async def handle(self, websocket: WebSocket) -> None:
         if PROTOCOL not in websocket.scope.get("subprotocols", ()):
@@ -96,7 +105,9 @@ class _Connection:
         self.running: dict[str, asyncio.Task[None]] = {}
         # why the connection ends (a _Close, or None once the reader is done)
         self.ended: asyncio.Future[_Close | None] = asyncio.get_running_loop().create_future()
-        self.pinging: asyncio.TimerHandle | None = None
+        # frames written at once from the event's task (websocket_direct), when the server
+        # offers it
+        self.write_now = direct_writer(websocket.scope)
 
     def end(self, close: _Close | None) -> None:
         if not self.ended.done():
@@ -110,7 +121,6 @@ class _Connection:
         reader.add_done_callback(lambda _: self.end(None))
         subscriptions = self.endpoint.subscriptions
         subscriptions.on_shutdown(self._restart)
-        self._schedule_ping()
         close: _Close | None = None
         close_within = CLOSE_SECONDS
         try:
@@ -127,8 +137,7 @@ class _Connection:
                 close_within = SLOW_CLOSE_SECONDS
         finally:
             subscriptions.no_shutdown(self._restart)
-            if self.pinging is not None:
-                self.pinging.cancel()
+            subscriptions.no_keep_alive(self._ping)
             tasks = (reader, *self.running.values())
             for task in tasks:
                 task.cancel()
@@ -193,6 +202,9 @@ class _Connection:
         self.caller = self.endpoint.identity.of(self.websocket.scope, self.principal)
         self.acknowledged = True
         await self._send({"type": "connection_ack"})
+        # pinged from now on (by the process's one keep-alive timer): never before the ack,
+        # which clients expect as the first message
+        self.endpoint.subscriptions.keep_alive(self._ping)
 
     async def _subscribe(self, message: dict[str, Any]) -> None:
         if not self.acknowledged:
@@ -267,6 +279,9 @@ class _Connection:
         admitted: Any,
         variables: dict[str, Any] | None,
     ) -> None:
+        # a `next` message is this prefix, the answer's JSON (encoded once for every
+        # subscriber of its topic) and a brace
+        prefix = b'{"type":"next","id":' + orjson.dumps(operation_id) + b',"payload":'
         run = SubscriptionRun(
             gateway,
             prepared,
@@ -276,11 +291,16 @@ class _Connection:
             authorization=self.authorization,
             queue_size=self.limits.queue_size,
             shared_fields=self.limits.shared_fields,
+            deliver=self._deliverer(prefix),
         )
         try:
-            async for answer in run:
-                await self._next(operation_id, answer)
-                EVENTS_DELIVERED.labels(TRANSPORT).inc()
+            while True:
+                try:
+                    answer = await run.next_answer()
+                except StopAsyncIteration:
+                    break
+                await self._send_bytes(prefix + answer.json + b"}")
+                _DELIVERED.inc()
         except SlowConsumer:
             # the whole connection is behind: what it would be sent next is stale
             self.running.pop(operation_id, None)
@@ -288,16 +308,26 @@ class _Connection:
         finally:
             await run.cancel()
 
-    def _schedule_ping(self) -> None:
-        loop = asyncio.get_running_loop()
-        self.pinging = loop.call_later(self.limits.keep_alive_seconds, self._ping)
+    def _deliverer(self, prefix: bytes) -> Deliver | None:
+        write = self.write_now
+        if write is None:
+            return None
+
+        def deliver(answer: Answer) -> bool:
+            if write(prefix + answer.json + b"}"):
+                _DELIVERED.inc()
+                return True
+            return False
+
+        return deliver
 
     def _ping(self) -> None:
         if self.ended.done():
             return
-        task = asyncio.ensure_future(self._send({"type": "ping"}))
+        if self.write_now is not None and self.write_now(PING):
+            return
+        task = asyncio.ensure_future(self._send_bytes(PING))
         task.add_done_callback(_ignore_failure)
-        self._schedule_ping()
 
     async def _next(self, operation_id: str, result: dict[str, Any]) -> None:
         await self._send({"type": "next", "id": operation_id, "payload": result})
@@ -307,8 +337,12 @@ class _Connection:
         await self._send({"type": "error", "id": operation_id, "payload": errors})
 
     async def _send(self, message: dict[str, Any]) -> None:
+        await self._send_bytes(orjson.dumps(message))
+
+    async def _send_bytes(self, text: bytes) -> None:
         async with self.send_lock:
-            await self.websocket.send_text(orjson.dumps(message).decode())
+            # JSON bytes are UTF-8: sent as a text frame's payload
+            await self.websocket.send({"type": "websocket.send", "text": text.decode()})
 
 
 def _ignore_failure(task: asyncio.Future[None]) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import signal
 import time
 import weakref
@@ -33,6 +34,7 @@ from platform_kit.request_context import current_authorization
 __all__ = [
     "RECONNECT_CODE",
     "SLOW_CONSUMER_CODE",
+    "Answer",
     "SlowConsumer",
     "SubscriptionLimits",
     "SubscriptionRun",
@@ -98,6 +100,44 @@ class Subscriptions:
     closing: asyncio.Event = field(default_factory=asyncio.Event)
     # told at shutdown (each WebSocket connection's: a callback, not a task waiting)
     _on_shutdown: set[Callable[[], None]] = field(default_factory=set)
+    # told every keep_alive_seconds (each WebSocket connection's ping): one timer for the
+    # process, not one a connection, ticking every second through one of
+    # ceil(keep_alive_seconds) groups in turn, so that the pings of thousands of
+    # connections are spread over the period, not sent (and answered) in one burst that
+    # would hold up their events
+    _keep_alive: list[set[Callable[[], None]]] = field(default_factory=list)
+    _keep_alive_count: int = 0
+    _keep_alive_tick: int = 0
+    _keep_alive_timer: asyncio.TimerHandle | None = None
+
+    def keep_alive(self, callback: Callable[[], None]) -> None:
+        if not self._keep_alive:
+            groups = max(1, math.ceil(self.limits.keep_alive_seconds))
+            self._keep_alive = [set() for _ in range(groups)]
+        # the next group round, not hashed: joins and leaves keep the groups even enough
+        self._keep_alive[self._keep_alive_count % len(self._keep_alive)].add(callback)
+        self._keep_alive_count += 1
+        if self._keep_alive_timer is None:
+            self._schedule_keep_alive()
+
+    def no_keep_alive(self, callback: Callable[[], None]) -> None:
+        for group in self._keep_alive:
+            if callback in group:
+                group.discard(callback)
+                return
+
+    def _schedule_keep_alive(self) -> None:
+        loop = asyncio.get_running_loop()
+        tick = self.limits.keep_alive_seconds / len(self._keep_alive)
+        self._keep_alive_timer = loop.call_later(tick, self._beat)
+
+    def _beat(self) -> None:
+        self._keep_alive_timer = None
+        self._keep_alive_tick = (self._keep_alive_tick + 1) % len(self._keep_alive)
+        for callback in tuple(self._keep_alive[self._keep_alive_tick]):
+            callback()
+        if any(self._keep_alive):
+            self._schedule_keep_alive()
 
     def on_shutdown(self, callback: Callable[[], None]) -> None:
         if self.closing.is_set():
@@ -146,6 +186,9 @@ class Subscriptions:
     def shut_down(self) -> None:
         """Ask every subscription to end with a code that says: reconnect."""
         self.closing.set()
+        if self._keep_alive_timer is not None:
+            self._keep_alive_timer.cancel()
+            self._keep_alive_timer = None
         for callback in tuple(self._on_shutdown):
             callback()
         self._on_shutdown.clear()
@@ -179,6 +222,28 @@ class Subscriptions:
 
 
 _END = object()
+
+
+class Answer:
+    """One answer of a topic, the same object for every subscriber: its result, and the
+    result as JSON, encoded once on first use (then the same bytes for every WebSocket
+    that sends it, instead of an encoding per subscriber)."""
+
+    __slots__ = ("_json", "result")
+
+    def __init__(self, result: dict[str, Any]) -> None:
+        self.result = result
+        self._json: bytes | None = None
+
+    @property
+    def json(self) -> bytes:
+        encoded = self._json
+        if encoded is None:
+            encoded = self._json = orjson.dumps(self.result)
+        return encoded
+
+
+Deliver = Callable[[Answer], bool]
 
 
 class _Topic:
@@ -259,7 +324,8 @@ class Fanout:
         current_authorization.set(authorization)
         last: dict[str, Any] | None = None
         try:
-            async for answer in gateway.subscribe(prepared, admitted, variables, operation_name):
+            async for result in gateway.subscribe(prepared, admitted, variables, operation_name):
+                answer = Answer(result)
                 for run in tuple(topic.runs):
                     run.offer(answer)
         except RequestError as error:
@@ -310,13 +376,22 @@ def _root_field(prepared: Prepared) -> str | None:
 
 class SubscriptionRun:
     """One client subscription: a bounded queue fed by its topic (shared with every client
-    subscription of the same key). Iterate it for the answers; it ends after the stream's
-    last answer, or with SlowConsumer."""
+    subscription of the same key). Iterate it for the answers' results (`next_answer` for
+    the `Answer`s themselves); it ends after the stream's last answer, or with SlowConsumer.
+
+    `deliver`, when given, is tried first for each answer, from the topic's task: a
+    transport that can write the answer at once does so and answers True (no task is
+    woken, nothing is queued). It is tried only while nothing of this subscription waits
+    in the queue or is being sent by its reader, so answers keep their order; an answer it
+    refuses (False: the connection's buffer is full, or it is closing) is queued, bounded
+    as ever, for the reader."""
 
     __slots__ = (
+        "_deliver",
         "_expiry",
         "_fanout",
         "_items",
+        "_taken",
         "_topic",
         "_waiter",
         "ended",
@@ -335,11 +410,18 @@ class SubscriptionRun:
         authorization: str | None,
         queue_size: int,
         shared_fields: frozenset[str] = frozenset(),
+        deliver: Deliver | None = None,
     ) -> None:
         # a deque and a future, not an asyncio.Queue (four deques and an event): one is held
         # per open subscription. Bounded by offer(): queue_size answers, a last one, the end.
-        self._items: deque[Any] = deque()
+        # made on the first answer queued: an empty deque is 760 bytes, and a subscriber
+        # whose answers are delivered at once (`deliver`) may never queue one
+        self._items: deque[Any] | None = None
         self._waiter: asyncio.Future[None] | None = None
+        self._deliver = deliver
+        # the reader took an answer and may still be sending it: a direct delivery now
+        # could overtake it
+        self._taken = False
         self.queue_size = queue_size
         self.slow = False
         self.ended = False
@@ -354,10 +436,13 @@ class SubscriptionRun:
             self, key, gateway, prepared, admitted, variables, operation_name, upstream
         )
 
-    def offer(self, answer: dict[str, Any]) -> None:
+    def offer(self, answer: Answer) -> None:
         if self.ended:
             return
-        if len(self._items) >= self.queue_size:
+        deliver = self._deliver
+        if deliver is not None and not self._items and not self._taken and deliver(answer):
+            return
+        if self._items is not None and len(self._items) >= self.queue_size:
             self.slow = True
             self._end("slow_consumer")
             return
@@ -366,9 +451,11 @@ class SubscriptionRun:
     @property
     def pending(self) -> int:
         """Answers waiting to be taken."""
-        return len(self._items)
+        return len(self._items) if self._items is not None else 0
 
     def _put(self, item: Any) -> None:
+        if self._items is None:
+            self._items = deque()
         self._items.append(item)
         waiter = self._waiter
         if waiter is not None and not waiter.done():
@@ -379,12 +466,14 @@ class SubscriptionRun:
         if self.ended:
             return
         if last is not None:
-            self._put(last)
+            self._put(Answer(last))
         self._end("error" if last is not None else "completed")
 
     def _expire(self) -> None:
         if not self.ended:
-            self._put(_error("the token expired: subscribe with a new one", "UNAUTHENTICATED"))
+            self._put(
+                Answer(_error("the token expired: subscribe with a new one", "UNAUTHENTICATED"))
+            )
             self._end("token_expired")
 
     def _end(self, reason: str) -> None:
@@ -405,6 +494,11 @@ class SubscriptionRun:
         return self
 
     async def __anext__(self) -> dict[str, Any]:
+        return (await self.next_answer()).result
+
+    async def next_answer(self) -> Answer:
+        """The next answer; StopAsyncIteration after the last, SlowConsumer if cut off."""
+        self._taken = False  # the reader is back: what it took before is sent
         if self.slow:
             raise SlowConsumer()
         while not self._items:
@@ -418,6 +512,7 @@ class SubscriptionRun:
             if self.slow:
                 raise SlowConsumer()
             raise StopAsyncIteration
+        self._taken = True
         return item  # type: ignore[no-any-return]
 
     async def cancel(self) -> None:
