@@ -7,10 +7,12 @@ rule is about time; preparations run on the real preparing thread."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from pathlib import Path
 
 import pytest
+from graphql.language import Node
 
 from gateway.federation.budget import BudgetLimits, Budgets, OverBudget
 from gateway.federation.executor import Executor
@@ -239,3 +241,38 @@ async def test_the_first_clients_own_refusal_is_not_shared_with_the_others() -> 
     assert isinstance(broke, RateLimited)
     assert not isinstance(other, BaseException)
     preparation.close()
+
+
+def _counted_pages(count: int, offset: int) -> str:
+    """Over the cost limit whatever is sent: `count` pages each with a counted total."""
+    fields = " ".join(
+        f"a{n}: products(limit: 1, offset: {offset + n}) {{ total }}" for n in range(count)
+    )
+    return "{ " + fields + " }"
+
+
+async def test_a_refused_document_leaves_no_syntax_tree_for_the_collector() -> None:
+    """A document refused after validation (its cost) dies by reference counting: its
+    syntax tree is not held in a reference cycle (validation's rules, an exception's frames)
+    for a young collection to walk (a flood of them made collections of 100-300 ms)."""
+    budgets = Budgets(BudgetLimits(10**9, 1e6))
+    preparation = PreparationCapacity(PreparationLimits(points_per_ms=0.001))
+    gateway = _gateway(budgets, preparation)
+    await gateway.prepare_for(_aliases(2), None, "warm")  # modules and caches made once
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for round_ in range(3):
+            with pytest.raises(RequestError) as refused:
+                await gateway.prepare_for(_counted_pages(30, 100 * round_), None, "flooder")
+            assert refused.value.errors[0]["extensions"]["code"] == "MAX_COST_EXCEEDED"
+            del refused
+        gc.collect()
+        syntax = [item for item in gc.garbage if isinstance(item, Node)]
+        assert syntax == []
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+        preparation.close()

@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -145,5 +146,11 @@ def _timed(prepare: Callable[[], T]) -> Timed[T]:
     try:
         value = prepare()
     except Exception as error:  # a refused document: the caller charges, then raises it
+        # the traceback stays (a bug is logged where it happened), the frames' locals go:
+        # they hold the document's syntax tree, which the exception, re-raised on the loop
+        # and kept by whoever waited for the same document, would otherwise keep alive in a
+        # reference cycle for the collector to find (a flood of new documents refused for
+        # their cost made every young collection walk tens of thousands of their nodes)
+        traceback.clear_frames(error.__traceback__)
         return Timed(None, error, time.thread_time() - started)
     return Timed(value, None, time.thread_time() - started)
