@@ -358,7 +358,8 @@ async def test_a_filtered_total_is_counted_a_bounded_step_a_request_until_it_is_
     products, live, _ = catalog
     repository = products.repository
     assert isinstance(repository, MongoProductRepository)
-    repository.listing.count_step = 20  # a request counts on over at most 20 products
+    # a request counts on over at most 20 products
+    repository.listing.count_step = repository.listing.first_count_step = 20
     # products out of stock among a price range: no stored count is that listing's
     sold_out = ProductFilter.create(in_stock=False, min_price=Decimal("9.99"))
     wanted = sum(sold_out.matches(p) for p in live)

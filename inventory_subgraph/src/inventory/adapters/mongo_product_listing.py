@@ -61,6 +61,8 @@ SCAN_LIMIT = 2_000  # products one page may read for a filter the index does not
 # products one request may read to count a total a filter the index does not serve: the
 # count goes on at the next request, "at least" until it is done
 COUNT_STEP = 250
+# the first step reads more: a catalog of up to that many products has its total at once
+FIRST_COUNT_STEP = 1_000
 RARE_GRAM_SAMPLE_HITS = 0  # a piece no sampled product holds: about 1,000 products or fewer
 CANDIDATE_LIMIT = 2_000  # a price range this small is read whole and ordered here
 
@@ -76,6 +78,7 @@ class MongoProductListing:
         *,
         scan_limit: int = SCAN_LIMIT,
         count_step: int = COUNT_STEP,
+        first_count_step: int = FIRST_COUNT_STEP,
     ) -> None:
         self.products = products
         self.counts = counts
@@ -83,6 +86,7 @@ class MongoProductListing:
         self.load = load
         self.scan_limit = scan_limit
         self.count_step = count_step
+        self.first_count_step = first_count_step
         # where an offset page starts: kept under CATALOG's generation (every write that
         # moves a product in a listing moves it on), and moved on by the writes' logged moves
         self.offsets = OffsetIndex(counts, (CATALOG,), log=moves)
@@ -152,7 +156,7 @@ class MongoProductListing:
                 plan.keys,
                 self.load,
                 product_filter.matches,
-                step=self.count_step,
+                step=self.count_step if since is not None else self.first_count_step,
                 since=since,
             )
 
