@@ -12,13 +12,13 @@ from datetime import timedelta
 from orders.adapters.indexes import LISTING_STATE, ORDERS, ensure_indexes
 from orders.adapters.inventory_http import HttpInventory
 from orders.adapters.mongo_order_changes import order_change
-from orders.adapters.mongo_orders import MongoOrderRepository, key_orders
+from orders.adapters.mongo_orders import MongoOrderRepository, key_orders, recount_orders
 from orders.domain.order import Order
 from orders.service_layer.order_events import OrderEvents
 from orders.service_layer.orders import FaultHook, Orders
 from orders.settings import OrderSettings
 from platform_kit.change_feed import ChangeFeed, FeedLimits
-from platform_kit.count_cache import CountCache
+from platform_kit.count_cache import CountCache, ScopeCounts
 from platform_kit.errors import DomainError
 from platform_kit.health import ReadinessCheck
 from platform_kit.maintenance import Upkeep
@@ -55,6 +55,10 @@ class Services:
     async def start(self) -> None:
         await ensure_indexes(self.database.db)
         await key_orders(self.database.db[ORDERS])
+        state = self.database.db[LISTING_STATE]
+        await recount_orders(
+            self.database.db[ORDERS], ScopeCounts(state, ORDERS), CountCache(state, ORDERS)
+        )
 
     async def reconcile(self) -> int:
         return await self.orders.reconcile(timedelta(seconds=self.settings.reconcile_grace_seconds))

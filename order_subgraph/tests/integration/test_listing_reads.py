@@ -15,7 +15,7 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from orders.adapters.indexes import LISTING_STATE, ORDERS, ensure_indexes
-from orders.adapters.mongo_orders import MongoOrderRepository
+from orders.adapters.mongo_orders import MongoOrderRepository, recount_orders
 from orders.domain.listing import cursor_after, listed_statuses, page_request
 from orders.domain.order import Order, OrderStatus, StatusChange
 from platform_devkit.index_reads import FindRecorder, dense_tiers, winning_plans
@@ -233,3 +233,59 @@ async def test_a_status_change_leaves_the_total_of_every_status_counted(
         page=page_request(limit=5, offset=None, cursor=None),
     )
     assert pending_total.total.value == sum(o.status is OrderStatus.PENDING for o in orders) - 1
+
+
+async def test_status_totals_are_stored_counts_that_follow_every_change_and_a_recount(
+    stored: tuple[MongoOrderRepository, list[Order], FindRecorder],
+) -> None:
+    repository, orders, _ = stored
+
+    async def totals() -> dict[tuple[str | None, OrderStatus | None], int]:
+        found = {}
+        for user_id, status in itertools.product(
+            [None, *CUSTOMERS], [None, OrderStatus.PENDING, OrderStatus.CANCELLED]
+        ):
+            page = await repository.find_page(
+                user_id=user_id,
+                statuses=listed_statuses(status),
+                page=page_request(limit=1, offset=None, cursor=None),
+            )
+            found[user_id, status] = page.total.value
+        return found
+
+    async def counted() -> dict[tuple[str | None, OrderStatus | None], int]:
+        now = list((await repository.get_many(o.id for o in orders)).values())
+        return {
+            (user_id, status): sum(
+                o.status in listed_statuses(status) and user_id in (None, o.user_id) for o in now
+            )
+            for user_id, status in itertools.product(
+                [None, *CUSTOMERS], [None, OrderStatus.PENDING, OrderStatus.CANCELLED]
+            )
+        }
+
+    assert await totals() == await counted()
+    pending = [o for o in orders if o.status is OrderStatus.PENDING][:3]
+    # from statuses that span several counts, with and without the order as known
+    cancelling = StatusChange(
+        to=OrderStatus.CANCELLING,
+        at=pending[0].created_at,
+        from_statuses=frozenset({OrderStatus.PENDING, OrderStatus.COMPLETED}),
+    )
+    assert await repository.transition(pending[0].id, cancelling) is not None
+    assert await repository.transition(pending[1].id, cancelling, known=pending[1]) is not None
+    assert await totals() == await counted()
+    cancelled = StatusChange(
+        to=OrderStatus.CANCELLED,
+        at=pending[0].created_at,
+        from_statuses=frozenset({OrderStatus.PENDING, OrderStatus.CANCELLING}),
+    )
+    # known as pending, stored as cancelling: the stored status is the one counted out
+    assert await repository.transition(pending[0].id, cancelled, known=pending[0]) is not None
+    assert await repository.transition(pending[0].id, cancelled) is None  # not from cancelled
+    assert await totals() == await counted()
+    # a crash between a change and its count leaves a count off; the recount mends it
+    await repository.scopes.moved({"status:cancelled": 5, "status:pending:user:ann": -2})
+    assert await totals() != await counted()
+    assert await recount_orders(repository.orders, repository.scopes, repository.counts)
+    assert await totals() == await counted()

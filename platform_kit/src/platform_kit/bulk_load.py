@@ -31,7 +31,7 @@ from pymongo.errors import AutoReconnect
 __all__ = ["BUILD_TIMEOUT_SECONDS", "deferrable", "indexes_built_after"]
 
 BUILD_TIMEOUT_SECONDS = 900.0
-BUILD_ATTEMPTS = 3
+BUILD_ATTEMPTS = 10  # a loaded machine may cancel several in a row (heartbeats time out)
 
 
 def deferrable(models: Sequence[IndexModel]) -> list[IndexModel]:

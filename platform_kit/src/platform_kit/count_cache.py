@@ -25,7 +25,7 @@ from pymongo.errors import DuplicateKeyError
 from platform_kit.keyset_walk import Counting
 from platform_kit.paging import EXACT_COUNT_LIMIT, Count
 
-__all__ = ["CountCache", "ScopeCounts"]
+__all__ = ["CountCache", "ScopeCounts", "capped"]
 
 Document = dict[str, Any]
 
@@ -124,6 +124,13 @@ class CountCache:
             self._entries.popitem(last=False)
 
 
+def capped(value: int) -> Count:
+    """A stored count as a listing's total: exact up to EXACT_COUNT_LIMIT, then "at least"
+    that (a count a crash left below 0 for a moment is 0)."""
+    value = max(value, 0)
+    return Count(min(value, EXACT_COUNT_LIMIT), exact=value <= EXACT_COUNT_LIMIT)
+
+
 class ScopeCounts:
     """Exact counts of a listing's scopes (all its documents, one category's, ...) kept beside
     them, so that the total of a listing that is a whole scope costs one read. Each write
@@ -148,8 +155,22 @@ class ScopeCounts:
 
     async def count(self, scope: str) -> Count:
         document = await self.state.find_one({"_id": self._id(scope)}) or {}
-        value = max(int(document.get("n", 0)), 0)
-        return Count(min(value, EXACT_COUNT_LIMIT), exact=value <= EXACT_COUNT_LIMIT)
+        return capped(int(document.get("n", 0)))
+
+    async def values(self, scopes: Iterable[str]) -> dict[str, int]:
+        """The stored counts of `scopes` (0 for one never counted), in one read."""
+        wanted = {self._id(scope): scope for scope in scopes}
+        found = self.state.find({"_id": {"$in": list(wanted)}}, {"n": 1})
+        values = dict.fromkeys(wanted.values(), 0)
+        async for document in found:
+            values[wanted[document["_id"]]] = int(document.get("n", 0))
+        return values
+
+    async def total(self, terms: Mapping[str, int]) -> Count:
+        """A listing's total from stored counts: the sum of each scope's count times its
+        sign in `terms` (e.g. a category's products less its products out of stock)."""
+        values = await self.values(terms)
+        return capped(sum(values[scope] * sign for scope, sign in terms.items()))
 
     async def replace(self, counts: Mapping[str, int], known_scopes: Iterable[str]) -> None:
         """The counts found by a full recount; scopes it found empty are set to 0."""

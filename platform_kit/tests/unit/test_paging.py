@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from platform_kit.count_cache import capped
 from platform_kit.errors import InvalidInput
-from platform_kit.paging import Count, Cursor, Page, PageRequest
+from platform_kit.paging import EXACT_COUNT_LIMIT, Count, Cursor, Page, PageRequest
 
 ID = "0123456789abcdef01234567"
 
@@ -91,3 +92,9 @@ def test_a_cursor_key_longer_than_any_sort_value_is_refused() -> None:
     token = Cursor("n" * 1000, "0123456789abcdef01234567", 20, sort="name").encode()
     with pytest.raises(InvalidInput):
         Cursor.decode(token, str, sort="name")
+
+
+def test_a_stored_count_is_exact_up_to_the_limit_and_never_below_zero() -> None:
+    assert capped(-2) == Count(0)
+    assert capped(EXACT_COUNT_LIMIT) == Count(EXACT_COUNT_LIMIT)
+    assert capped(EXACT_COUNT_LIMIT + 1) == Count(EXACT_COUNT_LIMIT, exact=False)

@@ -20,14 +20,17 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from bson import ObjectId
 from pymongo.asynchronous.collection import AsyncCollection
 
+from inventory.adapters.candidate_keys import CandidateKeys, key_page, product_id_of
 from inventory.adapters.product_queries import (
     LISTING_FIELDS,
     ListingPlan,
     in_category,
-    listing_scope,
+    listing_terms,
     name_grams,
+    ordered_field,
     plan_listing,
     sort_key,
 )
@@ -57,7 +60,9 @@ STOCK = "stock"
 SCAN_LIMIT = 2_000  # products one page may read for a filter the index does not serve
 # products one request may read to count a total a filter the index does not serve: the
 # count goes on at the next request, "at least" until it is done
-COUNT_STEP = 1_000
+COUNT_STEP = 250
+# the first step reads more: a catalog of up to that many products has its total at once
+FIRST_COUNT_STEP = 1_000
 RARE_GRAM_SAMPLE_HITS = 0  # a piece no sampled product holds: about 1,000 products or fewer
 CANDIDATE_LIMIT = 2_000  # a price range this small is read whole and ordered here
 
@@ -73,6 +78,7 @@ class MongoProductListing:
         *,
         scan_limit: int = SCAN_LIMIT,
         count_step: int = COUNT_STEP,
+        first_count_step: int = FIRST_COUNT_STEP,
     ) -> None:
         self.products = products
         self.counts = counts
@@ -80,9 +86,11 @@ class MongoProductListing:
         self.load = load
         self.scan_limit = scan_limit
         self.count_step = count_step
+        self.first_count_step = first_count_step
         # where an offset page starts: kept under CATALOG's generation (every write that
         # moves a product in a listing moves it on), and moved on by the writes' logged moves
         self.offsets = OffsetIndex(counts, (CATALOG,), log=moves)
+        self.candidates = CandidateKeys()
 
     async def list(
         self, product_filter: ProductFilter, sort: ProductSort, page: PageRequest[SortValue]
@@ -95,6 +103,8 @@ class MongoProductListing:
         if _price_bounded(product_filter) and sort.key is not SortKey.PRICE:
             # few products in the price range: read the range, order them here
             total = await self._total(product_filter)
+            if total.exact and total.value <= CANDIDATE_LIMIT and _price_range(product_filter):
+                return await self._page_of_price_range(product_filter, sort, page)
             if total.exact and total.value <= CANDIDATE_LIMIT:
                 by_price = plan_listing(product_filter, ProductSort.PRICE)
                 walk = KeysetWalk(self.products, by_price.field, PUBLIC_FIELDS)
@@ -126,9 +136,9 @@ class MongoProductListing:
         return Slice(taken.items, await self._total(product_filter), taken.resume_after)
 
     async def _total(self, product_filter: ProductFilter) -> Count:
-        scope = listing_scope(product_filter)
-        if scope is not None:
-            return await self.scopes.count(scope)
+        terms = listing_terms(product_filter)
+        if terms is not None:
+            return await self.scopes.total(terms)
         aspects = _aspects(product_filter)
         plan = _count_plan(product_filter)
         if plan.served:
@@ -146,11 +156,44 @@ class MongoProductListing:
                 plan.keys,
                 self.load,
                 product_filter.matches,
-                step=self.count_step,
+                step=self.count_step if since is not None else self.first_count_step,
                 since=since,
             )
 
         return await self.counts.total_in_steps(product_filter, aspects, step)
+
+    async def _page_of_price_range(
+        self, product_filter: ProductFilter, sort: ProductSort, page: PageRequest[SortValue]
+    ) -> Slice[Product]:
+        """A page of a price range (and category) in another sort's order: the range's keys
+        of that sort, read key-only and kept in order until a write moves keys
+        (candidate_keys), and the page's products read by id."""
+        by_price = plan_listing(product_filter, ProductSort.PRICE)
+        key_field = ordered_field(sort.key, in_category=False).key
+        walk = KeysetWalk(self.products, by_price.field, {key_field: 1})
+
+        async def read() -> list[str]:
+            return [d[key_field] async for window in walk.windows(by_price.keys) for d in window]
+
+        generations = await self.counts.generations((CATALOG,))
+        keys = await self.candidates.keys((product_filter, sort.key), generations, read)
+        after = None
+        if page.cursor is not None:
+            after = sort_key(sort.key, page.cursor.key, page.cursor.last_id)
+        shown = key_page(
+            keys,
+            after=after,
+            descending=sort.descending,
+            offset=page.offset if page.cursor is None else 0,
+            limit=page.limit,
+        )
+        ids = [object_id_of(key) for key in shown.keys]
+        found = {
+            str(document["_id"]): self.load(document)
+            async for document in self.products.find({"_id": {"$in": ids}}, PUBLIC_FIELDS)
+        }
+        items = [found[str(oid)] for oid in ids if str(oid) in found]
+        return Slice(items, Count(len(keys)), items[-1] if shown.more and items else None)
 
     async def _rare_gram(self, text: str) -> str | None:
         """The piece of `text` fewest products hold, when few enough hold it."""
@@ -206,6 +249,20 @@ def _count_plan(product_filter: ProductFilter) -> ListingPlan:
     """Counted along price when prices are bounded: that range holds only what it counts."""
     by = ProductSort.PRICE if _price_bounded(product_filter) else ProductSort.CREATED_AT
     return plan_listing(product_filter, by)
+
+
+def _price_range(product_filter: ProductFilter) -> bool:
+    """Prices bound the listing, and nothing but a category with them: the price index's
+    range is exactly the listing."""
+    return product_filter == ProductFilter(
+        category=product_filter.category,
+        min_price=product_filter.min_price,
+        max_price=product_filter.max_price,
+    )
+
+
+def object_id_of(key: str) -> ObjectId:
+    return ObjectId(product_id_of(key))
 
 
 def _price_bounded(product_filter: ProductFilter) -> bool:

@@ -62,7 +62,15 @@ _PUBLIC_FIELDS = PUBLIC_FIELDS
 # write match nothing: read again and retry, a few times
 _UPDATE_ATTEMPTS = 8
 _LISTED_VALUES = frozenset({"name", "price", "category"})  # what moves a product's keys
-_TAKE_FIELDS = {"name": 1, "price": 1, "currency": 1, "stock": 1, "deleted_at": 1, "holds": 1}
+_TAKE_FIELDS = {
+    "name": 1,
+    "price": 1,
+    "currency": 1,
+    "category": 1,
+    "stock": 1,
+    "deleted_at": 1,
+    "holds": 1,
+}
 MAX_TAKE_ATTEMPTS = 50
 IMPORT_BATCH = 1_000  # products a write of a bulk import
 
@@ -145,6 +153,33 @@ def key_moves(before: Document | None, after: Document | None) -> list[KeyMove]:
     return moves
 
 
+def scopes_of(doc: Document) -> list[str]:
+    """The counted scopes a stored live product is in (its category, its stock state)."""
+    return product_scopes(doc.get("category"), out_of_stock=doc["stock"] == 0)
+
+
+def _stock_state(stock: int) -> Document:
+    """Matches a stock on the same side of 0 as `stock`: a write conditioned on it knows
+    whether the product is out of stock when it writes."""
+    return {"$eq": 0} if stock == 0 else {"$gt": 0}
+
+
+def out_of_stock_scopes(category: str | None) -> list[str]:
+    """The counted scopes a product enters when its stock reaches 0 (and leaves after)."""
+    every = product_scopes(category, out_of_stock=True)
+    return every[len(product_scopes(category, out_of_stock=False)) :]
+
+
+def _stock_moves(delta: int) -> list[tuple[Document, bool]]:
+    """The stock bounds of an update that adds `delta`: one that keeps the stock on its side
+    of 0, one that takes it across; each with whether it crosses."""
+    if delta < 0:
+        return [({"$gt": -delta}, False), ({"$eq": -delta}, True)]
+    if delta > 0:
+        return [({"$gt": 0, "$lte": MAX_STOCK - delta}, False), ({"$eq": 0}, True)]
+    return [({"$gte": 0}, False)]
+
+
 def _duplicate_sku(error: DuplicateKeyError, sku: str | None) -> DuplicateSku:
     return DuplicateSku(sku or str((error.details or {}).get("keyValue", {}).get("sku", "")))
 
@@ -175,11 +210,11 @@ async def recount_products(
     before = await counts.generations((CATALOG,))
     found: Counter[str] = Counter()
     catalog = KeysetWalk(
-        products, ordered_field(SortKey.CREATED_AT, in_category=False), {"category": 1}
+        products, ordered_field(SortKey.CREATED_AT, in_category=False), {"category": 1, "stock": 1}
     )
-    async for window in catalog.windows(KeyRange()):
+    async for window in catalog.windows(KeyRange(), window_tier=1):
         for doc in window:
-            found.update(product_scopes(doc.get("category")))
+            found.update(scopes_of(doc))
     if await counts.generations((CATALOG,)) != before:
         return False
     await scopes.replace(found, await scopes.scopes())
@@ -253,7 +288,7 @@ class MongoProductRepository(ProductRepository):
         (the catalog's generation moves with the write's log entry)."""
         changes: Counter[str] = Counter()
         for doc in documents:
-            changes.update({scope: sign for scope in product_scopes(doc.get("category"))})
+            changes.update({scope: sign for scope in scopes_of(doc)})
         await self.scopes.moved(changes)
 
     def _new_document(self, product: NewProduct, now: datetime) -> Document:
@@ -341,10 +376,10 @@ class MongoProductRepository(ProductRepository):
                     # a rename that keeps the key still moves the generation: totals of a
                     # text filter count names
                     write.moved(key_moves(current, after))
-                    if current.get("category") != after.get("category"):
+                    if scopes_of(current) != scopes_of(after):
                         await self._moved([current], -1)
                         await self._moved([after], +1)
-                    if "stock" in values:
+                    if (current["stock"] == 0) != (after["stock"] == 0):
                         await self.counts.moved(STOCK)
                     return to_product(after)
             write.unchanged()
@@ -363,17 +398,33 @@ class MongoProductRepository(ProductRepository):
         oid = object_id(product_id)
         if oid is None:
             return None
-        # the bound is part of the match: the check and the change are one atomic step
-        bound = {"$gte": -delta} if delta < 0 else {"$lte": MAX_STOCK - delta}
-        result = await self.products.update_one(
-            {"_id": oid, **LIVE, "stock": bound}, _moved_stock(delta, now)
-        )
-        if result.matched_count == 0:
-            if await self.get(product_id) is None:
+        # the bound is part of the match: the check and the change are one atomic step. One
+        # update keeps the product on its side of 0, the other takes it across (to 0 or from
+        # it): we know which happened, and the counts of products out of stock (of the
+        # category read, which the match holds) follow.
+        for _attempt in range(_UPDATE_ATTEMPTS):
+            current = await self.products.find_one(
+                {"_id": oid, **LIVE}, {"stock": 1, "category": 1}
+            )
+            if current is None:
                 return None
-            raise InvalidInput("delta", f"would take the stock out of 0 to {MAX_STOCK}")
-        await self.counts.moved(STOCK)  # it may have reached 0 or left it
-        return await self._after_write(oid)
+            if not 0 <= current["stock"] + delta <= MAX_STOCK:
+                raise InvalidInput("delta", f"would take the stock out of 0 to {MAX_STOCK}")
+            category = current.get("category")
+            same = {"_id": oid, **LIVE, "category": {"$eq": category}}
+            for bound, crosses in _stock_moves(delta):
+                result = await self.products.update_one(
+                    {**same, "stock": bound}, _moved_stock(delta, now)
+                )
+                if result.modified_count == 1:
+                    if crosses:
+                        # out of stock now (+1), or no longer (-1)
+                        await self.scopes.moved(
+                            dict.fromkeys(out_of_stock_scopes(category), 1 if delta < 0 else -1)
+                        )
+                        await self.counts.moved(STOCK)
+                    return await self._after_write(oid)
+        raise ProductChanged(product_id)
 
     async def _after_write(self, oid: ObjectId) -> Product | None:
         """The product as it is right after our write (or a later one), read by _id: a
@@ -387,27 +438,39 @@ class MongoProductRepository(ProductRepository):
         oid = object_id(product_id)
         if oid is None:
             return False
-        doc = await self.products.find_one(
-            {"_id": oid, **LIVE}, {"sku": 1, "category": 1, **dict.fromkeys(KEY_FIELDS, 1)}
-        )
-        if doc is None:
-            return False
-        # leaving every listing index with its keys
-        update: Document = {
-            "$set": {"deleted_at": now, "updated_at": now},
-            "$unset": dict.fromkeys(LISTING_FIELDS, ""),
-        }
-        if "sku" in doc:
-            update["$set"]["deleted_sku"] = doc["sku"]
-            update["$unset"]["sku"] = ""
         async with self.moves.writing() as write:
-            result = await self.products.update_one({"_id": oid, **LIVE}, update)
-            if result.modified_count == 1:
-                write.moved(key_moves(doc, None))
-                await self._moved([doc], -1)
-            else:
-                write.unchanged()
-        return result.modified_count == 1
+            for _attempt in range(_UPDATE_ATTEMPTS):
+                doc = await self.products.find_one(
+                    {"_id": oid, **LIVE},
+                    {"sku": 1, "category": 1, "stock": 1, **dict.fromkeys(KEY_FIELDS, 1)},
+                )
+                if doc is None:
+                    break
+                # leaving every listing index with its keys
+                update: Document = {
+                    "$set": {"deleted_at": now, "updated_at": now},
+                    "$unset": dict.fromkeys(LISTING_FIELDS, ""),
+                }
+                if "sku" in doc:
+                    update["$set"]["deleted_sku"] = doc["sku"]
+                    update["$unset"]["sku"] = ""
+                # the category and stock state read are those it leaves the counts of (an
+                # order may take the last units meanwhile: read again)
+                result = await self.products.update_one(
+                    {
+                        "_id": oid,
+                        **LIVE,
+                        "category": {"$eq": doc.get("category")},
+                        "stock": _stock_state(doc["stock"]),
+                    },
+                    update,
+                )
+                if result.modified_count == 1:
+                    write.moved(key_moves(doc, None))
+                    await self._moved([doc], -1)
+                    return True
+            write.unchanged()
+        return False
 
     async def list(
         self, product_filter: ProductFilter, sort: ProductSort, page: PageRequest[SortValue]
@@ -424,6 +487,9 @@ class MongoStockBook(StockBook):
     def __init__(self, products: AsyncCollection[Document], counts: CountCache) -> None:
         self.products = products
         self.counts = counts
+        # the counts of products out of stock (per category), which a take of the last
+        # units and a give-back to an empty product move
+        self.scopes = ScopeCounts(counts.state, counts.listing)
 
     async def take(self, reservation_id: str, line: ReservationLine) -> TakeOutcome:
         """Read the product, then take the units only if the name, price and currency are
@@ -450,6 +516,8 @@ class MongoStockBook(StockBook):
                 "name": {"$eq": doc["name"]},
                 "price": {"$eq": doc["price"]},
                 "currency": {"$eq": doc["currency"]},
+                # the category whose count of products out of stock a last take moves
+                "category": {"$eq": doc.get("category")},
             }
             taken = _taken(reservation_id, line.quantity)
             # some stock stays, or (a second write) the last units go: only then does the
@@ -463,6 +531,7 @@ class MongoStockBook(StockBook):
                 {**unchanged, "stock": {"$eq": line.quantity}}, taken
             )
             if result.modified_count == 1:
+                await self.scopes.moved(dict.fromkeys(out_of_stock_scopes(doc.get("category")), 1))
                 await self.counts.moved(STOCK)
                 return TakeOutcome(taken=_reserved(line, doc))
         # edited between every read and update: give up as a crashed worker would (the
@@ -470,16 +539,39 @@ class MongoStockBook(StockBook):
         raise ReservationConflict(f"product {line.product_id} kept changing; try again")
 
     async def give_back(self, reservation_id: str, line: ReservationLine) -> bool:
+        """The units back, once per reservation. Matched on the stock state, category and
+        deletion read, so that we know whether a live product came back in stock (the counts
+        of products out of stock follow); a write between the read and ours: read again."""
         oid = object_id(line.product_id)
         if oid is None:
             return False
-        result = await self.products.update_one(
-            {"_id": oid, "holds": reservation_id},
-            {"$inc": {"stock": line.quantity, "version": 1}, "$pull": {"holds": reservation_id}},
-        )
-        if result.modified_count == 1:
-            await self.counts.moved(STOCK)  # it may have been out of stock
-        return result.modified_count == 1
+        for _attempt in range(MAX_TAKE_ATTEMPTS):
+            doc = await self.products.find_one(
+                {"_id": oid, "holds": reservation_id},
+                {"stock": 1, "category": 1, "deleted_at": 1},
+            )
+            if doc is None:
+                return False
+            result = await self.products.update_one(
+                {
+                    "_id": oid,
+                    "holds": reservation_id,
+                    "stock": _stock_state(doc["stock"]),
+                    "category": {"$eq": doc.get("category")},
+                    "deleted_at": {"$eq": doc.get("deleted_at")},
+                },
+                {
+                    "$inc": {"stock": line.quantity, "version": 1},
+                    "$pull": {"holds": reservation_id},
+                },
+            )
+            if result.modified_count == 1:
+                if doc["stock"] == 0 and doc.get("deleted_at") is None:
+                    out = out_of_stock_scopes(doc.get("category"))
+                    await self.scopes.moved(dict.fromkeys(out, -1))
+                    await self.counts.moved(STOCK)
+                return True
+        raise ReservationConflict(f"product {line.product_id} kept changing; try again")
 
     async def forget(self, reservation_id: str, product_id: str) -> None:
         oid = object_id(product_id)

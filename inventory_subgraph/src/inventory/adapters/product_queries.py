@@ -41,7 +41,7 @@ __all__ = [
     "ListingPlan",
     "in_category",
     "listing_fields",
-    "listing_scope",
+    "listing_terms",
     "name_grams",
     "ordered_field",
     "plan_listing",
@@ -52,6 +52,7 @@ __all__ = [
 LIVE: dict[str, Any] = {"deleted_at": None}
 GRAM_LENGTH = 3
 SAMPLE_TIER = 2  # products of this fence tier and up carry their grams again
+OUT_OF_STOCK = "stock:0:"  # the counted scopes of products out of stock
 
 _SUFFIX = {SortKey.NAME: "name", SortKey.PRICE: "price", SortKey.CREATED_AT: "created"}
 
@@ -100,16 +101,29 @@ def in_category(category: str, key: str) -> str:
     return join(text_part(category), key)
 
 
-def product_scopes(category: str | None) -> list[str]:
-    """The scopes whose counts a product is in: the catalog, and its category."""
-    return ["", f"category:{category}"] if category is not None else [""]
+def product_scopes(category: str | None, *, out_of_stock: bool) -> list[str]:
+    """The scopes whose counts a live product is in: the catalog and its category, and the
+    same two among products out of stock when its stock is 0."""
+    scopes = ["", f"category:{category}"] if category is not None else [""]
+    if out_of_stock:
+        scopes += [OUT_OF_STOCK + scope for scope in scopes]
+    return scopes
 
 
-def listing_scope(product_filter: ProductFilter) -> str | None:
-    """The scope a listing is exactly (its total is that scope's count), if it is one."""
-    if product_filter == ProductFilter(category=product_filter.category):
-        return product_scopes(product_filter.category)[-1]
-    return None
+def listing_terms(product_filter: ProductFilter) -> dict[str, int] | None:
+    """The stored counts whose sum is a listing's total (its scope's count, less the
+    products out of stock for `in_stock=true`), when its filter is a scope and a stock
+    state; None when it also filters by text or price."""
+    if product_filter != ProductFilter(
+        category=product_filter.category, in_stock=product_filter.in_stock
+    ):
+        return None
+    scope = product_scopes(product_filter.category, out_of_stock=False)[-1]
+    if product_filter.in_stock is None:
+        return {scope: 1}
+    if product_filter.in_stock:
+        return {scope: 1, OUT_OF_STOCK + scope: -1}
+    return {OUT_OF_STOCK + scope: 1}
 
 
 def name_grams(text: str) -> list[str]:

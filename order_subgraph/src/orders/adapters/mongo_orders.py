@@ -6,6 +6,7 @@ over it, so it is exactly what our change made even if a later change has landed
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from typing import Any
@@ -24,8 +25,8 @@ from orders.domain.order import (
     StatusChange,
     total_of,
 )
-from platform_kit.count_cache import CountCache
-from platform_kit.keyset_walk import KeyRange, KeysetWalk, OrderedField, count, count_step, take
+from platform_kit.count_cache import CountCache, ScopeCounts
+from platform_kit.keyset_walk import KeyRange, KeysetWalk, OrderedField, take
 from platform_kit.mongo import from_document, to_document
 from platform_kit.offset_index import OffsetIndex
 from platform_kit.ordered_keys import (
@@ -44,7 +45,10 @@ __all__ = [
     "BY_CUSTOMER",
     "MongoOrderRepository",
     "key_orders",
+    "listing_terms",
     "order_document",
+    "recount_orders",
+    "status_scopes",
     "to_order",
 ]
 
@@ -58,6 +62,19 @@ PLACED = "placed"
 STATUS = "status"
 VISIBILITY = "visibility"  # an order became shown (reserved) or stays hidden for good
 _ALL_STATUSES = frozenset(listed_statuses(None))
+_TRANSITION_ATTEMPTS = 8  # reads of the status when the one we knew was not the stored one
+
+
+def status_scopes(user_id: str, status: OrderStatus) -> list[str]:
+    """The counted scopes an order is in: its status among all orders, and among its
+    customer's."""
+    return [f"status:{status.value}", f"status:{status.value}:user:{user_id}"]
+
+
+def listing_terms(user_id: str | None, statuses: Collection[OrderStatus]) -> dict[str, int]:
+    """The stored counts whose sum is a listing's total: one per status it shows."""
+    index = 0 if user_id is None else 1
+    return {status_scopes(user_id or "", status)[index]: 1 for status in statuses}
 
 
 def listing_keys(order_id: str, user_id: str, created_at: datetime, tier: int) -> Document:
@@ -80,6 +97,24 @@ async def key_orders(orders: AsyncCollection[Document]) -> int:
         result = await orders.update_one({"_id": doc["_id"]}, {"$set": keys})
         done += result.modified_count
     return done
+
+
+async def recount_orders(
+    orders: AsyncCollection[Document], scopes: ScopeCounts, counts: CountCache
+) -> bool:
+    """Counts every status scope again from the orders themselves (at start-up: mends a
+    count a crash left off between a write and its count). Kept only if no order was
+    placed or changed status meanwhile."""
+    before = await counts.generations((PLACED, STATUS))
+    found: Counter[str] = Counter()
+    walk = KeysetWalk(orders, ALL_ORDERS, {"status": 1, "user_id": 1, "_id": 0})
+    async for window in walk.windows(KeyRange(), window_tier=1):
+        for doc in window:
+            found.update(status_scopes(doc["user_id"], OrderStatus(doc["status"])))
+    if await counts.generations((PLACED, STATUS)) != before:
+        return False
+    await scopes.replace(found, await scopes.scopes())
+    return True
 
 
 def _line_document(line: OrderLine) -> Document:
@@ -136,6 +171,9 @@ class MongoOrderRepository(OrderRepository):
     ) -> None:
         self.orders = orders
         self.counts = counts
+        # each status's count, among all orders and per customer: a listing's total is a
+        # read of a few of them, never a count of orders
+        self.scopes = ScopeCounts(counts.state, counts.listing)
         self.tiers = tiers  # each new order's fence tier (tests sample more densely)
         # where an offset page of every status starts: it moves when orders are placed and
         # when one is shown or hidden (never shown: reserving, failed)
@@ -159,6 +197,7 @@ class MongoOrderRepository(OrderRepository):
             ):
                 raise SlotTaken() from None
             return await self.insert(order)  # what refused it was freed meanwhile: again
+        await self.scopes.moved(dict.fromkeys(status_scopes(order.user_id, order.status), 1))
         await self.counts.moved(PLACED)
         return None
 
@@ -192,12 +231,33 @@ class MongoOrderRepository(OrderRepository):
         freed = {"idempotency_key": change.frees_key, "slot": change.frees_slot}
         if any(freed.values()):
             update["$unset"] = {name: "" for name, frees in freed.items() if frees}
-        result = await self.orders.update_one(
-            {"_id": {"$eq": order_id}, "status": {"$in": [s.value for s in change.from_statuses]}},
-            update,
-        )
-        if result.matched_count == 0:
+        # the update matches the one status we read, so that we know which count it leaves
+        # (from_statuses may span several)
+        current = known if known is not None and known.status in change.from_statuses else None
+        for _attempt in range(_TRANSITION_ATTEMPTS):
+            if current is None:
+                current_doc = await self.orders.find_one(
+                    {"_id": {"$eq": order_id}}, {"status": 1, "user_id": 1}
+                )
+                if current_doc is None:
+                    return None
+                status, user_id = OrderStatus(current_doc["status"]), current_doc["user_id"]
+            else:
+                status, user_id = current.status, current.user_id
+            if status not in change.from_statuses:
+                return None
+            result = await self.orders.update_one(
+                {"_id": {"$eq": order_id}, "status": {"$eq": status.value}}, update
+            )
+            if result.matched_count == 1:
+                break
+            current = None  # it changed since: read it again
+        else:
             return None
+        moves: Counter[str] = Counter()
+        moves.update(dict.fromkeys(status_scopes(user_id, status), -1))
+        moves.update(dict.fromkeys(status_scopes(user_id, change.to), 1))
+        await self.scopes.moved(moves)
         if any(status.visible != change.to.visible for status in change.from_statuses):
             await self.counts.moved(STATUS, VISIBILITY)
         else:
@@ -255,24 +315,8 @@ class MongoOrderRepository(OrderRepository):
             accept=shown,
             scan_limit=None if every_status else SCAN_LIMIT,
         )
-        if every_status:
-            # only a change between shown and hidden moves an order in or out of a listing
-            # of every (shown) status: a status change among shown ones leaves it counted
-            with_status = KeysetWalk(self.orders, field, {"status": 1})
-            total = await self.counts.total(
-                (user_id, wanted),
-                (PLACED, VISIBILITY),
-                lambda: count(
-                    with_status, keys, lambda doc: OrderStatus(doc["status"]), wanted.__contains__
-                ),
-            )
-        else:
-            # counted COUNT_STEP orders a request, "at least" until done
-            total = await self.counts.total_in_steps(
-                (user_id, wanted),
-                (PLACED, STATUS),
-                lambda since: count_step(walk, keys, to_order, shown, step=COUNT_STEP, since=since),
-            )
+        # the stored counts of the statuses shown (in all orders, or the customer's)
+        total = await self.scopes.total(listing_terms(user_id, wanted))
         return Slice(taken.items, total, taken.resume_after)
 
     async def stuck(self, statuses: Collection[OrderStatus], before: datetime) -> list[Order]:
@@ -283,7 +327,6 @@ class MongoOrderRepository(OrderRepository):
 
 
 SCAN_LIMIT = 2_000  # orders one page may read past for a status filter
-COUNT_STEP = 1_000  # orders one request may read to count a status filter's total
 
 
 def _listing(user_id: str | None) -> tuple[OrderedField, KeyRange]:
