@@ -27,7 +27,7 @@ from platform_kit.auth import Principal, Role
 from platform_kit.middleware import principal_of
 from platform_kit.paging import MAX_LIMIT, MAX_OFFSET
 
-__all__ = ["ADMIN", "SIGNED_IN", "Operations", "Ops", "Paging"]
+__all__ = ["ADMIN", "SIGNED_IN", "Operations", "Ops", "Paging", "on_the_loop"]
 
 P = TypeVar("P", bound=BaseModel)
 T = TypeVar("T")
@@ -61,10 +61,10 @@ def on_the_loop(factory: Callable[..., T]) -> Callable[..., Awaitable[T]]:
     """`factory` (a class whose instances are made from the request) as a dependency that
     FastAPI calls on the event loop. FastAPI runs any plain callable, a class too, on a worker
     thread: a hop each way that costs more than what these compute, and that waits for the
-    interpreter's lock whenever another thread holds it (a new document being prepared),
-    which a flood of new documents turned into hundreds of ms for every REST request. The
-    parameters are the factory's own, annotations resolved, so FastAPI reads them as before
-    (the OpenAPI document does not change)."""
+    interpreter's lock whenever another thread holds it (a new document being prepared, as
+    under a flood of new documents), five of them a REST request. The parameters are the
+    factory's own, annotations resolved, so FastAPI reads them as before (the OpenAPI
+    document does not change)."""
 
     async def made(**values: Any) -> T:
         return factory(**values)
