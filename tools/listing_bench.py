@@ -103,6 +103,17 @@ async def load_orders(uri: str, count: int) -> None:
         await recount_orders(db[ORDERS], ScopeCounts(state, ORDERS), CountCache(state, ORDERS))
 
 
+def _timings(took: list[float], last: httpx.Response) -> dict[str, Any]:
+    """p50 and p90 of the times taken (ms), and the total the last answer gave."""
+    body = last.json()
+    return {
+        "p50_ms": round(statistics.median(took), 1),
+        "p90_ms": round(statistics.quantiles(took, n=10)[-1], 1),
+        "total": body.get("total"),
+        "precision": body.get("total_precision"),
+    }
+
+
 def measure(client: httpx.Client, path: str) -> dict[str, Any]:
     for _ in range(2):
         client.get(path).raise_for_status()
@@ -112,13 +123,7 @@ def measure(client: httpx.Client, path: str) -> dict[str, Any]:
         response = client.get(path)
         took.append((time.perf_counter() - started) * 1000)
         response.raise_for_status()
-    body = response.json()
-    return {
-        "p50_ms": round(statistics.median(took), 1),
-        "p90_ms": round(statistics.quantiles(took, n=10)[-1], 1),
-        "total": body.get("total"),
-        "precision": body.get("total_precision"),
-    }
+    return _timings(took, response)
 
 
 def after_writes(client: httpx.Client) -> dict[str, Any]:
@@ -133,13 +138,7 @@ def after_writes(client: httpx.Client) -> dict[str, Any]:
         response = client.get("/products", params={"offset": 10000})
         took.append((time.perf_counter() - started) * 1000)
         response.raise_for_status()
-    body = response.json()
-    return {
-        "p50_ms": round(statistics.median(took), 1),
-        "p90_ms": round(statistics.quantiles(took, n=10)[-1], 1),
-        "total": body.get("total"),
-        "precision": body.get("total_precision"),
-    }
+    return _timings(took, response)
 
 
 def run(size: int) -> dict[str, dict[str, Any]]:
