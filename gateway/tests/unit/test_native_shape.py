@@ -19,7 +19,7 @@ from gateway.federation.native_shape import DirectAnswer, MergedAnswer, _leaf_ty
 from gateway.federation.pipeline import Gateway
 from gateway.federation.planner import plan_operation
 from gateway.federation.shaping import ResponseShape
-from gateway.federation.stages import stage_plan
+from gateway.federation.stages import StagedPlan, stage_plan
 from gateway.federation.supergraph import Supergraph
 from gateway.federation.transport import SubgraphReply, SubgraphTransport
 
@@ -103,14 +103,19 @@ SHELF: dict[str, Any] = {
 DATA: dict[str, Any] = {"shelf": SHELF, "all": [{"count": 1, "ratio": 2.0}]}
 
 
-def _compiled(query: str, variables: dict[str, Any] | None = None) -> DirectAnswer | None:
+def _shape_and_steps(
+    query: str, variables: dict[str, Any] | None = None
+) -> tuple[ResponseShape, StagedPlan]:
     document = parse(query)
     operation = get_operation_ast(document)
     assert operation is not None
     values = variables or {}
     staged = stage_plan(plan_operation(SUPER, document, operation, values, {}))
-    shape = ResponseShape.compile(SUPER.api_schema, document, operation, values)
-    return DirectAnswer.compile(shape, staged)
+    return ResponseShape.compile(SUPER.api_schema, document, operation, values), staged
+
+
+def _compiled(query: str, variables: dict[str, Any] | None = None) -> DirectAnswer | None:
+    return DirectAnswer.compile(*_shape_and_steps(query, variables))
 
 
 def _walked(query: str, data: dict[str, Any], variables: dict[str, Any]) -> Any:
@@ -390,13 +395,7 @@ async def test_the_encoded_answer_carries_already_encoded_data_only_when_native(
 
 # -- the merged data of several fetches (MergedAnswer) --------------------------------------
 def _merged(query: str, variables: dict[str, Any] | None = None) -> MergedAnswer | None:
-    document = parse(query)
-    operation = get_operation_ast(document)
-    assert operation is not None
-    values = variables or {}
-    staged = stage_plan(plan_operation(SUPER, document, operation, values, {}))
-    shape = ResponseShape.compile(SUPER.api_schema, document, operation, values)
-    return MergedAnswer.compile(shape, staged)
+    return MergedAnswer.compile(*_shape_and_steps(query, variables))
 
 
 def test_merged_data_is_encoded_as_the_walk_shapes_it_key_order_included() -> None:
