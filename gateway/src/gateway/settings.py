@@ -122,6 +122,14 @@ class GatewaySettings(ServiceSettings):
     preparation_burst_seconds: float = Field(
         default=_PREPARATION.burst, gt=0, alias="GATEWAY_PREPARATION_BURST_SECONDS"
     )
+    # how long the preparing thread may keep the interpreter once the event loop asks for
+    # it back (sys.setswitchinterval; Python's default is 5 ms)
+    preparation_switch_interval_ms: float = Field(
+        default=_PREPARATION.switch_interval * 1000,
+        gt=0,
+        le=100,
+        alias="GATEWAY_PREPARATION_SWITCH_INTERVAL_MS",
+    )
     # Peers whose X-Forwarded-For names the client (comma-separated addresses or networks,
     # e.g. "10.0.0.0/8"); from any other peer the header is ignored.
     trusted_proxies: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = Field(

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sys
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -17,9 +19,15 @@ from graphql.language import Node
 from gateway.federation.budget import BudgetLimits, Budgets, OverBudget
 from gateway.federation.executor import Executor
 from gateway.federation.pipeline import Gateway, GatewayBusy, RateLimited, RequestError
-from gateway.federation.preparation import Busy, PreparationCapacity, PreparationLimits
+from gateway.federation.preparation import (
+    Busy,
+    PreparationCapacity,
+    PreparationLimits,
+    share_the_interpreter,
+)
 from gateway.federation.supergraph import Supergraph
 from gateway.federation.transport import SubgraphTransport
+from gateway.settings import GatewaySettings
 
 SUPERGRAPH = Path(__file__).resolve().parents[2] / "supergraph.graphql"
 
@@ -276,3 +284,51 @@ async def test_a_refused_document_leaves_no_syntax_tree_for_the_collector() -> N
         gc.garbage.clear()
         gc.enable()
         preparation.close()
+
+
+async def test_a_refusal_leaves_no_frames_for_the_collector() -> None:
+    """A refused document's error dies by reference counting, and with it the frames it was
+    raised through: neither the preparing thread's (its work item holds the result holding
+    the error) nor the event loop's (the coalescing future and the timed result hold it)
+    stay in a reference cycle (a flood of refusals left hundreds of objects each)."""
+    budgets = Budgets(BudgetLimits(10**9, 1e6))
+    preparation = PreparationCapacity(PreparationLimits(points_per_ms=0.001))
+    gateway = _gateway(budgets, preparation)
+    await gateway.prepare_for(_aliases(2), None, "warm")
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for round_ in range(3):
+            try:
+                await gateway.prepare_for(_counted_pages(30, 100 * round_), None, "flooder")
+            except RequestError as refused:
+                assert refused.errors[0]["extensions"]["code"] == "MAX_COST_EXCEEDED"
+        gc.collect()
+        kept = [
+            item
+            for item in gc.garbage
+            if isinstance(item, types.FrameType | types.TracebackType | RequestError)
+        ]
+        assert kept == []
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+        preparation.close()
+
+
+def test_the_preparing_thread_gives_the_interpreter_back_within_the_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GATEWAY_PREPARATION_SWITCH_INTERVAL_MS", "2")
+    settings = GatewaySettings(AUTH_JWT_SECRET="s" * 40)
+    assert PreparationLimits().switch_interval == 0.0005  # a tenth of Python's default
+    before = sys.getswitchinterval()
+    try:
+        share_the_interpreter(
+            PreparationLimits(switch_interval=settings.preparation_switch_interval_ms / 1000)
+        )
+        assert sys.getswitchinterval() == pytest.approx(0.002)
+    finally:
+        sys.setswitchinterval(before)

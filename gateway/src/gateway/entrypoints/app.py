@@ -31,7 +31,11 @@ from gateway.federation.budget import BudgetLimits, Budgets
 from gateway.federation.executor import Executor
 from gateway.federation.override import OverrideLabels
 from gateway.federation.pipeline import CacheLimits, Gateway, OperationLimits, RequestError
-from gateway.federation.preparation import PreparationCapacity, PreparationLimits
+from gateway.federation.preparation import (
+    PreparationCapacity,
+    PreparationLimits,
+    share_the_interpreter,
+)
 from gateway.federation.subgraph_streams import SubgraphStreams
 from gateway.federation.supergraph import Supergraph
 from gateway.federation.transport import SubgraphTransport
@@ -117,13 +121,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                 settings.budget_hold_refusals,
             )
         )
-        preparation = PreparationCapacity(
-            PreparationLimits(
-                settings.preparation_points_per_ms,
-                settings.preparation_share,
-                settings.preparation_burst_seconds,
-            )
+        preparation_limits = PreparationLimits(
+            settings.preparation_points_per_ms,
+            settings.preparation_share,
+            settings.preparation_burst_seconds,
+            switch_interval=settings.preparation_switch_interval_ms / 1000,
         )
+        share_the_interpreter(preparation_limits)
+        preparation = PreparationCapacity(preparation_limits)
 
         def serve(gateway: Gateway) -> None:
             # one reference, replaced between requests: each request reads it once

@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from gateway.federation.frames import let_go
 from gateway.federation.plan import KeyField
 from gateway.federation.stages import (
     EntityCall,
@@ -346,7 +347,9 @@ class Executor:
             )
         except SubgraphUnreachable as error:
             SUBGRAPH_ERRORS.labels(name, "transport").inc()
-            raise SubgraphFailure(f"subgraph {name} did not answer: {error}") from None
+            message = f"subgraph {name} did not answer: {error}"
+            let_go(error)  # callers coalesced on it hold it (frames.py)
+            raise SubgraphFailure(message) from None
         finally:
             timing = self._fetch_seconds.get(name)
             if timing is None:

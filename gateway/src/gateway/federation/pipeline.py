@@ -48,6 +48,7 @@ from gateway.federation.conditions import condition_variables
 from gateway.federation.cost import CostFormula, compile_cost
 from gateway.federation.defer import defer_variables, find_deferred, has_defer, without_defer
 from gateway.federation.executor import ExecutionState, Executor
+from gateway.federation.frames import let_go
 from gateway.federation.incremental import Deferral
 from gateway.federation.limits import (
     OperationLimits,
@@ -258,6 +259,23 @@ class Gateway:
         key, size, cached = self._cached(query, operation_name)
         if cached is not None:
             return cached
+        try:
+            return await self._prepare_new(query, operation_name, client, key, size)
+        except RequestError as refused:
+            # the refusal's frames hold it (the coalescing future, the timed result), and it
+            # holds them through its traceback: a few hundred objects a refused request in
+            # reference cycles (frames.py)
+            let_go(refused)
+            raise
+
+    async def _prepare_new(
+        self,
+        query: str,
+        operation_name: str | None,
+        client: str | None,
+        key: tuple[str, str | None],
+        size: int,
+    ) -> Prepared:
         if client is None or self.budgets is None or self.preparation is None:
             return self._prepare_and_keep(query, operation_name, key, size)
         # the same new document from many clients at once (a page's first load, a flash
@@ -269,7 +287,7 @@ class Gateway:
                 pending.exception(), RateLimited | GatewayBusy
             )
             if failed:  # the first client's own refusal or departure: not this one's
-                return await self.prepare_for(query, operation_name, client)
+                return await self._prepare_new(query, operation_name, client, key, size)
             return pending.result()  # the document, or the error that refused it
         future: asyncio.Future[Prepared] = asyncio.get_running_loop().create_future()
         self._preparing[key] = future
@@ -297,7 +315,9 @@ class Gateway:
         except OverBudget as over:
             raise RateLimited(over) from None
         try:
-            timed = await self.preparation.run(partial(self._prepare, query, operation_name, key))
+            timed = await self.preparation.run(
+                partial(self._prepare, query, operation_name, key), refusals=(RequestError,)
+            )
         except Busy as busy:
             typical = self.preparation.typical_seconds
             self.budgets.charge(client, self.preparation.points(typical))

@@ -43,6 +43,7 @@ from graphql.execution import experimental_execute_incrementally
 from graphql.pyutils import Undefined
 
 from gateway.federation.conditions import included
+from gateway.federation.frames import let_go
 from gateway.federation.plan import conflict_alias
 
 __all__ = ["FragmentShape", "ResponseShape", "shape"]
@@ -102,6 +103,10 @@ def shape(
         type_resolver=_type_of,
     )
     assert isinstance(result, ExecutionResult)  # no resolver is async, nothing is deferred
+    for error in result.errors or ():  # a null where none may be (a subgraph that failed)
+        let_go(error)  # graphql-core keeps what it caught, and the execution's frames with it
+        if error.original_error is not None:
+            let_go(error.original_error)
     return result
 
 
