@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from gateway.federation.plan import KeyField
+from gateway.federation.plan import Fetch, KeyField
 from gateway.federation.stages import (
     EntityCall,
     Stage,
@@ -458,8 +458,11 @@ def _representations(call: EntityCall, run: _Run) -> _Batch:
         entity_type = str(fetch.entity_type)
         fields = fetch.representation
         objects = run.objects_at(fetch.path)
-        if all(not key_field.children for key_field in fields):
-            _add_flat(batch, objects, fetch.path, accepts, entity_type, fields)
+        if not objects:
+            continue
+        names = _plain_names(fetch)
+        if names is not None:
+            _add_flat(batch, objects, fetch.path, accepts, entity_type, fields, names)
             continue
         for obj in objects:
             if obj.get("__typename") not in accepts:
@@ -477,19 +480,24 @@ def _add_flat(
     accepts: Any,
     entity_type: str,
     fields: tuple[KeyField, ...],
+    names: tuple[str, ...],
 ) -> None:
     """`_representation` and `_Batch.add` for key fields that are all plain (no
-    selections): an object's representation is looked up by its values before any dict is
-    built, so an entity found at many places (a product under every review) costs a
-    lookup, not a representation, after the first. Such representations are kept apart by
-    their type and field names (`_Batch.plain`): one with a selection is never equal to
-    them. One field's are looked up by its value, several fields' by the tuple of theirs."""
-    names = tuple(key_field.name for key_field in fields)
+    selections; `names`: theirs): an object's representation is looked up by its values
+    before any dict is built, so an entity found at many places (a product under every
+    review) costs a lookup, not a representation, after the first. Such representations
+    are kept apart by their type and field names (`_Batch.plain`): one with a selection is
+    never equal to them. One field's are looked up by its value, several fields' by the
+    tuple of theirs."""
     positions = batch.plain.setdefault((entity_type, *names), {})
     owners = batch.owners
+    single = len(fields) == 1
+    if len(objects) == 1 and _added_one(
+        batch, positions, objects[0], found_at, accepts, entity_type, fields, names, single
+    ):
+        return
     if not set(map(_TYPENAME, objects)).issubset(accepts):
         objects = [obj for obj in objects if obj.get("__typename") in accepts]
-    single = len(fields) == 1
     keys: list[Any] = (
         list(map(methodcaller("get", fields[0].alias), objects))
         if single
@@ -539,6 +547,65 @@ def _add_flat(
             owners[position].append(obj)
             continue
         _add_plain(batch, positions, values, entity_type, names, values, obj, found_at)
+
+
+def _added_one(
+    batch: _Batch,
+    positions: dict[Any, int],
+    obj: Json,
+    found_at: tuple[str, ...],
+    accepts: Any,
+    entity_type: str,
+    fields: tuple[KeyField, ...],
+    names: tuple[str, ...],
+    single: bool,
+) -> bool:
+    """`_add_flat` for one object (an entity found once at its path: every fetch of a
+    deep, branching operation), without the grouping that pays off for many: done, or
+    False when its key values are not plain and not null (the general way decides)."""
+    if obj.get("__typename") not in accepts:
+        return True  # not an object this fetch is for
+    key: Any
+    if single:
+        key = obj.get(fields[0].alias)
+        if key is None:
+            return False
+    else:
+        key = tuple([obj.get(key_field.alias) for key_field in fields])
+        if None in key:
+            return False
+    try:
+        position = positions.get(key)
+    except TypeError:  # a list value: not plain
+        return False
+    if position is None:
+        positions[key] = len(batch.representations)
+        values = (key,) if single else key
+        batch.representations.append(
+            {"__typename": entity_type, **dict(zip(names, values, strict=True))}
+        )
+        batch.owners.append([obj])
+        batch.found_at.append(found_at)
+    else:
+        batch.owners[position].append(obj)
+    return True
+
+
+def _plain_names(fetch: Fetch) -> tuple[str, ...] | None:
+    """The names of a fetch's representation fields when all are plain (no selection),
+    else None: worked out on the fetch's first run and kept on it (a compiled plan's
+    fetches are shared by every request of the operation)."""
+    fields = fetch.representation
+    kept = fetch.plain_names
+    if kept is not None and kept[0] is fields:
+        return kept[1]
+    names = (
+        tuple([key_field.name for key_field in fields])
+        if all(not key_field.children for key_field in fields)
+        else None
+    )
+    fetch.plain_names = (fields, names)
+    return names
 
 
 def _add_plain(
