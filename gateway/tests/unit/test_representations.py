@@ -235,3 +235,15 @@ async def test_an_entity_found_alone_at_its_path_is_sent_as_among_many(
     else:
         assert list(transport.sent[URLS["PRICES"]].values()) == [sent]
         assert state.data["product"]["price"] == 7
+
+
+@pytest.mark.parametrize("copies", [1, 2])
+async def test_an_answer_on_fields_an_object_has_is_merged_into_them(copies: int) -> None:
+    # one object or several for the representation: either way, merged field by field
+    products = [_product("p1", details={"a": 1}) for _ in range(copies)]
+    answer = {"data": {"_e0": [{"details": {"b": 2}, "price": 3}]}}
+    state, _ = await _run(
+        {"products": products}, ("products",), prices=answer, representation=(KEY,)
+    )
+    for product in state.data["products"]:
+        assert product["details"] == {"a": 1, "b": 2} and product["price"] == 3

@@ -73,11 +73,22 @@ class _Run:
         level = found.get(path)
         if level is not None:
             return level
-        depth = len(path) - 1
+        depth = len(path) - 1 if found else 0  # nothing kept (a merge just wrote): the root
         while depth and path[:depth] not in found:
             depth -= 1
         level = found[path[:depth]] if depth else [self.state.data]
         for index in range(depth, len(path)):
+            if len(level) == 1:  # one object (a deep, branching operation's usual): no maps
+                child = level[0].get(path[index])
+                if type(child) is dict:
+                    level = found[path[: index + 1]] = [child]
+                    continue
+                if type(child) is list:
+                    only = set(map(type, child)) == _OBJECTS_ONLY
+                    level = found[path[: index + 1]] = list(child) if only else _only_objects(child)
+                    continue
+                level = found[path[: index + 1]] = []
+                continue
             children = list(map(methodcaller("get", path[index]), level))
             kinds = set(map(type, children))
             below: list[Any]
@@ -323,7 +334,13 @@ class Executor:
                 if type(entity) is not dict:
                     continue
                 written.update(entity)
-                if all(map(entity.keys().isdisjoint, group)):  # only new fields: the usual
+                if len(group) == 1:  # one object: no maps
+                    (obj,) = group
+                    if obj.keys().isdisjoint(entity):
+                        obj.update(entity)
+                    else:
+                        _merge(obj, entity, written)
+                elif all(map(entity.keys().isdisjoint, group)):  # only new fields: the usual
                     _consume(map(dict.update, group, repeat(entity)))
                 else:
                     for obj in group:
