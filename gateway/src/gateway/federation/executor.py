@@ -472,15 +472,21 @@ def _representations(call: EntityCall, run: _Run) -> _Batch:
             continue  # its parent failed: what it would read is not there
         fetch = staged.fetch
         accepts = fetch.accepts
-        entity_type = str(fetch.entity_type)
         fields = fetch.representation
         objects = run.objects_at(fetch.path)
         if not objects:
             continue
-        names = _plain_names(fetch)
-        if names is not None:
-            _add_flat(batch, objects, fetch.path, accepts, entity_type, fields, names)
+        table = _plain_table(fetch)
+        if table is not None:
+            positions = batch.plain.get(table)
+            if positions is None:
+                positions = batch.plain[table] = {}
+            if len(objects) != 1 or not _added_one(
+                batch, positions, objects[0], fetch.path, accepts, table, fields
+            ):
+                _add_flat(batch, positions, objects, fetch.path, accepts, table, fields)
             continue
+        entity_type = str(fetch.entity_type)
         for obj in objects:
             if obj.get("__typename") not in accepts:
                 continue
@@ -492,27 +498,23 @@ def _representations(call: EntityCall, run: _Run) -> _Batch:
 
 def _add_flat(
     batch: _Batch,
+    positions: dict[Any, int],
     objects: list[Json],
     found_at: tuple[str, ...],
     accepts: Any,
-    entity_type: str,
+    table: tuple[str, ...],
     fields: tuple[KeyField, ...],
-    names: tuple[str, ...],
 ) -> None:
     """`_representation` and `_Batch.add` for key fields that are all plain (no
-    selections; `names`: theirs): an object's representation is looked up by its values
-    before any dict is built, so an entity found at many places (a product under every
-    review) costs a lookup, not a representation, after the first. Such representations
-    are kept apart by their type and field names (`_Batch.plain`): one with a selection is
-    never equal to them. One field's are looked up by its value, several fields' by the
-    tuple of theirs."""
-    positions = batch.plain.setdefault((entity_type, *names), {})
+    selections): an object's representation is looked up by its values before any dict is
+    built, so an entity found at many places (a product under every review) costs a
+    lookup, not a representation, after the first. Such representations are kept apart by
+    their type and field names (`table`, its `positions` in `_Batch.plain`): one with a
+    selection is never equal to them. One field's are looked up by its value, several
+    fields' by the tuple of theirs."""
+    entity_type, names = table[0], table[1:]
     owners = batch.owners
     single = len(fields) == 1
-    if len(objects) == 1 and _added_one(
-        batch, positions, objects[0], found_at, accepts, entity_type, fields, names, single
-    ):
-        return
     if not set(map(_TYPENAME, objects)).issubset(accepts):
         objects = [obj for obj in objects if obj.get("__typename") in accepts]
     keys: list[Any] = (
@@ -572,10 +574,8 @@ def _added_one(
     obj: Json,
     found_at: tuple[str, ...],
     accepts: Any,
-    entity_type: str,
+    table: tuple[str, ...],
     fields: tuple[KeyField, ...],
-    names: tuple[str, ...],
-    single: bool,
 ) -> bool:
     """`_add_flat` for one object (an entity found once at its path: every fetch of a
     deep, branching operation), without the grouping that pays off for many: done, or
@@ -583,6 +583,7 @@ def _added_one(
     if obj.get("__typename") not in accepts:
         return True  # not an object this fetch is for
     key: Any
+    single = len(fields) == 1
     if single:
         key = obj.get(fields[0].alias)
         if key is None:
@@ -599,7 +600,7 @@ def _added_one(
         positions[key] = len(batch.representations)
         values = (key,) if single else key
         batch.representations.append(
-            {"__typename": entity_type, **dict(zip(names, values, strict=True))}
+            {"__typename": table[0], **dict(zip(table[1:], values, strict=True))}
         )
         batch.owners.append([obj])
         batch.found_at.append(found_at)
@@ -608,21 +609,22 @@ def _added_one(
     return True
 
 
-def _plain_names(fetch: Fetch) -> tuple[str, ...] | None:
-    """The names of a fetch's representation fields when all are plain (no selection),
-    else None: worked out on the fetch's first run and kept on it (a compiled plan's
-    fetches are shared by every request of the operation)."""
+def _plain_table(fetch: Fetch) -> tuple[str, ...] | None:
+    """The entity type and the names of a fetch's representation fields when all are
+    plain (no selection), else None: where `_add_flat` keeps their positions. Worked out on
+    the fetch's first run and kept on it (a compiled plan's fetches are shared by every
+    request of the operation)."""
     fields = fetch.representation
-    kept = fetch.plain_names
+    kept = fetch.plain_table
     if kept is not None and kept[0] is fields:
         return kept[1]
-    names = (
-        tuple([key_field.name for key_field in fields])
+    table = (
+        (str(fetch.entity_type), *[key_field.name for key_field in fields])
         if all(not key_field.children for key_field in fields)
         else None
     )
-    fetch.plain_names = (fields, names)
-    return names
+    fetch.plain_table = (fields, table)
+    return table
 
 
 def _add_plain(
