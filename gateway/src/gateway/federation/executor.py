@@ -345,8 +345,10 @@ class Executor:
                 else:
                     for obj in group:
                         _merge(obj, entity, written)
-            for staged in call.fetches:
-                run.answered[staged.index] = _parent_answered(staged.parent, run)
+            answered = run.answered
+            for staged in call.fetches:  # _parent_answered, inline: a call may carry dozens
+                parent = staged.parent
+                answered[staged.index] = parent is None or answered[parent]
         run.wrote(written)
 
     async def _post(self, request: SubgraphRequest, variables: Json) -> Json:
@@ -467,8 +469,10 @@ class _Batch:
 
 def _representations(call: EntityCall, run: _Run) -> _Batch:
     batch = _Batch()
+    answered = run.answered
     for staged in call.fetches:
-        if not _parent_answered(staged.parent, run):
+        parent = staged.parent  # _parent_answered, inline: a call may carry dozens
+        if parent is not None and not answered[parent]:
             continue  # its parent failed: what it would read is not there
         fetch = staged.fetch
         accepts = fetch.accepts
