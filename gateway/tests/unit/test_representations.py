@@ -196,3 +196,54 @@ async def test_representations_go_first_seen_first_and_each_object_gets_its_answ
     assert [representation["id"] for representation in sent] == [keys[0], keys[1], keys[3]]
     prices = [product.get("price") for product in state.data["products"]]
     assert prices == [10, 20, 10, 30, 20]
+
+
+TAGS = KeyField("tags", "_fed_tags")
+
+
+@pytest.mark.parametrize(
+    ("product", "representation", "sent"),
+    [
+        (_product("p1"), (KEY,), [{"__typename": "Product", "id": "p1"}]),
+        (_product(None), (KEY,), None),  # a null key names no entity
+        ({"__typename": "Product"}, (WEIGHT,), [{"__typename": "Product", "weight": None}]),
+        (
+            _product("p1", _fed_weight=None),
+            (KEY, WEIGHT),
+            [{"__typename": "Product", "id": "p1", "weight": None}],
+        ),
+        (_product(None, _fed_weight=2), (KEY, WEIGHT), None),
+        (
+            _product("p1", _fed_tags=["a"]),
+            (KEY, TAGS),
+            [{"__typename": "Product", "id": "p1", "tags": ["a"]}],
+        ),
+        ({"__typename": "Other", "_fed_id": "p1"}, (KEY,), None),  # not a type it is for
+    ],
+)
+async def test_an_entity_found_alone_at_its_path_is_sent_as_among_many(
+    product: dict[str, Any], representation: tuple[KeyField, ...], sent: Any
+) -> None:
+    # one object at the path takes its own way (no grouping): the same representation
+    answer = {"data": {"_e0": [{"price": 7}]}}
+    state, transport = await _run(
+        {"product": product}, ("product",), prices=answer, representation=representation
+    )
+    if sent is None:
+        assert URLS["PRICES"] not in transport.sent
+        assert "price" not in state.data["product"]
+    else:
+        assert list(transport.sent[URLS["PRICES"]].values()) == [sent]
+        assert state.data["product"]["price"] == 7
+
+
+@pytest.mark.parametrize("copies", [1, 2])
+async def test_an_answer_on_fields_an_object_has_is_merged_into_them(copies: int) -> None:
+    # one object or several for the representation: either way, merged field by field
+    products = [_product("p1", details={"a": 1}) for _ in range(copies)]
+    answer = {"data": {"_e0": [{"details": {"b": 2}, "price": 3}]}}
+    state, _ = await _run(
+        {"products": products}, ("products",), prices=answer, representation=(KEY,)
+    )
+    for product in state.data["products"]:
+        assert product["details"] == {"a": 1, "b": 2} and product["price"] == 3

@@ -38,6 +38,9 @@ class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
         self.service = service
+        # the labelled metrics of each (method, route, status), looked up once (a labels()
+        # call takes a lock and builds its key); bounded, as methods are the client's word
+        self._recorders: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,9 +65,9 @@ class RequestContextMiddleware:
             if status is None:
                 status = CLIENT_CLOSED_REQUEST if scope["state"].get(ABANDONED) else 500
             elapsed = time.perf_counter() - started
-            route = _route_template(scope)
-            HTTP_REQUESTS.labels(self.service, scope["method"], route, str(status)).inc()
-            HTTP_REQUEST_SECONDS.labels(self.service, scope["method"], route).observe(elapsed)
+            count, seconds = self._recorders_of(scope["method"], _route_template(scope), status)
+            count.inc()
+            seconds.observe(elapsed)
             if scope["path"] not in _UNLOGGED_PATHS:
                 access_log.info(
                     "request",
@@ -76,6 +79,21 @@ class RequestContextMiddleware:
                     },
                 )
             current_request_id.reset(token)
+
+    def _recorders_of(self, method: str, route: str, status: int) -> tuple[Any, Any]:
+        key = (method, route, status)
+        recorders = self._recorders.get(key)
+        if recorders is None:
+            recorders = (
+                HTTP_REQUESTS.labels(self.service, method, route, str(status)),
+                HTTP_REQUEST_SECONDS.labels(self.service, method, route),
+            )
+            if len(self._recorders) < _MAX_RECORDERS:
+                self._recorders[key] = recorders
+        return recorders
+
+
+_MAX_RECORDERS = 1024
 
 
 def _route_template(scope: Scope) -> str:

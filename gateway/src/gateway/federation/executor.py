@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from gateway.federation.frames import let_go
-from gateway.federation.plan import KeyField
+from gateway.federation.plan import Fetch, KeyField
 from gateway.federation.stages import (
     EntityCall,
     Stage,
@@ -74,11 +74,22 @@ class _Run:
         level = found.get(path)
         if level is not None:
             return level
-        depth = len(path) - 1
+        depth = len(path) - 1 if found else 0  # nothing kept (a merge just wrote): the root
         while depth and path[:depth] not in found:
             depth -= 1
         level = found[path[:depth]] if depth else [self.state.data]
         for index in range(depth, len(path)):
+            if len(level) == 1:  # one object (a deep, branching operation's usual): no maps
+                child = level[0].get(path[index])
+                if type(child) is dict:
+                    level = found[path[: index + 1]] = [child]
+                    continue
+                if type(child) is list:
+                    only = set(map(type, child)) == _OBJECTS_ONLY
+                    level = found[path[: index + 1]] = list(child) if only else _only_objects(child)
+                    continue
+                level = found[path[: index + 1]] = []
+                continue
             children = list(map(methodcaller("get", path[index]), level))
             kinds = set(map(type, children))
             below: list[Any]
@@ -324,13 +335,21 @@ class Executor:
                 if type(entity) is not dict:
                     continue
                 written.update(entity)
-                if all(map(entity.keys().isdisjoint, group)):  # only new fields: the usual
+                if len(group) == 1:  # one object: no maps
+                    (obj,) = group
+                    if obj.keys().isdisjoint(entity):
+                        obj.update(entity)
+                    else:
+                        _merge(obj, entity, written)
+                elif all(map(entity.keys().isdisjoint, group)):  # only new fields: the usual
                     _consume(map(dict.update, group, repeat(entity)))
                 else:
                     for obj in group:
                         _merge(obj, entity, written)
-            for staged in call.fetches:
-                run.answered[staged.index] = _parent_answered(staged.parent, run)
+            answered = run.answered
+            for staged in call.fetches:  # _parent_answered, inline: a call may carry dozens
+                parent = staged.parent
+                answered[staged.index] = parent is None or answered[parent]
         run.wrote(written)
 
     async def _post(self, request: SubgraphRequest, variables: Json) -> Json:
@@ -453,17 +472,28 @@ class _Batch:
 
 def _representations(call: EntityCall, run: _Run) -> _Batch:
     batch = _Batch()
+    answered = run.answered
     for staged in call.fetches:
-        if not _parent_answered(staged.parent, run):
+        parent = staged.parent  # _parent_answered, inline: a call may carry dozens
+        if parent is not None and not answered[parent]:
             continue  # its parent failed: what it would read is not there
         fetch = staged.fetch
         accepts = fetch.accepts
-        entity_type = str(fetch.entity_type)
         fields = fetch.representation
         objects = run.objects_at(fetch.path)
-        if all(not key_field.children for key_field in fields):
-            _add_flat(batch, objects, fetch.path, accepts, entity_type, fields)
+        if not objects:
             continue
+        table = _plain_table(fetch)
+        if table is not None:
+            positions = batch.plain.get(table)
+            if positions is None:
+                positions = batch.plain[table] = {}
+            if len(objects) != 1 or not _added_one(
+                batch, positions, objects[0], fetch.path, accepts, table, fields
+            ):
+                _add_flat(batch, positions, objects, fetch.path, accepts, table, fields)
+            continue
+        entity_type = str(fetch.entity_type)
         for obj in objects:
             if obj.get("__typename") not in accepts:
                 continue
@@ -475,24 +505,25 @@ def _representations(call: EntityCall, run: _Run) -> _Batch:
 
 def _add_flat(
     batch: _Batch,
+    positions: dict[Any, int],
     objects: list[Json],
     found_at: tuple[str, ...],
     accepts: Any,
-    entity_type: str,
+    table: tuple[str, ...],
     fields: tuple[KeyField, ...],
 ) -> None:
     """`_representation` and `_Batch.add` for key fields that are all plain (no
     selections): an object's representation is looked up by its values before any dict is
     built, so an entity found at many places (a product under every review) costs a
     lookup, not a representation, after the first. Such representations are kept apart by
-    their type and field names (`_Batch.plain`): one with a selection is never equal to
-    them. One field's are looked up by its value, several fields' by the tuple of theirs."""
-    names = tuple(key_field.name for key_field in fields)
-    positions = batch.plain.setdefault((entity_type, *names), {})
+    their type and field names (`table`, its `positions` in `_Batch.plain`): one with a
+    selection is never equal to them. One field's are looked up by its value, several
+    fields' by the tuple of theirs."""
+    entity_type, names = table[0], table[1:]
     owners = batch.owners
+    single = len(fields) == 1
     if not set(map(_TYPENAME, objects)).issubset(accepts):
         objects = [obj for obj in objects if obj.get("__typename") in accepts]
-    single = len(fields) == 1
     keys: list[Any] = (
         list(map(methodcaller("get", fields[0].alias), objects))
         if single
@@ -542,6 +573,65 @@ def _add_flat(
             owners[position].append(obj)
             continue
         _add_plain(batch, positions, values, entity_type, names, values, obj, found_at)
+
+
+def _added_one(
+    batch: _Batch,
+    positions: dict[Any, int],
+    obj: Json,
+    found_at: tuple[str, ...],
+    accepts: Any,
+    table: tuple[str, ...],
+    fields: tuple[KeyField, ...],
+) -> bool:
+    """`_add_flat` for one object (an entity found once at its path: every fetch of a
+    deep, branching operation), without the grouping that pays off for many: done, or
+    False when its key values are not plain and not null (the general way decides)."""
+    if obj.get("__typename") not in accepts:
+        return True  # not an object this fetch is for
+    key: Any
+    single = len(fields) == 1
+    if single:
+        key = obj.get(fields[0].alias)
+        if key is None:
+            return False
+    else:
+        key = tuple([obj.get(key_field.alias) for key_field in fields])
+        if None in key:
+            return False
+    try:
+        position = positions.get(key)
+    except TypeError:  # a list value: not plain
+        return False
+    if position is None:
+        positions[key] = len(batch.representations)
+        values = (key,) if single else key
+        batch.representations.append(
+            {"__typename": table[0], **dict(zip(table[1:], values, strict=True))}
+        )
+        batch.owners.append([obj])
+        batch.found_at.append(found_at)
+    else:
+        batch.owners[position].append(obj)
+    return True
+
+
+def _plain_table(fetch: Fetch) -> tuple[str, ...] | None:
+    """The entity type and the names of a fetch's representation fields when all are
+    plain (no selection), else None: where `_add_flat` keeps their positions. Worked out on
+    the fetch's first run and kept on it (a compiled plan's fetches are shared by every
+    request of the operation)."""
+    fields = fetch.representation
+    kept = fetch.plain_table
+    if kept is not None and kept[0] is fields:
+        return kept[1]
+    table = (
+        (str(fetch.entity_type), *[key_field.name for key_field in fields])
+        if all(not key_field.children for key_field in fields)
+        else None
+    )
+    fetch.plain_table = (fields, table)
+    return table
 
 
 def _add_plain(

@@ -71,6 +71,11 @@ class Fetch:
     # merging fetches into one request is joining strings, not parsing operations again.
     entity_selection: str = ""
     declared: tuple[tuple[str, str], ...] = ()
+    # the executor's: its representation fields, and its entity type and their names when
+    # all are plain (executor._plain_table), worked out once, on the first run
+    plain_table: tuple[tuple[KeyField, ...], tuple[str, ...] | None] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def describe(self, indent: int = 0) -> str:
         pad = "  " * indent
