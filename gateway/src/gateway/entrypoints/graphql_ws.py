@@ -35,7 +35,7 @@ from gateway.entrypoints.subscriptions import (
     Subscriptions,
     TooManySubscriptions,
 )
-from gateway.entrypoints.websocket_direct import direct_writer
+from gateway.entrypoints.websocket_direct import direct_writer, trim_after_handshake
 from gateway.federation.pipeline import Gateway, RequestError
 from platform_kit.auth import InvalidToken, Principal, bearer_token, verify_token
 from platform_kit.errors import Forbidden
@@ -84,6 +84,7 @@ class GraphQLWebSocket:
         try:
             with self.subscriptions.connection():
                 await websocket.accept(PROTOCOL)
+                trim_after_handshake(websocket.scope)
                 await _Connection(self, websocket).serve()
         except TooManySubscriptions as over:
             await websocket.close(1013, str(over))  # Try Again Later
@@ -301,6 +302,7 @@ class _Connection:
                     break
                 await self._send_bytes(prefix + answer.json + b"}")
                 _DELIVERED.inc()
+                del answer  # not held while waiting for the next
         except SlowConsumer:
             # the whole connection is behind: what it would be sent next is stale
             self.running.pop(operation_id, None)

@@ -328,6 +328,10 @@ class Fanout:
                 answer = Answer(result)
                 for run in tuple(topic.runs):
                     run.offer(answer)
+                # the answer (its JSON is a 4 KB buffer, as orjson allocates) is not held
+                # by the topic while it waits for the next event: it stays only where it
+                # is queued
+                del result, answer
         except RequestError as error:
             last = {"data": None, "errors": error.errors}
         finally:
@@ -362,7 +366,8 @@ def topic_key(
     same credentials. A root field in `shared_fields` is declared by the operator to send
     the same events to anyone (a public catalog): its stream is opened anonymously, once
     for all callers."""
-    values = orjson.dumps(admitted.values, option=orjson.OPT_SORT_KEYS, default=str)
+    # as str: orjson's bytes keep their 4 KB buffer for as long as the key lives
+    values = orjson.dumps(admitted.values, option=orjson.OPT_SORT_KEYS, default=str).decode()
     audience = None if _root_field(prepared) in shared_fields else authorization
     return (prepared.key, values, admitted.access, audience), audience
 

@@ -30,15 +30,27 @@ permessage-deflate a message whose RSV1 bit is clear is simply not compressed (R
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import struct
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-__all__ = ["DIRECT_WRITE", "WebSocketLane", "direct_writer", "text_frame"]
+__all__ = [
+    "DIRECT_WRITE",
+    "TRIM",
+    "WebSocketLane",
+    "direct_writer",
+    "text_frame",
+    "trim_after_handshake",
+]
 
 DIRECT_WRITE = "gateway.websocket.direct_write"
+TRIM = "gateway.websocket.trim"
 WriteText = Callable[[bytes], bool]
 
 _FIN_TEXT = 0x81  # FIN, RSV1-3 clear, opcode 1 (text)
@@ -72,6 +84,72 @@ def _writer(protocol: WebSocketsSansIOProtocol) -> WriteText:
     return write
 
 
+class _ReceiveQueue:
+    """What uvicorn's protocol needs of its receive queue (`put_nowait`, `get`, `empty`),
+    as a deque and a future: an asyncio.Queue is four deques and an event, 3.5 KB held for
+    each open connection. Unbounded as uvicorn's own is: uvicorn pauses reading after each
+    message until it is taken, so it holds at most a message and a disconnect."""
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self, items: Iterable[Any]) -> None:
+        self._items: deque[Any] = deque(items)
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: Any) -> None:
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def empty(self) -> bool:
+        return not self._items
+
+    async def get(self) -> Any:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.popleft()
+
+
+def _trimmer(protocol: WebSocketsSansIOProtocol) -> Callable[[], None]:
+    def trim() -> None:
+        """What uvicorn and `websockets` keep of the handshake, dropped once it is done
+        (about 8 KB of the 42 a connection held, by tracemalloc): the request and response
+        with their headers (also held by the handshake parser's frame, which goes on as the
+        frame parser), and the asyncio.Queue of received messages, swapped for a lighter
+        one while nobody waits on it."""
+        if not protocol.handshake_complete:
+            return
+        protocol.request = None  # type: ignore[assignment]
+        protocol.response = None  # type: ignore[assignment]
+        frame = getattr(protocol.conn.parser, "gi_frame", None)
+        if frame is not None:
+            # a write-through view of the suspended frame's locals from Python 3.13 on
+            # (PEP 667), a copy before it: then the request stays, nothing breaks
+            with contextlib.suppress(Exception):
+                if "request" in frame.f_locals:
+                    frame.f_locals["request"] = None
+        queue = protocol.queue
+        if type(queue) is asyncio.Queue and not queue._getters:  # nobody waits on it
+            items = []
+            while not queue.empty():
+                items.append(queue.get_nowait())
+            protocol.queue = _ReceiveQueue(items)  # type: ignore[assignment]
+
+    return trim
+
+
+def trim_after_handshake(scope: Scope) -> None:
+    """Drop what the server keeps of a finished handshake, where it offers to."""
+    trim = scope.get("extensions", {}).get(TRIM)
+    if callable(trim):
+        trim()
+
+
 def direct_writer(scope: Scope) -> WriteText | None:
     writer = scope.get("extensions", {}).get(DIRECT_WRITE)
     return writer if callable(writer) else None
@@ -91,7 +169,9 @@ class WebSocketLane:
         if scope["type"] == "websocket":
             protocol = getattr(send, "__self__", None)
             if isinstance(protocol, WebSocketsSansIOProtocol):
-                scope.setdefault("extensions", {})[DIRECT_WRITE] = _writer(protocol)
+                extensions = scope.setdefault("extensions", {})
+                extensions[DIRECT_WRITE] = _writer(protocol)
+                extensions[TRIM] = _trimmer(protocol)
             if scope["path"] == self.path:
                 await self.handler(scope, receive, send)
                 return

@@ -250,6 +250,7 @@ class Executor:
                 if errors:
                     event = {**event, "errors": [self._tagged(request.graph, e) for e in errors]}
                 yield event
+                del event, errors  # not held while waiting for the next one
         except SubgraphUnreachable as error:
             SUBGRAPH_ERRORS.labels(name, "subscription").inc()
             message = f"subgraph {name} ended the subscription: {error}"

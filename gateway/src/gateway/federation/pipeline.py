@@ -648,6 +648,9 @@ class Gateway:
             )
             SUBSCRIPTION_EVENT_SECONDS.observe(time.perf_counter() - started)
             yield answer
+            # not held while the stream waits for its next event (possibly for hours):
+            # thousands of open streams would each keep their last event's whole state
+            del event, data, state, answer
 
     def _response(
         self,
