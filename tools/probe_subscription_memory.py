@@ -16,6 +16,7 @@ subscription and the top allocation sites.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import multiprocessing
 import os
 import secrets
@@ -32,11 +33,11 @@ from pymongo import MongoClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_subscriptions as bench  # noqa: E402
+import bench_subscriptions as bench
 
-from platform_devkit.processes import LocalMongo, ServiceProcess, free_port  # noqa: E402
-from platform_devkit.stack import start_platform  # noqa: E402
-from platform_kit.auth import Role, issue_token  # noqa: E402
+from platform_devkit.processes import LocalMongo, ServiceProcess, free_port
+from platform_devkit.stack import start_platform
+from platform_kit.auth import Role, issue_token
 
 # the gateway runs uvicorn under this: SIGUSR2 writes a tracemalloc snapshot to the file
 # named by PROBE_SNAPSHOT (then renames it, so the reader never sees half a file)
@@ -110,8 +111,6 @@ def main(argv: list[str] | None = None) -> int:
         assert platform.gateway.process is not None
         gateway_pid = platform.gateway.process.pid
         tag = f"Probed {secrets.token_hex(4)}"
-        import asyncio
-
         asyncio.run(bench._import_products(database.uri + "/inv", tag, args.products, secret))
         with MongoClient(database.uri + "/inv", retryWrites=False) as mongo:
             products = mongo.get_default_database()["products"]
