@@ -133,8 +133,8 @@ def _trimmer(protocol: WebSocketsSansIOProtocol) -> Callable[[], None]:
             with contextlib.suppress(Exception):
                 if "request" in frame.f_locals:
                     frame.f_locals["request"] = None
-        queue = protocol.queue
-        if type(queue) is asyncio.Queue and not queue._getters:  # nobody waits on it
+        queue = protocol.queue  # swapped only while nobody waits on it
+        if type(queue) is asyncio.Queue and not queue._getters:  # type: ignore[attr-defined]
             items = []
             while not queue.empty():
                 items.append(queue.get_nowait())
