@@ -16,8 +16,8 @@ A subscriber may also start from a position it was given (`resume_after`: the re
 of the last change it received, in another process's life): it is first fed the changes
 since then from a change stream of its own, then handed over to the shared one without a
 change lost or repeated (tokens are ordered). Each change a subscriber takes leaves its
-position in the operation's `Position` holder (`POSITIONS`), so that the transport can send
-it beside the event: a consumer that loses the process resumes from there (README:
+position in the operation's `Position` (platform_kit.stream_positions), which the transport
+sends beside the event: a consumer that loses this process resumes from there (README:
 "Resuming a subscription").
 
 Needs the kit's `mongo` extra (PyMongo): only the subgraphs install it."""
@@ -31,7 +31,6 @@ import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Hashable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -40,17 +39,16 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import PyMongoError
 
 from platform_kit.errors import DomainError
+from platform_kit.stream_positions import POSITIONS, Position
 
 __all__ = [
     "FEED_EVENTS",
     "FEED_SUBSCRIBERS",
-    "POSITIONS",
     "BadPosition",
     "ChangeFeed",
     "Changes",
     "FeedLimits",
     "FeedUnavailable",
-    "Position",
     "SlowSubscriber",
     "Subscriber",
     "TooManySubscribers",
@@ -90,22 +88,6 @@ class BadPosition(DomainError):
 
 # a resume token as the server gives it ({"_data": hex}); nothing else reaches the server
 _TOKEN = re.compile(r"[0-9A-Fa-f]{2,1024}")
-
-
-class Position:
-    """One subscription operation's positions: where it asked to start from, and the last
-    change its subscriber took (both a resume token's `_data`). Set per operation in
-    `POSITIONS` by the transport (platform_kit.graphql), read and written here: the
-    position travels beside the events, not through the use case's domain types."""
-
-    __slots__ = ("last", "resume_after")
-
-    def __init__(self, resume_after: str | None = None) -> None:
-        self.resume_after = resume_after
-        self.last: str | None = None
-
-
-POSITIONS: ContextVar[Position | None] = ContextVar("change_feed_positions", default=None)
 
 
 class SlowSubscriber(DomainError):
