@@ -105,7 +105,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         transport = SubgraphTransport(
             settings.subgraph_timeout_seconds, deduplicate=settings.deduplicate_subgraph_requests
         )
-        streams = SubgraphStreams(settings.subgraph_timeout_seconds)
+        streams = SubgraphStreams(
+            settings.subgraph_timeout_seconds,
+            resume_seconds=settings.subscription_resume_seconds,
+        )
         heap = FrozenHeap()
         keep_large_buffers()  # large answers reuse the heap's pages (allocator.py)
         # one set of budgets for the process: a reloaded supergraph keeps them
