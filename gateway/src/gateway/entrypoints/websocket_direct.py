@@ -86,17 +86,20 @@ def _writer(protocol: WebSocketsSansIOProtocol) -> WriteText:
 
 class _ReceiveQueue:
     """What uvicorn's protocol needs of its receive queue (`put_nowait`, `get`, `empty`),
-    as a deque and a future: an asyncio.Queue is four deques and an event, 3.5 KB held for
-    each open connection. Unbounded as uvicorn's own is: uvicorn pauses reading after each
-    message until it is taken, so it holds at most a message and a disconnect."""
+    as a deque made while messages wait and a future: an asyncio.Queue is four deques and
+    an event, 3.5 KB held for each open connection. Unbounded as uvicorn's own is: uvicorn
+    pauses reading after each message until it is taken, so it holds at most a message and
+    a disconnect."""
 
     __slots__ = ("_items", "_waiter")
 
     def __init__(self, items: Iterable[Any]) -> None:
-        self._items: deque[Any] = deque(items)
+        self._items: deque[Any] | None = deque(items) or None
         self._waiter: asyncio.Future[None] | None = None
 
     def put_nowait(self, item: Any) -> None:
+        if self._items is None:
+            self._items = deque()
         self._items.append(item)
         waiter = self._waiter
         if waiter is not None and not waiter.done():
@@ -112,7 +115,47 @@ class _ReceiveQueue:
                 await self._waiter
             finally:
                 self._waiter = None
-        return self._items.popleft()
+        item = self._items.popleft()
+        if not self._items:
+            self._items = None  # an empty deque is 760 bytes; messages are rare
+        return item
+
+
+class _Writable:
+    """What uvicorn's protocol needs of its `writable` event (`set`, `clear`, `is_set`,
+    `wait`) without an asyncio.Event's deque of waiters (760 bytes) held for each open
+    connection: the waiters' list is made only while the transport's buffer is full."""
+
+    __slots__ = ("_set", "_waiters")
+
+    def __init__(self) -> None:
+        self._set = True
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        self._set = True
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def wait(self) -> None:
+        while not self._set:
+            waiter = asyncio.get_running_loop().create_future()
+            if self._waiters is None:
+                self._waiters = []
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                if self._waiters is not None and waiter in self._waiters:
+                    self._waiters.remove(waiter)
 
 
 def _trimmer(protocol: WebSocketsSansIOProtocol) -> Callable[[], None]:
@@ -120,8 +163,8 @@ def _trimmer(protocol: WebSocketsSansIOProtocol) -> Callable[[], None]:
         """What uvicorn and `websockets` keep of the handshake, dropped once it is done
         (about 8 KB of the 42 a connection held, by tracemalloc): the request and response
         with their headers (also held by the handshake parser's frame, which goes on as the
-        frame parser), and the asyncio.Queue of received messages, swapped for a lighter
-        one while nobody waits on it."""
+        frame parser); and the asyncio.Queue of received messages and the `writable` event,
+        swapped for lighter ones while nobody waits on them."""
         if not protocol.handshake_complete:
             return
         protocol.request = None  # type: ignore[assignment]
@@ -139,6 +182,9 @@ def _trimmer(protocol: WebSocketsSansIOProtocol) -> Callable[[], None]:
             while not queue.empty():
                 items.append(queue.get_nowait())
             protocol.queue = _ReceiveQueue(items)  # type: ignore[assignment]
+        writable = protocol.writable
+        if type(writable) is asyncio.Event and writable.is_set() and not writable._waiters:
+            protocol.writable = _Writable()  # type: ignore[assignment]
 
     return trim
 

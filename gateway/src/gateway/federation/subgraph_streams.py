@@ -72,19 +72,19 @@ def ws_url(http_url: str) -> str:
 class _Stream:
     """One stream's events read from the connection and not yet taken by its consumer.
 
-    A deque and a future, not an asyncio.Queue (four deques and an event, 3.5 KB): one is
-    held per open upstream stream, thousands of them (a topic each), most of the time
-    empty."""
+    A deque, made while events wait, and a future, not an asyncio.Queue (four deques and
+    an event, 3.5 KB): one is held per open upstream stream, thousands of them (a topic
+    each), most of the time empty."""
 
     __slots__ = ("_items", "_waiter", "failure")
 
     def __init__(self) -> None:
-        self._items: deque[Any] = deque()
+        self._items: deque[Any] | None = None
         self._waiter: asyncio.Future[None] | None = None
         self.failure: str | None = None
 
     def put(self, item: Any) -> bool:
-        if len(self._items) >= STREAM_QUEUE:
+        if self._items is not None and len(self._items) >= STREAM_QUEUE:
             self.end("the gateway fell behind the subgraph's events")
             return False
         self._push(item)
@@ -97,6 +97,8 @@ class _Stream:
             self._push(_END)
 
     def _push(self, item: Any) -> None:
+        if self._items is None:
+            self._items = deque()
         self._items.append(item)
         waiter = self._waiter
         if waiter is not None and not waiter.done():
@@ -109,7 +111,10 @@ class _Stream:
                 await self._waiter
             finally:
                 self._waiter = None
-        return self._items.popleft()
+        item = self._items.popleft()
+        if not self._items:
+            self._items = None  # an empty deque is 760 bytes
+        return item
 
 
 class _Connection:
@@ -280,28 +285,56 @@ class SubgraphStreams:
     async def stream(
         self, url: str, operation: str, variables: Mapping[str, Any]
     ) -> AsyncIterator[Json]:
+        # one generator for the whole life of the stream, resumes included (one is held
+        # per open topic: a nested one would be another frame each)
         authorization = current_authorization.get() or None
         position: str | None = None  # of the last event, as the subgraph gave it
         while True:
+            connection = await self._connection(url, authorization)
+            connection.next_id += 1
+            operation_id = str(connection.next_id)
+            stream = _Stream()
+            connection.streams[operation_id] = stream
+            completed = False
+            failure: SubgraphUnreachable | None = None
             try:
-                async for item in self._stream(url, authorization, operation, variables, position):
-                    extensions = item.get("extensions")
-                    if isinstance(extensions, dict):
-                        given = extensions.pop(RESUME_EXTENSION, None)
-                        if isinstance(given, str):
-                            position = given
-                        if not extensions:
-                            del item["extensions"]
+                payload: Json = {"query": operation, "variables": dict(variables)}
+                if position is not None:
+                    payload["extensions"] = {RESUME_EXTENSION: position}
+                subscribe = {"id": operation_id, "type": "subscribe", "payload": payload}
+                try:
+                    await connection.socket.send_str(orjson.dumps(subscribe).decode())
+                except (aiohttp.ClientError, ConnectionError) as error:
+                    raise SubgraphUnreachable(type(error).__name__) from None
+                del payload, subscribe
+                while True:
+                    item = await stream.get()
+                    if item is _END:
+                        completed = True
+                        if stream.failure is not None:
+                            raise SubgraphUnreachable(stream.failure)
+                        return  # the subgraph completed it
+                    position = _take_position(item, position)
                     if position is not None and _unavailable(item):
                         # the subgraph is going away, or its source failed: resumed below
                         raise SubgraphUnreachable(_message(item))
                     yield item
                     del item  # not held while waiting for the next
-                return  # the subgraph completed it
             except SubgraphUnreachable as broken:
                 if position is None:
                     raise
-                await self._back(url, authorization, broken)
+                failure = broken
+            finally:
+                left = connection.streams.pop(operation_id, None) is not None and not completed
+                if left and not connection.closed:
+                    # the caller left, or the subgraph said it is unavailable: the subgraph
+                    # stops this operation, the connection stays
+                    with contextlib.suppress(Exception):
+                        message = {"id": operation_id, "type": "complete"}
+                        await connection.socket.send_str(orjson.dumps(message).decode())
+                self._release(url, authorization, connection)
+            if failure is not None:
+                await self._back(url, authorization, failure)
 
     async def _back(self, url: str, authorization: str | None, broken: Exception) -> None:
         """Waits until the subgraph takes connections again (a connection opened, and
@@ -322,46 +355,17 @@ class SubgraphStreams:
                     ) from None
                 delay = min(delay * 2, 1.0)
 
-    async def _stream(
-        self,
-        url: str,
-        authorization: str | None,
-        operation: str,
-        variables: Mapping[str, Any],
-        position: str | None,
-    ) -> AsyncIterator[Json]:
-        connection = await self._connection(url, authorization)
-        connection.next_id += 1
-        operation_id = str(connection.next_id)
-        stream = _Stream()
-        connection.streams[operation_id] = stream
-        completed = False
-        try:
-            payload: Json = {"query": operation, "variables": dict(variables)}
-            if position is not None:
-                payload["extensions"] = {RESUME_EXTENSION: position}
-            subscribe = {"id": operation_id, "type": "subscribe", "payload": payload}
-            try:
-                await connection.socket.send_str(orjson.dumps(subscribe).decode())
-            except (aiohttp.ClientError, ConnectionError) as error:
-                raise SubgraphUnreachable(type(error).__name__) from None
-            while True:
-                item = await stream.get()
-                if item is _END:
-                    completed = True
-                    if stream.failure is not None:
-                        raise SubgraphUnreachable(stream.failure)
-                    return
-                yield item
-                del item  # not held while waiting for the next
-        finally:
-            left = connection.streams.pop(operation_id, None) is not None and not completed
-            if left and not connection.closed:
-                # the caller left: the subgraph stops this operation, the connection stays
-                with contextlib.suppress(Exception):
-                    message = {"id": operation_id, "type": "complete"}
-                    await connection.socket.send_str(orjson.dumps(message).decode())
-            self._release(url, authorization, connection)
+
+def _take_position(item: Json, position: str | None) -> str | None:
+    """The event's position (taken out of its extensions), else the one before."""
+    extensions = item.get("extensions")
+    if isinstance(extensions, dict):
+        given = extensions.pop(RESUME_EXTENSION, None)
+        if isinstance(given, str):
+            position = given
+        if not extensions:
+            del item["extensions"]
+    return position
 
 
 def _unavailable(item: Json) -> bool:
