@@ -35,7 +35,11 @@ from gateway.entrypoints.subscriptions import (
     Subscriptions,
     TooManySubscriptions,
 )
-from gateway.entrypoints.websocket_direct import direct_writer, trim_after_handshake
+from gateway.entrypoints.websocket_direct import (
+    direct_writer,
+    protocol_keep_alive,
+    trim_after_handshake,
+)
 from gateway.federation.pipeline import Gateway, RequestError
 from platform_kit.auth import InvalidToken, Principal, bearer_token, verify_token
 from platform_kit.errors import Forbidden
@@ -74,10 +78,13 @@ class GraphQLWebSocket:
         # the same persisted and trusted documents as POST and GET: no other way in
         self.documents = documents or PersistedDocuments()
 
-    async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.handle(WebSocket(scope, receive, send))
-
     async def handle(self, websocket: WebSocket) -> None:
+        await self.asgi(websocket.scope, websocket._receive, websocket._send)
+
+    async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # the way in for every connection (its frame held for the connection's life: no
+        # other of ours above it)
+        websocket = WebSocket(scope, receive, send)
         if PROTOCOL not in websocket.scope.get("subprotocols", ()):
             await websocket.close(4406, "Subprotocol not acceptable")
             return
@@ -91,6 +98,21 @@ class GraphQLWebSocket:
 
 
 class _Connection:
+    __slots__ = (
+        "acknowledged",
+        "authorization",
+        "caller",
+        "ending",
+        "endpoint",
+        "limits",
+        "principal",
+        "running",
+        "send_lock",
+        "task",
+        "websocket",
+        "write_now",
+    )
+
     # What a connection holds while it waits is most of what an open subscription costs
     # (goal: under 20 KB each): the connection's own task reading, one per operation, and
     # for the rest callbacks, not a task each waiting on an event.
@@ -344,6 +366,9 @@ class _Connection:
     def _ping(self) -> None:
         if self.ending is not None:
             return
+        protocol_ping = protocol_keep_alive(self.websocket.scope)
+        if protocol_ping is not None:
+            protocol_ping()
         if self.write_now is not None and self.write_now(PING):
             return
         task = asyncio.ensure_future(self._send_bytes(PING))
