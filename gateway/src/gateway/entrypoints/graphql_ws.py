@@ -29,7 +29,6 @@ from gateway.entrypoints.subscriptions import (
     RECONNECT_CODE,
     SLOW_CONSUMER_CODE,
     Answer,
-    Deliver,
     SlowConsumer,
     SubscriptionRun,
     Subscriptions,
@@ -127,7 +126,9 @@ class _Connection:
         self.authorization: str | None = _header(websocket.scope, b"authorization")
         self.caller = ""
         self.acknowledged = False
-        self.running: dict[str, asyncio.Task[None]] = {}
+        # operations running: a task each while it is prepared (a query's: until it is
+        # answered), then, for a subscription, its _Streaming
+        self.running: dict[str, asyncio.Task[None] | _Streaming] = {}
         # why the connection is ended from outside its reading (shutdown, a slow
         # consumer): set once, and the connection's task (which reads) cancelled
         self.ending: _Close | None = None
@@ -176,9 +177,14 @@ class _Connection:
             self.ending = self.ending or _Close(RECONNECT_CODE, "closing")
             subscriptions.no_shutdown(self._restart)
             subscriptions.no_keep_alive(self._ping)
-            tasks = tuple(self.running.values())
-            for task in tasks:
-                task.cancel()
+            tasks = []
+            for running in tuple(self.running.values()):
+                task = running.cancel() if isinstance(running, _Streaming) else running
+                if isinstance(running, asyncio.Task):
+                    running.cancel()
+                if task is not None:
+                    tasks.append(task)
+            self.running.clear()
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
@@ -214,9 +220,9 @@ class _Connection:
         elif kind == "subscribe":
             await self._subscribe(message)
         elif kind == "complete":
-            task = self.running.pop(str(message.get("id")), None)
-            if task is not None:
-                task.cancel()
+            running = self.running.pop(str(message.get("id")), None)
+            if running is not None:
+                running.cancel()
         else:
             raise _Close(4400, f"Invalid message type {kind!r}")
 
@@ -301,8 +307,14 @@ class _Connection:
                 result = await gateway.run(prepared, admitted, variables, operation_name)
                 await self._next(operation_id, result)
             else:
-                with self.endpoint.subscriptions.subscription(self.caller, TRANSPORT):
-                    await self._stream(gateway, operation_id, prepared, admitted, variables)
+                held = self.endpoint.subscriptions.subscription(self.caller, TRANSPORT)
+                held.__enter__()
+                try:
+                    self._stream(gateway, operation_id, prepared, admitted, variables, held)
+                except BaseException:
+                    held.__exit__(None, None, None)
+                    raise
+                return  # streaming on: this task's work is done (see _Streaming)
         except TooManySubscriptions as over:
             await self._error(operation_id, str(over))
             self.running.pop(operation_id, None)
@@ -312,18 +324,21 @@ class _Connection:
         if self.running.pop(operation_id, None) is not None:
             await self._send({"type": "complete", "id": operation_id})
 
-    async def _stream(
+    def _stream(
         self,
         gateway: Gateway,
         operation_id: str,
         prepared: Any,
         admitted: Any,
         variables: dict[str, Any] | None,
+        held: Any,
     ) -> None:
+        """The subscription open, in place of the operation's task (see _Streaming)."""
         # a `next` message is this prefix, the answer's JSON (encoded once for every
         # subscriber of its topic) and a brace
         prefix = b'{"type":"next","id":' + orjson.dumps(operation_id) + b',"payload":'
-        run = SubscriptionRun(
+        streaming = _Streaming(self, operation_id, prefix, held)
+        streaming.run = SubscriptionRun(
             gateway,
             prepared,
             admitted,
@@ -332,36 +347,10 @@ class _Connection:
             authorization=self.authorization,
             queue_size=self.limits.queue_size,
             shared_fields=self.limits.shared_fields,
-            deliver=self._deliverer(prefix),
+            deliver=streaming.deliver if self.write_now is not None else None,
+            on_queued=streaming.queued,
         )
-        try:
-            while True:
-                try:
-                    answer = await run.next_answer()
-                except StopAsyncIteration:
-                    break
-                await self._send_bytes(prefix + answer.json + b"}")
-                _DELIVERED.inc()
-                del answer  # not held while waiting for the next
-        except SlowConsumer:
-            # the whole connection is behind: what it would be sent next is stale
-            self.running.pop(operation_id, None)
-            self.end(_Close(SLOW_CONSUMER_CODE, "slow consumer: events were dropped"))
-        finally:
-            await run.cancel()
-
-    def _deliverer(self, prefix: bytes) -> Deliver | None:
-        write = self.write_now
-        if write is None:
-            return None
-
-        def deliver(answer: Answer) -> bool:
-            if write(prefix + answer.json + b"}"):
-                _DELIVERED.inc()
-                return True
-            return False
-
-        return deliver
+        self.running[operation_id] = streaming
 
     def _ping(self) -> None:
         if self.ending is not None:
@@ -388,6 +377,80 @@ class _Connection:
         async with self.send_lock:
             # JSON bytes are UTF-8: sent as a text frame's payload
             await self.websocket.send({"type": "websocket.send", "text": text.decode()})
+
+
+class _Streaming:
+    """One open subscription of a connection, without a task of its own while it waits
+    (a task and its frames, held for the subscription's life, were 1.5 KB of each open
+    subscription's memory): its topic writes each answer straight to the socket
+    (`deliver`), and only when one has to wait (the socket's buffer is full) or the
+    stream ends is a task started (`queued`) that sends what waits, then ends."""
+
+    __slots__ = ("connection", "drainer", "held", "operation_id", "prefix", "run")
+
+    def __init__(
+        self, connection: _Connection, operation_id: str, prefix: bytes, held: Any
+    ) -> None:
+        self.connection = connection
+        self.operation_id = operation_id
+        self.prefix = prefix
+        self.held = held  # the per-client count, given back when the subscription ends
+        self.run: SubscriptionRun | None = None
+        self.drainer: asyncio.Task[None] | None = None
+
+    def deliver(self, answer: Answer) -> bool:
+        write = self.connection.write_now
+        if write is not None and write(self.prefix + answer.json + b"}"):
+            _DELIVERED.inc()
+            return True
+        return False
+
+    def queued(self) -> None:
+        if self.drainer is None:
+            self.drainer = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        run, connection = self.run, self.connection
+        assert run is not None
+        try:
+            while run.pending:
+                try:
+                    answer = await run.next_answer()
+                except StopAsyncIteration:  # the stream ended (its last answer was sent)
+                    if connection.running.get(self.operation_id) is self:
+                        del connection.running[self.operation_id]
+                        self.close()
+                        await connection._send({"type": "complete", "id": self.operation_id})
+                    return
+                await connection._send_bytes(self.prefix + answer.json + b"}")
+                _DELIVERED.inc()
+                del answer
+            run.sent()  # nothing waits: direct deliveries may go on
+        except SlowConsumer:
+            # the whole connection is behind: what it would be sent next is stale
+            if connection.running.get(self.operation_id) is self:
+                del connection.running[self.operation_id]
+            self.close()
+            connection.end(_Close(SLOW_CONSUMER_CODE, "slow consumer: events were dropped"))
+        finally:
+            self.drainer = None
+
+    def close(self) -> None:
+        """Ends it (the client completed it, the connection ended, or the stream did)."""
+        held, self.held = self.held, None
+        if held is not None:
+            held.__exit__(None, None, None)
+            if self.run is not None:
+                self.run.close()
+
+    def cancel(self) -> asyncio.Task[None] | None:
+        """Closes it; the task still sending, if any, cancelled (to be awaited)."""
+        self.close()
+        drainer = self.drainer
+        if drainer is not None and drainer is not asyncio.current_task():
+            drainer.cancel()
+            return drainer
+        return None
 
 
 def _ignore_failure(task: asyncio.Future[None]) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import signal
 import time
@@ -30,6 +31,8 @@ from prometheus_client import Counter, Gauge
 from gateway.federation.pipeline import Admitted, Gateway, Prepared, RequestError
 from platform_kit.auth import bearer_token
 from platform_kit.request_context import current_authorization
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "RECONNECT_CODE",
@@ -359,6 +362,10 @@ class Fanout:
                 del result, answer
         except RequestError as error:
             last = {"data": None, "errors": error.errors}
+        except Exception:
+            # never a silent end: logged, and every subscriber told
+            log.exception("subscription topic failed")
+            last = _error("the subscription failed on the gateway", "INTERNAL_SERVER_ERROR")
         finally:
             self._forget(topic)
             for run in tuple(topic.runs):
@@ -421,6 +428,7 @@ class SubscriptionRun:
         "_expiry",
         "_fanout",
         "_items",
+        "_on_queued",
         "_taken",
         "_topic",
         "_waiter",
@@ -441,6 +449,7 @@ class SubscriptionRun:
         queue_size: int,
         shared_fields: frozenset[str] = frozenset(),
         deliver: Deliver | None = None,
+        on_queued: Callable[[], None] | None = None,
     ) -> None:
         # a deque and a future, not an asyncio.Queue (four deques and an event): one is held
         # per open subscription. Bounded by offer(): queue_size answers, a last one, the end.
@@ -449,6 +458,9 @@ class SubscriptionRun:
         self._items: deque[Any] | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._deliver = deliver
+        # told when an answer (or the end) is queued and no reader waits for it: a
+        # transport without a task waiting on each subscription starts one then
+        self._on_queued = on_queued
         # the reader took an answer and may still be sending it: a direct delivery now
         # could overtake it
         self._taken = False
@@ -487,6 +499,8 @@ class SubscriptionRun:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+        elif waiter is None and self._on_queued is not None:
+            self._on_queued()
 
     def finish(self, last: dict[str, Any] | None) -> None:
         """The topic ended: with an error answer (`last`), or completed."""
@@ -541,6 +555,21 @@ class SubscriptionRun:
             raise StopAsyncIteration
         self._taken = True
         return item  # type: ignore[no-any-return]
+
+    def sent(self) -> None:
+        """The reader sent what it took and waits for nothing: answers may be delivered
+        at once again (`deliver`)."""
+        self._taken = False
+
+    def close(self) -> None:
+        """Leaves the topic, now (its producer, when this was its last subscriber, is
+        cancelled and not waited for)."""
+        if self._expiry is not None:
+            _EXPIRIES.discard(self, self._expiry)
+        if not self.ended:
+            self.ended = True
+            SUBSCRIPTIONS_ENDED.labels("cancelled").inc()
+        self._leave()
 
     async def cancel(self) -> None:
         if self._expiry is not None:

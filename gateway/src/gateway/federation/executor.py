@@ -408,7 +408,6 @@ def _parent_answered(parent: int | None, run: _Run) -> bool:
     return parent is None or run.answered[parent]
 
 
-@dataclass
 class SubgraphEvents:
     """A subscription's stream from its subgraph: `events` to iterate (the subgraph's own
     stream, not wrapped in a generator of ours: one frame fewer held per open stream),
@@ -435,6 +434,7 @@ class SubgraphEvents:
         return {"data": None, "errors": [self._executor._failure(self._graph, message, None)]}
 
 
+@dataclass
 class _Batch:
     """One entity call's representations (each sent once), with the objects each answers
     and the fetch path they were found at (to name a response path for an error)."""
