@@ -15,7 +15,7 @@ silent stall), and the reader keeps trying for the next ones.
 A subscriber may also start from a position it was given (`resume_after`: the resume token
 of the last change it received, in another process's life): it is first fed the changes
 since then from a change stream of its own, then handed over to the shared one without a
-change lost or repeated (tokens are ordered). Each change a subscriber takes leaves its
+change lost or repeated. Each change a subscriber takes leaves its
 position in the operation's `Position` (platform_kit.stream_positions), which the transport
 sends beside the event: a consumer that loses this process resumes from there (README:
 "Resuming a subscription").
@@ -116,7 +116,9 @@ class Subscriber(Generic[T]):
 
     A subscriber resuming from a position is first fed by its catch-up (`_catch_up`: the
     changes since that position, from a change stream of its own, up to the first change
-    the shared stream queued for it); changes the catch-up already gave are skipped."""
+    the shared stream queued for it); changes the catch-up already gave are skipped when the
+    shared stream brings them too (by position: equal for the same change in any stream;
+    positions are not ordered as strings, so only equality is relied on)."""
 
     __slots__ = ("_catch_up", "_ended", "_position", "_queue", "_seen")
 
@@ -125,7 +127,9 @@ class Subscriber(Generic[T]):
         self._ended: BaseException | None = None
         self._position = position
         self._catch_up: AsyncGenerator[tuple[str, T], None] | None = None
-        self._seen: str | None = None  # the last position the catch-up gave
+        # positions the catch-up gave (the shared stream may bring them again, first): the
+        # latest ones only, as many as the queue holds (more would have cut it off as slow)
+        self._seen: dict[str, None] | None = None
 
     def offer(self, position: str, item: T) -> bool:
         """False: the queue is full and the subscriber is ended as slow."""
@@ -165,7 +169,12 @@ class Subscriber(Generic[T]):
             except StopAsyncIteration:
                 self._catch_up = None
             else:
-                self._seen = position
+                seen = self._seen
+                if seen is None:
+                    seen = self._seen = {}
+                seen[position] = None
+                if len(seen) > self._queue.maxsize:
+                    del seen[next(iter(seen))]
                 return self._took(position, item)
         while True:
             if self._ended is not None and self._queue.empty():
@@ -174,8 +183,12 @@ class Subscriber(Generic[T]):
             if item is _END:
                 assert self._ended is not None
                 raise self._ended
-            if self._seen is not None and position <= self._seen:
-                continue  # the catch-up gave it already
+            if self._seen is not None:
+                if position in self._seen:
+                    continue  # the catch-up gave it already
+                # the shared stream brings changes in order: the ones the catch-up also
+                # gave come first, so none of what follows was given
+                self._seen = None
             return self._took(position, item)
 
     def _took(self, position: str, item: T) -> T:
@@ -292,7 +305,7 @@ class ChangeFeed(Generic[T]):
                             return  # the present reached: the shared stream goes on
                         continue
                     position = _position_of(change)
-                    if first is not None and position >= first:
+                    if first is not None and position == first:
                         return  # the shared stream has it and what follows
                     item = self._decoded(change)
                     if item is None:

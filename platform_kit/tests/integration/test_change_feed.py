@@ -160,7 +160,7 @@ async def test_a_subscriber_resumes_from_a_position_another_process_gave(
                 assert await _next(again) == 5
                 await things.insert_one({"n": 6})
                 assert await _next(again) == 6
-            assert last_of(resumed) > last_of(position)
+            assert last_of(resumed) != last_of(position)
     finally:
         await later_life.close()
 

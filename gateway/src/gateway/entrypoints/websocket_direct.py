@@ -7,10 +7,11 @@ gateway's time per delivered event, measured (README, "Subscriptions"). Here the
 built from bytes encoded once per event and written to the connection's transport at once,
 from the task that produced the event.
 
-`WebSocketLane` is the outermost ASGI middleware: for a WebSocket served by uvicorn's
-`websockets` sans-I/O protocol (uvicorn's default when `websockets` is installed, as it is
-here) it puts a `_Direct` in `scope["extensions"][DIRECT]`, whose `write(payload) -> bool`,
-the payload a complete text message (UTF-8 JSON). It writes nothing and answers False when
+`WebSocketLane` is called before any middleware (the app's own __call__ takes WebSockets to
+it): for a WebSocket served by uvicorn's `websockets` sans-I/O protocol (uvicorn's default
+when `websockets` is installed, as it is here) it puts a `_Direct` in
+`scope["extensions"][DIRECT]`, whose `write(payload) -> bool` takes a complete text message
+(UTF-8 JSON). It writes nothing and answers False when
 the frame cannot go now (the handshake not done, a close sent or received, the transport
 paused by a full buffer): the caller then queues the message and sends it the ordinary way,
 which waits for the buffer to drain. Under any other server or protocol no writer is
@@ -21,7 +22,13 @@ handler, wrapped in the middleware that acts on WebSockets (given: AuthMiddlewar
 the rest of the stack: every other middleware of the app passes a WebSocket on untouched,
 yet each would hold a coroutine frame (and FastAPI's exit stack a deque) for as long as the
 connection lives, about 9 KB a connection of the 42 measured (tracemalloc, 1,000
-connections). A middleware that comes to act on WebSockets belongs in that wrapper too.
+connections), Starlette's and FastAPI's own layers included. A middleware that comes to
+act on WebSockets belongs in that wrapper too.
+
+Once the handshake is done the app asks the lane to `trim` what the server keeps of it
+(the request and response, their headers, an asyncio.Queue and Event, a ping timer: about
+10 KB a connection), and calls its `keep_alive` on the app's own keep-alive beat in place
+of uvicorn's per-connection ping timer (README, "Memory per subscription").
 
 A frame written here is a whole, unfragmented, unmasked (server to client) text frame with
 the RSV bits clear, so it is valid whatever extension the client negotiated: under
