@@ -449,6 +449,103 @@ async def test_a_subgraph_that_goes_away_ends_the_subscription_with_a_coded_erro
         orders.stop()
 
 
+async def test_a_subgraph_restart_mid_subscription_loses_no_event(
+    platform: Platform,
+    service_env: dict[str, str],
+    mongo_uri_factory: Callable[[str], str],
+    tmp_path: Path,
+) -> None:
+    """An order subgraph and a gateway of their own. A customer is subscribed and has
+    received an event (with it the gateway has its position); the subgraph stops, the order
+    changes while it is down, the subgraph starts again: the client receives that change
+    (joined with the inventory, as every event), then the live ones, each once, and no
+    error: the gateway opened the stream again from the position it had."""
+    orders_db = mongo_uri_factory("ord")
+    orders_env = {
+        **service_env,
+        "ORDERS_MONGODB_URI": orders_db,
+        "INVENTORY_URL": platform.inventory.base_url,
+    }
+    port = free_port()
+
+    def orders_process() -> ServiceProcess:
+        return ServiceProcess(
+            "orders",
+            "orders.entrypoints.app:create_app",
+            port,
+            env=orders_env,
+            log_path=tmp_path / "orders.log",
+        )
+
+    orders = orders_process().start()
+    gateway = None
+    try:
+        gateway = ServiceProcess(
+            "gateway",
+            "gateway.entrypoints.app:create_app",
+            free_port(),
+            env={
+                **service_env,
+                **subgraph_urls(platform.inventory, orders),
+                "GATEWAY_SUBSCRIPTION_RESUME_SECONDS": "90",
+            },
+            log_path=tmp_path / "gateway.log",
+        ).start()
+        admin = platform.make_token("admin-1", "admin")
+        product = _product(platform, admin, "Kettle")
+        customer = platform.make_token(f"rita-{uuid.uuid4().hex[:6]}")
+
+        async def place() -> str:
+            response = await asyncio.to_thread(
+                httpx.post,
+                gateway.base_url + "/graphql",
+                json={
+                    "query": CREATE_ORDER,
+                    "variables": {"items": [{"productId": product, "quantity": 1}]},
+                },
+                headers={"Authorization": f"Bearer {customer}"},
+                timeout=30,
+            )
+            return str(_ok(response)["createOrder"]["id"])
+
+        async with graphql_ws(gateway.base_url + "/graphql", token=customer) as client:
+            await client.subscribe("1", ORDER_UPDATED)
+            await _live(orders, "orders", 1)
+            first = await place()
+            seen = (await client.next_payload("1", within=20))["data"]["orderUpdated"]
+            assert (seen["id"], seen["status"]) == (first, "PENDING")
+
+            await asyncio.to_thread(orders.stop)
+            # changed while the subgraph is down: only its change stream can tell of it
+            await asyncio.to_thread(_set_status, orders_db, first, "cancelled")
+            orders = orders_process().start()
+
+            changed = (await client.next_payload("1", within=90))["data"]["orderUpdated"]
+            assert (changed["id"], changed["status"]) == (first, "CANCELLED")
+            assert changed["items"][0]["product"]["name"] == "Kettle"
+            await _live(orders, "orders", 1)
+            second = await place()  # live, after the hand-over to the shared stream
+            after = (await client.next_payload("1", within=20))["data"]["orderUpdated"]
+            assert (after["id"], after["status"]) == (second, "PENDING")
+            with pytest.raises(TimeoutError):  # nothing twice, no error after it
+                await client.receive(within=2)
+    finally:
+        if gateway is not None:
+            gateway.stop()
+        orders.stop()
+
+
+def _set_status(database_uri: str, order_id: str, status: str) -> None:
+    from bson import ObjectId
+    from pymongo import MongoClient
+
+    with MongoClient(database_uri) as client:
+        collection = client.get_default_database()["orders"]
+        keys: list[Any] = [order_id, *([ObjectId(order_id)] if ObjectId.is_valid(order_id) else [])]
+        updated = collection.update_one({"_id": {"$in": keys}}, {"$set": {"status": status}})
+        assert updated.modified_count == 1, order_id
+
+
 async def test_a_query_over_the_websocket_runs_as_the_connection_init_caller(
     platform: Platform,
 ) -> None:

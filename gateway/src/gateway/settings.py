@@ -157,6 +157,12 @@ class GatewaySettings(ServiceSettings):
     subscription_queue_size: int = Field(
         default=_SUBSCRIPTIONS.queue_size, gt=0, le=10_000, alias="GATEWAY_SUBSCRIPTION_QUEUE_SIZE"
     )
+    # A subscription whose subgraph went away (a restart) is opened again from its last
+    # event's position for this long, clients hearing nothing meanwhile and missing
+    # nothing after; then it ends with SERVICE_UNAVAILABLE
+    subscription_resume_seconds: float = Field(
+        default=30.0, ge=0, le=600, alias="GATEWAY_SUBSCRIPTION_RESUME_SECONDS"
+    )
     # Root Subscription fields (comma-separated names) whose events are the same for every
     # caller, e.g. a public catalog's: one stream, opened anonymously, serves all their
     # subscribers. Any other field is shared only by callers with the very same token.

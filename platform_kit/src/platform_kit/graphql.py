@@ -36,6 +36,9 @@ from strawberry.federation.schema import FederationAny
 from strawberry.federation.schema_directives import Cost, ListSize
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
 from strawberry.types import ExecutionContext, Info
 
 from platform_kit import paging
@@ -52,6 +55,7 @@ from platform_kit.maintenance import Upkeep
 from platform_kit.middleware import principal_of
 from platform_kit.money import format_money
 from platform_kit.settings import ServiceSettings
+from platform_kit.stream_positions import POSITIONS, REQUESTED, RESUME_EXTENSION, Position
 
 __all__ = [
     "FEDERATION_VERSION",
@@ -199,6 +203,59 @@ SUBGRAPH_MAX_ALIASES = 2_000
 MAX_REPRESENTATIONS = 10_000  # entity references in one `_entities` field
 
 
+class StreamPositions(SchemaExtension):
+    """A subscription's positions (platform_kit.stream_positions) for its operation: the
+    one asked for (`extensions.resumeToken` of the request, or of the WebSocket subscribe
+    message), and each event's own position sent as its `extensions.resumeToken`. A
+    consumer that loses this process subscribes again from the last one it received."""
+
+    def on_operation(self) -> Iterator[None]:
+        given = self.execution_context.operation_extensions or {}
+        requested = given.get(RESUME_EXTENSION) if isinstance(given, dict) else None
+        if requested is None:
+            requested = REQUESTED.get()
+        self.position = Position(requested if isinstance(requested, str) else None)
+        token = POSITIONS.set(self.position)
+        try:
+            yield
+        finally:
+            POSITIONS.reset(token)
+
+    def get_results(self) -> dict[str, Any]:
+        position = getattr(self, "position", None)
+        last = position.last if position is not None else None
+        return {RESUME_EXTENSION: last} if last is not None else {}
+
+
+class _PositionedTransportWS(BaseGraphQLTransportWSHandler[Any, Any]):
+    """Strawberry's graphql-transport-ws handler, with each subscribe message's
+    `extensions.resumeToken` set for its operation (`REQUESTED`), which Strawberry's own
+    does not pass on."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # by operation id, from its subscribe message until its task starts
+        self._requested: dict[str, str] = {}
+
+    async def handle_subscribe(self, message: Any) -> None:
+        payload = message.get("payload")
+        given = payload.get("extensions") if isinstance(payload, dict) else None
+        requested = given.get(RESUME_EXTENSION) if isinstance(given, dict) else None
+        if isinstance(requested, str):
+            self._requested[message["id"]] = requested
+        await super().handle_subscribe(message)
+        if message["id"] not in self.operations:  # refused: no task takes it
+            self._requested.pop(message["id"], None)
+
+    async def run_operation(self, operation: Any) -> None:
+        REQUESTED.set(self._requested.pop(operation.id, None))
+        await super().run_operation(operation)
+
+
+class _PositionedRouter(GraphQLRouter[Any, Any]):
+    graphql_transport_ws_handler_class = _PositionedTransportWS
+
+
 class RootFieldsInTurn(StrawberryGraphQLCoreExecutionContext):
     """A query's root fields run one after another, as a mutation's do (the spec allows
     either for a query). Each root field is a use case with its own database work: thirty
@@ -224,7 +281,7 @@ class SubgraphSchema(strawberry.federation.Schema):
         self.known_documents = KnownDocuments()
         reuse = partial(ReuseKnownDocuments, documents=self.known_documents)
         super().__init__(
-            extensions=[*limits, reuse, *extensions],
+            extensions=[*limits, reuse, StreamPositions, *extensions],
             execution_context_class=RootFieldsInTurn,
             **kwargs,
         )
@@ -328,7 +385,7 @@ def subgraph_app(
         return context(connection.app.state.services, principal_of(connection))
 
     app.include_router(
-        GraphQLRouter(
+        _PositionedRouter(
             schema,
             context_getter=context_getter,
             # the gateway subscribes over graphql-transport-ws (README: Subscriptions)

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from starlette.routing import Match, Route, WebSocketRoute
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
 from gateway.entrypoints.allocator import keep_large_buffers
 from gateway.entrypoints.client_identity import ClientIdentity
@@ -109,7 +109,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         transport = SubgraphTransport(
             settings.subgraph_timeout_seconds, deduplicate=settings.deduplicate_subgraph_requests
         )
-        streams = SubgraphStreams(settings.subgraph_timeout_seconds)
+        streams = SubgraphStreams(
+            settings.subgraph_timeout_seconds,
+            resume_seconds=settings.subscription_resume_seconds,
+        )
         heap = FrozenHeap()
         keep_large_buffers()  # large answers reuse the heap's pages (allocator.py)
         # one set of budgets for the process: a reloaded supergraph keeps them
@@ -159,7 +162,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             await transport.close()
             preparation.close()
 
-    app = FastAPI(
+    app = _GatewayApp(
         title="Orders and Inventory",
         version="0.1.0",
         description="REST routes of the platform; GraphQL at /graphql (GraphiQL: GET /graphql).",
@@ -215,15 +218,33 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         admission=settings.admission_limits(),
         before_body=[CsrfPrevention],
     )
-    # outermost (added last): it needs uvicorn's own send, not a middleware's wrapper of it;
+    # before any middleware: it needs uvicorn's own send, not a middleware's wrapper of it;
     # the WebSocket at /graphql goes through the one middleware that acts on WebSockets
-    # (the header's token), not through every layer that passes it on (websocket_direct)
-    app.add_middleware(
-        WebSocketLane,
-        path="/graphql",
-        handler=AuthMiddleware(websocket.asgi, secret=lambda: secret),
+    # (the header's token), not through every layer that passes it on (websocket_direct),
+    # Starlette's and FastAPI's own included
+    app.websocket_lane = WebSocketLane(
+        app.stack, path="/graphql", handler=AuthMiddleware(websocket.asgi, secret=lambda: secret)
     )
     return app
+
+
+class _GatewayApp(FastAPI):
+    """FastAPI, with the WebSockets of the lane's path taken to it first (websocket_direct:
+    every layer a connection passes through holds a frame for its life)."""
+
+    websocket_lane: WebSocketLane | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        lane = self.websocket_lane
+        if lane is not None and scope["type"] == "websocket":
+            scope["app"] = self  # what Starlette sets, and the handler reads its state from
+            await lane(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+    async def stack(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The app as FastAPI serves it (the lane's way on for other WebSockets)."""
+        await super().__call__(scope, receive, send)
 
 
 class _NamedRoute(Route):

@@ -29,13 +29,16 @@ from gateway.entrypoints.subscriptions import (
     RECONNECT_CODE,
     SLOW_CONSUMER_CODE,
     Answer,
-    Deliver,
     SlowConsumer,
     SubscriptionRun,
     Subscriptions,
     TooManySubscriptions,
 )
-from gateway.entrypoints.websocket_direct import direct_writer
+from gateway.entrypoints.websocket_direct import (
+    direct_writer,
+    protocol_keep_alive,
+    trim_after_handshake,
+)
 from gateway.federation.pipeline import Gateway, RequestError
 from platform_kit.auth import InvalidToken, Principal, bearer_token, verify_token
 from platform_kit.errors import Forbidden
@@ -74,73 +77,114 @@ class GraphQLWebSocket:
         # the same persisted and trusted documents as POST and GET: no other way in
         self.documents = documents or PersistedDocuments()
 
-    async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.handle(WebSocket(scope, receive, send))
-
     async def handle(self, websocket: WebSocket) -> None:
+        await self.asgi(websocket.scope, websocket._receive, websocket._send)
+
+    async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # the way in for every connection (its frame held for the connection's life: no
+        # other of ours above it)
+        websocket = WebSocket(scope, receive, send)
         if PROTOCOL not in websocket.scope.get("subprotocols", ()):
             await websocket.close(4406, "Subprotocol not acceptable")
             return
         try:
             with self.subscriptions.connection():
                 await websocket.accept(PROTOCOL)
+                trim_after_handshake(websocket.scope)
                 await _Connection(self, websocket).serve()
         except TooManySubscriptions as over:
             await websocket.close(1013, str(over))  # Try Again Later
 
 
 class _Connection:
+    __slots__ = (
+        "acknowledged",
+        "authorization",
+        "caller",
+        "ending",
+        "endpoint",
+        "limits",
+        "principal",
+        "running",
+        "send_lock",
+        "task",
+        "websocket",
+        "write_now",
+    )
+
     # What a connection holds while it waits is most of what an open subscription costs
-    # (goal: under 20 KB each): one task reading, one per operation, and for the rest
-    # callbacks and one future, not a task each waiting on an event.
+    # (goal: under 20 KB each): the connection's own task reading, one per operation, and
+    # for the rest callbacks, not a task each waiting on an event.
     def __init__(self, endpoint: GraphQLWebSocket, websocket: WebSocket) -> None:
         self.endpoint = endpoint
         self.websocket = websocket
         self.limits = endpoint.subscriptions.limits
         self.send_lock = asyncio.Lock()
         self.principal: Principal | None = principal_of(websocket.scope)
-        self.authorization: str | None = websocket.headers.get("authorization")
+        # read from the scope, not through Starlette's `headers` (a cached copy of them
+        # the connection would hold for its life)
+        self.authorization: str | None = _header(websocket.scope, b"authorization")
         self.caller = ""
         self.acknowledged = False
-        self.running: dict[str, asyncio.Task[None]] = {}
-        # why the connection ends (a _Close, or None once the reader is done)
-        self.ended: asyncio.Future[_Close | None] = asyncio.get_running_loop().create_future()
+        # operations running: a task each while it is prepared (a query's: until it is
+        # answered), then, for a subscription, its _Streaming
+        self.running: dict[str, asyncio.Task[None] | _Streaming] = {}
+        # why the connection is ended from outside its reading (shutdown, a slow
+        # consumer): set once, and the connection's task (which reads) cancelled
+        self.ending: _Close | None = None
+        self.task: asyncio.Task[Any] | None = None
         # frames written at once from the event's task (websocket_direct), when the server
         # offers it
         self.write_now = direct_writer(websocket.scope)
 
-    def end(self, close: _Close | None) -> None:
-        if not self.ended.done():
-            self.ended.set_result(close)
+    def end(self, close: _Close) -> None:
+        if self.ending is None:
+            self.ending = close
+            if self.task is not None:
+                self.task.cancel()
 
     def _restart(self) -> None:
         self.end(_Close(RECONNECT_CODE, "the gateway is restarting: reconnect"))
 
     async def serve(self) -> None:
-        reader = asyncio.create_task(self._read())
-        reader.add_done_callback(lambda _: self.end(None))
+        # the connection's own task reads its messages (no reader task besides it: one
+        # task less held per open connection); an end from outside cancels the read
+        self.task = asyncio.current_task()
         subscriptions = self.endpoint.subscriptions
         subscriptions.on_shutdown(self._restart)
         close: _Close | None = None
         close_within = CLOSE_SECONDS
         try:
-            close = await self.ended
-            if close is None:  # the reader ended: the client left, or broke the protocol
-                error = reader.exception() if not reader.cancelled() else None
-                if isinstance(error, _Close):
-                    close = error
-                elif error is not None and not isinstance(error, WebSocketDisconnect):
-                    log.error("WebSocket connection failed", exc_info=error)
-                    close = _Close(4500, "internal error")
-            elif close.code == SLOW_CONSUMER_CODE:
+            await self._read()
+        except asyncio.CancelledError:
+            if self.ending is None:
+                raise  # cancelled by the server, not ended here
+            assert self.task is not None
+            self.task.uncancel()
+            close = self.ending
+            if close.code == SLOW_CONSUMER_CODE:
                 # the close frame waits behind what the client has not read yet
                 close_within = SLOW_CLOSE_SECONDS
+        except _Close as error:  # the client broke the protocol
+            close = error
+        except WebSocketDisconnect:  # the client left
+            pass
+        except Exception as error:
+            log.error("WebSocket connection failed", exc_info=error)
+            close = _Close(4500, "internal error")
         finally:
+            # from here on an end() cancels nothing: the connection is closing anyway
+            self.ending = self.ending or _Close(RECONNECT_CODE, "closing")
             subscriptions.no_shutdown(self._restart)
             subscriptions.no_keep_alive(self._ping)
-            tasks = (reader, *self.running.values())
-            for task in tasks:
-                task.cancel()
+            tasks = []
+            for running in tuple(self.running.values()):
+                task = running.cancel() if isinstance(running, _Streaming) else running
+                if isinstance(running, asyncio.Task):
+                    running.cancel()
+                if task is not None:
+                    tasks.append(task)
+            self.running.clear()
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
@@ -176,9 +220,9 @@ class _Connection:
         elif kind == "subscribe":
             await self._subscribe(message)
         elif kind == "complete":
-            task = self.running.pop(str(message.get("id")), None)
-            if task is not None:
-                task.cancel()
+            running = self.running.pop(str(message.get("id")), None)
+            if running is not None:
+                running.cancel()
         else:
             raise _Close(4400, f"Invalid message type {kind!r}")
 
@@ -200,6 +244,9 @@ class _Connection:
         except Forbidden as forbidden:
             raise _Close(4403, f"Forbidden: {forbidden}") from None
         self.caller = self.endpoint.identity.of(self.websocket.scope, self.principal)
+        # nothing reads the upgrade request's headers from here on: not kept for the
+        # connection's life (1.3 KB of a connection's memory, by tracemalloc)
+        self.websocket.scope["headers"] = []
         self.acknowledged = True
         await self._send({"type": "connection_ack"})
         # pinged from now on (by the process's one keep-alive timer): never before the ack,
@@ -260,8 +307,14 @@ class _Connection:
                 result = await gateway.run(prepared, admitted, variables, operation_name)
                 await self._next(operation_id, result)
             else:
-                with self.endpoint.subscriptions.subscription(self.caller, TRANSPORT):
-                    await self._stream(gateway, operation_id, prepared, admitted, variables)
+                held = self.endpoint.subscriptions.subscription(self.caller, TRANSPORT)
+                held.__enter__()
+                try:
+                    self._stream(gateway, operation_id, prepared, admitted, variables, held)
+                except BaseException:
+                    held.__exit__(None, None, None)
+                    raise
+                return  # streaming on: this task's work is done (see _Streaming)
         except TooManySubscriptions as over:
             await self._error(operation_id, str(over))
             self.running.pop(operation_id, None)
@@ -271,18 +324,21 @@ class _Connection:
         if self.running.pop(operation_id, None) is not None:
             await self._send({"type": "complete", "id": operation_id})
 
-    async def _stream(
+    def _stream(
         self,
         gateway: Gateway,
         operation_id: str,
         prepared: Any,
         admitted: Any,
         variables: dict[str, Any] | None,
+        held: Any,
     ) -> None:
+        """The subscription open, in place of the operation's task (see _Streaming)."""
         # a `next` message is this prefix, the answer's JSON (encoded once for every
         # subscriber of its topic) and a brace
         prefix = b'{"type":"next","id":' + orjson.dumps(operation_id) + b',"payload":'
-        run = SubscriptionRun(
+        streaming = _Streaming(self, operation_id, prefix, held)
+        streaming.run = SubscriptionRun(
             gateway,
             prepared,
             admitted,
@@ -291,39 +347,17 @@ class _Connection:
             authorization=self.authorization,
             queue_size=self.limits.queue_size,
             shared_fields=self.limits.shared_fields,
-            deliver=self._deliverer(prefix),
+            deliver=streaming.deliver if self.write_now is not None else None,
+            on_queued=streaming.queued,
         )
-        try:
-            while True:
-                try:
-                    answer = await run.next_answer()
-                except StopAsyncIteration:
-                    break
-                await self._send_bytes(prefix + answer.json + b"}")
-                _DELIVERED.inc()
-        except SlowConsumer:
-            # the whole connection is behind: what it would be sent next is stale
-            self.running.pop(operation_id, None)
-            self.end(_Close(SLOW_CONSUMER_CODE, "slow consumer: events were dropped"))
-        finally:
-            await run.cancel()
-
-    def _deliverer(self, prefix: bytes) -> Deliver | None:
-        write = self.write_now
-        if write is None:
-            return None
-
-        def deliver(answer: Answer) -> bool:
-            if write(prefix + answer.json + b"}"):
-                _DELIVERED.inc()
-                return True
-            return False
-
-        return deliver
+        self.running[operation_id] = streaming
 
     def _ping(self) -> None:
-        if self.ended.done():
+        if self.ending is not None:
             return
+        protocol_ping = protocol_keep_alive(self.websocket.scope)
+        if protocol_ping is not None:
+            protocol_ping()
         if self.write_now is not None and self.write_now(PING):
             return
         task = asyncio.ensure_future(self._send_bytes(PING))
@@ -345,9 +379,90 @@ class _Connection:
             await self.websocket.send({"type": "websocket.send", "text": text.decode()})
 
 
+class _Streaming:
+    """One open subscription of a connection, without a task of its own while it waits
+    (a task and its frames, held for the subscription's life, were 1.5 KB of each open
+    subscription's memory): its topic writes each answer straight to the socket
+    (`deliver`), and only when one has to wait (the socket's buffer is full) or the
+    stream ends is a task started (`queued`) that sends what waits, then ends."""
+
+    __slots__ = ("connection", "drainer", "held", "operation_id", "prefix", "run")
+
+    def __init__(
+        self, connection: _Connection, operation_id: str, prefix: bytes, held: Any
+    ) -> None:
+        self.connection = connection
+        self.operation_id = operation_id
+        self.prefix = prefix
+        self.held = held  # the per-client count, given back when the subscription ends
+        self.run: SubscriptionRun | None = None
+        self.drainer: asyncio.Task[None] | None = None
+
+    def deliver(self, answer: Answer) -> bool:
+        write = self.connection.write_now
+        if write is not None and write(self.prefix + answer.json + b"}"):
+            _DELIVERED.inc()
+            return True
+        return False
+
+    def queued(self) -> None:
+        if self.drainer is None:
+            self.drainer = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        run, connection = self.run, self.connection
+        assert run is not None
+        try:
+            while run.pending:
+                try:
+                    answer = await run.next_answer()
+                except StopAsyncIteration:  # the stream ended (its last answer was sent)
+                    if connection.running.get(self.operation_id) is self:
+                        del connection.running[self.operation_id]
+                        self.close()
+                        await connection._send({"type": "complete", "id": self.operation_id})
+                    return
+                await connection._send_bytes(self.prefix + answer.json + b"}")
+                _DELIVERED.inc()
+                del answer
+            run.sent()  # nothing waits: direct deliveries may go on
+        except SlowConsumer:
+            # the whole connection is behind: what it would be sent next is stale
+            if connection.running.get(self.operation_id) is self:
+                del connection.running[self.operation_id]
+            self.close()
+            connection.end(_Close(SLOW_CONSUMER_CODE, "slow consumer: events were dropped"))
+        finally:
+            self.drainer = None
+
+    def close(self) -> None:
+        """Ends it (the client completed it, the connection ended, or the stream did)."""
+        held, self.held = self.held, None
+        if held is not None:
+            held.__exit__(None, None, None)
+            if self.run is not None:
+                self.run.close()
+
+    def cancel(self) -> asyncio.Task[None] | None:
+        """Closes it; the task still sending, if any, cancelled (to be awaited)."""
+        self.close()
+        drainer = self.drainer
+        if drainer is not None and drainer is not asyncio.current_task():
+            drainer.cancel()
+            return drainer
+        return None
+
+
 def _ignore_failure(task: asyncio.Future[None]) -> None:
     if not task.cancelled():
         task.exception()  # a ping to a connection going away: its reader sees the end
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
 
 
 def _authorization_in(payload: dict[str, Any]) -> str | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import signal
 import time
@@ -30,6 +31,8 @@ from prometheus_client import Counter, Gauge
 from gateway.federation.pipeline import Admitted, Gateway, Prepared, RequestError
 from platform_kit.auth import bearer_token
 from platform_kit.request_context import current_authorization
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "RECONNECT_CODE",
@@ -148,40 +151,13 @@ class Subscriptions:
     def no_shutdown(self, callback: Callable[[], None]) -> None:
         self._on_shutdown.discard(callback)
 
-    @contextmanager
-    def connection(self) -> Iterator[None]:
-        if self.closing.is_set():
-            raise TooManySubscriptions("the gateway is shutting down: reconnect")
-        if self.connections >= self.limits.max_connections:
-            raise TooManySubscriptions(
-                f"at most {self.limits.max_connections} subscription connections at once"
-            )
-        self.connections += 1
-        SUBSCRIPTION_CONNECTIONS.inc()
-        try:
-            yield
-        finally:
-            self.connections -= 1
-            SUBSCRIPTION_CONNECTIONS.dec()
+    def connection(self) -> _ConnectionHeld:
+        """A connection held for the `with` block (refused over the bound)."""
+        return _ConnectionHeld(self)
 
-    @contextmanager
-    def subscription(self, client: str, transport: str) -> Iterator[None]:
-        held = self.per_client.get(client, 0)
-        if held >= self.limits.max_per_client:
-            raise TooManySubscriptions(
-                f"at most {self.limits.max_per_client} open subscriptions per client"
-            )
-        self.per_client[client] = held + 1
-        OPEN_SUBSCRIPTIONS.labels(transport).inc()
-        try:
-            yield
-        finally:
-            left = self.per_client[client] - 1
-            if left:
-                self.per_client[client] = left
-            else:
-                del self.per_client[client]
-            OPEN_SUBSCRIPTIONS.labels(transport).dec()
+    def subscription(self, client: str, transport: str) -> _SubscriptionHeld:
+        """A subscription of `client` held for the `with` block (refused over the bound)."""
+        return _SubscriptionHeld(self, client, transport)
 
     def shut_down(self) -> None:
         """Ask every subscription to end with a code that says: reconnect."""
@@ -219,6 +195,58 @@ class Subscriptions:
             for restored, handler in previous.items():
                 with contextlib.suppress(ValueError, TypeError):
                     signal.signal(restored, handler)
+
+
+class _ConnectionHeld:
+    # a class, not a @contextmanager generator: one is held for each connection's life,
+    # and a generator's frame is three times its size
+    __slots__ = ("_subscriptions",)
+
+    def __init__(self, subscriptions: Subscriptions) -> None:
+        self._subscriptions = subscriptions
+
+    def __enter__(self) -> None:
+        held = self._subscriptions
+        if held.closing.is_set():
+            raise TooManySubscriptions("the gateway is shutting down: reconnect")
+        if held.connections >= held.limits.max_connections:
+            raise TooManySubscriptions(
+                f"at most {held.limits.max_connections} subscription connections at once"
+            )
+        held.connections += 1
+        SUBSCRIPTION_CONNECTIONS.inc()
+
+    def __exit__(self, *_: object) -> None:
+        self._subscriptions.connections -= 1
+        SUBSCRIPTION_CONNECTIONS.dec()
+
+
+class _SubscriptionHeld:
+    __slots__ = ("_client", "_subscriptions", "_transport")
+
+    def __init__(self, subscriptions: Subscriptions, client: str, transport: str) -> None:
+        self._subscriptions = subscriptions
+        self._client = client
+        self._transport = transport
+
+    def __enter__(self) -> None:
+        per_client, limits = self._subscriptions.per_client, self._subscriptions.limits
+        held = per_client.get(self._client, 0)
+        if held >= limits.max_per_client:
+            raise TooManySubscriptions(
+                f"at most {limits.max_per_client} open subscriptions per client"
+            )
+        per_client[self._client] = held + 1
+        OPEN_SUBSCRIPTIONS.labels(self._transport).inc()
+
+    def __exit__(self, *_: object) -> None:
+        per_client = self._subscriptions.per_client
+        left = per_client[self._client] - 1
+        if left:
+            per_client[self._client] = left
+        else:
+            del per_client[self._client]
+        OPEN_SUBSCRIPTIONS.labels(self._transport).dec()
 
 
 _END = object()
@@ -328,8 +356,16 @@ class Fanout:
                 answer = Answer(result)
                 for run in tuple(topic.runs):
                     run.offer(answer)
+                # the answer (its JSON is a 4 KB buffer, as orjson allocates) is not held
+                # by the topic while it waits for the next event: it stays only where it
+                # is queued
+                del result, answer
         except RequestError as error:
             last = {"data": None, "errors": error.errors}
+        except Exception:
+            # never a silent end: logged, and every subscriber told
+            log.exception("subscription topic failed")
+            last = _error("the subscription failed on the gateway", "INTERNAL_SERVER_ERROR")
         finally:
             self._forget(topic)
             for run in tuple(topic.runs):
@@ -362,7 +398,8 @@ def topic_key(
     same credentials. A root field in `shared_fields` is declared by the operator to send
     the same events to anyone (a public catalog): its stream is opened anonymously, once
     for all callers."""
-    values = orjson.dumps(admitted.values, option=orjson.OPT_SORT_KEYS, default=str)
+    # as str: orjson's bytes keep their 4 KB buffer for as long as the key lives
+    values = orjson.dumps(admitted.values, option=orjson.OPT_SORT_KEYS, default=str).decode()
     audience = None if _root_field(prepared) in shared_fields else authorization
     return (prepared.key, values, admitted.access, audience), audience
 
@@ -391,6 +428,7 @@ class SubscriptionRun:
         "_expiry",
         "_fanout",
         "_items",
+        "_on_queued",
         "_taken",
         "_topic",
         "_waiter",
@@ -411,6 +449,7 @@ class SubscriptionRun:
         queue_size: int,
         shared_fields: frozenset[str] = frozenset(),
         deliver: Deliver | None = None,
+        on_queued: Callable[[], None] | None = None,
     ) -> None:
         # a deque and a future, not an asyncio.Queue (four deques and an event): one is held
         # per open subscription. Bounded by offer(): queue_size answers, a last one, the end.
@@ -419,17 +458,17 @@ class SubscriptionRun:
         self._items: deque[Any] | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._deliver = deliver
+        # told when an answer (or the end) is queued and no reader waits for it: a
+        # transport without a task waiting on each subscription starts one then
+        self._on_queued = on_queued
         # the reader took an answer and may still be sending it: a direct delivery now
         # could overtake it
         self._taken = False
         self.queue_size = queue_size
         self.slow = False
         self.ended = False
-        self._expiry: asyncio.TimerHandle | None = None
         expires_at = _expiry(authorization)
-        if expires_at is not None:
-            loop = asyncio.get_running_loop()
-            self._expiry = loop.call_at(loop.time() + expires_at - time.time(), self._expire)
+        self._expiry = None if expires_at is None else _EXPIRIES.add(self, expires_at)
         key, upstream = topic_key(prepared, admitted, authorization, shared_fields)
         self._fanout = fanout_of(gateway)
         self._topic = self._fanout.join(
@@ -460,6 +499,8 @@ class SubscriptionRun:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+        elif waiter is None and self._on_queued is not None:
+            self._on_queued()
 
     def finish(self, last: dict[str, Any] | None) -> None:
         """The topic ended: with an error answer (`last`), or completed."""
@@ -481,7 +522,7 @@ class SubscriptionRun:
         SUBSCRIPTIONS_ENDED.labels(reason).inc()
         self._put(_END)
         if self._expiry is not None:
-            self._expiry.cancel()
+            _EXPIRIES.discard(self, self._expiry)
         self._leave()
 
     def _leave(self) -> asyncio.Task[None] | None:
@@ -515,9 +556,24 @@ class SubscriptionRun:
         self._taken = True
         return item  # type: ignore[no-any-return]
 
+    def sent(self) -> None:
+        """The reader sent what it took and waits for nothing: answers may be delivered
+        at once again (`deliver`)."""
+        self._taken = False
+
+    def close(self) -> None:
+        """Leaves the topic, now (its producer, when this was its last subscriber, is
+        cancelled and not waited for)."""
+        if self._expiry is not None:
+            _EXPIRIES.discard(self, self._expiry)
+        if not self.ended:
+            self.ended = True
+            SUBSCRIPTIONS_ENDED.labels("cancelled").inc()
+        self._leave()
+
     async def cancel(self) -> None:
         if self._expiry is not None:
-            self._expiry.cancel()
+            _EXPIRIES.discard(self, self._expiry)
         if not self.ended:
             self.ended = True
             SUBSCRIPTIONS_ENDED.labels("cancelled").inc()
@@ -525,6 +581,56 @@ class SubscriptionRun:
         if task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+class _Expiries:
+    """When open subscriptions' tokens expire, by the second, on one timer for the process
+    (a TimerHandle a subscription is 550 bytes held for its life): each ends at most a
+    second after its token did."""
+
+    def __init__(self) -> None:
+        self._by_second: dict[int, set[SubscriptionRun]] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def add(self, run: SubscriptionRun, expires_at: float) -> int:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # another event loop (tests run several): start over
+            self._by_second.clear()
+            self._timer = self._timer_at = None
+            self._loop = loop
+        second = math.ceil(expires_at)
+        self._by_second.setdefault(second, set()).add(run)
+        if self._timer_at is None or second < self._timer_at:
+            self._schedule(second)
+        return second
+
+    def discard(self, run: SubscriptionRun, second: int) -> None:
+        group = self._by_second.get(second)
+        if group is not None:
+            group.discard(run)
+            if not group:
+                del self._by_second[second]
+
+    def _schedule(self, second: int) -> None:
+        assert self._loop is not None
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = second
+        self._timer = self._loop.call_later(max(0.0, second - time.time()), self._tick)
+
+    def _tick(self) -> None:
+        self._timer = self._timer_at = None
+        now = time.time()
+        for second in sorted(second for second in self._by_second if second <= now):
+            for run in tuple(self._by_second.pop(second, ())):
+                run._expire()
+        if self._by_second:
+            self._schedule(min(self._by_second))
+
+
+_EXPIRIES = _Expiries()
 
 
 def _expiry(authorization: str | None) -> float | None:

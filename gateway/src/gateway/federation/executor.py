@@ -246,26 +246,16 @@ class Executor:
         self._answered_root(request, body, run)
         return run.state
 
-    async def stream(self, plan: StagedPlan, variables: Mapping[str, Any]) -> AsyncIterator[Json]:
+    def stream(self, plan: StagedPlan, variables: Mapping[str, Any]) -> SubgraphEvents:
         """A subscription's events: its root fetch streamed from the subgraph that owns it,
-        each event the GraphQL result of that fetch. A stream that cannot be opened or
-        breaks off ends with one error coded SERVICE_UNAVAILABLE, never silence."""
+        each event the GraphQL result of that fetch (`SubgraphEvents`)."""
         if self.streams is None:
             raise SubgraphFailure("this gateway serves no subscriptions")
         (request,) = plan.stages[0].requests
-        name = self.subgraphs[request.graph].name
-        try:
-            async for event in self.streams.stream(
-                self.urls[request.graph], request.operation, _used(request, variables)
-            ):
-                errors = event.get("errors")
-                if errors:
-                    event = {**event, "errors": [self._tagged(request.graph, e) for e in errors]}
-                yield event
-        except SubgraphUnreachable as error:
-            SUBGRAPH_ERRORS.labels(name, "subscription").inc()
-            message = f"subgraph {name} ended the subscription: {error}"
-            yield {"data": None, "errors": [self._failure(request.graph, message, None)]}
+        events = self.streams.stream(
+            self.urls[request.graph], request.operation, _used(request, variables)
+        )
+        return SubgraphEvents(self, request.graph, events)
 
     async def _entities(self, request: SubgraphRequest, run: _Run) -> None:
         if request.contextual:
@@ -438,6 +428,32 @@ def _used(request: SubgraphRequest, variables: Mapping[str, Any]) -> Json:
 
 def _parent_answered(parent: int | None, run: _Run) -> bool:
     return parent is None or run.answered[parent]
+
+
+class SubgraphEvents:
+    """A subscription's stream from its subgraph: `events` to iterate (the subgraph's own
+    stream, not wrapped in a generator of ours: one frame fewer held per open stream),
+    each passed through `tagged`; a SubgraphUnreachable it raises becomes the error of
+    `failed` (coded SERVICE_UNAVAILABLE: a stream ends with it, never with silence)."""
+
+    __slots__ = ("_executor", "_graph", "events")
+
+    def __init__(self, executor: Executor, graph: str, events: AsyncIterator[Json]) -> None:
+        self._executor = executor
+        self._graph = graph
+        self.events = events
+
+    def tagged(self, event: Json) -> Json:
+        errors = event.get("errors")
+        if not errors:
+            return event
+        return {**event, "errors": [self._executor._tagged(self._graph, e) for e in errors]}
+
+    def failed(self, error: SubgraphUnreachable) -> Json:
+        name = self._executor.subgraphs[self._graph].name
+        SUBGRAPH_ERRORS.labels(name, "subscription").inc()
+        message = f"subgraph {name} ended the subscription: {error}"
+        return {"data": None, "errors": [self._executor._failure(self._graph, message, None)]}
 
 
 @dataclass

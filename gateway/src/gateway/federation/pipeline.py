@@ -65,6 +65,7 @@ from gateway.federation.prepared_cache import CacheLimits, PreparedCache, settle
 from gateway.federation.shaping import ResponseShape, shape
 from gateway.federation.stages import StagedPlan, stage_plan
 from gateway.federation.supergraph import Supergraph
+from gateway.federation.transport import SubgraphUnreachable
 from gateway.federation.validation import validate_document
 from gateway.metrics import SUBSCRIPTION_EVENT_SECONDS
 
@@ -656,7 +657,15 @@ class Gateway:
                 compiled, prepared.shaping_document, ExecutionState(), variables, operation_name
             )
             return
-        async for event in self.executor.stream(compiled.staged, values):
+        source = self.executor.stream(compiled.staged, values)
+        events = source.events
+        while True:
+            try:
+                event = source.tagged(await anext(events))
+            except StopAsyncIteration:
+                return
+            except SubgraphUnreachable as error:
+                event = source.failed(error)
             data = event.get("data")
             if not isinstance(data, dict):
                 yield {"data": None, "errors": event.get("errors") or []}
@@ -668,6 +677,9 @@ class Gateway:
             )
             SUBSCRIPTION_EVENT_SECONDS.observe(time.perf_counter() - started)
             yield answer
+            # not held while the stream waits for its next event (possibly for hours):
+            # thousands of open streams would each keep their last event's whole state
+            del event, data, state, answer
 
     def _response(
         self,

@@ -12,12 +12,23 @@ so one connection carries the streams of one identity only, never another's; the
 of that identity are multiplexed on it (up to `per_connection`, each its own operation id),
 instead of a connection, a handshake and a subgraph task each. A connection that breaks
 ends every stream on it with SubgraphUnreachable (each caller hears of it, never silence);
-one that carries no stream any more is closed."""
+one that carries no stream any more is closed.
+
+Resuming: a subgraph sends each event's position in its source (`extensions.resumeToken`,
+platform_kit.stream_positions). When a stream breaks off (the connection closes, or the
+subgraph ends it as unavailable: it is shutting down, or its change stream failed) after
+an event with a position, the stream is opened again, on a new connection once the
+subgraph is back, with that position (`extensions.resumeToken` of the subscribe message):
+the subgraph sends the changes made meanwhile first. The caller sees the events go on,
+none lost; only when the subgraph is not back within `resume_seconds`, or the stream broke
+before any position was known (then changes made meanwhile could be missed unseen), does
+it end with SubgraphUnreachable: every event, or a coded error, never silence."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -43,6 +54,10 @@ PER_CONNECTION = 100
 # events of one stream read from the connection and not yet taken by its consumer: the
 # connection's reader never waits for one slow stream (that would hold back the others)
 STREAM_QUEUE = 1024
+# how long a broken stream is tried again (a subgraph restarting) before it is given up
+RESUME_SECONDS = 30.0
+RESUME_EXTENSION = "resumeToken"
+UNAVAILABLE = "SERVICE_UNAVAILABLE"
 _END: Any = object()
 
 
@@ -55,25 +70,51 @@ def ws_url(http_url: str) -> str:
 
 
 class _Stream:
-    __slots__ = ("failure", "queue")
+    """One stream's events read from the connection and not yet taken by its consumer.
+
+    A deque, made while events wait, and a future, not an asyncio.Queue (four deques and
+    an event, 3.5 KB): one is held per open upstream stream, thousands of them (a topic
+    each), most of the time empty."""
+
+    __slots__ = ("_items", "_waiter", "failure")
 
     def __init__(self) -> None:
-        self.queue: asyncio.Queue[Any] = asyncio.Queue(STREAM_QUEUE + 1)  # + the end
+        self._items: deque[Any] | None = None
+        self._waiter: asyncio.Future[None] | None = None
         self.failure: str | None = None
 
     def put(self, item: Any) -> bool:
-        if self.queue.qsize() >= STREAM_QUEUE and item is not _END:
+        if self._items is not None and len(self._items) >= STREAM_QUEUE:
             self.end("the gateway fell behind the subgraph's events")
             return False
-        with contextlib.suppress(asyncio.QueueFull):
-            self.queue.put_nowait(item)
+        self._push(item)
         return True
 
     def end(self, failure: str | None) -> None:
         if self.failure is None:
             self.failure = failure
-        with contextlib.suppress(asyncio.QueueFull):
-            self.queue.put_nowait(_END)
+        if not self._items or self._items[-1] is not _END:
+            self._push(_END)
+
+    def _push(self, item: Any) -> None:
+        if self._items is None:
+            self._items = deque()
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def get(self) -> Any:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        item = self._items.popleft()
+        if not self._items:
+            self._items = None  # an empty deque is 760 bytes
+        return item
 
 
 class _Connection:
@@ -129,9 +170,15 @@ class SubgraphStreams:
     payloads of `next`). Raises SubgraphUnreachable when the stream cannot be opened or
     breaks off; ends when the subgraph completes it."""
 
-    def __init__(self, connect_timeout: float, per_connection: int = PER_CONNECTION) -> None:
+    def __init__(
+        self,
+        connect_timeout: float,
+        per_connection: int = PER_CONNECTION,
+        resume_seconds: float = RESUME_SECONDS,
+    ) -> None:
         self.connect_timeout = connect_timeout
         self.per_connection = per_connection
+        self.resume_seconds = resume_seconds
         self._session: aiohttp.ClientSession | None = None
         self._pool: dict[tuple[str, str | None], list[_Connection]] = {}
         self._connecting: dict[tuple[str, str | None], asyncio.Future[_Connection]] = {}
@@ -238,39 +285,107 @@ class SubgraphStreams:
     async def stream(
         self, url: str, operation: str, variables: Mapping[str, Any]
     ) -> AsyncIterator[Json]:
+        # one generator for the whole life of the stream, resumes included (one is held
+        # per open topic: a nested one would be another frame each)
         authorization = current_authorization.get() or None
-        connection = await self._connection(url, authorization)
-        connection.next_id += 1
-        operation_id = str(connection.next_id)
-        stream = _Stream()
-        connection.streams[operation_id] = stream
-        completed = False
-        try:
-            subscribe = {
-                "id": operation_id,
-                "type": "subscribe",
-                "payload": {"query": operation, "variables": dict(variables)},
-            }
+        position: str | None = None  # of the last event, as the subgraph gave it
+        while True:
+            connection = await self._connection(url, authorization)
+            connection.next_id += 1
+            operation_id = str(connection.next_id)
+            stream = _Stream()
+            connection.streams[operation_id] = stream
+            completed = False
+            failure: SubgraphUnreachable | None = None
             try:
-                await connection.socket.send_str(orjson.dumps(subscribe).decode())
-            except (aiohttp.ClientError, ConnectionError) as error:
-                raise SubgraphUnreachable(type(error).__name__) from None
-            while True:
-                item = await stream.queue.get()
-                if item is _END:
-                    completed = True
-                    if stream.failure is not None:
-                        raise SubgraphUnreachable(stream.failure)
-                    return
-                yield item
-        finally:
-            left = connection.streams.pop(operation_id, None) is not None and not completed
-            if left and not connection.closed:
-                # the caller left: the subgraph stops this operation, the connection stays
-                with contextlib.suppress(Exception):
-                    message = {"id": operation_id, "type": "complete"}
-                    await connection.socket.send_str(orjson.dumps(message).decode())
-            self._release(url, authorization, connection)
+                payload: Json = {"query": operation, "variables": dict(variables)}
+                if position is not None:
+                    payload["extensions"] = {RESUME_EXTENSION: position}
+                subscribe = {"id": operation_id, "type": "subscribe", "payload": payload}
+                try:
+                    await connection.socket.send_str(orjson.dumps(subscribe).decode())
+                except (aiohttp.ClientError, ConnectionError) as error:
+                    raise SubgraphUnreachable(type(error).__name__) from None
+                del payload, subscribe
+                while True:
+                    item = await stream.get()
+                    if item is _END:
+                        completed = True
+                        if stream.failure is not None:
+                            raise SubgraphUnreachable(stream.failure)
+                        return  # the subgraph completed it
+                    position = _take_position(item, position)
+                    if position is not None and _unavailable(item):
+                        # the subgraph is going away, or its source failed: resumed below
+                        raise SubgraphUnreachable(_message(item))
+                    yield item
+                    del item  # not held while waiting for the next
+            except SubgraphUnreachable as broken:
+                if position is None:
+                    raise
+                failure = broken
+            finally:
+                left = connection.streams.pop(operation_id, None) is not None and not completed
+                if left and not connection.closed:
+                    # the caller left, or the subgraph said it is unavailable: the subgraph
+                    # stops this operation, the connection stays
+                    with contextlib.suppress(Exception):
+                        message = {"id": operation_id, "type": "complete"}
+                        await connection.socket.send_str(orjson.dumps(message).decode())
+                self._release(url, authorization, connection)
+            if failure is not None:
+                await self._back(url, authorization, failure)
+
+    async def _back(self, url: str, authorization: str | None, broken: Exception) -> None:
+        """Waits until the subgraph takes connections again (a connection opened, and
+        pooled for the stream to open on), within `resume_seconds`; raises
+        SubgraphUnreachable after that."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.resume_seconds
+        delay = 0.1
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self._connection(url, authorization)
+                return
+            except SubgraphUnreachable:
+                if loop.time() + delay >= deadline:
+                    raise SubgraphUnreachable(
+                        f"{broken}; not back within {self.resume_seconds:g} s"
+                    ) from None
+                delay = min(delay * 2, 1.0)
+
+
+def _take_position(item: Json, position: str | None) -> str | None:
+    """The event's position (taken out of its extensions), else the one before."""
+    extensions = item.get("extensions")
+    if isinstance(extensions, dict):
+        given = extensions.pop(RESUME_EXTENSION, None)
+        if isinstance(given, str):
+            position = given
+        if not extensions:
+            del item["extensions"]
+    return position
+
+
+def _unavailable(item: Json) -> bool:
+    """An event that is only errors, all coded SERVICE_UNAVAILABLE (what a subgraph sends
+    when it shuts down, or when its source fails: worth resuming, not ending)."""
+    errors = item.get("errors")
+    if item.get("data") is not None or not isinstance(errors, list) or not errors:
+        return False
+    return all(
+        isinstance(error, dict)
+        and isinstance(error.get("extensions"), dict)
+        and error["extensions"].get("code") == UNAVAILABLE
+        for error in errors
+    )
+
+
+def _message(item: Json) -> str:
+    errors = item.get("errors") or [{}]
+    first = errors[0] if isinstance(errors[0], dict) else {}
+    return str(first.get("message") or "the subgraph ended the stream")
 
 
 def _type(text: str) -> Any:

@@ -9,7 +9,12 @@ from inventory.domain.errors import (
     ReservationConflict,
     ReservationNotFound,
 )
-from platform_kit.change_feed import FeedUnavailable, SlowSubscriber, TooManySubscribers
+from platform_kit.change_feed import (
+    BadPosition,
+    FeedUnavailable,
+    SlowSubscriber,
+    TooManySubscribers,
+)
 from platform_kit.errors import ErrorCode, classifier
 from platform_kit.graphql import error_translation
 from platform_kit.mongo import DATABASE_UNAVAILABLE
@@ -19,6 +24,7 @@ __all__ = ["TranslateErrors", "classify"]
 
 classify = classifier(
     {
+        ErrorCode.BAD_USER_INPUT: (BadPosition,),
         ErrorCode.NOT_FOUND: (ProductNotFound, ReservationNotFound, UnknownProducts),
         ErrorCode.INSUFFICIENT_STOCK: (InsufficientStock,),
         ErrorCode.PRECONDITION_FAILED: (ProductChanged,),

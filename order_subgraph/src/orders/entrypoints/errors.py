@@ -9,7 +9,12 @@ from orders.domain.errors import (
     TooManyOpenOrders,
     TransitionNotAllowed,
 )
-from platform_kit.change_feed import FeedUnavailable, SlowSubscriber, TooManySubscribers
+from platform_kit.change_feed import (
+    BadPosition,
+    FeedUnavailable,
+    SlowSubscriber,
+    TooManySubscribers,
+)
 from platform_kit.errors import ErrorCode, classifier
 from platform_kit.graphql import error_translation
 from platform_kit.mongo import DATABASE_UNAVAILABLE
@@ -19,7 +24,7 @@ __all__ = ["TranslateErrors", "classify"]
 
 classify = classifier(
     {
-        ErrorCode.BAD_USER_INPUT: (UnknownProducts, IdempotencyKeyReused),
+        ErrorCode.BAD_USER_INPUT: (UnknownProducts, IdempotencyKeyReused, BadPosition),
         ErrorCode.INSUFFICIENT_STOCK: (InsufficientStock,),
         ErrorCode.NOT_FOUND: (OrderNotFound,),
         ErrorCode.CONFLICT: (TransitionNotAllowed, TooManyOpenOrders),
