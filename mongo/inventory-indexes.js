@@ -13,6 +13,12 @@ for (const sort of ["name", "price", "created"]) {
       { name: `f${scope}_${sort}`, sparse: true });
   }
 }
+// the catalog's products out of stock: each sort's key (ko_) and fences (fo_) again, only on them
+for (const sort of ["name", "price", "created"]) {
+  for (const kind of ["k", "f"]) {
+    inventory.products.createIndex({ [`${kind}o_${sort}`]: 1 }, { name: `${kind}o_${sort}`, sparse: true });
+  }
+}
 // text in the name: the products holding a three-character piece, and a sample of them
 inventory.products.createIndex({ grams: 1 }, { name: "grams" });
 inventory.products.createIndex({ sample_grams: 1 }, { name: "sample_grams", sparse: true });

@@ -10,7 +10,7 @@ import pymongo
 from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
-from inventory.adapters.product_queries import ordered_field
+from inventory.adapters.product_queries import OUT_OF_STOCK_FIELDS, ordered_field
 from inventory.domain.listing import SortKey
 from platform_kit.bulk_load import BUILD_TIMEOUT_SECONDS
 
@@ -68,6 +68,11 @@ INDEXES = [
                 {"sparse": True},
             ),
         )
+    ),
+    # the catalog's products out of stock: each sort's key and fences again, only on them
+    *(
+        IndexSpec(PRODUCTS, [(name, ASCENDING)], name, {"sparse": True})
+        for name in OUT_OF_STOCK_FIELDS
     ),
     # text in the name: the products holding a three-character piece, and a sample of them
     IndexSpec(PRODUCTS, [("grams", ASCENDING)], "grams"),

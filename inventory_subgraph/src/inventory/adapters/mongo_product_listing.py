@@ -26,6 +26,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from inventory.adapters.candidate_keys import CandidateKeys, key_page, product_id_of
 from inventory.adapters.product_queries import (
     LISTING_FIELDS,
+    OUT_OF_STOCK_FIELDS,
     ListingPlan,
     in_category,
     listing_terms,
@@ -90,6 +91,9 @@ class MongoProductListing:
         # where an offset page starts: kept under CATALOG's generation (every write that
         # moves a product in a listing moves it on), and moved on by the writes' logged moves
         self.offsets = OffsetIndex(counts, (CATALOG,), log=moves)
+        # the products out of stock move with every stock that reaches 0 or leaves it, which
+        # no move log follows: their anchors are read again after such a write
+        self.out_of_stock_offsets = OffsetIndex(counts, (CATALOG, STOCK))
         self.candidates = CandidateKeys()
 
     async def list(
@@ -100,6 +104,7 @@ class MongoProductListing:
             if gram is not None:
                 documents = await self.products.find({"grams": gram}, PUBLIC_FIELDS).to_list()
                 return self._ordered_here(documents, product_filter, sort, page)
+        total: Count | None = None  # counted once a request: a count step is a request's
         if _price_bounded(product_filter) and sort.key is not SortKey.PRICE:
             # few products in the price range: read the range, order them here
             total = await self._total(product_filter)
@@ -121,7 +126,10 @@ class MongoProductListing:
         skip = page.offset if page.cursor is None else 0
         if skip and plan.served:
             # every product of the range is listed: the offset is a position in the range
-            seek = await self.offsets.seek(walk, keys, descending=sort.descending, offset=skip)
+            offsets = (
+                self.out_of_stock_offsets if plan.field.key in OUT_OF_STOCK_FIELDS else self.offsets
+            )
+            seek = await offsets.seek(walk, keys, descending=sort.descending, offset=skip)
             keys, skip = seek.keys, seek.skip
         taken = await take(
             walk,
@@ -133,7 +141,9 @@ class MongoProductListing:
             accept=product_filter.matches,
             scan_limit=None if plan.served else self.scan_limit,
         )
-        return Slice(taken.items, await self._total(product_filter), taken.resume_after)
+        if total is None:
+            total = await self._total(product_filter)
+        return Slice(taken.items, total, taken.resume_after)
 
     async def _total(self, product_filter: ProductFilter) -> Count:
         terms = listing_terms(product_filter)
