@@ -131,8 +131,8 @@ def listed(doc: Document) -> tuple[Document, list[str]]:
 
 
 def out_of_stock_keys(doc: Document) -> Document:
-    """The keys (and fences) among the products out of stock of a stored live product, which
-    the write that takes its stock to 0 sets (the one that gives stock back removes them)."""
+    """The keys among the products out of stock of a stored live product, which the write
+    that takes its stock to 0 sets (the one that gives stock back removes them)."""
     keys, _ = listed({**doc, "stock": 0})
     return {name: keys[name] for name in OUT_OF_STOCK_FIELDS if name in keys}
 

@@ -4,12 +4,13 @@ Each live product stores, for each sort, its key (platform_kit.ordered_keys) twi
 catalog's order (`kg_<sort>`) and within its category (`kc_<sort>`: the category leads), and
 sampled products their fences (`fg_<sort>`, `fc_<sort>`). A deleted product loses them all,
 so it leaves every listing index at once. A live product out of stock carries its catalog keys
-and fences once more (`ko_<sort>`, `fo_<sort>`), set and removed by the very write that takes
-its stock to 0 or from it: products out of stock are a listing of their own, one range of a
-sparse index, not one product in five of the catalog's. `grams`, the distinct
-three-character pieces of the words of the lower-cased name, find the products whose name
-holds a text; products of fence tier 2 and up carry them again (`sample_grams`), a
-1-in-1024 sample that tells how common a piece is before anything is read.
+once more (`ko_<sort>`, sparse), set and removed by the very write that takes its stock to 0
+or from it: products out of stock are a listing of their own, bounded by the catalog's own
+fences (the same keys), not one product in five of the catalog's read and dropped.
+`grams`, the distinct three-character pieces of the words of the lower-cased name, find the
+products whose name holds a text; products of fence tier 2 and up carry them again
+(`sample_grams`), a 1-in-1024 sample that tells how common a piece is before anything is
+read.
 
 A listing reads one ordered field over one key range (`plan_listing`): the category's when
 a category is asked, narrowed by the price bounds when sorted by price. What the range does
@@ -28,6 +29,7 @@ from typing import Any
 from inventory.domain.listing import ProductFilter, ProductSort, SortKey, SortValue
 from platform_kit.keyset_walk import KeyRange, OrderedField
 from platform_kit.ordered_keys import (
+    FENCE_SPACING_BITS,
     SEP,
     decimal_part,
     fence_value,
@@ -41,7 +43,10 @@ from platform_kit.ordered_keys import (
 __all__ = [
     "LISTING_FIELDS",
     "LIVE",
+    "OUT_OF_STOCK",
     "OUT_OF_STOCK_FIELDS",
+    "SAMPLE_SPACING",
+    "TEXT_ORDER",
     "ListingPlan",
     "in_category",
     "listing_fields",
@@ -56,6 +61,7 @@ __all__ = [
 LIVE: dict[str, Any] = {"deleted_at": None}
 GRAM_LENGTH = 3
 SAMPLE_TIER = 2  # products of this fence tier and up carry their grams again
+SAMPLE_SPACING = 1 << (FENCE_SPACING_BITS * SAMPLE_TIER)  # 1 product in 1,024 is sampled
 OUT_OF_STOCK = "stock:0:"  # the counted scopes of products out of stock
 
 _SUFFIX = {SortKey.NAME: "name", SortKey.PRICE: "price", SortKey.CREATED_AT: "created"}
@@ -65,10 +71,11 @@ def ordered_field(
     sort_key: SortKey, *, in_category: bool, out_of_stock: bool = False
 ) -> OrderedField:
     """The key and fence fields of a sort: in the catalog's order, within a category, or
-    among the catalog's products out of stock."""
+    among the catalog's products out of stock (their keys are their catalog keys, so the
+    catalog's fences bound their ranges too: no fences of their own to keep)."""
     suffix = _SUFFIX[sort_key]
     if out_of_stock:
-        return OrderedField(f"ko_{suffix}", f"fo_{suffix}")
+        return OrderedField(f"ko_{suffix}", f"fg_{suffix}")
     return (
         OrderedField(f"kc_{suffix}", f"fc_{suffix}")
         if in_category
@@ -77,13 +84,10 @@ def ordered_field(
 
 
 OUT_OF_STOCK_FIELDS: tuple[str, ...] = tuple(
-    name
-    for key in SortKey
-    for name in (
-        ordered_field(key, in_category=False, out_of_stock=True).key,
-        ordered_field(key, in_category=False, out_of_stock=True).fence,
-    )
+    ordered_field(key, in_category=False, out_of_stock=True).key for key in SortKey
 )
+# the order in which the holders of a piece of text are indexed (index `grams_created`)
+TEXT_ORDER = ordered_field(SortKey.CREATED_AT, in_category=False)
 LISTING_FIELDS: tuple[str, ...] = (
     *OUT_OF_STOCK_FIELDS,
     *(
@@ -192,15 +196,11 @@ def listing_fields(
                 stored[field.fence] = fence_value(tier, scoped[scope])
             else:
                 unset.append(field.fence)
-        out = ordered_field(key, in_category=False, out_of_stock=True)
+        out = ordered_field(key, in_category=False, out_of_stock=True).key
         if out_of_stock:
-            stored[out.key] = catalog_key
-            if tier:
-                stored[out.fence] = fence_value(tier, catalog_key)
-            else:
-                unset.append(out.fence)
+            stored[out] = catalog_key
         else:
-            unset += [out.key, out.fence]
+            unset.append(out)
     stored["grams"] = name_grams(name)
     if tier >= SAMPLE_TIER:
         stored["sample_grams"] = stored["grams"]
