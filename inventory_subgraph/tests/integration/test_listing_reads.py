@@ -96,6 +96,8 @@ FILTERS = [
     ProductFilter.create(q="KETTLE"),  # a common piece: read along the order
     ProductFilter.create(q="0042"),  # a rare piece: read by the pieces of names
     ProductFilter.create(q="nothing like it"),
+    # out of stock with a price bound: counted along the out-of-stock keys of price
+    ProductFilter.create(in_stock=False, max_price=Decimal("12.00")),
 ]
 
 

@@ -133,7 +133,7 @@ class MongoProductListing:
                 return await self._page_of_price_range(product_filter, sort, page)
             if total.exact and total.value <= CANDIDATE_LIMIT:
                 by_price = plan_listing(product_filter, ProductSort.PRICE)
-                walk = KeysetWalk(self.products, by_price.field, PUBLIC_FIELDS)
+                walk = await self._walk(by_price.field, PUBLIC_FIELDS, None, larger_windows=True)
                 documents = [d async for window in walk.windows(by_price.keys) for d in window]
                 return self._ordered_here(documents, product_filter, sort, page)
         plan = plan_listing(product_filter, sort)
@@ -205,7 +205,7 @@ class MongoProductListing:
         aspects = _aspects(product_filter)
         plan = _count_plan(product_filter)
         if plan.served:
-            walk = KeysetWalk(self.products, plan.field, {"_id": 1})
+            walk = await self._walk(plan.field, {"_id": 1}, None, larger_windows=True)
             return await self.counts.total(
                 product_filter, aspects, lambda: count(walk, plan.keys, lambda document: document)
             )
