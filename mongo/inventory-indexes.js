@@ -13,7 +13,13 @@ for (const sort of ["name", "price", "created"]) {
       { name: `f${scope}_${sort}`, sparse: true });
   }
 }
-// text in the name: the products holding a three-character piece, and a sample of them
-inventory.products.createIndex({ grams: 1 }, { name: "grams" });
+// the catalog's products out of stock: each sort's key again (ko_), only on them (the catalog's
+// fences bound their ranges)
+for (const sort of ["name", "price", "created"]) {
+  inventory.products.createIndex({ [`ko_${sort}`]: 1 }, { name: `ko_${sort}`, sparse: true });
+}
+// text in the name: the products holding a three-character piece (in the catalog's order of
+// creation), and a sample of them
+inventory.products.createIndex({ grams: 1, kg_created: 1 }, { name: "grams_created" });
 inventory.products.createIndex({ sample_grams: 1 }, { name: "sample_grams", sparse: true });
 inventory.reservations.createIndex({ state: 1, lease_until: 1 }, { name: "state_lease" });

@@ -34,9 +34,18 @@ FILTERS = [
     ProductFilter.create(q="0042"),  # a rare piece: read by the pieces of names
     ProductFilter.create(q="n kettle 004"),  # pieces across a space are not stored
     ProductFilter.create(q="s 1"),  # no piece within a word: read along the order
-    ProductFilter.create(q="GLASS"),  # a common piece: read along the order
+    ProductFilter.create(q="GLASS"),  # a common piece: its holders, in the order of creation
+    ProductFilter.create(in_stock=False),  # the keys of the products out of stock
 ]
-LISTING_INDEXES = {"grams", "sample_grams", "kg_price", "fg_price", "kc_name", "fc_created"}
+LISTING_INDEXES = {
+    "grams_created",
+    "sample_grams",
+    "kg_price",
+    "fg_price",
+    "kc_name",
+    "fc_created",
+    "ko_name",
+}
 
 
 @pytest.fixture

@@ -22,12 +22,14 @@ from inventory.adapters.indexes import LISTING_STATE, PRODUCTS, ensure_indexes
 from inventory.adapters.mongo_product_listing import CATALOG
 from inventory.adapters.mongo_products import (
     MongoProductRepository,
+    MongoStockBook,
     key_moves,
     recount_products,
     to_product,
 )
 from inventory.domain.listing import ProductFilter, ProductSort, sort_value
 from inventory.domain.product import NewProduct, Product, ProductChanges
+from inventory.domain.reservation import ReservationLine
 from inventory.service_layer.products import Products
 from platform_devkit.index_reads import FindRecorder, dense_tiers, winning_plans
 from platform_kit.count_cache import CountCache, ScopeCounts
@@ -94,6 +96,8 @@ FILTERS = [
     ProductFilter.create(q="KETTLE"),  # a common piece: read along the order
     ProductFilter.create(q="0042"),  # a rare piece: read by the pieces of names
     ProductFilter.create(q="nothing like it"),
+    # out of stock with a price bound: counted along the out-of-stock keys of price
+    ProductFilter.create(in_stock=False, max_price=Decimal("12.00")),
 ]
 
 
@@ -154,10 +158,62 @@ async def test_a_filter_the_index_does_not_serve_reads_a_bounded_number_of_produ
     repository = products.repository
     assert isinstance(repository, MongoProductRepository)
     repository.listing.scan_limit = 10  # a page may read only 10 products
-    sold_out = ProductFilter.create(in_stock=False)
+    # products out of stock within a category: read along the category's keys
+    sold_out = ProductFilter.create(category="mugs", in_stock=False)
     seen, pages = await every_page(products, sold_out, ProductSort.NAME, limit=5)
     assert seen == expected(live, sold_out, ProductSort.NAME)
     assert any(len(page.items) < 5 and page.next_cursor for page in pages)
+
+
+async def test_a_listing_of_the_products_out_of_stock_reads_only_products_out_of_stock(
+    catalog: tuple[Products, list[Product], FindRecorder],
+) -> None:
+    """Its own index range, in each sort, at every offset: not the catalog's keys filtered
+    (one product in five on a generated catalog), and it follows stock moved either way."""
+    products, live, _ = catalog
+    repository = products.repository
+    assert isinstance(repository, MongoProductRepository)
+    read: list[Product] = []
+    load = repository.listing.load
+
+    def recorded(document: dict[str, Any]) -> Product:
+        read.append(load(document))
+        return read[-1]
+
+    repository.listing.load = recorded
+    sold_out = ProductFilter.create(in_stock=False)
+    for sort in ProductSort:
+        seen, _ = await every_page(products, sold_out, sort, limit=7)
+        assert seen == expected(live, sold_out, sort)
+        for offset in (0, 5, 23):
+            page = await products.list(sold_out, sort, limit=4, offset=offset, cursor=None)
+            assert [p.id for p in page.items] == expected(live, sold_out, sort)[offset:][:4]
+    assert read and all(product.stock == 0 for product in read)
+    # a stock that reaches 0 (adjusted, or taken by an order) enters the listing; one given
+    # back or restocked leaves it; an edit of a product out of stock moves its keys there
+    stocked = [p for p in live if p.stock > 0]
+    emptied = await repository.adjust_stock(stocked[0].id, -stocked[0].stock, stocked[0].created_at)
+    books = MongoStockBook(repository.products, repository.counts)
+    line = ReservationLine(product_id=stocked[1].id, quantity=stocked[1].stock)
+    outcome = await books.take("r1", line)
+    assert outcome.taken is not None
+    sold = [p for p in live if p.stock == 0]
+    restocked = await repository.adjust_stock(sold[0].id, 2, sold[0].created_at)
+    edit = ProductChanges.create({"name": "Aaa first", "price": "0.10"})
+    renamed = await repository.update(sold[1].id, edit, sold[1].created_at)
+    assert emptied and restocked and renamed
+    now = list((await repository.get_many(p.id for p in live)).values())
+    for sort in ProductSort:
+        seen, _ = await every_page(products, sold_out, sort, limit=7)
+        assert seen == expected(now, sold_out, sort)
+        page = await products.list(sold_out, sort, limit=4, offset=6, cursor=None)
+        assert [p.id for p in page.items] == expected(now, sold_out, sort)[6:10]
+    assert await books.give_back("r1", line)
+    now = list((await repository.get_many(p.id for p in live)).values())
+    seen, _ = await every_page(products, sold_out, ProductSort.NAME, limit=7)
+    assert seen == expected(now, sold_out, ProductSort.NAME)
+    assert stocked[1].id not in seen and stocked[0].id in seen
+    assert all(product.stock == 0 for product in read)
 
 
 async def test_every_query_of_every_listing_is_an_index_range_read_in_index_order(
@@ -360,8 +416,9 @@ async def test_a_filtered_total_is_counted_a_bounded_step_a_request_until_it_is_
     assert isinstance(repository, MongoProductRepository)
     # a request counts on over at most 20 products
     repository.listing.count_step = repository.listing.first_count_step = 20
-    # products out of stock among a price range: no stored count is that listing's
-    sold_out = ProductFilter.create(in_stock=False, min_price=Decimal("9.99"))
+    # products in stock among a price range: no stored count is that listing's, and no index
+    # range holds only them
+    sold_out = ProductFilter.create(in_stock=True, min_price=Decimal("9.99"))
     wanted = sum(sold_out.matches(p) for p in live)
     totals = []
     for _ in range(len(live) // 20 + 2):

@@ -66,24 +66,38 @@ class KeyRange:
 
 
 class KeysetWalk:
-    """The documents of a key range in key order, a window (about 32 documents) at a time."""
+    """The documents of a key range in key order, a window (about 32 documents) at a time.
+
+    With `match` (an equality on another field, `{field: value}`), only the documents of
+    each window that it matches are read, through a compound index (that field, then the
+    key): the fences still bound every read, so a window holds at most what lies between
+    two fences. A multikey field's index walk is not in key order on every server (the
+    embedded one sorts it in memory), so such a window is ordered here: it is bounded."""
 
     def __init__(
         self,
         collection: AsyncCollection[Document],
         field: OrderedField,
         projection: Mapping[str, Any] | None = None,
+        *,
+        match: Mapping[str, Any] | None = None,
+        window_tier: int = 0,
     ) -> None:
         self.collection = collection
         self.field = field
         self.projection = projection
+        self.match = dict(match) if match else None
+        self.window_tier = window_tier
 
     async def windows(
-        self, keys: KeyRange, *, descending: bool = False, window_tier: int = 0
+        self, keys: KeyRange, *, descending: bool = False, window_tier: int | None = None
     ) -> AsyncIterator[list[Document]]:
         """With `window_tier` t > 0, a window is what lies between two fences of tier above
         t (about 32^(t+1) documents): fewer, larger reads, for a reader that wants many
-        documents' keys and nothing else."""
+        documents' keys and nothing else, or that matches few of them (default: the
+        walk's own)."""
+        if window_tier is None:
+            window_tier = self.window_tier
         start, stop = (keys.high, keys.low) if descending else (keys.low, keys.high)
         async for window in self._walk(TOP_TIER, start, stop, False, descending, window_tier):
             yield window
@@ -135,6 +149,13 @@ class KeysetWalk:
                 bounds["$lte" if stop_included else "$lt"] = stop
         if not bounds:
             bounds["$gte"] = ""  # documents that have a key: the listed ones
+        if self.match is not None:
+            # ordered here (the projection keeps the key): see the class
+            found = await self.collection.find(
+                {**self.match, self.field.key: bounds}, self.projection
+            ).to_list()
+            found.sort(key=lambda document: str(document[self.field.key]), reverse=desc)
+            return found
         cursor = self.collection.find({self.field.key: bounds}, self.projection).sort(
             self.field.key, -1 if desc else 1
         )

@@ -10,7 +10,7 @@ import pymongo
 from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
-from inventory.adapters.product_queries import ordered_field
+from inventory.adapters.product_queries import OUT_OF_STOCK_FIELDS, TEXT_ORDER, ordered_field
 from inventory.domain.listing import SortKey
 from platform_kit.bulk_load import BUILD_TIMEOUT_SECONDS
 
@@ -27,7 +27,7 @@ PRODUCTS = "products"
 RESERVATIONS = "reservations"
 LISTING_STATE = "listing_state"  # the generations of what listing totals count
 # listing indexes of earlier releases, dropped at start-up (the keyed fields replace them)
-RETIRED = {PRODUCTS: ["name_key_id", "price_id", "created_at_id", "category"]}
+RETIRED = {PRODUCTS: ["name_key_id", "price_id", "created_at_id", "category", "grams"]}
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,16 @@ INDEXES = [
             ),
         )
     ),
-    # text in the name: the products holding a three-character piece, and a sample of them
-    IndexSpec(PRODUCTS, [("grams", ASCENDING)], "grams"),
+    # the catalog's products out of stock: each sort's key again, only on them (the
+    # catalog's fences bound their ranges)
+    *(
+        IndexSpec(PRODUCTS, [(name, ASCENDING)], name, {"sparse": True})
+        for name in OUT_OF_STOCK_FIELDS
+    ),
+    # text in the name: the products holding a three-character piece (in the catalog's order
+    # of creation, so that a common piece's holders are read a bounded window at a time), and
+    # a sample of them
+    IndexSpec(PRODUCTS, [("grams", ASCENDING), (TEXT_ORDER.key, ASCENDING)], "grams_created"),
     IndexSpec(PRODUCTS, [("sample_grams", ASCENDING)], "sample_grams", {"sparse": True}),
     IndexSpec(RESERVATIONS, [("state", ASCENDING), ("lease_until", ASCENDING)], "state_lease"),
 ]

@@ -30,6 +30,7 @@ from inventory.adapters.ports import ProductRepository, StockBook, TakeOutcome
 from inventory.adapters.product_queries import (
     LISTING_FIELDS,
     LIVE,
+    OUT_OF_STOCK_FIELDS,
     listing_fields,
     ordered_field,
     product_scopes,
@@ -70,6 +71,19 @@ _TAKE_FIELDS = {
     "stock": 1,
     "deleted_at": 1,
     "holds": 1,
+    # what a product's keys are made of: a take of the last units writes its keys among
+    # the products out of stock
+    "created_at": 1,
+    "tier": 1,
+}
+# what a stock adjustment reads: the stock, and what the product's keys are made of
+_KEYED_STOCK_FIELDS = {
+    "stock": 1,
+    "category": 1,
+    "name": 1,
+    "price": 1,
+    "created_at": 1,
+    "tier": 1,
 }
 MAX_TAKE_ATTEMPTS = 50
 IMPORT_BATCH = 1_000  # products a write of a bulk import
@@ -112,7 +126,19 @@ def listed(doc: Document) -> tuple[Document, list[str]]:
         created_at=doc["created_at"],
         category=doc.get("category"),
         tier=doc.get("tier", 0),
+        out_of_stock=doc["stock"] == 0,
     )
+
+
+def out_of_stock_keys(doc: Document) -> Document:
+    """The keys among the products out of stock of a stored live product, which the write
+    that takes its stock to 0 sets (the one that gives stock back removes them)."""
+    keys, _ = listed({**doc, "stock": 0})
+    return {name: keys[name] for name in OUT_OF_STOCK_FIELDS if name in keys}
+
+
+# the write that takes a product's stock from 0 removes its keys among those out of stock
+LEAVES_OUT_OF_STOCK: Document = {"$unset": dict.fromkeys(OUT_OF_STOCK_FIELDS, "")}
 
 
 def _moved_stock(delta: int, now: datetime | None = None) -> Document:
@@ -185,17 +211,27 @@ def _duplicate_sku(error: DuplicateKeyError, sku: str | None) -> DuplicateSku:
 
 
 async def list_unlisted_products(products: AsyncCollection[Document], moves: MoveLog) -> int:
-    """Products stored before listings had keys get them (once, at start-up; each is its
-    own atomic write, so a restart half-way goes on where it stopped). Not logged key by
-    key: offset anchors are read again."""
+    """Products stored before listings had keys get them, and products out of stock stored
+    before those had keys of their own get those (once, at start-up; each is its own atomic
+    write, matched on the version read, so a restart half-way goes on where it stopped).
+    Not logged key by key: offset anchors are read again."""
     done = 0
-    async for doc in products.find({**LIVE, "kg_created": {"$exists": False}}):
+    unlisted_products = {
+        **LIVE,
+        "$or": [
+            {"kg_created": {"$exists": False}},
+            {"stock": 0, OUT_OF_STOCK_FIELDS[0]: {"$exists": False}},
+        ],
+    }
+    async for doc in products.find(unlisted_products):
         tier = doc.get("tier", draw_tier())
         keys, unlisted = listed({**doc, "tier": tier})
         update: Document = {"$set": {**keys, "tier": tier}}
         if unlisted:
             update["$unset"] = dict.fromkeys(unlisted, "")
-        result = await products.update_one({"_id": doc["_id"], **LIVE}, update)
+        result = await products.update_one(
+            {"_id": doc["_id"], **LIVE, **_at_version(doc.get("version", 0))}, update
+        )
         done += result.modified_count
     if done:
         await moves.wrote(None)
@@ -403,19 +439,28 @@ class MongoProductRepository(ProductRepository):
         # it): we know which happened, and the counts of products out of stock (of the
         # category read, which the match holds) follow.
         for _attempt in range(_UPDATE_ATTEMPTS):
-            current = await self.products.find_one(
-                {"_id": oid, **LIVE}, {"stock": 1, "category": 1}
-            )
+            current = await self.products.find_one({"_id": oid, **LIVE}, _KEYED_STOCK_FIELDS)
             if current is None:
                 return None
             if not 0 <= current["stock"] + delta <= MAX_STOCK:
                 raise InvalidInput("delta", f"would take the stock out of 0 to {MAX_STOCK}")
             category = current.get("category")
-            same = {"_id": oid, **LIVE, "category": {"$eq": category}}
+            # the values the product's keys are made of are those read: a stock that reaches
+            # 0 writes them among the products out of stock
+            same = {
+                "_id": oid,
+                **LIVE,
+                "category": {"$eq": category},
+                "name": {"$eq": current["name"]},
+                "price": {"$eq": current["price"]},
+            }
             for bound, crosses in _stock_moves(delta):
-                result = await self.products.update_one(
-                    {**same, "stock": bound}, _moved_stock(delta, now)
-                )
+                update = _moved_stock(delta, now)
+                if crosses and delta < 0:
+                    update["$set"] = {**update.get("$set", {}), **out_of_stock_keys(current)}
+                elif crosses:
+                    update.update(LEAVES_OUT_OF_STOCK)
+                result = await self.products.update_one({**same, "stock": bound}, update)
                 if result.modified_count == 1:
                     if crosses:
                         # out of stock now (+1), or no longer (-1)
@@ -527,8 +572,11 @@ class MongoStockBook(StockBook):
             )
             if result.modified_count == 1:
                 return TakeOutcome(taken=_reserved(line, doc))
+            # the last units: the product enters the listing of those out of stock, with
+            # the keys of the values its match holds
+            last = {**taken, "$set": out_of_stock_keys(doc)}
             result = await self.products.update_one(
-                {**unchanged, "stock": {"$eq": line.quantity}}, taken
+                {**unchanged, "stock": {"$eq": line.quantity}}, last
             )
             if result.modified_count == 1:
                 await self.scopes.moved(dict.fromkeys(out_of_stock_scopes(doc.get("category")), 1))
@@ -563,6 +611,8 @@ class MongoStockBook(StockBook):
                 {
                     "$inc": {"stock": line.quantity, "version": 1},
                     "$pull": {"holds": reservation_id},
+                    # back in stock: out of the listing of those out of stock
+                    **(LEAVES_OUT_OF_STOCK if doc["stock"] == 0 else {}),
                 },
             )
             if result.modified_count == 1:

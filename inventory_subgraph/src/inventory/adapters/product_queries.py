@@ -3,10 +3,14 @@
 Each live product stores, for each sort, its key (platform_kit.ordered_keys) twice: in the
 catalog's order (`kg_<sort>`) and within its category (`kc_<sort>`: the category leads), and
 sampled products their fences (`fg_<sort>`, `fc_<sort>`). A deleted product loses them all,
-so it leaves every listing index at once. `grams`, the distinct three-character pieces of
-the words of the lower-cased name, find the products whose name holds a text; products of
-fence tier 2 and up carry them again (`sample_grams`), a 1-in-1024 sample that tells how
-common a piece is before anything is read.
+so it leaves every listing index at once. A live product out of stock carries its catalog keys
+once more (`ko_<sort>`, sparse), set and removed by the very write that takes its stock to 0
+or from it: products out of stock are a listing of their own, bounded by the catalog's own
+fences (the same keys), not one product in five of the catalog's read and dropped.
+`grams`, the distinct three-character pieces of the words of the lower-cased name, find the
+products whose name holds a text; products of fence tier 2 and up carry them again
+(`sample_grams`), a 1-in-1024 sample that tells how common a piece is before anything is
+read.
 
 A listing reads one ordered field over one key range (`plan_listing`): the category's when
 a category is asked, narrowed by the price bounds when sorted by price. What the range does
@@ -25,6 +29,7 @@ from typing import Any
 from inventory.domain.listing import ProductFilter, ProductSort, SortKey, SortValue
 from platform_kit.keyset_walk import KeyRange, OrderedField
 from platform_kit.ordered_keys import (
+    FENCE_SPACING_BITS,
     SEP,
     decimal_part,
     fence_value,
@@ -38,6 +43,10 @@ from platform_kit.ordered_keys import (
 __all__ = [
     "LISTING_FIELDS",
     "LIVE",
+    "OUT_OF_STOCK",
+    "OUT_OF_STOCK_FIELDS",
+    "SAMPLE_SPACING",
+    "TEXT_ORDER",
     "ListingPlan",
     "in_category",
     "listing_fields",
@@ -52,13 +61,21 @@ __all__ = [
 LIVE: dict[str, Any] = {"deleted_at": None}
 GRAM_LENGTH = 3
 SAMPLE_TIER = 2  # products of this fence tier and up carry their grams again
+SAMPLE_SPACING = 1 << (FENCE_SPACING_BITS * SAMPLE_TIER)  # 1 product in 1,024 is sampled
 OUT_OF_STOCK = "stock:0:"  # the counted scopes of products out of stock
 
 _SUFFIX = {SortKey.NAME: "name", SortKey.PRICE: "price", SortKey.CREATED_AT: "created"}
 
 
-def ordered_field(sort_key: SortKey, *, in_category: bool) -> OrderedField:
+def ordered_field(
+    sort_key: SortKey, *, in_category: bool, out_of_stock: bool = False
+) -> OrderedField:
+    """The key and fence fields of a sort: in the catalog's order, within a category, or
+    among the catalog's products out of stock (their keys are their catalog keys, so the
+    catalog's fences bound their ranges too: no fences of their own to keep)."""
     suffix = _SUFFIX[sort_key]
+    if out_of_stock:
+        return OrderedField(f"ko_{suffix}", f"fg_{suffix}")
     return (
         OrderedField(f"kc_{suffix}", f"fc_{suffix}")
         if in_category
@@ -66,7 +83,13 @@ def ordered_field(sort_key: SortKey, *, in_category: bool) -> OrderedField:
     )
 
 
+OUT_OF_STOCK_FIELDS: tuple[str, ...] = tuple(
+    ordered_field(key, in_category=False, out_of_stock=True).key for key in SortKey
+)
+# the order in which the holders of a piece of text are indexed (index `grams_created`)
+TEXT_ORDER = ordered_field(SortKey.CREATED_AT, in_category=False)
 LISTING_FIELDS: tuple[str, ...] = (
+    *OUT_OF_STOCK_FIELDS,
     *(
         name
         for key in SortKey
@@ -147,9 +170,10 @@ def listing_fields(
     created_at: datetime,
     category: str | None,
     tier: int,
+    out_of_stock: bool,
 ) -> tuple[dict[str, Any], list[str]]:
     """The fields to set on a live product, and those to remove (a category it no longer
-    has, fences it does not carry)."""
+    has, fences it does not carry, out-of-stock keys of a product in stock)."""
     values: dict[str, SortValue] = {
         SortKey.NAME.value: name.casefold(),
         SortKey.PRICE.value: price,
@@ -172,6 +196,11 @@ def listing_fields(
                 stored[field.fence] = fence_value(tier, scoped[scope])
             else:
                 unset.append(field.fence)
+        out = ordered_field(key, in_category=False, out_of_stock=True).key
+        if out_of_stock:
+            stored[out] = catalog_key
+        else:
+            unset.append(out)
     stored["grams"] = name_grams(name)
     if tier >= SAMPLE_TIER:
         stored["sample_grams"] = stored["grams"]
@@ -198,11 +227,14 @@ class ListingPlan:
 
 def plan_listing(product_filter: ProductFilter, sort: ProductSort) -> ListingPlan:
     category = product_filter.category
-    field = ordered_field(sort.key, in_category=category is not None)
+    # the catalog's products out of stock have keys of their own; within a category, they
+    # are read along the category's keys (a category is a small range already)
+    out_of_stock = product_filter.in_stock is False and category is None
+    field = ordered_field(sort.key, in_category=category is not None, out_of_stock=out_of_stock)
     prefix = "" if category is None else scope_start(category)
     low = prefix or None
     high = scope_end(category) if category is not None else None
-    served = product_filter.q is None and product_filter.in_stock is None
+    served = product_filter.q is None and (product_filter.in_stock is None or out_of_stock)
     has_price_bounds = product_filter.min_price is not None or product_filter.max_price is not None
     if has_price_bounds and sort.key is SortKey.PRICE:
         if product_filter.min_price is not None:
