@@ -78,10 +78,10 @@ def share_the_interpreter(limits: PreparationLimits) -> None:
     switch interval (5 ms by default) before the holder is told to give it up. The event
     loop gives the lock up at every wait for its sockets, and so, while the preparing
     thread computes, waited up to 5 ms at each of a request's steps: a loop's round trip on
-    a socket measured p99 24 ms beside a computing thread (1 ms quiet), 5.5 ms with an
-    interval of 0.5 ms (tools/gil_convoy.py). With one thread
-    running, nobody asks for the lock and the interval costs nothing; with two, only more
-    handoffs. It is the process's setting: the gateway sets it once, at start."""
+    a socket measured p99 24-25 ms beside a computing thread (about 1 ms quiet), 5.5-7.2 ms
+    with an interval of 0.5 ms (tools/gil_convoy.py, two runs). With one thread running,
+    nobody asks for the lock and the interval costs nothing; with two, only more handoffs.
+    It is the process's setting: the gateway sets it once, at start."""
     sys.setswitchinterval(limits.switch_interval)
 
 
