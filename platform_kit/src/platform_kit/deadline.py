@@ -6,16 +6,22 @@ deadline), so the server stops its work too, and one that runs out raises a time
 which the services map to SERVICE_UNAVAILABLE (platform_kit.mongo.DATABASE_UNAVAILABLE).
 
 The deadline starts when the request arrives and covers its one answer; a streamed answer
-(no subgraph has one today) would need a bound per event instead.
+(no subgraph has one today) would need a bound per event instead. With `turns`, the request's
+reads also take their turns at the database (platform_kit.database_turns) as the client the
+request is for, waiting no longer than the deadline.
 
 Needs the kit's `mongo` extra (PyMongo): only the subgraphs install it."""
 
 from __future__ import annotations
 
+import time
+
 import pymongo
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from platform_kit.clients import current_client
+from platform_kit.database_turns import DatabaseTurns, taking_turns
 from platform_kit.request_context import REQUEST_TIMEOUT_HEADER
 
 __all__ = ["DatabaseDeadline", "request_budget"]
@@ -32,9 +38,12 @@ def request_budget(header: str | None, default_seconds: float) -> float:
 
 
 class DatabaseDeadline:
-    def __init__(self, app: ASGIApp, default_seconds: float) -> None:
+    def __init__(
+        self, app: ASGIApp, default_seconds: float, turns: DatabaseTurns | None = None
+    ) -> None:
         self.app = app
         self.default_seconds = default_seconds
+        self.turns = turns
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -43,4 +52,10 @@ class DatabaseDeadline:
         header = Headers(scope=scope).get(REQUEST_TIMEOUT_HEADER)
         budget = request_budget(header, self.default_seconds)
         with pymongo.timeout(budget):
-            await self.app(scope, receive, send)
+            if self.turns is None:
+                await self.app(scope, receive, send)
+                return
+            client = current_client.get()
+            key = client.key if client is not None else ""
+            async with taking_turns(self.turns, key, time.monotonic() + budget):
+                await self.app(scope, receive, send)

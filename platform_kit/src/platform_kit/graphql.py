@@ -46,6 +46,7 @@ from platform_kit.app import FASTAPI_TELEMETRY, install_platform
 from platform_kit.auth import Principal
 from platform_kit.body_limits import SUBGRAPH_MAX_BODY_BYTES
 from platform_kit.casing import camel_keys
+from platform_kit.database_turns import DatabaseTurns
 from platform_kit.deadline import DatabaseDeadline
 from platform_kit.errors import Classifier, ErrorCode
 from platform_kit.health import ReadinessCheck
@@ -396,7 +397,11 @@ def subgraph_app(
     )
     for router in routers:
         app.include_router(router)
-    app.add_middleware(DatabaseDeadline, default_seconds=settings.request_timeout_seconds)
+    app.add_middleware(
+        DatabaseDeadline,
+        default_seconds=settings.request_timeout_seconds,
+        turns=DatabaseTurns(settings.database_turns) if settings.database_turns else None,
+    )
     install_platform(
         app,
         service=service,

@@ -4,7 +4,8 @@ and sampled documents carry it again in a sparse fence field. The walk asks for 
 of the top tier in its range, then for those of the next tier between two of them, and so
 on, and reads the documents between two consecutive tier-1 fences: about 32 at a time. Each
 query is an index range with both ends set, answered in index order (no sort in memory),
-so a page costs a few small queries at 100 rows or at 10^6, deep cursors included.
+so a page costs a few small queries at 100 rows or at 10^6, deep cursors included. Each
+query is one turn at the database (platform_kit.database_turns).
 
 MongoDB would also serve `find(key > k).sort(key).limit(n)` from the index; an embedded
 server that reads the whole range before applying the limit would not. Bounded ranges are
@@ -20,6 +21,7 @@ from typing import Any, Generic, TypeVar
 
 from pymongo.asynchronous.collection import AsyncCollection
 
+from platform_kit.database_turns import database_turn
 from platform_kit.ordered_keys import TOP_TIER, fence_value
 from platform_kit.paging import EXACT_COUNT_LIMIT, Count
 
@@ -134,7 +136,8 @@ class KeysetWalk:
         cursor = self.collection.find(
             {self.field.fence: bounds}, {self.field.fence: 1, "_id": 0}
         ).sort(self.field.fence, -1 if desc else 1)
-        return [doc[self.field.fence][2:] async for doc in cursor]
+        async with database_turn():
+            return [doc[self.field.fence][2:] async for doc in cursor]
 
     async def _documents(
         self, start: str | None, stop: str | None, stop_included: bool, desc: bool
@@ -151,15 +154,17 @@ class KeysetWalk:
             bounds["$gte"] = ""  # documents that have a key: the listed ones
         if self.match is not None:
             # ordered here (the projection keeps the key): see the class
-            found = await self.collection.find(
-                {**self.match, self.field.key: bounds}, self.projection
-            ).to_list()
+            async with database_turn():
+                found = await self.collection.find(
+                    {**self.match, self.field.key: bounds}, self.projection
+                ).to_list()
             found.sort(key=lambda document: str(document[self.field.key]), reverse=desc)
             return found
         cursor = self.collection.find({self.field.key: bounds}, self.projection).sort(
             self.field.key, -1 if desc else 1
         )
-        return await cursor.to_list()
+        async with database_turn():
+            return await cursor.to_list()
 
 
 @dataclass(frozen=True, slots=True)

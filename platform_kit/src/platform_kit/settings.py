@@ -71,6 +71,10 @@ class ServiceSettings(BaseSettings):
     max_in_flight_share: float = Field(default=0.5, gt=0, le=1, alias="MAX_IN_FLIGHT_SHARE")
     retry_after_seconds: int = Field(default=1, gt=0, alias="RETRY_AFTER_SECONDS")
     request_timeout_seconds: float = Field(default=4.5, gt=0, alias="REQUEST_TIMEOUT_SECONDS")
+    # reads of requests at the database at once per process, shared least-used-client first
+    # (platform_kit.database_turns); 0: no turns. Two suit the embedded database, which
+    # serves one read at a time anyway; a MongoDB server with cores to spare takes more.
+    database_turns: int = Field(default=2, ge=0, le=1024, alias="DATABASE_TURNS")
     # Subscriptions (subgraphs): changes waiting for one subscriber before it is cut off as
     # slow, and subscribers of one change feed in one process
     subscription_queue_size: int = Field(

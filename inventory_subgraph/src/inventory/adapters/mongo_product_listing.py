@@ -52,6 +52,7 @@ from inventory.domain.listing import (
 )
 from inventory.domain.product import Product
 from platform_kit.count_cache import CountCache, ScopeCounts
+from platform_kit.database_turns import database_turn
 from platform_kit.keyset_walk import (
     Counting,
     KeysetWalk,
@@ -123,7 +124,10 @@ class MongoProductListing:
         if product_filter.q is not None:
             piece = await self._rarest_piece(product_filter.q)
             if piece is not None and piece.sample_hits <= RARE_GRAM_SAMPLE_HITS:
-                documents = await self.products.find({"grams": piece.gram}, PUBLIC_FIELDS).to_list()
+                async with database_turn():
+                    documents = await self.products.find(
+                        {"grams": piece.gram}, PUBLIC_FIELDS
+                    ).to_list()
                 return self._ordered_here(documents, product_filter, sort, page)
         total: Count | None = None  # counted once a request: a count step is a request's
         if _price_bounded(product_filter) and sort.key is not SortKey.PRICE:
@@ -259,10 +263,11 @@ class MongoProductListing:
             limit=page.limit,
         )
         ids = [object_id_of(key) for key in shown.keys]
-        found = {
-            str(document["_id"]): self.load(document)
-            async for document in self.products.find({"_id": {"$in": ids}}, PUBLIC_FIELDS)
-        }
+        async with database_turn():
+            found = {
+                str(document["_id"]): self.load(document)
+                async for document in self.products.find({"_id": {"$in": ids}}, PUBLIC_FIELDS)
+            }
         items = [found[str(oid)] for oid in ids if str(oid) in found]
         return Slice(items, Count(len(keys)), items[-1] if shown.more and items else None)
 
@@ -274,8 +279,9 @@ class MongoProductListing:
         held: Counter[str] = Counter()
         cursor = self.products.find({"sample_grams": {"$in": grams}}, {"sample_grams": 1, "_id": 0})
         wanted = set(grams)
-        async for document in cursor:
-            held.update(wanted.intersection(document["sample_grams"]))
+        async with database_turn():
+            async for document in cursor:
+                held.update(wanted.intersection(document["sample_grams"]))
         rarest = min(grams, key=lambda gram: (held[gram], gram))
         return Piece(rarest, held[rarest])
 

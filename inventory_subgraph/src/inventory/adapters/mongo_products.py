@@ -41,6 +41,7 @@ from inventory.domain.product import MAX_STOCK, NewProduct, Product, ProductChan
 from inventory.domain.reservation import ReservationLine, ReservedLine
 from platform_kit.bulk_load import indexes_built_after
 from platform_kit.count_cache import CountCache, ScopeCounts
+from platform_kit.database_turns import database_turn
 from platform_kit.errors import InvalidInput
 from platform_kit.keyset_walk import KeyRange, KeysetWalk
 from platform_kit.move_log import KeyMove, MoveLog, Write
@@ -366,7 +367,8 @@ class MongoProductRepository(ProductRepository):
             return {}
         query: Document = {"_id": {"$in": list(oids)}, **({} if deleted_too else LIVE)}
         cursor = self.products.find(query, _PUBLIC_FIELDS)
-        return {str(doc["_id"]): to_product(doc) async for doc in cursor}
+        async with database_turn():
+            return {str(doc["_id"]): to_product(doc) async for doc in cursor}
 
     async def update(
         self, product_id: str, changes: ProductChanges, now: datetime

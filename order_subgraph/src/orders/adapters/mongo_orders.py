@@ -26,6 +26,7 @@ from orders.domain.order import (
     total_of,
 )
 from platform_kit.count_cache import CountCache, ScopeCounts
+from platform_kit.database_turns import database_turn
 from platform_kit.keyset_walk import KeyRange, KeysetWalk, OrderedField, take
 from platform_kit.mongo import from_document, to_document
 from platform_kit.offset_index import OffsetIndex
@@ -219,7 +220,10 @@ class MongoOrderRepository(OrderRepository):
         ids = [oid for oid in set(order_ids) if isinstance(oid, str)]
         if not ids:
             return {}
-        return {doc["_id"]: to_order(doc) async for doc in self.orders.find({"_id": {"$in": ids}})}
+        async with database_turn():
+            return {
+                doc["_id"]: to_order(doc) async for doc in self.orders.find({"_id": {"$in": ids}})
+            }
 
     async def transition(
         self, order_id: str, change: StatusChange, *, known: Order | None = None
