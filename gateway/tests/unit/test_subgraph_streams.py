@@ -14,8 +14,9 @@ import orjson
 import pytest
 from aiohttp import WSMsgType, web
 
-from gateway.federation.subgraph_streams import PROTOCOL, SubgraphStreams
+from gateway.federation.subgraph_streams import PROTOCOL, STREAM_QUEUE, SubgraphStreams, _Stream
 from gateway.federation.transport import SubgraphUnreachable
+from gateway.single_reader_queue import END
 from platform_kit.request_context import current_authorization
 
 
@@ -163,3 +164,17 @@ async def test_a_full_connection_is_joined_by_another_for_the_same_identity(
         await _until(lambda: streams.connections == 0)
     finally:
         await streams.close()
+
+
+async def test_a_stream_too_far_behind_ends_with_a_failure_after_what_it_holds() -> None:
+    stream = _Stream()
+    for n in range(STREAM_QUEUE):
+        stream.offer({"data": {"n": n}})
+    stream.offer({"data": {"n": "dropped"}})  # one too many: the stream is ended instead
+    stream.offer({"data": {"n": "dropped too"}})
+    taken = [await stream.get() for _ in range(STREAM_QUEUE)]
+    assert [item["data"]["n"] for item in taken if item is not END] == list(range(STREAM_QUEUE))
+    assert await stream.get() is END
+    assert stream.failure == "the gateway fell behind the subgraph's events"
+    stream.end(None)  # the connection closing later keeps the first failure
+    assert stream.failure == "the gateway fell behind the subgraph's events"

@@ -17,7 +17,6 @@ import math
 import signal
 import time
 import weakref
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from graphql import FieldNode
 from prometheus_client import Counter, Gauge
 
 from gateway.federation.pipeline import Admitted, Gateway, Prepared, RequestError
+from gateway.single_reader_queue import END, SingleReaderQueue
 from platform_kit.auth import bearer_token
 from platform_kit.request_context import current_authorization
 
@@ -249,9 +249,6 @@ class _SubscriptionHeld:
         OPEN_SUBSCRIPTIONS.labels(self._transport).dec()
 
 
-_END = object()
-
-
 class Answer:
     """One answer of a topic, the same object for every subscriber: its result, and the
     result as JSON, encoded once on first use (then the same bytes for every WebSocket
@@ -411,7 +408,7 @@ def _root_field(prepared: Prepared) -> str | None:
     return None
 
 
-class SubscriptionRun:
+class SubscriptionRun(SingleReaderQueue[Answer]):
     """One client subscription: a bounded queue fed by its topic (shared with every client
     subscription of the same key). Iterate it for the answers' results (`next_answer` for
     the `Answer`s themselves); it ends after the stream's last answer, or with SlowConsumer.
@@ -427,11 +424,9 @@ class SubscriptionRun:
         "_deliver",
         "_expiry",
         "_fanout",
-        "_items",
         "_on_queued",
         "_taken",
         "_topic",
-        "_waiter",
         "ended",
         "queue_size",
         "slow",
@@ -451,12 +446,11 @@ class SubscriptionRun:
         deliver: Deliver | None = None,
         on_queued: Callable[[], None] | None = None,
     ) -> None:
-        # a deque and a future, not an asyncio.Queue (four deques and an event): one is held
-        # per open subscription. Bounded by offer(): queue_size answers, a last one, the end.
-        # made on the first answer queued: an empty deque is 760 bytes, and a subscriber
-        # whose answers are delivered at once (`deliver`) may never queue one
-        self._items: deque[Any] | None = None
-        self._waiter: asyncio.Future[None] | None = None
+        # a SingleReaderQueue, not an asyncio.Queue (four deques and an event): one is held
+        # per open subscription, and a subscriber whose answers are delivered at once
+        # (`deliver`) may never queue one. Bounded by offer(): queue_size answers, a last
+        # one, the end.
+        super().__init__()
         self._deliver = deliver
         # told when an answer (or the end) is queued and no reader waits for it: a
         # transport without a task waiting on each subscription starts one then
@@ -481,25 +475,14 @@ class SubscriptionRun:
         deliver = self._deliver
         if deliver is not None and not self._items and not self._taken and deliver(answer):
             return
-        if self._items is not None and len(self._items) >= self.queue_size:
+        if self.pending >= self.queue_size:
             self.slow = True
             self._end("slow_consumer")
             return
-        self._put(answer)
+        self._queued(self.put(answer))
 
-    @property
-    def pending(self) -> int:
-        """Answers waiting to be taken."""
-        return len(self._items) if self._items is not None else 0
-
-    def _put(self, item: Any) -> None:
-        if self._items is None:
-            self._items = deque()
-        self._items.append(item)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-        elif waiter is None and self._on_queued is not None:
+    def _queued(self, reader_told: bool) -> None:
+        if not reader_told and self._on_queued is not None:
             self._on_queued()
 
     def finish(self, last: dict[str, Any] | None) -> None:
@@ -507,20 +490,19 @@ class SubscriptionRun:
         if self.ended:
             return
         if last is not None:
-            self._put(Answer(last))
+            self._queued(self.put(Answer(last)))
         self._end("error" if last is not None else "completed")
 
     def _expire(self) -> None:
         if not self.ended:
-            self._put(
-                Answer(_error("the token expired: subscribe with a new one", "UNAUTHENTICATED"))
-            )
+            expired = _error("the token expired: subscribe with a new one", "UNAUTHENTICATED")
+            self._queued(self.put(Answer(expired)))
             self._end("token_expired")
 
     def _end(self, reason: str) -> None:
         self.ended = True
         SUBSCRIPTIONS_ENDED.labels(reason).inc()
-        self._put(_END)
+        self._queued(self.put_end())
         if self._expiry is not None:
             _EXPIRIES.discard(self, self._expiry)
         self._leave()
@@ -542,19 +524,13 @@ class SubscriptionRun:
         self._taken = False  # the reader is back: what it took before is sent
         if self.slow:
             raise SlowConsumer()
-        while not self._items:
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        item = self._items.popleft()
-        if item is _END:
+        item = await self.get()
+        if item is END:
             if self.slow:
                 raise SlowConsumer()
             raise StopAsyncIteration
         self._taken = True
-        return item  # type: ignore[no-any-return]
+        return item
 
     def sent(self) -> None:
         """The reader sent what it took and waits for nothing: answers may be delivered

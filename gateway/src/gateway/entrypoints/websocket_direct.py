@@ -41,12 +41,13 @@ import asyncio
 import contextlib
 import random
 import struct
-from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+from gateway.single_reader_queue import SingleReaderQueue
 
 __all__ = [
     "DIRECT",
@@ -77,41 +78,21 @@ def _writer(protocol: WebSocketsSansIOProtocol) -> WriteText:
     return _Direct(protocol).write
 
 
-class _ReceiveQueue:
-    """What uvicorn's protocol needs of its receive queue (`put_nowait`, `get`, `empty`),
-    as a deque made while messages wait and a future: an asyncio.Queue is four deques and
-    an event, 3.5 KB held for each open connection. Unbounded as uvicorn's own is: uvicorn
-    pauses reading after each message until it is taken, so it holds at most a message and
-    a disconnect."""
+class _ReceiveQueue(SingleReaderQueue[Any]):
+    """What uvicorn's protocol needs of its receive queue (`put_nowait`, `get`, `empty`)
+    without an asyncio.Queue's four deques and event, 3.5 KB held for each open connection.
+    Unbounded as uvicorn's own is: uvicorn pauses reading after each message until it is
+    taken, so it holds at most a message and a disconnect."""
 
-    __slots__ = ("_items", "_waiter")
+    __slots__ = ()
 
     def __init__(self, items: Iterable[Any]) -> None:
-        self._items: deque[Any] | None = deque(items) or None
-        self._waiter: asyncio.Future[None] | None = None
+        super().__init__()
+        for item in items:
+            self.put(item)
 
     def put_nowait(self, item: Any) -> None:
-        if self._items is None:
-            self._items = deque()
-        self._items.append(item)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def empty(self) -> bool:
-        return not self._items
-
-    async def get(self) -> Any:
-        while not self._items:
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        item = self._items.popleft()
-        if not self._items:
-            self._items = None  # an empty deque is 760 bytes; messages are rare
-        return item
+        self.put(item)
 
 
 class _Writable:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -37,6 +36,7 @@ import orjson
 from opentelemetry import propagate
 
 from gateway.federation.transport import SubgraphUnreachable
+from gateway.single_reader_queue import END, SingleReaderQueue
 from platform_kit.request_context import (
     REQUEST_ID_HEADER,
     current_authorization,
@@ -58,7 +58,6 @@ STREAM_QUEUE = 1024
 RESUME_SECONDS = 30.0
 RESUME_EXTENSION = "resumeToken"
 UNAVAILABLE = "SERVICE_UNAVAILABLE"
-_END: Any = object()
 
 
 def ws_url(http_url: str) -> str:
@@ -69,52 +68,29 @@ def ws_url(http_url: str) -> str:
     return http_url
 
 
-class _Stream:
-    """One stream's events read from the connection and not yet taken by its consumer.
+class _Stream(SingleReaderQueue[Json]):
+    """One stream's events read from the connection and not yet taken by its consumer,
+    then the end (with the `failure` that broke it off, if any). Not an asyncio.Queue (four
+    deques and an event, 3.5 KB): one is held per open upstream stream, thousands of them
+    (a topic each), most of the time empty."""
 
-    A deque, made while events wait, and a future, not an asyncio.Queue (four deques and
-    an event, 3.5 KB): one is held per open upstream stream, thousands of them (a topic
-    each), most of the time empty."""
-
-    __slots__ = ("_items", "_waiter", "failure")
+    __slots__ = ("failure",)
 
     def __init__(self) -> None:
-        self._items: deque[Any] | None = None
-        self._waiter: asyncio.Future[None] | None = None
+        super().__init__()
         self.failure: str | None = None
 
-    def put(self, item: Any) -> bool:
-        if self._items is not None and len(self._items) >= STREAM_QUEUE:
+    def offer(self, item: Json) -> None:
+        """Queues an event; a consumer STREAM_QUEUE events behind is broken off instead."""
+        if self.pending >= STREAM_QUEUE:
             self.end("the gateway fell behind the subgraph's events")
-            return False
-        self._push(item)
-        return True
+        else:
+            self.put(item)
 
     def end(self, failure: str | None) -> None:
         if self.failure is None:
             self.failure = failure
-        if not self._items or self._items[-1] is not _END:
-            self._push(_END)
-
-    def _push(self, item: Any) -> None:
-        if self._items is None:
-            self._items = deque()
-        self._items.append(item)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    async def get(self) -> Any:
-        while not self._items:
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        item = self._items.popleft()
-        if not self._items:
-            self._items = None  # an empty deque is 760 bytes
-        return item
+        self.put_end()
 
 
 class _Connection:
@@ -138,10 +114,10 @@ class _Connection:
                 stream = self.streams.get(str(body.get("id")))
                 if kind == "next":
                     if stream is not None:
-                        stream.put(body.get("payload") or {})
+                        stream.offer(body.get("payload") or {})
                 elif kind == "error":  # the operation was refused before it ran
                     if stream is not None:
-                        stream.put({"data": None, "errors": body.get("payload") or []})
+                        stream.offer({"data": None, "errors": body.get("payload") or []})
                         stream.end(None)
                 elif kind == "complete":
                     if stream is not None:
@@ -309,7 +285,7 @@ class SubgraphStreams:
                 del payload, subscribe
                 while True:
                     item = await stream.get()
-                    if item is _END:
+                    if item is END:
                         completed = True
                         if stream.failure is not None:
                             raise SubgraphUnreachable(stream.failure)
