@@ -130,17 +130,35 @@ async def test_a_reader_that_leaves_while_waiting_gives_up_its_place() -> None:
     assert turns.free == 1
 
 
+class TurnHeldByHand:
+    """One turn of one, held by the test itself: freed exactly when the test says, with no
+    other task run in between."""
+
+    def __init__(self) -> None:
+        self.turns = DatabaseTurns(1)
+        self.release = asyncio.Event()
+        self.release.set()
+        self.log: list[str] = []
+        self._held = self.turns.turn("holder")
+
+    async def take(self) -> None:
+        await self._held.__aenter__()
+
+    async def free(self) -> None:
+        await self._held.__aexit__(None, None, None)
+
+    def reader(self, client: str) -> asyncio.Task[None]:
+        return asyncio.create_task(hold(self.turns, client, self.release, self.log))
+
+
 async def test_a_turn_given_to_a_reader_that_is_leaving_passes_to_the_next() -> None:
-    turns = DatabaseTurns(1)
-    release = asyncio.Event()
-    release.set()
-    log: list[str] = []
-    held = turns.turn("a")
-    await held.__aenter__()
-    leaving = asyncio.create_task(hold(turns, "b", release, log))
-    staying = asyncio.create_task(hold(turns, "c", release, log))
+    by_hand = TurnHeldByHand()
+    turns, log = by_hand.turns, by_hand.log
+    await by_hand.take()
+    leaving = by_hand.reader("b")
+    staying = by_hand.reader("c")
     await settle()
-    await held.__aexit__(None, None, None)  # the turn is now "b"'s, which has not run yet
+    await by_hand.free()  # the turn is now "b"'s, which has not run yet
     leaving.cancel()
     await asyncio.gather(staying)
     await asyncio.gather(leaving, return_exceptions=True)
@@ -149,16 +167,13 @@ async def test_a_turn_given_to_a_reader_that_is_leaving_passes_to_the_next() -> 
 
 
 async def test_a_turn_freed_just_after_a_waiter_was_cancelled_is_not_lost() -> None:
-    turns = DatabaseTurns(1)
-    release = asyncio.Event()
-    release.set()
-    log: list[str] = []
-    held = turns.turn("a")
-    await held.__aenter__()
-    cancelled = asyncio.create_task(hold(turns, "b", release, log))
+    by_hand = TurnHeldByHand()
+    turns, log = by_hand.turns, by_hand.log
+    await by_hand.take()
+    cancelled = by_hand.reader("b")
     await settle()
     cancelled.cancel()  # its future is cancelled now; its task forgets it only when it runs
-    await held.__aexit__(None, None, None)
+    await by_hand.free()
     await asyncio.gather(cancelled, return_exceptions=True)
     assert log == []
     assert turns.free == 1 and turns.waiting_count == 0 and not turns.waiting
