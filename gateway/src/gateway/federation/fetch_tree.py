@@ -99,21 +99,23 @@ class FetchBuilder:
         the fetches the caller's key or requirements come from; a fetch that is one of them,
         or leads to one, cannot also wait for them."""
         wanted = set(accepts) or {type_name}
-        blocked = {id(ancestor) for other in needed for ancestor in other.lineage()}
-        for child in () if dedicated else self.children:
-            if (child.graph, child.entity_type, child.path, child.group) == (
-                graph,
-                type_name,
-                path,
-                group,
-            ) and (
-                id(child) not in blocked
-                and not child.context
-                and not conflicting(child.representation, representation)
-            ):
-                child.accepts |= wanted
-                touched.append(child)
-                return child
+        if not dedicated:
+            blocked = (
+                {id(ancestor) for other in needed for ancestor in other.lineage()} if needed else ()
+            )
+            for child in self.children:
+                if (
+                    child.path == path
+                    and child.graph == graph
+                    and child.entity_type == type_name
+                    and child.group == group
+                    and id(child) not in blocked
+                    and not child.context
+                    and not conflicting(child.representation, representation)
+                ):
+                    child.accepts |= wanted
+                    touched.append(child)
+                    return child
         child = FetchBuilder(
             graph=graph,
             root=Selection(),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from graphql import (
@@ -156,6 +157,12 @@ class Supergraph:
                 _by_labels={},
             )
         return view
+
+    @cached_property
+    def has_abstract_types(self) -> bool:
+        """Whether any interface or union is in the supergraph (a view for other labels is
+        a new object, and works it out again)."""
+        return any(info.kind in ("interface", "union") for info in self.types.values())
 
     def sets_context(self, type_name: str, context: str) -> bool:
         info = self.types.get(type_name)
