@@ -4,10 +4,12 @@ node and location for location, in a third of the time.
 graphql-core reads the text a character at a time in Python, makes a linked `Token` per
 token and a `Location` holding two of them per node; the prepared-operation cache then lets
 go of the tokens again (prepared_cache.settle). Here one regular expression cuts the text
-into tokens, the tree is made from them with nodes filled in directly (their dataclass
-`__init__` sets each frozen field through `object.__setattr__`), and each location points
-at one shared released token from the start: what settle leaves, without the tokens. The
-nodes are counted on the way (settle's count).
+into tokens, the tree is made from them with nodes filled in directly (without the
+dataclass `__init__`'s keyword arguments and defaults, but through `object.__setattr__`
+as it does: that keeps a node's attributes inline, where filling its `__dict__` would make
+a dict per node, one more object for each garbage collection to walk), and each location
+points at one shared released token from the start: what settle leaves, without the
+tokens. The nodes are counted on the way (settle's count).
 
 Only the common grammar of executable documents is read here: names, punctuation,
 numbers, strings without escapes. Anything else (a comment, an escape, a block string, a
@@ -78,6 +80,9 @@ _OPERATIONS = {
     "mutation": OperationType.MUTATION,
     "subscription": OperationType.SUBSCRIPTION,
 }
+
+
+_set = object.__setattr__
 
 
 class _Unsupported(Exception):
@@ -151,7 +156,9 @@ class _Parser:
         location.start_token = location.end_token = RELEASED
         location.source = self.source
         node = object.__new__(cls)
-        node.__dict__.update(fields, loc=location)
+        for name, value in fields.items():
+            _set(node, name, value)
+        _set(node, "loc", location)
         self.nodes += 1
         return node
 
