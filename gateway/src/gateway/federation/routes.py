@@ -84,6 +84,9 @@ class Stay:
     pass
 
 
+STAY = Stay()  # the most common decision, made once
+
+
 @dataclass(frozen=True)
 class Jump:
     graph: str
@@ -156,7 +159,7 @@ class RouteFinder:
         if info.context_arguments and not (local and graph not in info.context_arguments):
             return WithContext(graph if local else min(info.context_arguments))
         if local and graph not in info.requires:
-            return Stay()
+            return STAY
         graphs = sorted(info.graphs)
         if not graphs:
             via = self.via_interface_object(type_name, name)
@@ -296,11 +299,22 @@ class RouteFinder:
     def key_for(
         self, type_info: TypeInfo, graph: str, from_graph: str, provided: Provided
     ) -> FieldSet | None:
-        """A key of `graph` whose fields a fetch of `from_graph` can select."""
-        for key in type_info.keys.get(graph, ()):
-            if self.gatherable(type_info.name, key.fields, from_graph, provided, hops=0):
-                return key
-        return None
+        """A key of `graph` whose fields a fetch of `from_graph` can select. Without a
+        @provides, the supergraph's answer alone: worked out once per supergraph."""
+        memo = None
+        if provided is NOTHING and self.supergraph.types.get(type_info.name) is type_info:
+            memo = self.supergraph.planning_memo
+            found = memo.get(("key_for", type_info.name, graph, from_graph), memo)
+            if found is not memo:
+                return found  # type: ignore[no-any-return]
+        key = None
+        for candidate in type_info.keys.get(graph, ()):
+            if self.gatherable(type_info.name, candidate.fields, from_graph, provided, hops=0):
+                key = candidate
+                break
+        if memo is not None:
+            memo["key_for", type_info.name, graph, from_graph] = key
+        return key
 
     def gathered_key(
         self, type_info: TypeInfo, graph: str, from_graph: str, provided: Provided

@@ -127,6 +127,12 @@ class Supergraph:
     authorization: AuthorizationRules = field(default_factory=AuthorizationRules)
     _by_labels: dict[frozenset[str], Supergraph] = field(default_factory=dict, repr=False)
     _validation: GraphQLSchema | None = field(default=None, repr=False)
+    # answers the planner works out from the supergraph alone (routes.RouteFinder), kept
+    # for every document: bounded by what the supergraph holds; a view for other labels
+    # starts its own
+    planning_memo: dict[tuple[Any, ...], Any] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def validation_schema(self) -> GraphQLSchema:
         """The API schema operations are validated against: with @defer, which the
@@ -155,6 +161,7 @@ class Supergraph:
                 types={name: _labelled(info, active) for name, info in self.types.items()},
                 override_labels=frozenset(),
                 _by_labels={},
+                planning_memo={},
             )
         return view
 
