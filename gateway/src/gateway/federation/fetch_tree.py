@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from graphql import ArgumentNode, FieldNode, VariableDefinitionNode, print_ast, visit
 from graphql.language import Visitor
@@ -23,15 +24,16 @@ __all__ = [
     "covered",
     "finish",
     "merged",
+    "release",
     "requirement_alias",
 ]
 
 
-@dataclass(frozen=True)
-class Position:
+class Position(NamedTuple):
     """Where the walk is in the fetch tree: the fetch being built, the selection its fields
     go into, the response path of the objects there, and what a @provides above lets the
-    fetch's subgraph answer."""
+    fetch's subgraph answer. (A named tuple: the walk makes one per field with a selection,
+    and a frozen dataclass sets each field through object.__setattr__.)"""
 
     fetch: FetchBuilder
     target: Selection
@@ -40,11 +42,10 @@ class Position:
 
     def into(self, target: Selection) -> Position:
         """The same objects, fields going into another selection (a type condition)."""
-        return replace(self, target=target)
+        return self._replace(target=target)
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """A field the walk went through: its parent type and where it was selected."""
 
     type_name: str
@@ -149,17 +150,26 @@ def covered(fields: Sequence[KeyField], nodes: Iterable[FieldNode]) -> tuple[Key
     return tuple(out)
 
 
+class _ArgumentTexts(Visitor):
+    """Every argument under a node, printed, in the order visit() meets them. (A class of
+    its own: one defined inside the function was a new class per call, and a class refers
+    to itself, so each was garbage for a collection to find.)"""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+
+    def enter_argument(self, argument: ArgumentNode, *_: object) -> None:
+        self.texts.append(print_ast(argument))
+
+
 def requirement_alias(node: FieldNode) -> str:
     """Where a required field travels. Two requirements of one field with different
     arguments (`price(currency: "USD")`, `price(currency: "EUR")`) are different values, so
     arguments anywhere in the selection make their own alias."""
-    arguments: list[str] = []
-
-    class Collect(Visitor):
-        def enter_argument(self, argument: ArgumentNode, *_: object) -> None:
-            arguments.append(print_ast(argument))
-
-    visit(node, Collect())
+    collect = _ArgumentTexts()
+    visit(node, collect)
+    arguments = collect.texts
     if not arguments:
         return internal_alias(node.name.value)
     digest = hashlib.sha256(" ".join(arguments).encode()).hexdigest()[:8]
@@ -209,6 +219,19 @@ def finish(
         kind=kind,
         fetches=[_fetch(b, kind, numbers, variable_definitions) for b in roots],
     )
+
+
+def release(roots: Sequence[FetchBuilder]) -> None:
+    """The fetch tree let go of once its plan is made: a fetch and its parent refer to each
+    other, so the tree (with every selection and item the walk made, thousands for a
+    large document) would otherwise wait for a garbage collection to walk it and find it
+    dead; unlinked, it is freed as the planner lets go of it."""
+    pending = list(roots)
+    while pending:
+        builder = pending.pop()
+        builder.parent = None
+        builder.after = []
+        pending += builder.children
 
 
 def _fetch(

@@ -33,7 +33,6 @@ from graphql import (
     SelectionNode,
     VariableNode,
     get_named_type,
-    print_ast,
 )
 
 from gateway.federation.conditions import included
@@ -44,6 +43,7 @@ from gateway.federation.fetch_tree import (
     Step,
     finish,
     merged,
+    release,
     requirement_alias,
 )
 from gateway.federation.field_sets import NOTHING
@@ -123,7 +123,9 @@ class Planner:
         self.walk.is_query = not is_mutation and not is_subscription
         self._root_selections(root_type, self.operation.selection_set.selections, is_mutation)
         kind = "mutation" if is_mutation else "subscription" if is_subscription else "query"
-        return finish(self.roots, kind, self.variable_definitions)
+        plan = finish(self.roots, kind, self.variable_definitions)
+        release(self.roots)
+        return plan
 
     def _root_selections(
         self, root_type: str, selections: Sequence[SelectionNode], is_mutation: bool
@@ -319,7 +321,8 @@ class Planner:
     def _field(self, type_name: str, node: FieldNode, at: Position) -> None:
         name = node.name.value
         if name == "__typename":
-            at.target.leaf(node.alias.value if node.alias else name, print_ast(node), node)
+            # head(): print_ast's text, without the printer for a plain __typename
+            at.target.leaf(node.alias.value if node.alias else name, head(node), node)
             return
         type_info = self.supergraph.types[type_name]
         route = self.routes.route_field(type_info, node, at.fetch.graph, at.provided)
@@ -501,11 +504,18 @@ class Planner:
 
     def _key_field(self, type_name: str, node: FieldNode, target: Selection) -> KeyField:
         """A key field the current fetch selects itself, under an internal alias."""
+        if node.selection_set is None:
+            # the supergraph's key fields: their alias, text and KeyField made once
+            memo = self.supergraph.planning_memo
+            made = memo.get(("key_leaf", id(node)))
+            if made is None or made[0] is not node:
+                alias = internal_alias(node.name.value)
+                made = (node, alias, head(node, alias), KeyField(node.name.value, alias))
+                memo["key_leaf", id(node)] = made
+            target.leaf(made[1], made[2])
+            return made[3]
         name = node.name.value
         alias = internal_alias(name)
-        if node.selection_set is None:
-            target.leaf(alias, head(node, alias))
-            return KeyField(name, alias)
         sub = target.field(alias, head(node, alias))
         child_type = self.routes.named_return(type_name, name) or type_name
         children = []
