@@ -155,7 +155,12 @@ class RouteFinder:
         info = type_info.fields.get(name)
         if info is None:
             raise UnknownField(type_name, name)
-        local = self.resolves(type_name, name, graph, provided)
+        if type_info is self.supergraph.types.get(type_name):  # resolves(), inline
+            local = graph in info.graphs or (
+                provided is not NOTHING and provided.has(name, type_name)
+            )
+        else:
+            local = self.resolves(type_name, name, graph, provided)
         if info.context_arguments and not (local and graph not in info.context_arguments):
             return WithContext(graph if local else min(info.context_arguments))
         if local and graph not in info.requires:
@@ -263,8 +268,15 @@ class RouteFinder:
                         if graph not in graphs:
                             counts[graph] += 1
                     continue
+                # the child's own counts, when it has them: what misses() would return
+                below = self._plain_misses(child_type, child)
                 for graph in self._graphs:
-                    counts[graph] += self.misses(child_type, child, graph) if graph in graphs else 1
+                    if graph not in graphs:
+                        counts[graph] += 1
+                    elif below is not None and graph in below:
+                        counts[graph] += below[graph]
+                    else:
+                        counts[graph] += self.misses(child_type, child, graph)
         self._plain[key] = counts
         return counts
 
