@@ -88,6 +88,9 @@ ERRORS = [
     "{ a } }",
     "query Q { a } extra",
     "{ ä }",
+    "{ a ? b }",  # a character no token starts with, between tokens
+    "{ a.b }",
+    "{ a %b c }",
     "notakeyword { a }",
     "{ a: b: c }",
     "{ a(x: [1, 2) }",

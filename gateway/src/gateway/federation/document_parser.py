@@ -61,11 +61,11 @@ from gateway.federation.prepared_cache import RELEASED, settle
 
 __all__ = ["parse_request"]
 
-# ignored characters (no comments: those go to graphql-core), then one token: a name,
-# a punctuator, a number not run on into a name or another number, or a string without
-# escapes, control characters or surrogates (and not a block string)
+# the ignored characters before a token (no comments: those go to graphql-core), then the
+# token: a name, a punctuator, a number not run on into a name or another number, or a
+# string without escapes, control characters or surrogates (and not a block string)
 _TOKEN = re.compile(
-    r"[ \t\n\r,\ufeff]*(?:"
+    r"([ \t\n\r,\ufeff]*)(?:"
     r"([_A-Za-z][_0-9A-Za-z]*)"
     r"|(\.\.\.|[!$&():=@\[\]{|}])"
     r"|(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)(?![._A-Za-z0-9])"
@@ -73,7 +73,6 @@ _TOKEN = re.compile(
     r")"
 )
 _IGNORED = " \t\n\r,\ufeff"
-_NAME, _PUNCTUATOR, _NUMBER, _STRING = 1, 2, 3, 4
 _END = ""  # the kind after the last token
 _OPERATIONS = {
     "query": OperationType.QUERY,
@@ -82,6 +81,7 @@ _OPERATIONS = {
 }
 
 
+_new = object.__new__
 _set = object.__setattr__
 
 
@@ -112,27 +112,32 @@ class _Parser:
         values: list[str] = []
         starts: list[int] = []
         ends: list[int] = []
+        kind, value, start, end = kinds.append, values.append, starts.append, ends.append
+        # findall passes over a character no token starts with: the offsets added up then
+        # fall short of the text, and the check after the loop finds a token's character
+        # left over (every token has one) and hands the text over
         position = 0
-        for match in _TOKEN.finditer(text):
-            if match.start() != position:  # a character no token starts with
-                _unsupported()
-            group = match.lastindex or 0  # one alternative always matched
-            start, end = match.span(group)
-            value = match.group(group)
-            if group == _NAME:
-                kinds.append("n")
-            elif group == _PUNCTUATOR:
-                kinds.append(value)
-            elif group == _NUMBER:
-                kinds.append("i" if value.isdigit() or value[1:].isdigit() else "f")
+        for ignored, name, punctuator, number, string in _TOKEN.findall(text):
+            position += len(ignored)
+            start(position)
+            if name:
+                kind("n")
+                value(name)
+                position += len(name)
+            elif punctuator:
+                kind(punctuator)
+                value(punctuator)
+                position += len(punctuator)
+            elif number:
+                kind("i" if number.isdigit() or number[1:].isdigit() else "f")
+                value(number)
+                position += len(number)
             else:  # the quotes are the token's, not the value's
-                kinds.append("s")
-                start, end = start - 1, end + 1
-            values.append(value)
-            starts.append(start)
-            ends.append(end)
-            position = match.end()
-        if text[position:].strip(_IGNORED):  # a comment or a character no token starts
+                kind("s")
+                value(string)
+                position += len(string) + 2
+            end(position)
+        if text[position:].strip(_IGNORED):  # a comment, or a character no token starts
             _unsupported()
         if max_tokens is not None and len(kinds) > max_tokens:
             _unsupported()  # graphql-core's error, at the token it stops at
@@ -150,15 +155,10 @@ class _Parser:
     # -- making nodes --------------------------------------------------------------------
     def _node(self, cls: type[Any], first: int, **fields: Any) -> Any:
         """A node of `cls` spanning token `first` to the last one consumed."""
-        location = Location.__new__(Location)
-        location.start = self.starts[first]
-        location.end = self.ends[self.at - 1]
-        location.start_token = location.end_token = RELEASED
-        location.source = self.source
-        node = object.__new__(cls)
+        node = _new(cls)
         for name, value in fields.items():
             _set(node, name, value)
-        _set(node, "loc", location)
+        _set(node, "loc", self._location(first))
         self.nodes += 1
         return node
 
@@ -167,12 +167,24 @@ class _Parser:
             _unsupported()
         self.at += 1
 
+    def _location(self, first: int) -> Location:
+        location = _new(Location)
+        location.start = self.starts[first]
+        location.end = self.ends[self.at - 1]
+        location.start_token = location.end_token = RELEASED
+        location.source = self.source
+        return location
+
+    # names and fields are most of a document: made without _node's keyword arguments
     def _name(self) -> NameNode:
         at = self.at
         if self.kinds[at] != "n":
             _unsupported()
         self.at = at + 1
-        node: NameNode = self._node(NameNode, at, value=self.values[at])
+        node = _new(NameNode)
+        _set(node, "value", self.values[at])
+        _set(node, "loc", self._location(at))
+        self.nodes += 1
         return node
 
     def _enter(self) -> None:
@@ -347,15 +359,14 @@ class _Parser:
         arguments = self._arguments(False) if self.kinds[self.at] == "(" else None
         directives = self._directives(False) if self.kinds[self.at] == "@" else None
         selection_set = self._selection_set() if self.kinds[self.at] == "{" else None
-        node: FieldNode = self._node(
-            FieldNode,
-            first,
-            alias=alias,
-            name=name,
-            arguments=arguments,
-            directives=directives,
-            selection_set=selection_set,
-        )
+        node = _new(FieldNode)
+        _set(node, "directives", directives)
+        _set(node, "name", name)
+        _set(node, "alias", alias)
+        _set(node, "arguments", arguments)
+        _set(node, "selection_set", selection_set)
+        _set(node, "loc", self._location(first))
+        self.nodes += 1
         return node
 
     def _fragment(self) -> FragmentSpreadNode | InlineFragmentNode:
