@@ -215,10 +215,24 @@ def finish(
         builder = pending.pop()
         numbers[id(builder)] = len(numbers)
         pending += reversed(builder.children)
-    return QueryPlan(
-        kind=kind,
-        fetches=[_fetch(b, kind, numbers, variable_definitions) for b in roots],
-    )
+    declared = _Declared(variable_definitions)
+    return QueryPlan(kind=kind, fetches=[_fetch(b, kind, numbers, declared) for b in roots])
+
+
+class _Declared:
+    """The client's variable definitions, each printed once for all the fetches that use
+    it (a variable under @skip can be used by hundreds)."""
+
+    def __init__(self, definitions: Mapping[str, VariableDefinitionNode]) -> None:
+        self.definitions = definitions
+        self.names = frozenset(definitions)
+        self._printed: dict[str, str] = {}
+
+    def printed(self, name: str) -> str:
+        text = self._printed.get(name)
+        if text is None:
+            text = self._printed[name] = print_ast(self.definitions[name])
+        return text
 
 
 def release(roots: Sequence[FetchBuilder]) -> None:
@@ -238,14 +252,12 @@ def _fetch(
     builder: FetchBuilder,
     kind: str,
     numbers: dict[int, int],
-    variable_definitions: Mapping[str, VariableDefinitionNode],
+    variables: _Declared,
 ) -> Fetch:
     builder.root.separate_conflicts()
     # the client's variables it uses (none to look for in an operation that declares none)
-    used = (
-        sorted(builder.root.variables() & set(variable_definitions)) if variable_definitions else []
-    )
-    declared = [print_ast(variable_definitions[name]) for name in used]
+    used = sorted(builder.root.variables() & variables.names) if variables.names else []
+    declared = [variables.printed(name) for name in used]
     selection = builder.root.print()
     entity_selection = ""
     if builder.entity_type is None:
@@ -276,13 +288,13 @@ def _fetch(
         path=builder.path,
         representation=builder.representation,
         accepts=tuple(sorted(builder.accepts)),
-        children=[
-            _fetch(child, "query", numbers, variable_definitions) for child in builder.children
-        ],
+        children=[_fetch(child, "query", numbers, variables) for child in builder.children],
         id=numbers[id(builder)],
-        after=tuple(sorted(numbers[id(other)] for other in builder.after)),
+        after=tuple(sorted([numbers[id(other)] for other in builder.after]))
+        if builder.after
+        else (),
         context=builder.context,
         group=builder.group,
         entity_selection=entity_selection,
-        declared=tuple(zip(used, declared, strict=True)),
+        declared=tuple(zip(used, declared, strict=True)) if used else (),
     )
