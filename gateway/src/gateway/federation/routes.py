@@ -57,6 +57,11 @@ __all__ = [
 # needs a key ...): enough for real supergraphs, and a bound on the search.
 MAX_KEY_HOPS = 3
 
+# misses() counts per subgraph, side by side in one int: room for more fields than any
+# document the operation limits let through
+_SLOT = 32
+_SLOT_MASK = (1 << _SLOT) - 1
+
 
 @dataclass
 class Walk:
@@ -142,9 +147,11 @@ class RouteFinder:
         # walking the whole subtree again; one document's answers never change
         self._misses: dict[tuple[str, int, str, int], int] = {}
         self._belows: dict[tuple[str, int], _Below | None] = {}
-        # misses() of a plain selection for every subgraph at once (_plain_misses)
-        self._plain: dict[tuple[str, int], dict[str, int] | None] = {}
+        # misses() of a plain selection for every subgraph at once (_plain_misses), as
+        # one number: a _SLOT-bit count per subgraph, in the supergraph's order
+        self._plain: dict[tuple[str, int], int | None] = {}
         self._graphs = tuple(supergraph.subgraphs)
+        self._slots = {graph: _SLOT * index for index, graph in enumerate(self._graphs)}
 
     # -- decisions -------------------------------------------------------------------------
     def route_field(
@@ -201,8 +208,9 @@ class RouteFinder:
             return 0
         if provided is NOTHING:
             counts = self._plain_misses(type_name, node)
-            if counts is not None and graph in counts:
-                return counts[graph]
+            slot = self._slots.get(graph)
+            if counts is not None and slot is not None:
+                return (counts >> slot) & _SLOT_MASK
         # the nodes and Provided trees are the document's and the supergraph's, alive while
         # this finder is: their ids are stable keys
         key = (type_name, id(node), graph, id(provided))
@@ -242,17 +250,19 @@ class RouteFinder:
                 count += self.misses(child_type, child, graph, below)
         return count
 
-    def _plain_misses(self, type_name: str, node: FieldNode) -> dict[str, int] | None:
+    def _plain_misses(self, type_name: str, node: FieldNode) -> int | None:
         """misses() with nothing provided, for every subgraph in one walk of the selection:
         best_graph asks it of each candidate, and each asked the children again. Only for
         a selection where `_count_misses` reads no @provides (none on the field) and knows
         every child's subgraphs on a type that is not abstract: the same sums, graph by
-        graph. None: not such a selection (misses() counts it subgraph by subgraph)."""
+        graph, kept side by side in one number (a _SLOT-bit count per subgraph), so a
+        child's counts are added to its parent's for all subgraphs at once. None: not such
+        a selection (misses() counts it subgraph by subgraph)."""
         key = (type_name, id(node))
         if key in self._plain:
             return self._plain[key]
         below_node = self._below(type_name, node)
-        counts: dict[str, int] | None = dict.fromkeys(self._graphs, 0)
+        counts: int | None = 0
         if below_node is not None and (
             below_node.abstract
             or (below_node.info is not None and below_node.info.provides)
@@ -263,22 +273,36 @@ class RouteFinder:
             child_type = below_node.child_type
             for child, graphs in below_node.children:
                 assert graphs is not None
+                # a 1 in each slot of a subgraph that does not resolve the child, and a
+                # mask of the slots of those that do
+                missing, present = self._graph_slots(graphs)
+                counts += missing
                 if child.selection_set is None:
-                    for graph in self._graphs:
-                        if graph not in graphs:
-                            counts[graph] += 1
                     continue
-                # the child's own counts, when it has them: what misses() would return
                 below = self._plain_misses(child_type, child)
-                for graph in self._graphs:
-                    if graph not in graphs:
-                        counts[graph] += 1
-                    elif below is not None and graph in below:
-                        counts[graph] += below[graph]
-                    else:
-                        counts[graph] += self.misses(child_type, child, graph)
+                if below is not None:
+                    counts += below & present
+                    continue
+                for graph, slot in self._slots.items():
+                    if graph in graphs:
+                        counts += self.misses(child_type, child, graph) << slot
         self._plain[key] = counts
         return counts
+
+    def _graph_slots(self, graphs: set[str]) -> tuple[int, int]:
+        """For the subgraphs that resolve a field: a count of 1 in each slot of the others,
+        and a mask of their own slots. The supergraph's sets: made once per supergraph."""
+        memo = self.supergraph.planning_memo
+        made = memo.get(("graph_slots", id(graphs)))
+        if made is None or made[0] is not graphs:
+            missing = present = 0
+            for graph, slot in self._slots.items():
+                if graph in graphs:
+                    present |= _SLOT_MASK << slot
+                else:
+                    missing |= 1 << slot
+            made = memo["graph_slots", id(graphs)] = (graphs, missing, present)
+        return made[1], made[2]
 
     def _below(self, type_name: str, node: FieldNode) -> _Below | None:
         """What misses() needs of a field whatever the subgraph, found once per document;
