@@ -70,6 +70,11 @@ class FetchBuilder:
     # the deferred fragment whose fetches it belongs to (0: the first payload's); a fetch
     # only joins fetches of its own group, so a deferred part never holds up another
     group: int = 0
+    # its children by (graph, entity type, path, group), in order: where entity_child
+    # looks for one to join, without going through them all
+    by_place: dict[tuple[str, str, tuple[str, ...], int], list[FetchBuilder]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def lineage(self) -> Iterable[FetchBuilder]:
         """This fetch and the fetches it descends from."""
@@ -100,17 +105,14 @@ class FetchBuilder:
         the fetches the caller's key or requirements come from; a fetch that is one of them,
         or leads to one, cannot also wait for them."""
         wanted = set(accepts) or {type_name}
+        place = (graph, type_name, path, group)
         if not dedicated:
             blocked = (
                 {id(ancestor) for other in needed for ancestor in other.lineage()} if needed else ()
             )
-            for child in self.children:
+            for child in self.by_place.get(place, ()):
                 if (
-                    child.path == path
-                    and child.graph == graph
-                    and child.entity_type == type_name
-                    and child.group == group
-                    and id(child) not in blocked
+                    id(child) not in blocked
                     and not child.context
                     and not conflicting(child.representation, representation)
                 ):
@@ -128,6 +130,7 @@ class FetchBuilder:
             group=group,
         )
         self.children.append(child)
+        self.by_place.setdefault(place, []).append(child)
         touched.append(child)
         return child
 

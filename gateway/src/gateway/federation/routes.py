@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from graphql import (
     FieldNode,
@@ -116,8 +116,7 @@ class WithContext:
 FieldRoute = Stay | Jump | Rewind | ThroughInterfaceObject | WithContext
 
 
-@dataclass(frozen=True)
-class _Below:
+class _Below(NamedTuple):
     """A field's selection as misses() reads it for every subgraph: the field's named type
     and join information, whether that type is abstract, and the fields selected under it
     (fragments flattened, no meta fields), each with the subgraphs that resolve it (None:
@@ -310,26 +309,41 @@ class RouteFinder:
         key = (type_name, id(node))
         if key in self._belows:
             return self._belows[key]
-        field_def = self.field_def(type_name, node.name.value)
         found = None
-        if field_def is not None and node.selection_set is not None:
-            child_type = get_named_type(field_def.type).name
-            child_info = self.supergraph.types.get(child_type)
-            children = []
-            for child in self.fields(node.selection_set.selections):
-                name = child.name.value
-                if name.startswith("__"):
-                    continue
-                known = child_info.fields.get(name) if child_info is not None else None
-                children.append((child, known.graphs if known is not None else None))
-            found = _Below(
-                child_type,
-                self.supergraph.types[type_name].fields.get(node.name.value),
-                is_abstract_type(self.schema.get_type(child_type)),
-                tuple(children),
-            )
+        if node.selection_set is not None:
+            found = self._below_with(type_name, node)
         self._belows[key] = found
         return found
+
+    def _below_with(self, type_name: str, node: FieldNode) -> _Below | None:
+        assert node.selection_set is not None
+        # the field's named type, its join information and the named type's, and whether
+        # it is abstract: the supergraph's alone, once per supergraph
+        memo = self.supergraph.planning_memo
+        facts = memo.get(("below", type_name, node.name.value), memo)
+        if facts is memo:
+            field_def = self.field_def(type_name, node.name.value)
+            facts = None
+            if field_def is not None:
+                child_type = get_named_type(field_def.type).name
+                facts = (
+                    child_type,
+                    self.supergraph.types.get(child_type),
+                    self.supergraph.types[type_name].fields.get(node.name.value),
+                    is_abstract_type(self.schema.get_type(child_type)),
+                )
+            memo["below", type_name, node.name.value] = facts
+        if facts is None:
+            return None
+        child_type, child_info, info, abstract = facts
+        children = []
+        for child in self.fields(node.selection_set.selections):
+            name = child.name.value
+            if name.startswith("__"):
+                continue
+            known = child_info.fields.get(name) if child_info is not None else None
+            children.append((child, known.graphs if known is not None else None))
+        return _Below(child_type, info, abstract, tuple(children))
 
     # -- keys --------------------------------------------------------------------------
     def key_for(
