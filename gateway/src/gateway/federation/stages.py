@@ -172,21 +172,31 @@ def _steps(
     for index in sorted(depth):
         steps[depth[index]].append(index)
     # leaves ride along with a later call to the same subgraph; deepest first, so a leaf
-    # can follow another leaf that has moved
+    # can follow another leaf that has moved. How many entity fetches each step has per
+    # subgraph is kept as they move, rather than looked for in the later steps each time.
+    entity_calls: list[dict[str, int]] = [{} for _ in steps]
+    for level_number, step in enumerate(steps):
+        for index in step:
+            fetch = fetches[index].fetch
+            if fetch.entity_type is not None:
+                calls = entity_calls[level_number]
+                calls[fetch.graph] = calls.get(fetch.graph, 0) + 1
     for level_number in range(len(steps) - 2, -1, -1):
-        for index in list(steps[level_number]):
+        staying: list[int] = []
+        for index in steps[level_number]:
             fetch = fetches[index].fetch
             if children[index] or index in followed or fetch.entity_type is None:
+                staying.append(index)
                 continue
             for later in range(level_number + 1, len(steps)):
-                if any(
-                    fetches[other].fetch.graph == fetch.graph
-                    and fetches[other].fetch.entity_type is not None
-                    for other in steps[later]
-                ):
-                    steps[level_number].remove(index)
+                if entity_calls[later].get(fetch.graph, 0):
                     steps[later].append(index)
+                    entity_calls[level_number][fetch.graph] -= 1
+                    entity_calls[later][fetch.graph] += 1
                     break
+            else:
+                staying.append(index)
+        steps[level_number] = staying
     return steps
 
 
