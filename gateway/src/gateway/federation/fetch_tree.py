@@ -257,7 +257,6 @@ def _fetch(
     numbers: dict[int, int],
     variables: _Declared,
 ) -> Fetch:
-    builder.root.separate_conflicts()
     # the client's variables it uses (none to look for in an operation that declares none)
     used = sorted(builder.root.variables() & variables.names) if variables.names else []
     declared = [variables.printed(name) for name in used]

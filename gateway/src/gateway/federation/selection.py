@@ -125,23 +125,14 @@ class Selection:
             )
         return item.sub
 
-    def separate_conflicts(self) -> None:
-        """Type conditions side by side may select one response key with different types
-        (`... on User { id }` ID!, `... on Admin { id }` ID): invalid in one query, so
-        later ones travel under `_fed_<key>__<Type>`, which the shaping reads back."""
-        seen: dict[str, str] = {}
-        for key, item in self.items.items():
-            if isinstance(key, OnType) and key.type_name is not None:
-                for inner_key, inner in list(item.sub.items.items()):
-                    if inner.node is None or not inner.type_text or isinstance(inner_key, OnType):
-                        continue
-                    first = seen.setdefault(inner_key, inner.type_text)
-                    if first != inner.type_text:
-                        inner.text = head(inner.node, conflict_alias(inner_key, key.type_name))
-            if item.has_selection:
-                item.sub.separate_conflicts()
-
     def print(self) -> str:
+        """The selection as a subgraph request writes it. Type conditions side by side may
+        select one response key with different types (`... on User { id }` ID!, `... on
+        Admin { id }` ID): invalid in one query, so later ones travel under
+        `_fed_<key>__<Type>`, which the shaping reads back. Each level renames them in the
+        type conditions right under it before printing them (renaming reads no text, so
+        the order of levels does not matter), in the one walk that prints."""
+        self._separate_conflicts()
         parts = []
         for item in self.items.values():
             if item.leaf:
@@ -151,6 +142,19 @@ class Selection:
             else:
                 parts.append(f"{item.text} {{ __typename }}")
         return " ".join(parts)
+
+    def _separate_conflicts(self) -> None:
+        seen: dict[str, str] | None = None
+        for key, item in self.items.items():
+            if isinstance(key, OnType) and key.type_name is not None and item.has_selection:
+                if seen is None:
+                    seen = {}
+                for inner_key, inner in item.sub.items.items():
+                    if inner.node is None or not inner.type_text or isinstance(inner_key, OnType):
+                        continue
+                    first = seen.setdefault(inner_key, inner.type_text)
+                    if first != inner.type_text:
+                        inner.text = head(inner.node, conflict_alias(inner_key, key.type_name))
 
     def variables(self) -> set[str]:
         """The variables its fields' arguments and its directives use."""
