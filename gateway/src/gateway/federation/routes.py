@@ -151,6 +151,7 @@ class RouteFinder:
         self._plain: dict[tuple[str, int], int | None] = {}
         self._graphs = tuple(supergraph.subgraphs)
         self._slots = {graph: _SLOT * index for index, graph in enumerate(self._graphs)}
+        self._graph_slots_seen: dict[int, tuple[set[str], int, int]] = {}
 
     # -- decisions -------------------------------------------------------------------------
     def route_field(
@@ -291,6 +292,9 @@ class RouteFinder:
     def _graph_slots(self, graphs: set[str]) -> tuple[int, int]:
         """For the subgraphs that resolve a field: a count of 1 in each slot of the others,
         and a mask of their own slots. The supergraph's sets: made once per supergraph."""
+        made = self._graph_slots_seen.get(id(graphs))  # the sets live as long as the plan
+        if made is not None:
+            return made[1], made[2]
         memo = self.supergraph.planning_memo
         made = memo.get(("graph_slots", id(graphs)))
         if made is None or made[0] is not graphs:
@@ -301,6 +305,7 @@ class RouteFinder:
                 else:
                     missing |= 1 << slot
             made = memo["graph_slots", id(graphs)] = (graphs, missing, present)
+        self._graph_slots_seen[id(graphs)] = made
         return made[1], made[2]
 
     def _below(self, type_name: str, node: FieldNode) -> _Below | None:

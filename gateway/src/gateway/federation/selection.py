@@ -88,10 +88,11 @@ class Item:
 
 
 class Selection:
-    __slots__ = ("items",)
+    __slots__ = ("items", "typed")
 
     def __init__(self) -> None:
         self.items: dict[Key, Item] = {}
+        self.typed = False  # whether it has a fragment with a type condition
 
     def __eq__(self, other: object) -> bool:  # as a dataclass's
         if not isinstance(other, Selection):
@@ -120,6 +121,7 @@ class Selection:
         item = self.items.get(key)
         if item is None:
             condition = f"on {type_name} " if type_name else ""
+            self.typed = self.typed or type_name is not None
             item = self.items[key] = Item(
                 text=f"... {condition}{printed}".rstrip(), directives=tuple(directives)
             )
@@ -144,6 +146,8 @@ class Selection:
         return " ".join(parts)
 
     def _separate_conflicts(self) -> None:
+        if not self.typed:
+            return
         seen: dict[str, str] | None = None
         for key, item in self.items.items():
             if isinstance(key, OnType) and key.type_name is not None and item.has_selection:
