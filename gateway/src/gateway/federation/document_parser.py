@@ -93,6 +93,8 @@ def parse_request(text: str, max_tokens: int | None = None) -> tuple[DocumentNod
     """graphql-core's `parse(text, max_tokens=max_tokens)`, settled, and its node count.
     Raises what graphql-core's parse raises."""
     try:
+        if "#" in text or "\\" in text:  # a comment or an escape: not worth cutting first
+            _unsupported()
         return _Parser(text, max_tokens).document()
     except (_Unsupported, RecursionError):
         document = parse(text, max_tokens=max_tokens)
