@@ -4,6 +4,7 @@ counts its nodes as settle does, and leaves every error and rare form to graphql
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -204,3 +205,97 @@ def test_the_corpus_documents_match_graphql_core() -> None:
         assert nodes == want_nodes
         checked += 1
     assert checked > 20
+
+
+SCALARS = [
+    "1",
+    "-0",
+    "3.25",
+    "-1.5e-3",
+    "2E10",
+    '"str"',
+    '""',
+    '"ü 😀"',
+    "true",
+    "null",
+    "RED",
+    "$v",
+]
+
+
+def _random_document(rng: random.Random) -> str:
+    """An executable document with every form the parser reads itself: operations of
+    each type, variables with list and non-null types and defaults, arguments with every
+    kind of value, directives, aliases, fragments, inline fragments, commas."""
+
+    def value(depth: int = 0) -> str:
+        roll = rng.random()
+        if depth < 3 and roll < 0.15:
+            return "[" + " ".join(value(depth + 1) for _ in range(rng.randint(0, 3))) + "]"
+        if depth < 3 and roll < 0.3:
+            fields = ", ".join(f"k{i}: {value(depth + 1)}" for i in range(rng.randint(0, 3)))
+            return "{" + fields + "}"
+        return rng.choice(SCALARS)
+
+    def arguments() -> str:
+        if rng.random() < 0.6:
+            return ""
+        return "(" + ", ".join(f"a{i}: {value()}" for i in range(rng.randint(1, 3))) + ")"
+
+    def directives() -> str:
+        if rng.random() < 0.7:
+            return ""
+        return " ".join(f"@d{i}{arguments()}" for i in range(rng.randint(1, 2)))
+
+    def selection(depth: int) -> str:
+        parts = []
+        for _ in range(rng.randint(1, 4)):
+            roll = rng.random()
+            if depth > 0 and roll < 0.15:
+                parts.append(f"... on T{directives()} {{ {selection(depth - 1)} }}")
+            elif depth > 0 and roll < 0.22:
+                parts.append(f"... {directives()} {{ {selection(depth - 1)} }}")
+            elif roll < 0.3:
+                parts.append(f"...F{rng.randint(0, 2)} {directives()}")
+            else:
+                alias = f"al{rng.randint(0, 9)}: " if rng.random() < 0.2 else ""
+                inner = f" {{ {selection(depth - 1)} }}" if depth > 0 and rng.random() < 0.5 else ""
+                parts.append(f"{alias}f{rng.randint(0, 5)}{arguments()} {directives()}{inner}")
+        return ("," if rng.random() < 0.2 else " ").join(parts)
+
+    def variable_type(depth: int = 0) -> str:
+        if depth > 1 or rng.random() < 0.6:
+            named = rng.choice(["Int", "String", "In"])
+        else:
+            named = f"[{variable_type(depth + 1)}]"
+        return named + ("!" if rng.random() < 0.3 else "")
+
+    definitions = []
+    for number in range(rng.randint(1, 2)):
+        variables = ""
+        if rng.random() < 0.5:
+            declared = []
+            for index in range(rng.randint(1, 3)):
+                default = f" = {rng.choice(['1', '[1, 2]', '{k: RED}', 'null'])}"
+                declared.append(
+                    f"$v{index}: {variable_type()}{default if rng.random() < 0.3 else ''}"
+                )
+            variables = "(" + " ".join(declared) + ")"
+        kind = rng.choice(["query", "mutation", "subscription"])
+        definitions.append(f"{kind} O{number}{variables}{directives()} {{ {selection(3)} }}")
+    if rng.random() < 0.2:
+        definitions = [f"{{ {selection(3)} }}"]
+    for index in range(rng.randint(0, 2)):
+        definitions.append(f"fragment F{index} on T{directives()} {{ {selection(2)} }}")
+    return "\n".join(definitions)
+
+
+def test_random_documents_match_graphql_core() -> None:
+    rng = random.Random(22)
+    for _ in range(300):
+        text = _random_document(rng)
+        _Parser(text, None).document()  # read here, not handed over
+        document, nodes = parse_request(text)
+        want, want_nodes = _reference(text)
+        _same(document, want)
+        assert nodes == want_nodes
