@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from graphql import ArgumentNode, FieldNode, VariableDefinitionNode, print_ast, visit
 from graphql.language import Visitor
@@ -23,15 +24,16 @@ __all__ = [
     "covered",
     "finish",
     "merged",
+    "release",
     "requirement_alias",
 ]
 
 
-@dataclass(frozen=True)
-class Position:
+class Position(NamedTuple):
     """Where the walk is in the fetch tree: the fetch being built, the selection its fields
     go into, the response path of the objects there, and what a @provides above lets the
-    fetch's subgraph answer."""
+    fetch's subgraph answer. (A named tuple: the walk makes one per field with a selection,
+    and a frozen dataclass sets each field through object.__setattr__.)"""
 
     fetch: FetchBuilder
     target: Selection
@@ -40,11 +42,10 @@ class Position:
 
     def into(self, target: Selection) -> Position:
         """The same objects, fields going into another selection (a type condition)."""
-        return replace(self, target=target)
+        return self._replace(target=target)
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """A field the walk went through: its parent type and where it was selected."""
 
     type_name: str
@@ -69,6 +70,11 @@ class FetchBuilder:
     # the deferred fragment whose fetches it belongs to (0: the first payload's); a fetch
     # only joins fetches of its own group, so a deferred part never holds up another
     group: int = 0
+    # its children by (graph, entity type, path, group), in order: where entity_child
+    # looks for one to join, without going through them all
+    by_place: dict[tuple[str, str, tuple[str, ...], int], list[FetchBuilder]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def lineage(self) -> Iterable[FetchBuilder]:
         """This fetch and the fetches it descends from."""
@@ -99,21 +105,20 @@ class FetchBuilder:
         the fetches the caller's key or requirements come from; a fetch that is one of them,
         or leads to one, cannot also wait for them."""
         wanted = set(accepts) or {type_name}
-        blocked = {id(ancestor) for other in needed for ancestor in other.lineage()}
-        for child in () if dedicated else self.children:
-            if (child.graph, child.entity_type, child.path, child.group) == (
-                graph,
-                type_name,
-                path,
-                group,
-            ) and (
-                id(child) not in blocked
-                and not child.context
-                and not conflicting(child.representation, representation)
-            ):
-                child.accepts |= wanted
-                touched.append(child)
-                return child
+        place = (graph, type_name, path, group)
+        if not dedicated:
+            blocked = (
+                {id(ancestor) for other in needed for ancestor in other.lineage()} if needed else ()
+            )
+            for child in self.by_place.get(place, ()):
+                if (
+                    id(child) not in blocked
+                    and not child.context
+                    and not conflicting(child.representation, representation)
+                ):
+                    child.accepts |= wanted
+                    touched.append(child)
+                    return child
         child = FetchBuilder(
             graph=graph,
             root=Selection(),
@@ -125,6 +130,7 @@ class FetchBuilder:
             group=group,
         )
         self.children.append(child)
+        self.by_place.setdefault(place, []).append(child)
         touched.append(child)
         return child
 
@@ -147,17 +153,26 @@ def covered(fields: Sequence[KeyField], nodes: Iterable[FieldNode]) -> tuple[Key
     return tuple(out)
 
 
+class _ArgumentTexts(Visitor):
+    """Every argument under a node, printed, in the order visit() meets them. (A class of
+    its own: one defined inside the function was a new class per call, and a class refers
+    to itself, so each was garbage for a collection to find.)"""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+
+    def enter_argument(self, argument: ArgumentNode, *_: object) -> None:
+        self.texts.append(print_ast(argument))
+
+
 def requirement_alias(node: FieldNode) -> str:
     """Where a required field travels. Two requirements of one field with different
     arguments (`price(currency: "USD")`, `price(currency: "EUR")`) are different values, so
     arguments anywhere in the selection make their own alias."""
-    arguments: list[str] = []
-
-    class Collect(Visitor):
-        def enter_argument(self, argument: ArgumentNode, *_: object) -> None:
-            arguments.append(print_ast(argument))
-
-    visit(node, Collect())
+    collect = _ArgumentTexts()
+    visit(node, collect)
+    arguments = collect.texts
     if not arguments:
         return internal_alias(node.name.value)
     digest = hashlib.sha256(" ".join(arguments).encode()).hexdigest()[:8]
@@ -203,24 +218,48 @@ def finish(
         builder = pending.pop()
         numbers[id(builder)] = len(numbers)
         pending += reversed(builder.children)
-    return QueryPlan(
-        kind=kind,
-        fetches=[_fetch(b, kind, numbers, variable_definitions) for b in roots],
-    )
+    declared = _Declared(variable_definitions)
+    return QueryPlan(kind=kind, fetches=[_fetch(b, kind, numbers, declared) for b in roots])
+
+
+class _Declared:
+    """The client's variable definitions, each printed once for all the fetches that use
+    it (a variable under @skip can be used by hundreds)."""
+
+    def __init__(self, definitions: Mapping[str, VariableDefinitionNode]) -> None:
+        self.definitions = definitions
+        self.names = frozenset(definitions)
+        self._printed: dict[str, str] = {}
+
+    def printed(self, name: str) -> str:
+        text = self._printed.get(name)
+        if text is None:
+            text = self._printed[name] = print_ast(self.definitions[name])
+        return text
+
+
+def release(roots: Sequence[FetchBuilder]) -> None:
+    """The fetch tree let go of once its plan is made: a fetch and its parent refer to each
+    other, so the tree (with every selection and item the walk made, thousands for a
+    large document) would otherwise wait for a garbage collection to walk it and find it
+    dead; unlinked, it is freed as the planner lets go of it."""
+    pending = list(roots)
+    while pending:
+        builder = pending.pop()
+        builder.parent = None
+        builder.after = []
+        pending += builder.children
 
 
 def _fetch(
     builder: FetchBuilder,
     kind: str,
     numbers: dict[int, int],
-    variable_definitions: Mapping[str, VariableDefinitionNode],
+    variables: _Declared,
 ) -> Fetch:
-    builder.root.separate_conflicts()
     # the client's variables it uses (none to look for in an operation that declares none)
-    used = (
-        sorted(builder.root.variables() & set(variable_definitions)) if variable_definitions else []
-    )
-    declared = [print_ast(variable_definitions[name]) for name in used]
+    used = sorted(builder.root.variables() & variables.names) if variables.names else []
+    declared = [variables.printed(name) for name in used]
     selection = builder.root.print()
     entity_selection = ""
     if builder.entity_type is None:
@@ -251,13 +290,13 @@ def _fetch(
         path=builder.path,
         representation=builder.representation,
         accepts=tuple(sorted(builder.accepts)),
-        children=[
-            _fetch(child, "query", numbers, variable_definitions) for child in builder.children
-        ],
+        children=[_fetch(child, "query", numbers, variables) for child in builder.children],
         id=numbers[id(builder)],
-        after=tuple(sorted(numbers[id(other)] for other in builder.after)),
+        after=tuple(sorted([numbers[id(other)] for other in builder.after]))
+        if builder.after
+        else (),
         context=builder.context,
         group=builder.group,
         entity_selection=entity_selection,
-        declared=tuple(zip(used, declared, strict=True)),
+        declared=tuple(zip(used, declared, strict=True)) if used else (),
     )

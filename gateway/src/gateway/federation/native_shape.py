@@ -40,9 +40,9 @@ from graphql import (
     GraphQLScalarType,
     OperationDefinitionNode,
     SelectionSetNode,
-    parse,
 )
 
+from gateway.federation.document_parser import parse_request
 from gateway.federation.plan import INTERNAL_PREFIX, conflict_alias
 from gateway.federation.stages import StagedPlan
 
@@ -296,7 +296,9 @@ def _asks_exactly(operation: str, root: _ObjectShape) -> bool:
     """Whether the subgraph operation selects exactly the client's response keys, in the
     client's order, at every level: plain fields, no fragment, no directive."""
     try:
-        document = parse(operation)
+        # not graphql-core's parse: its tokens link to each other both ways, a cycle a
+        # garbage collection would have to find (document_parser makes none)
+        document, _ = parse_request(operation)
     except GraphQLError:
         return False
     if len(document.definitions) != 1:

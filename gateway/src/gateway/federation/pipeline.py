@@ -29,7 +29,6 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     get_operation_ast,
-    parse,
 )
 from graphql.execution.values import get_variable_values
 
@@ -47,6 +46,7 @@ from gateway.federation.collection import collections_paused
 from gateway.federation.conditions import condition_variables
 from gateway.federation.cost import CostFormula, compile_cost
 from gateway.federation.defer import defer_variables, find_deferred, has_defer, without_defer
+from gateway.federation.document_parser import parse_request
 from gateway.federation.executor import ExecutionState, Executor
 from gateway.federation.frames import let_go
 from gateway.federation.incremental import Deferral
@@ -61,7 +61,7 @@ from gateway.federation.override import OverrideLabels
 from gateway.federation.plan import QueryPlan
 from gateway.federation.planner import PlanningError, plan_operation
 from gateway.federation.preparation import Busy, PreparationCapacity
-from gateway.federation.prepared_cache import CacheLimits, PreparedCache, settle
+from gateway.federation.prepared_cache import CacheLimits, PreparedCache
 from gateway.federation.shaping import ResponseShape, shape
 from gateway.federation.stages import StagedPlan, stage_plan
 from gateway.federation.supergraph import Supergraph
@@ -338,12 +338,12 @@ class Gateway:
         self, query: str, operation_name: str | None, key: tuple[str, str | None]
     ) -> Prepared:
         try:
-            document = parse(query, max_tokens=self.limits.max_tokens)
+            # graphql-core's tree, settled (prepared_cache.settle), and its node count
+            document, nodes = parse_request(query, max_tokens=self.limits.max_tokens)
         except GraphQLError as error:
             if error.message.endswith("tokens. Parsing aborted."):  # graphql-core's words
                 raise RequestError([token_limit_error(self.limits)]) from None
             raise RequestError([_formatted(error, "GRAPHQL_PARSE_FAILED")]) from None
-        nodes = settle(document)
         # before validation, whose cost grows faster than the document does
         for definition in document.definitions:
             if isinstance(definition, OperationDefinitionNode):

@@ -26,6 +26,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLField,
     InlineFragmentNode,
     NameNode,
     OperationDefinitionNode,
@@ -33,7 +34,6 @@ from graphql import (
     SelectionNode,
     VariableNode,
     get_named_type,
-    print_ast,
 )
 
 from gateway.federation.conditions import included
@@ -44,6 +44,7 @@ from gateway.federation.fetch_tree import (
     Step,
     finish,
     merged,
+    release,
     requirement_alias,
 )
 from gateway.federation.field_sets import NOTHING
@@ -71,7 +72,7 @@ from gateway.federation.routes import (
 )
 from gateway.federation.runtime_types import PositionTypes
 from gateway.federation.selection import Selection, head
-from gateway.federation.supergraph import Supergraph, TypeInfo
+from gateway.federation.supergraph import FieldInfo, Supergraph, TypeInfo
 
 __all__ = ["PlanningError", "plan_operation"]
 
@@ -123,7 +124,9 @@ class Planner:
         self.walk.is_query = not is_mutation and not is_subscription
         self._root_selections(root_type, self.operation.selection_set.selections, is_mutation)
         kind = "mutation" if is_mutation else "subscription" if is_subscription else "query"
-        return finish(self.roots, kind, self.variable_definitions)
+        plan = finish(self.roots, kind, self.variable_definitions)
+        release(self.roots)
+        return plan
 
     def _root_selections(
         self, root_type: str, selections: Sequence[SelectionNode], is_mutation: bool
@@ -319,7 +322,8 @@ class Planner:
     def _field(self, type_name: str, node: FieldNode, at: Position) -> None:
         name = node.name.value
         if name == "__typename":
-            at.target.leaf(node.alias.value if node.alias else name, print_ast(node), node)
+            # head(): print_ast's text, without the printer for a plain __typename
+            at.target.leaf(node.alias.value if node.alias else name, head(node), node)
             return
         type_info = self.supergraph.types[type_name]
         route = self.routes.route_field(type_info, node, at.fetch.graph, at.provided)
@@ -367,19 +371,16 @@ class Planner:
         """The field selected in `at.fetch`, and the walk on into its selection."""
         name = node.name.value
         key = node.alias.value if node.alias else name
-        # the API schema's definition: None for an @inaccessible field a requirement selects
-        field_def = self.routes.field_def(type_name, name)
-        info = self.supergraph.types[type_name].fields.get(name)
+        field_def, info, api_type_text, return_type = self._field_facts(type_name, name)
         type_text = ""
         if field_def is not None:
             type_text = info.type_strings.get(at.fetch.graph, "") if info else ""
-            type_text = type_text or str(field_def.type)
+            type_text = type_text or api_type_text
         if node.selection_set is None:
             at.target.leaf(key, head(node), node, type_text)
             return
         if field_def is None:
             raise UnknownField(type_name, name)
-        return_type = get_named_type(field_def.type).name
         if info is not None and at.fetch.graph in info.provides:
             sub_provided = info.provides[at.fetch.graph].provided
         else:  # a nested part of a @provides further up
@@ -397,6 +398,26 @@ class Planner:
             self._selections(local_type, node.selection_set.selections, below)
         finally:
             self.walk.trail.pop()
+
+    def _field_facts(
+        self, type_name: str, name: str
+    ) -> tuple[GraphQLField | None, FieldInfo | None, str, str]:
+        """The API schema's definition of a field (None for an @inaccessible field a
+        requirement selects), its join information, its type as the API schema prints it
+        and its named type: the supergraph's alone, worked out once per supergraph."""
+        memo = self.supergraph.planning_memo
+        facts: tuple[GraphQLField | None, FieldInfo | None, str, str] | None = memo.get(
+            ("field", type_name, name)
+        )
+        if facts is None:
+            field_def = self.routes.field_def(type_name, name)
+            info = self.supergraph.types[type_name].fields.get(name)
+            if field_def is None:
+                facts = (None, info, "", "")
+            else:
+                facts = (field_def, info, str(field_def.type), get_named_type(field_def.type).name)
+            memo["field", type_name, name] = facts
+        return facts
 
     def _contextual(self, type_info: TypeInfo, node: FieldNode, graph: str, at: Position) -> None:
         """A field with arguments taken from context (@fromContext): each value is selected
@@ -501,11 +522,18 @@ class Planner:
 
     def _key_field(self, type_name: str, node: FieldNode, target: Selection) -> KeyField:
         """A key field the current fetch selects itself, under an internal alias."""
+        if node.selection_set is None:
+            # the supergraph's key fields: their alias, text and KeyField made once
+            memo = self.supergraph.planning_memo
+            made = memo.get(("key_leaf", id(node)))
+            if made is None or made[0] is not node:
+                alias = internal_alias(node.name.value)
+                made = (node, alias, head(node, alias), KeyField(node.name.value, alias))
+                memo["key_leaf", id(node)] = made
+            target.leaf(made[1], made[2])
+            return made[3]
         name = node.name.value
         alias = internal_alias(name)
-        if node.selection_set is None:
-            target.leaf(alias, head(node, alias))
-            return KeyField(name, alias)
         sub = target.field(alias, head(node, alias))
         child_type = self.routes.named_return(type_name, name) or type_name
         children = []

@@ -15,7 +15,7 @@ from graphql.language import DocumentNode, Node, Token, TokenKind
 if TYPE_CHECKING:
     from gateway.federation.pipeline import Prepared
 
-__all__ = ["CacheLimits", "PreparedCache", "node_count", "settle"]
+__all__ = ["RELEASED", "CacheLimits", "PreparedCache", "node_count", "settle"]
 
 # tracemalloc, graphql-core 3.2: about 460 bytes per syntax node for a prepared document
 # (tree, locations, cost formula), about 30 per node for each plan made from it
@@ -43,7 +43,7 @@ _KEYS: dict[type, tuple[str, ...]] = {}
 
 
 # what a kept document's locations point to instead of the lexer's tokens
-_RELEASED = Token(TokenKind.SOF, 0, 0, 0, 0)
+RELEASED = Token(TokenKind.SOF, 0, 0, 0, 0)
 
 
 def settle(document: DocumentNode) -> int:
@@ -75,7 +75,7 @@ def node_count(node: Node, release: bool = False) -> int:
             continue  # an item of a list attribute that is no node (none in graphql-core)
         count += 1
         if release and current.loc is not None:
-            current.loc.start_token = current.loc.end_token = _RELEASED
+            current.loc.start_token = current.loc.end_token = RELEASED
         kind = type(current)
         keys = keys_of.get(kind)
         if keys is None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from graphql import (
     FieldNode,
@@ -57,6 +57,11 @@ __all__ = [
 # needs a key ...): enough for real supergraphs, and a bound on the search.
 MAX_KEY_HOPS = 3
 
+# misses() counts per subgraph, side by side in one int: room for more fields than any
+# document the operation limits let through
+_SLOT = 32
+_SLOT_MASK = (1 << _SLOT) - 1
+
 
 @dataclass
 class Walk:
@@ -84,6 +89,9 @@ class Stay:
     pass
 
 
+STAY = Stay()  # the most common decision, made once
+
+
 @dataclass(frozen=True)
 class Jump:
     graph: str
@@ -108,8 +116,7 @@ class WithContext:
 FieldRoute = Stay | Jump | Rewind | ThroughInterfaceObject | WithContext
 
 
-@dataclass(frozen=True)
-class _Below:
+class _Below(NamedTuple):
     """A field's selection as misses() reads it for every subgraph: the field's named type
     and join information, whether that type is abstract, and the fields selected under it
     (fragments flattened, no meta fields), each with the subgraphs that resolve it (None:
@@ -139,9 +146,12 @@ class RouteFinder:
         # walking the whole subtree again; one document's answers never change
         self._misses: dict[tuple[str, int, str, int], int] = {}
         self._belows: dict[tuple[str, int], _Below | None] = {}
-        # misses() of a plain selection for every subgraph at once (_plain_misses)
-        self._plain: dict[tuple[str, int], dict[str, int] | None] = {}
+        # misses() of a plain selection for every subgraph at once (_plain_misses), as
+        # one number: a _SLOT-bit count per subgraph, in the supergraph's order
+        self._plain: dict[tuple[str, int], int | None] = {}
         self._graphs = tuple(supergraph.subgraphs)
+        self._slots = {graph: _SLOT * index for index, graph in enumerate(self._graphs)}
+        self._graph_slots_seen: dict[int, tuple[set[str], int, int]] = {}
 
     # -- decisions -------------------------------------------------------------------------
     def route_field(
@@ -152,11 +162,16 @@ class RouteFinder:
         info = type_info.fields.get(name)
         if info is None:
             raise UnknownField(type_name, name)
-        local = self.resolves(type_name, name, graph, provided)
+        if type_info is self.supergraph.types.get(type_name):  # resolves(), inline
+            local = graph in info.graphs or (
+                provided is not NOTHING and provided.has(name, type_name)
+            )
+        else:
+            local = self.resolves(type_name, name, graph, provided)
         if info.context_arguments and not (local and graph not in info.context_arguments):
             return WithContext(graph if local else min(info.context_arguments))
         if local and graph not in info.requires:
-            return Stay()
+            return STAY
         graphs = sorted(info.graphs)
         if not graphs:
             via = self.via_interface_object(type_name, name)
@@ -193,8 +208,9 @@ class RouteFinder:
             return 0
         if provided is NOTHING:
             counts = self._plain_misses(type_name, node)
-            if counts is not None and graph in counts:
-                return counts[graph]
+            slot = self._slots.get(graph)
+            if counts is not None and slot is not None:
+                return (counts >> slot) & _SLOT_MASK
         # the nodes and Provided trees are the document's and the supergraph's, alive while
         # this finder is: their ids are stable keys
         key = (type_name, id(node), graph, id(provided))
@@ -234,17 +250,19 @@ class RouteFinder:
                 count += self.misses(child_type, child, graph, below)
         return count
 
-    def _plain_misses(self, type_name: str, node: FieldNode) -> dict[str, int] | None:
+    def _plain_misses(self, type_name: str, node: FieldNode) -> int | None:
         """misses() with nothing provided, for every subgraph in one walk of the selection:
         best_graph asks it of each candidate, and each asked the children again. Only for
         a selection where `_count_misses` reads no @provides (none on the field) and knows
         every child's subgraphs on a type that is not abstract: the same sums, graph by
-        graph. None: not such a selection (misses() counts it subgraph by subgraph)."""
+        graph, kept side by side in one number (a _SLOT-bit count per subgraph), so a
+        child's counts are added to its parent's for all subgraphs at once. None: not such
+        a selection (misses() counts it subgraph by subgraph)."""
         key = (type_name, id(node))
         if key in self._plain:
             return self._plain[key]
         below_node = self._below(type_name, node)
-        counts: dict[str, int] | None = dict.fromkeys(self._graphs, 0)
+        counts: int | None = 0
         if below_node is not None and (
             below_node.abstract
             or (below_node.info is not None and below_node.info.provides)
@@ -255,15 +273,40 @@ class RouteFinder:
             child_type = below_node.child_type
             for child, graphs in below_node.children:
                 assert graphs is not None
+                # a 1 in each slot of a subgraph that does not resolve the child, and a
+                # mask of the slots of those that do
+                missing, present = self._graph_slots(graphs)
+                counts += missing
                 if child.selection_set is None:
-                    for graph in self._graphs:
-                        if graph not in graphs:
-                            counts[graph] += 1
                     continue
-                for graph in self._graphs:
-                    counts[graph] += self.misses(child_type, child, graph) if graph in graphs else 1
+                below = self._plain_misses(child_type, child)
+                if below is not None:
+                    counts += below & present
+                    continue
+                for graph, slot in self._slots.items():
+                    if graph in graphs:
+                        counts += self.misses(child_type, child, graph) << slot
         self._plain[key] = counts
         return counts
+
+    def _graph_slots(self, graphs: set[str]) -> tuple[int, int]:
+        """For the subgraphs that resolve a field: a count of 1 in each slot of the others,
+        and a mask of their own slots. The supergraph's sets: made once per supergraph."""
+        made = self._graph_slots_seen.get(id(graphs))  # the sets live as long as the plan
+        if made is not None:
+            return made[1], made[2]
+        memo = self.supergraph.planning_memo
+        made = memo.get(("graph_slots", id(graphs)))
+        if made is None or made[0] is not graphs:
+            missing = present = 0
+            for graph, slot in self._slots.items():
+                if graph in graphs:
+                    present |= _SLOT_MASK << slot
+                else:
+                    missing |= 1 << slot
+            made = memo["graph_slots", id(graphs)] = (graphs, missing, present)
+        self._graph_slots_seen[id(graphs)] = made
+        return made[1], made[2]
 
     def _below(self, type_name: str, node: FieldNode) -> _Below | None:
         """What misses() needs of a field whatever the subgraph, found once per document;
@@ -271,36 +314,62 @@ class RouteFinder:
         key = (type_name, id(node))
         if key in self._belows:
             return self._belows[key]
-        field_def = self.field_def(type_name, node.name.value)
         found = None
-        if field_def is not None and node.selection_set is not None:
-            child_type = get_named_type(field_def.type).name
-            child_info = self.supergraph.types.get(child_type)
-            children = []
-            for child in self.fields(node.selection_set.selections):
-                name = child.name.value
-                if name.startswith("__"):
-                    continue
-                known = child_info.fields.get(name) if child_info is not None else None
-                children.append((child, known.graphs if known is not None else None))
-            found = _Below(
-                child_type,
-                self.supergraph.types[type_name].fields.get(node.name.value),
-                is_abstract_type(self.schema.get_type(child_type)),
-                tuple(children),
-            )
+        if node.selection_set is not None:
+            found = self._below_with(type_name, node)
         self._belows[key] = found
         return found
+
+    def _below_with(self, type_name: str, node: FieldNode) -> _Below | None:
+        assert node.selection_set is not None
+        # the field's named type, its join information and the named type's, and whether
+        # it is abstract: the supergraph's alone, once per supergraph
+        memo = self.supergraph.planning_memo
+        facts = memo.get(("below", type_name, node.name.value), memo)
+        if facts is memo:
+            field_def = self.field_def(type_name, node.name.value)
+            facts = None
+            if field_def is not None:
+                child_type = get_named_type(field_def.type).name
+                facts = (
+                    child_type,
+                    self.supergraph.types.get(child_type),
+                    self.supergraph.types[type_name].fields.get(node.name.value),
+                    is_abstract_type(self.schema.get_type(child_type)),
+                )
+            memo["below", type_name, node.name.value] = facts
+        if facts is None:
+            return None
+        child_type, child_info, info, abstract = facts
+        children = []
+        for child in self.fields(node.selection_set.selections):
+            name = child.name.value
+            if name.startswith("__"):
+                continue
+            known = child_info.fields.get(name) if child_info is not None else None
+            children.append((child, known.graphs if known is not None else None))
+        return _Below(child_type, info, abstract, tuple(children))
 
     # -- keys --------------------------------------------------------------------------
     def key_for(
         self, type_info: TypeInfo, graph: str, from_graph: str, provided: Provided
     ) -> FieldSet | None:
-        """A key of `graph` whose fields a fetch of `from_graph` can select."""
-        for key in type_info.keys.get(graph, ()):
-            if self.gatherable(type_info.name, key.fields, from_graph, provided, hops=0):
-                return key
-        return None
+        """A key of `graph` whose fields a fetch of `from_graph` can select. Without a
+        @provides, the supergraph's answer alone: worked out once per supergraph."""
+        memo = None
+        if provided is NOTHING and self.supergraph.types.get(type_info.name) is type_info:
+            memo = self.supergraph.planning_memo
+            found = memo.get(("key_for", type_info.name, graph, from_graph), memo)
+            if found is not memo:
+                return found  # type: ignore[no-any-return]
+        key = None
+        for candidate in type_info.keys.get(graph, ()):
+            if self.gatherable(type_info.name, candidate.fields, from_graph, provided, hops=0):
+                key = candidate
+                break
+        if memo is not None:
+            memo["key_for", type_info.name, graph, from_graph] = key
+        return key
 
     def gathered_key(
         self, type_info: TypeInfo, graph: str, from_graph: str, provided: Provided

@@ -29,12 +29,16 @@ class PositionTypes:
         self.supergraph = supergraph
         self._origins: dict[Path, frozenset[str]] = {}
         self._allowed: dict[Path, frozenset[str]] = {}
+        self._tracked = supergraph.has_abstract_types
 
     def enter(
         self, parent_type: str, field_name: str, return_type: str, path: Path, graph: str
     ) -> None:
         """The walk selects `parent_type.field_name` in `graph`, at response path `path`
-        (the field's own); `return_type` is its supergraph type, named."""
+        (the field's own); `return_type` is its supergraph type, named. Without an
+        interface or union in the supergraph, no position is abstract: nothing to track."""
+        if not self._tracked:
+            return
         parent = self.supergraph.types.get(parent_type)
         info = parent.fields.get(field_name) if parent is not None else None
         if parent is None or info is None:

@@ -6,7 +6,7 @@ finished."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from graphql import (
     DirectiveNode,
@@ -36,31 +36,83 @@ class OnType:
 Key = str | OnType  # a response key, or an inline fragment
 
 
-@dataclass
 class Item:
-    text: str
-    node: FieldNode | None = None  # the client's (or a requirement's) field it selects
-    leaf: bool = False
-    type_text: str = ""  # the field's type in the subgraph, for conflicting selections
-    directives: Sequence[DirectiveNode] = ()  # an inline fragment's, for their variables
-    sub: Selection = field(default_factory=lambda: Selection())
+    """One entry of a selection: a field (its text as printed, the node it came from) or
+    an inline fragment, with the selection under it. A leaf has none until something asks
+    for it: most items are leaves, and an empty selection each was a third of the objects
+    the walk made."""
+
+    __slots__ = ("_sub", "directives", "leaf", "node", "text", "type_text")
+
+    def __init__(
+        self,
+        text: str,
+        node: FieldNode | None = None,
+        leaf: bool = False,
+        type_text: str = "",
+        directives: Sequence[DirectiveNode] = (),
+    ) -> None:
+        self.text = text
+        self.node = node  # the client's (or a requirement's) field it selects
+        self.leaf = leaf
+        self.type_text = type_text  # the field's type in the subgraph, for conflicts
+        self.directives = directives  # an inline fragment's, for their variables
+        self._sub: Selection | None = None if leaf else Selection()
+
+    @property
+    def sub(self) -> Selection:
+        if self._sub is None:
+            self._sub = Selection()
+        return self._sub
+
+    @property
+    def has_selection(self) -> bool:
+        """Whether anything is selected under it (never for a leaf as built)."""
+        return self._sub is not None and bool(self._sub.items)
+
+    def __eq__(self, other: object) -> bool:  # as a dataclass's: field by field
+        if not isinstance(other, Item):
+            return NotImplemented
+        return (self.text, self.node, self.leaf, self.type_text, self.directives) == (
+            other.text,
+            other.node,
+            other.leaf,
+            other.type_text,
+            other.directives,
+        ) and self._selected() == other._selected()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as before
+
+    def _selected(self) -> dict[Key, Item]:
+        return self._sub.items if self._sub is not None else {}
 
 
-@dataclass
 class Selection:
-    items: dict[Key, Item] = field(default_factory=dict)
+    __slots__ = ("items", "typed")
+
+    def __init__(self) -> None:
+        self.items: dict[Key, Item] = {}
+        self.typed = False  # whether it has a fragment with a type condition
+
+    def __eq__(self, other: object) -> bool:  # as a dataclass's
+        if not isinstance(other, Selection):
+            return NotImplemented
+        return self.items == other.items
+
+    __hash__ = None  # type: ignore[assignment]
 
     def field(
         self, key: str, text: str, node: FieldNode | None = None, type_text: str = ""
     ) -> Selection:
         item = self.items.get(key)
         if item is None:
-            item = self.items[key] = Item(text=text, node=node, type_text=type_text)
+            item = self.items[key] = Item(text, node, False, type_text)
         return item.sub
 
     def leaf(self, key: str, text: str, node: FieldNode | None = None, type_text: str = "") -> None:
-        if key not in self.items:  # the first selection of a key stays (setdefault's rule)
-            self.items[key] = Item(text=text, node=node, leaf=True, type_text=type_text)
+        items = self.items
+        if key not in items:  # the first selection of a key stays (setdefault's rule)
+            items[key] = Item(text, node, True, type_text)
 
     def on_type(self, type_name: str | None, directives: Sequence[DirectiveNode] = ()) -> Selection:
         """An inline fragment (`... on T @include(if: $x)`), one per condition."""
@@ -69,37 +121,44 @@ class Selection:
         item = self.items.get(key)
         if item is None:
             condition = f"on {type_name} " if type_name else ""
+            self.typed = self.typed or type_name is not None
             item = self.items[key] = Item(
                 text=f"... {condition}{printed}".rstrip(), directives=tuple(directives)
             )
         return item.sub
 
-    def separate_conflicts(self) -> None:
-        """Type conditions side by side may select one response key with different types
-        (`... on User { id }` ID!, `... on Admin { id }` ID): invalid in one query, so
-        later ones travel under `_fed_<key>__<Type>`, which the shaping reads back."""
-        seen: dict[str, str] = {}
+    def print(self) -> str:
+        """The selection as a subgraph request writes it. Type conditions side by side may
+        select one response key with different types (`... on User { id }` ID!, `... on
+        Admin { id }` ID): invalid in one query, so later ones travel under
+        `_fed_<key>__<Type>`, which the shaping reads back. Each level renames them in the
+        type conditions right under it before printing them (renaming reads no text, so
+        the order of levels does not matter), in the one walk that prints."""
+        self._separate_conflicts()
+        parts = []
+        for item in self.items.values():
+            if item.leaf:
+                parts.append(item.text)
+            elif item.has_selection:
+                parts.append(f"{item.text} {{ {item.sub.print()} }}")
+            else:
+                parts.append(f"{item.text} {{ __typename }}")
+        return " ".join(parts)
+
+    def _separate_conflicts(self) -> None:
+        if not self.typed:
+            return
+        seen: dict[str, str] | None = None
         for key, item in self.items.items():
-            if isinstance(key, OnType) and key.type_name is not None:
-                for inner_key, inner in list(item.sub.items.items()):
+            if isinstance(key, OnType) and key.type_name is not None and item.has_selection:
+                if seen is None:
+                    seen = {}
+                for inner_key, inner in item.sub.items.items():
                     if inner.node is None or not inner.type_text or isinstance(inner_key, OnType):
                         continue
                     first = seen.setdefault(inner_key, inner.type_text)
                     if first != inner.type_text:
                         inner.text = head(inner.node, conflict_alias(inner_key, key.type_name))
-            if item.sub.items:  # a leaf's is empty
-                item.sub.separate_conflicts()
-
-    def print(self) -> str:
-        parts = []
-        for item in self.items.values():
-            if item.leaf:
-                parts.append(item.text)
-            elif item.sub.items:
-                parts.append(f"{item.text} {{ {item.sub.print()} }}")
-            else:
-                parts.append(f"{item.text} {{ __typename }}")
-        return " ".join(parts)
 
     def variables(self) -> set[str]:
         """The variables its fields' arguments and its directives use."""
@@ -110,7 +169,7 @@ class Selection:
                     _collect(argument.value, names)
                 _directive_variables(item.node.directives or (), names)
             _directive_variables(item.directives, names)
-            if item.sub.items:  # a leaf's is empty
+            if item.has_selection:
                 names |= item.sub.variables()
         return names
 

@@ -78,14 +78,7 @@ class StagedPlan:
 def stage_plan(plan: QueryPlan) -> StagedPlan:
     fetches: list[StagedFetch] = []
     children: dict[int, list[int]] = {}
-
-    def flatten(fetch: Fetch, parent: int | None) -> int:
-        staged = StagedFetch(fetch, len(fetches), parent)
-        fetches.append(staged)
-        children[staged.index] = [flatten(child, staged.index) for child in fetch.children]
-        return staged.index
-
-    roots = [flatten(fetch, None) for fetch in plan.fetches]
+    roots = [_flatten(fetch, None, fetches, children) for fetch in plan.fetches]
     by_id = {staged.fetch.id: staged.index for staged in fetches}
     fetches = [
         StagedFetch(s.fetch, s.index, s.parent, tuple(by_id[i] for i in s.fetch.after))
@@ -123,6 +116,40 @@ def stage_plan(plan: QueryPlan) -> StagedPlan:
     return StagedPlan(plan.kind, tuple(fetches), stages, deferred)
 
 
+# module functions, not closures: a nested function that calls itself refers to itself
+# through its cell, and that cycle kept what it saw (the lists and dicts of a few hundred
+# fetches) for a garbage collection to find
+def _flatten(
+    fetch: Fetch, parent: int | None, fetches: list[StagedFetch], children: dict[int, list[int]]
+) -> int:
+    staged = StagedFetch(fetch, len(fetches), parent)
+    fetches.append(staged)
+    children[staged.index] = [
+        _flatten(child, staged.index, fetches, children) for child in fetch.children
+    ]
+    return staged.index
+
+
+def _level(
+    index: int,
+    visiting: frozenset[int],
+    depth: dict[int, int],
+    fetches: list[StagedFetch],
+    inside: set[int],
+) -> int:
+    """One step after its parent and after every fetch it follows (outside this subtree:
+    an earlier mutation's, already done)."""
+    if index not in depth:
+        staged = fetches[index]
+        needed = [i for i in staged.after if i in inside and i not in visiting]
+        if staged.parent is not None and staged.parent in inside:
+            needed.append(staged.parent)
+        depth[index] = 1 + max(
+            (_level(i, visiting | {index}, depth, fetches, inside) for i in needed), default=-1
+        )
+    return depth[index]
+
+
 def _stages(steps: list[list[int]], fetches: list[StagedFetch], kind: str) -> tuple[Stage, ...]:
     return tuple(Stage(_requests([fetches[i] for i in step], kind)) for step in steps if step)
 
@@ -138,40 +165,38 @@ def _steps(
         pending += children[index]
     inside = set(members)
     depth: dict[int, int] = {}
-
-    def level(index: int, visiting: frozenset[int] = frozenset()) -> int:
-        """One step after its parent and after every fetch it follows (outside this
-        subtree: an earlier mutation's, already done)."""
-        if index not in depth:
-            staged = fetches[index]
-            needed = [i for i in staged.after if i in inside and i not in visiting]
-            if staged.parent is not None and staged.parent in inside:
-                needed.append(staged.parent)
-            depth[index] = 1 + max((level(i, visiting | {index}) for i in needed), default=-1)
-        return depth[index]
-
     for index in members:
-        level(index)
+        _level(index, frozenset(), depth, fetches, inside)
     followed = {i for index in members for i in fetches[index].after}
     steps: list[list[int]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
     for index in sorted(depth):
         steps[depth[index]].append(index)
     # leaves ride along with a later call to the same subgraph; deepest first, so a leaf
-    # can follow another leaf that has moved
+    # can follow another leaf that has moved. How many entity fetches each step has per
+    # subgraph is kept as they move, rather than looked for in the later steps each time.
+    entity_calls: list[dict[str, int]] = [{} for _ in steps]
+    for level_number, step in enumerate(steps):
+        for index in step:
+            fetch = fetches[index].fetch
+            if fetch.entity_type is not None:
+                calls = entity_calls[level_number]
+                calls[fetch.graph] = calls.get(fetch.graph, 0) + 1
     for level_number in range(len(steps) - 2, -1, -1):
-        for index in list(steps[level_number]):
+        staying: list[int] = []
+        for index in steps[level_number]:
             fetch = fetches[index].fetch
             if children[index] or index in followed or fetch.entity_type is None:
+                staying.append(index)
                 continue
             for later in range(level_number + 1, len(steps)):
-                if any(
-                    fetches[other].fetch.graph == fetch.graph
-                    and fetches[other].fetch.entity_type is not None
-                    for other in steps[later]
-                ):
-                    steps[level_number].remove(index)
+                if entity_calls[later].get(fetch.graph, 0):
                     steps[later].append(index)
+                    entity_calls[level_number][fetch.graph] -= 1
+                    entity_calls[later][fetch.graph] += 1
                     break
+            else:
+                staying.append(index)
+        steps[level_number] = staying
     return steps
 
 

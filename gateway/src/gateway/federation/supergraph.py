@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from graphql import (
@@ -126,6 +127,12 @@ class Supergraph:
     authorization: AuthorizationRules = field(default_factory=AuthorizationRules)
     _by_labels: dict[frozenset[str], Supergraph] = field(default_factory=dict, repr=False)
     _validation: GraphQLSchema | None = field(default=None, repr=False)
+    # answers the planner works out from the supergraph alone (routes.RouteFinder), kept
+    # for every document: bounded by what the supergraph holds; a view for other labels
+    # starts its own
+    planning_memo: dict[tuple[Any, ...], Any] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def validation_schema(self) -> GraphQLSchema:
         """The API schema operations are validated against: with @defer, which the
@@ -154,8 +161,15 @@ class Supergraph:
                 types={name: _labelled(info, active) for name, info in self.types.items()},
                 override_labels=frozenset(),
                 _by_labels={},
+                planning_memo={},
             )
         return view
+
+    @cached_property
+    def has_abstract_types(self) -> bool:
+        """Whether any interface or union is in the supergraph (a view for other labels is
+        a new object, and works it out again)."""
+        return any(info.kind in ("interface", "union") for info in self.types.values())
 
     def sets_context(self, type_name: str, context: str) -> bool:
         info = self.types.get(type_name)
