@@ -146,34 +146,31 @@ def test_rare_forms_are_graphql_cores(text: str) -> None:
     assert nodes == want_nodes
 
 
+def _same_error(text: str, max_tokens: int | None = None) -> GraphQLError:
+    """graphql-core's parse and parse_request refuse `text` with the same error: ours."""
+    with pytest.raises(GraphQLError) as want:
+        parse(text, max_tokens=max_tokens)
+    with pytest.raises(GraphQLError) as got:
+        parse_request(text, max_tokens=max_tokens)
+    assert got.value.formatted == want.value.formatted
+    return got.value
+
+
 @pytest.mark.parametrize("text", ERRORS)
 def test_errors_are_graphql_cores(text: str) -> None:
-    with pytest.raises(GraphQLError) as want:
-        parse(text)
-    with pytest.raises(GraphQLError) as got:
-        parse_request(text)
-    assert got.value.formatted == want.value.formatted
+    _same_error(text)
 
 
 def test_the_token_limit_is_graphql_cores() -> None:
     text = "{ a b c d e }"  # 7 tokens
     document, _ = parse_request(text, max_tokens=7)
     _same(document, parse(text))
-    with pytest.raises(GraphQLError) as want:
-        parse(text, max_tokens=6)
-    with pytest.raises(GraphQLError) as got:
-        parse_request(text, max_tokens=6)
-    assert got.value.formatted == want.value.formatted
-    assert got.value.message.endswith("tokens. Parsing aborted.")  # what pipeline reads
+    refused = _same_error(text, max_tokens=6)
+    assert refused.message.endswith("tokens. Parsing aborted.")  # what pipeline reads
 
 
 def test_nesting_deeper_than_graphql_core_allows_is_its_error() -> None:
-    text = "{ a " * 300 + "}" * 300
-    with pytest.raises(GraphQLError) as want:
-        parse(text)
-    with pytest.raises(GraphQLError) as got:
-        parse_request(text)
-    assert got.value.formatted == want.value.formatted
+    _same_error("{ a " * 300 + "}" * 300)
 
 
 def test_error_locations_come_from_the_nodes_locations() -> None:
