@@ -25,8 +25,8 @@ import asyncio
 import math
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -176,10 +176,8 @@ class _RequestTurns:
 _current: ContextVar[_RequestTurns | None] = ContextVar("database_turns", default=None)
 
 
-@asynccontextmanager
-async def taking_turns(
-    turns: DatabaseTurns, client: str, deadline: float | None
-) -> AsyncIterator[None]:
+@contextmanager
+def taking_turns(turns: DatabaseTurns, client: str, deadline: float | None) -> Iterator[None]:
     """Within the block (a request), `database_turn` takes a turn of `turns` for `client`."""
     token = _current.set(_RequestTurns(turns, client, deadline))
     try:

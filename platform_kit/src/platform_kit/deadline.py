@@ -57,5 +57,5 @@ class DatabaseDeadline:
                 return
             client = current_client.get()
             key = client.key if client is not None else ""
-            async with taking_turns(self.turns, key, time.monotonic() + budget):
+            with taking_turns(self.turns, key, time.monotonic() + budget):
                 await self.app(scope, receive, send)

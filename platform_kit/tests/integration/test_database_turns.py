@@ -64,7 +64,7 @@ async def test_a_persons_page_is_read_between_the_floods_reads(
     flooding = asyncio.Event()
 
     async def flood() -> None:
-        async with taking_turns(turns, "flood", None):
+        with taking_turns(turns, "flood", None):
             flooding.set()
             while True:  # whole listings, back to back
                 async for _window in walk.windows(KeyRange()):
@@ -73,7 +73,7 @@ async def test_a_persons_page_is_read_between_the_floods_reads(
     flooders = [asyncio.create_task(flood()) for _ in range(FLOODERS)]
     await flooding.wait()
     await asyncio.sleep(0.2)  # the flood has used the database a while: a backlog waits
-    async with taking_turns(turns, "person", None):
+    with taking_turns(turns, "person", None):
         start = len(turns.log)
         page = await take(walk, KeyRange(), lambda d: d["k"], descending=True, skip=0, limit=20)
         during = turns.log[start:]

@@ -201,8 +201,9 @@ async def test_reads_outside_a_request_take_no_turn_and_inside_take_the_requests
     order: list[str] = []
 
     async def request() -> None:
-        async with taking_turns(turns, "person", None), database_turn():
-            order.append("person")
+        with taking_turns(turns, "person", None):
+            async with database_turn():
+                order.append("person")
 
     reading = asyncio.create_task(request())
     await settle()
